@@ -1,0 +1,56 @@
+"""symbackprop: backpropagation derived symbolically, step by step, and checked numerically."""
+
+from .backprop import BATCH_SIZE, UnusedParameterWarning, backprop
+from .derivation import Derivation, Step
+from .errors import (
+    DuplicateNameError,
+    ExpressionError,
+    ExtraValueError,
+    GradientCheckError,
+    InvalidNameError,
+    MissingValueError,
+    NetworkError,
+    NonFiniteValueError,
+    NonScalarLossError,
+    ShapeMismatchError,
+    SymbackpropError,
+    UnknownNameError,
+    UnsupportedFunctionError,
+    ValuesError,
+    ValueShapeError,
+)
+from .functions import (
+    ACTIVATIONS,
+    Activation,
+    bce_with_logits,
+    binary_cross_entropy,
+    cross_entropy,
+    elementwise,
+    half_squared_error,
+    identity,
+    leaky_relu,
+    make_relu,
+    mse,
+    relu,
+    sigmoid,
+    softmax_cross_entropy,
+    softplus,
+    tanh,
+    total,
+)
+from .models import mlp
+from .network import Network
+from .numeric import Evaluation, GradientFunction
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACTIVATIONS", "Activation", "BATCH_SIZE", "Derivation", "DuplicateNameError", "Evaluation",
+    "ExpressionError", "ExtraValueError", "GradientCheckError", "GradientFunction", "InvalidNameError",
+    "MissingValueError", "Network", "NetworkError", "NonFiniteValueError", "NonScalarLossError",
+    "ShapeMismatchError", "Step", "SymbackpropError", "UnknownNameError", "UnsupportedFunctionError",
+    "UnusedParameterWarning", "ValueShapeError", "ValuesError", "backprop", "bce_with_logits",
+    "binary_cross_entropy", "cross_entropy", "elementwise", "half_squared_error", "identity",
+    "leaky_relu", "make_relu", "mlp", "mse", "relu", "sigmoid", "softmax_cross_entropy", "softplus",
+    "tanh", "total",
+]

@@ -1,0 +1,178 @@
+"""Derivation and Step: immutable records of what the reverse sweep derived.
+
+A Step says which gradient it computes (``target``), through which node the
+gradient arrives (``source``), the local rule(s) applied, the local derivative
+and the result expressed with the upstream gradient ∂L/∂source and the stored
+forward values.  A Derivation is the ordered list of steps, loss first, plus
+the ways to use them: closed forms (:meth:`Derivation.gradient`), numbers
+(:meth:`Derivation.evaluate`, :meth:`Derivation.lambdify`) and documents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import sympy as sp
+
+from . import tensor as T
+from .network import Network, Quantity
+
+if TYPE_CHECKING:
+    from .numeric import Evaluation, GradientFunction
+
+SEED, EDGE, SUM = "seed", "edge", "sum"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One recorded application of the chain rule.
+
+    * ``kind``: ``"seed"`` (∂L/∂L), ``"edge"`` (what flows from ``source`` into
+      ``target``) or ``"sum"`` (fan-out: the edges into ``target`` added up).
+    * ``result``: a SymPy scalar or a :class:`~symbackprop.tensor.Tensor` in terms
+      of ∂L/∂source (``Adjoint``/``AdjointSymbol``) and stored forward values.
+    * ``local``: the local derivative ∂source/∂target where it is one factor
+      (``h1ᵀ``, ``f′(z)``, ``Wᵀ``), combined with the upstream gradient as
+      ``product`` says (see :mod:`symbackprop.rules`); None where the path
+      through the node's expression is longer than one operation.
+    * ``complete``: whether ``result`` is the whole ∂L/∂target.
+    """
+
+    index: int
+    kind: str
+    target: str
+    source: str | None
+    result: Any
+    rules: tuple[str, ...]
+    local: Any = None
+    product: str = "other"
+    shape: tuple[int, int] | None = None
+    complete: bool = True
+    parts: tuple[int, ...] = ()
+
+    @property
+    def chain(self) -> tuple[tuple[str, str], ...]:
+        """The Leibniz chain as (numerator, denominator) pairs: ∂L/∂z2 = ∂L/∂h2 · ∂h2/∂z2."""
+        if self.kind != EDGE:
+            return ()
+        return (("L", self.source), (self.source, self.target))
+
+    @property
+    def is_tensor(self) -> bool:
+        return isinstance(self.result, T.Tensor)
+
+
+class Derivation:
+    """Every ∂L/∂name of a network, derived in reverse order; see :func:`symbackprop.backprop`."""
+
+    def __init__(self, network: Network, steps: tuple[Step, ...], *, batch: bool,
+                 seed: sp.Expr, unreached: tuple[str, ...]) -> None:
+        self.network = network
+        self.steps = steps
+        self.batch = batch
+        self.seed = seed
+        self.unreached = unreached
+        self._complete = {s.target: s for s in steps if s.complete}
+
+    # -- the records ------------------------------------------------------------------
+
+    @property
+    def loss(self) -> str:
+        return self.network.loss_name
+
+    def step_for(self, name: str) -> Step | None:
+        """The step whose result is the whole ∂L/∂name (None if it does not reach the loss)."""
+        self.network[name]
+        return self._complete.get(name)
+
+    def steps_into(self, name: str) -> list[Step]:
+        return [s for s in self.steps if s.target == name]
+
+    @property
+    def edges(self) -> list[Step]:
+        return [s for s in self.steps if s.kind == EDGE]
+
+    @property
+    def parameters(self) -> list[str]:
+        return [q.name for q in self.network.params]
+
+    def __repr__(self) -> str:
+        return f"<Derivation of {self.loss}: {len(self.steps)} steps, params {', '.join(self.parameters)}>"
+
+    # -- closed forms ---------------------------------------------------------------------
+
+    def gradient(self, name: str, *, expand: bool = False) -> Any:
+        """∂L/∂name as SymPy, with the shape of ``name``.
+
+        By default in terms of the stored forward values (elements of the
+        intermediates, such as ``z1[0, 0]``); with ``expand=True`` in terms of the
+        inputs and parameters only.  In batch mode it is one sample's term of
+        the mean (it contains the factor 1/N).
+        """
+        from .explicit import ClosedForms
+
+        return self._closed_forms(expand).gradient(name)
+
+    def forward_expression(self, name: str, *, expand: bool = True) -> Any:
+        """The forward value of ``name`` as SymPy (expanded into inputs and parameters by default)."""
+        return self._closed_forms(expand).forward(name)
+
+    def _closed_forms(self, expand: bool):
+        from .explicit import ClosedForms
+
+        cache = self.__dict__.setdefault("_closed_form_cache", {})
+        if expand not in cache:
+            cache[expand] = ClosedForms(self, expand=expand)
+        return cache[expand]
+
+    # -- numbers ------------------------------------------------------------------------
+
+    @cached_property
+    def _program(self):
+        from .numeric import Program
+
+        return Program(self)
+
+    def evaluate(self, values: dict[str, Any], *, exact: bool = False) -> Evaluation:
+        """Every forward value and every ∂L/∂name at ``values``.
+
+        With ``exact=True`` the arithmetic is SymPy's: exact rationals where the
+        values are exact (floats are read as the decimals they print as).
+        """
+        from .numeric import evaluate, evaluate_exact
+
+        return evaluate_exact(self, values) if exact else evaluate(self, values)
+
+    def lambdify(self, *, cse: bool = True) -> GradientFunction:
+        """A NumPy function ``grad(**values) -> {param: gradient}`` (batch axis accepted)."""
+        from .numeric import GradientFunction
+
+        return GradientFunction(self, cse=cse)
+
+    # -- documents (delegated to the printers, which never differentiate) -------------------
+
+    def to_latex(self, values: dict[str, Any] | None = None, **options: Any) -> str:
+        from .printing import latex
+
+        return latex.derivation_to_latex(self, values=values, **options)
+
+    def to_markdown(self, values: dict[str, Any] | None = None, **options: Any) -> str:
+        from .printing import markdown
+
+        return markdown.derivation_to_markdown(self, values=values, **options)
+
+    def write(self, path: Any, values: dict[str, Any] | None = None, **options: Any) -> None:
+        from .printing import documents
+
+        documents.write(self, path, values=values, **options)
+
+    def _repr_latex_(self) -> str:
+        return self.to_latex()
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def quantity(self, name: str) -> Quantity:
+        return self.network[name]

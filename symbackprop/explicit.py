@@ -1,0 +1,147 @@
+"""Tensor expressions written out element by element as SymPy matrices.
+
+One conversion serves three purposes, chosen by what the leaves stand for:
+closed forms in terms of stored intermediates (each forward value a matrix
+symbol), closed forms expanded into inputs and parameters, and exact
+evaluation (each leaf a matrix of numbers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import sympy as sp
+
+from . import tensor as T
+from .functions import LOSSES
+from .rules import LOSS_GRADIENTS
+
+if TYPE_CHECKING:
+    from .derivation import Derivation
+
+Lookup = Callable[[str], Any]
+
+
+def to_explicit(value: Any, forward: Lookup, adjoint: Lookup) -> Any:
+    """A SymPy matrix for a Tensor, a SymPy scalar for a scalar expression.
+
+    ``forward(name)`` and ``adjoint(name)`` give the explicit value of a
+    quantity and of its gradient (a scalar for scalar quantities).
+    """
+    if isinstance(value, T.Tensor):
+        return _tensor(value, forward, adjoint)
+    return _scalar(sp.sympify(value), forward, adjoint)
+
+
+def _scalar(expr: sp.Expr, forward: Lookup, adjoint: Lookup) -> sp.Expr:
+    replacements = {}
+    for symbol in expr.free_symbols:
+        if isinstance(symbol, T.AdjointSymbol):
+            replacements[symbol] = _as_scalar(adjoint(symbol.of))
+        elif symbol != T.BATCH_SIZE:
+            replacements[symbol] = _as_scalar(forward(symbol.name))
+    return expr.xreplace(replacements) if replacements else expr
+
+
+def _as_scalar(value: Any) -> Any:
+    if isinstance(value, sp.MatrixBase):
+        return value[0, 0]
+    return value
+
+
+def _as_matrix(value: Any) -> sp.ImmutableMatrix:
+    if isinstance(value, sp.MatrixBase):
+        return sp.ImmutableMatrix(value)
+    return sp.ImmutableMatrix([[value]])
+
+
+def _broadcast(a: sp.ImmutableMatrix, b: sp.ImmutableMatrix) -> tuple:
+    if a.shape == (1, 1) and b.shape != (1, 1):
+        a = sp.ImmutableMatrix.ones(*b.shape) * a[0, 0]
+    elif b.shape == (1, 1) and a.shape != (1, 1):
+        b = sp.ImmutableMatrix.ones(*a.shape) * b[0, 0]
+    return a, b
+
+
+def _tensor(node: T.Tensor, forward: Lookup, adjoint: Lookup) -> sp.ImmutableMatrix:
+    def rec(n: T.Tensor) -> sp.ImmutableMatrix:
+        return _tensor(n, forward, adjoint)
+
+    if isinstance(node, T.Ref):
+        return _as_matrix(forward(node.name))
+    if isinstance(node, T.Adjoint):
+        return _as_matrix(adjoint(node.name))
+    if isinstance(node, T.Scalar):
+        return _as_matrix(_scalar(node.expr, forward, adjoint))
+    if isinstance(node, T.MatMul):
+        return sp.ImmutableMatrix(rec(node.left) * rec(node.right))
+    if isinstance(node, T.Add):
+        a, b = _broadcast(rec(node.left), rec(node.right))
+        return sp.ImmutableMatrix(a + b)
+    if isinstance(node, T.Hadamard):
+        a, b = _broadcast(rec(node.left), rec(node.right))
+        return sp.ImmutableMatrix(a.multiply_elementwise(b))
+    if isinstance(node, T.Scale):
+        return sp.ImmutableMatrix(rec(node.operand) * _scalar(node.factor, forward, adjoint))
+    if isinstance(node, T.Transpose):
+        return rec(node.operand).T
+    if isinstance(node, T.Elementwise):
+        return rec(node.operand).applyfunc(node.function.formula)
+    if isinstance(node, T.Power):
+        return rec(node.operand).applyfunc(lambda e: e ** node.exponent)
+    if isinstance(node, T.Sum):
+        return sp.ImmutableMatrix([[sum(rec(node.operand))]])
+    if isinstance(node, T.Ones):
+        return sp.ImmutableMatrix.ones(*node.shape)
+    if isinstance(node, T.LossOp):
+        value = LOSSES[node.kind].explicit(rec(node.prediction), rec(node.target))
+        return sp.ImmutableMatrix([[value]])
+    if isinstance(node, T.LossGradient):
+        formula = LOSS_GRADIENTS[(node.kind, node.wrt)]
+        return sp.ImmutableMatrix(formula.explicit(rec(node.prediction), rec(node.target)))
+    raise TypeError(f"cannot write {type(node).__name__} element by element")
+
+
+class ClosedForms:
+    """Memoized closed forms of every forward value and gradient of a derivation."""
+
+    def __init__(self, derivation: Derivation, *, expand: bool) -> None:
+        self.derivation = derivation
+        self.network = derivation.network
+        self.expand = expand
+        self._forward: dict[str, Any] = {}
+        self._gradient: dict[str, Any] = {}
+
+    def forward(self, name: str) -> Any:
+        if name not in self._forward:
+            self._forward[name] = self._compute_forward(name)
+        return self._forward[name]
+
+    def _compute_forward(self, name: str) -> Any:
+        quantity = self.network[name]
+        if quantity.elements is not None:
+            return sp.ImmutableMatrix([[self.forward(e) for e in row] for row in quantity.elements])
+        if quantity.definition is None or not self.expand:
+            if quantity.is_scalar:
+                return quantity.symbol
+            return sp.ImmutableMatrix(sp.MatrixSymbol(name, *quantity.shape).as_explicit())
+        value = to_explicit(quantity.definition, self.forward, self.gradient)
+        return _as_scalar(value) if quantity.is_scalar else value
+
+    def gradient(self, name: str) -> Any:
+        if name not in self._gradient:
+            self._gradient[name] = self._compute_gradient(name)
+        return self._gradient[name]
+
+    def _compute_gradient(self, name: str) -> Any:
+        quantity = self.network[name]
+        if quantity.elements is not None:
+            return sp.ImmutableMatrix([[self.gradient(e) for e in row] for row in quantity.elements])
+        if name == self.derivation.loss:
+            return self.derivation.seed
+        step = self.derivation.step_for(name)
+        if step is None:
+            return sp.S.Zero if quantity.is_scalar else sp.ImmutableMatrix.zeros(*quantity.shape)
+        value = to_explicit(step.result, self.forward, self.gradient)
+        return _as_scalar(value) if quantity.is_scalar else _as_matrix(value)

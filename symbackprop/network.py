@@ -1,0 +1,317 @@
+"""Network: named inputs, parameters, intermediate nodes and the loss.
+
+A user writes each node as an expression of earlier quantities; the network
+records it under its name, checks names and shapes, and hands back an object
+to build the next node with:
+
+* a scalar is a SymPy ``Symbol`` (so ``sp.sin(z)`` and ``sp.Rational(1, 2) * (h - y)**2`` work);
+* a shaped quantity is a :class:`~symbackprop.tensor.Ref` (``W1 @ x + b1``);
+* a quantity declared with ``elements=True`` is an explicit SymPy ``Matrix`` of
+  scalar symbols, one per element: the scalar level, where every weight is its
+  own symbol and every neuron its own node.
+
+Definitions can only refer to quantities that already exist, so the order of
+definition is a topological order of the graph.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy as sp
+
+from . import tensor as T
+from .errors import (
+    DuplicateNameError,
+    InvalidNameError,
+    NetworkError,
+    NonScalarLossError,
+    UnknownNameError,
+    UnsupportedFunctionError,
+)
+from .functions import is_differentiable_function
+
+INPUT, PARAM, NODE, LOSS = "input", "param", "node", "loss"
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+
+
+def check_name(name: Any) -> str:
+    if not isinstance(name, str) or not _NAME.match(name) or keyword.iskeyword(name) or "__" in name:
+        raise InvalidNameError(
+            f"invalid name {name!r}: use a letter followed by letters, digits or single underscores"
+        )
+    return name
+
+
+def normalize_shape(shape: Any) -> tuple[int, int] | None:
+    """None for a scalar, else (rows, columns); (n,) and n mean a column vector."""
+    if shape is None or shape == () or shape == (1, 1):
+        return None
+    if isinstance(shape, int) and not isinstance(shape, bool):
+        shape = (shape,)
+    if not isinstance(shape, (tuple, list)) or not 1 <= len(shape) <= 2:
+        raise NetworkError(f"invalid shape {shape!r}: use (rows,) or (rows, columns)")
+    dims = tuple(shape) + ((1,) if len(shape) == 1 else ())
+    if not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in dims):
+        raise NetworkError(f"invalid shape {shape!r}: dimensions must be positive integers")
+    return None if dims == (1, 1) else dims
+
+
+@dataclass
+class Quantity:
+    """One named quantity.  ``shape`` is None for a scalar.
+
+    ``definition`` is a SymPy scalar expression or a Tensor (nodes and the loss).
+    A quantity declared element by element lists its element names in
+    ``elements``; each element is a scalar quantity whose ``group`` and
+    ``index`` say where it sits.
+    """
+
+    name: str
+    kind: str
+    shape: tuple[int, int] | None
+    definition: Any = None
+    elements: tuple[tuple[str, ...], ...] | None = None
+    group: str | None = None
+    index: tuple[int, int] | None = None
+    symbol: sp.Symbol | None = None
+    dependencies: tuple[str, ...] = field(default=())
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.shape is None
+
+    @property
+    def matrix_shape(self) -> tuple[int, int]:
+        return self.shape or T.SCALAR_SHAPE
+
+    @property
+    def size(self) -> int:
+        rows, columns = self.matrix_shape
+        return rows * columns
+
+
+class Network:
+    """A computation from inputs and parameters through named nodes to a scalar loss."""
+
+    def __init__(self) -> None:
+        self._quantities: dict[str, Quantity] = {}
+        self._by_symbol: dict[sp.Symbol, str] = {}
+        self.loss_name: str | None = None
+
+    # -- declaring --------------------------------------------------------------------
+
+    def input(self, name: str, shape: Any = None, *, elements: bool = False) -> Any:
+        """A value supplied at evaluation time (may carry a leading batch axis)."""
+        return self._leaf(name, INPUT, shape, elements)
+
+    def param(self, name: str, shape: Any = None, *, elements: bool = False) -> Any:
+        """A trainable parameter: the loss is differentiated with respect to it."""
+        return self._leaf(name, PARAM, shape, elements)
+
+    def node(self, name: str, value: Any) -> Any:
+        """A named intermediate, stored by the forward pass."""
+        return self._define(name, NODE, value)
+
+    def loss(self, name: str, value: Any) -> Any:
+        """The scalar loss; defined last."""
+        if self.loss_name is not None:
+            raise DuplicateNameError(f"the network already has a loss, {self.loss_name!r}")
+        if isinstance(value, sp.MatrixBase):
+            if value.shape != (1, 1):
+                raise NonScalarLossError(f"loss {name!r} has shape {value.shape}; a loss must be a scalar")
+            value = value[0, 0]
+        if isinstance(value, T.Tensor) and not value.is_scalar:
+            raise NonScalarLossError(
+                f"loss {name!r} has shape {value.shape}; a loss must be a scalar "
+                "(sum it with sbp.total or use a loss such as sbp.half_squared_error)"
+            )
+        handle = self._define(name, LOSS, value)
+        self.loss_name = name
+        return handle
+
+    # -- looking up -------------------------------------------------------------------
+
+    def __getitem__(self, name: str) -> Quantity:
+        try:
+            return self._quantities[name]
+        except KeyError:
+            raise UnknownNameError(f"unknown name {name!r}; the network has {self._known()}") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._quantities
+
+    def __iter__(self) -> Iterator[Quantity]:
+        return iter(self._quantities.values())
+
+    def __len__(self) -> int:
+        return len(self._quantities)
+
+    def quantities(self, *kinds: str, elements: bool = False) -> list[Quantity]:
+        """Quantities in definition order; element quantities only when asked."""
+        return [
+            q for q in self._quantities.values()
+            if (not kinds or q.kind in kinds) and (elements or q.group is None)
+        ]
+
+    @property
+    def inputs(self) -> list[Quantity]:
+        return self.quantities(INPUT)
+
+    @property
+    def params(self) -> list[Quantity]:
+        return self.quantities(PARAM)
+
+    @property
+    def nodes(self) -> list[Quantity]:
+        return self.quantities(NODE, LOSS)
+
+    def graph_order(self) -> list[Quantity]:
+        """The quantities the derivation walks: scalars and unsplit tensors, in definition order."""
+        return [q for q in self._quantities.values() if q.elements is None]
+
+    def name_of(self, symbol: sp.Symbol) -> str:
+        return self._by_symbol[symbol]
+
+    def handle(self, name: str) -> Any:
+        """The object that stands for a quantity in expressions."""
+        quantity = self[name]
+        if quantity.elements is not None:
+            return sp.ImmutableMatrix([[self[e].symbol for e in row] for row in quantity.elements])
+        if quantity.is_scalar:
+            return quantity.symbol
+        return T.Ref(name, quantity.shape)
+
+    def _known(self) -> str:
+        names = [q.name for q in self.quantities()]
+        return ", ".join(names) if names else "no quantities yet"
+
+    # -- building ---------------------------------------------------------------------
+
+    def _claim(self, name: str) -> str:
+        check_name(name)
+        if name in self._quantities:
+            raise DuplicateNameError(f"name {name!r} is already defined (as {self._quantities[name].kind})")
+        if self.loss_name is not None:
+            raise NetworkError(f"cannot define {name!r} after the loss {self.loss_name!r}")
+        return name
+
+    def _add(self, quantity: Quantity) -> None:
+        self._quantities[quantity.name] = quantity
+        if quantity.symbol is not None:
+            self._by_symbol[quantity.symbol] = quantity.name
+
+    def _leaf(self, name: str, kind: str, shape: Any, elements: bool) -> Any:
+        self._claim(name)
+        dims = normalize_shape(shape)
+        if elements and dims is not None:
+            rows, columns = dims
+            names = tuple(
+                tuple(_element_name(name, i, j, dims) for j in range(columns)) for i in range(rows)
+            )
+            for row in names:
+                for element in row:
+                    self._claim(element)
+            self._add(Quantity(name, kind, dims, elements=names))
+            for i, row in enumerate(names):
+                for j, element in enumerate(row):
+                    self._add(Quantity(element, kind, None, group=name, index=(i, j),
+                                       symbol=sp.Symbol(element, real=True)))
+            return self.handle(name)
+        symbol = sp.Symbol(name, real=True) if dims is None else None
+        self._add(Quantity(name, kind, dims, symbol=symbol))
+        return self.handle(name)
+
+    def _define(self, name: str, kind: str, value: Any) -> Any:
+        self._claim(name)
+        if isinstance(value, sp.MatrixBase) and value.shape != (1, 1):
+            return self._define_elements(name, kind, value)
+        if isinstance(value, sp.MatrixBase):
+            value = value[0, 0]
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = sp.sympify(value)
+        if isinstance(value, T.Tensor):
+            dependencies = self._check_tensor(name, value)
+            shape = None if value.is_scalar else value.shape
+        elif isinstance(value, sp.Expr):
+            dependencies = self._check_scalar(name, value)
+            shape = None
+        else:
+            raise TypeError(
+                f"node {name!r}: expected a SymPy expression or a tensor expression, "
+                f"got {type(value).__name__}"
+            )
+        symbol = sp.Symbol(name, real=True) if shape is None else None
+        self._add(Quantity(name, kind, shape, definition=value, symbol=symbol, dependencies=dependencies))
+        return self.handle(name)
+
+    def _define_elements(self, name: str, kind: str, value: sp.MatrixBase) -> Any:
+        rows, columns = value.shape
+        dims = (rows, columns)
+        names = tuple(tuple(_element_name(name, i, j, dims) for j in range(columns)) for i in range(rows))
+        checked = [[self._check_scalar(names[i][j], value[i, j]) for j in range(columns)] for i in range(rows)]
+        for row in names:
+            for element in row:
+                self._claim(element)
+        self._add(Quantity(name, kind, dims, elements=names))
+        for i in range(rows):
+            for j in range(columns):
+                element = names[i][j]
+                self._add(Quantity(element, kind, None, definition=sp.sympify(value[i, j]),
+                                   group=name, index=(i, j), symbol=sp.Symbol(element, real=True),
+                                   dependencies=checked[i][j]))
+        return self.handle(name)
+
+    # -- validation -------------------------------------------------------------------
+
+    def _check_scalar(self, name: str, expr: Any) -> tuple[str, ...]:
+        expr = sp.sympify(expr) if isinstance(expr, (int, float)) else expr
+        if not isinstance(expr, sp.Expr):
+            raise TypeError(f"node {name!r}: expected a scalar SymPy expression, got {type(expr).__name__}")
+        if expr.has(sp.MatrixSymbol):
+            raise TypeError(f"node {name!r}: SymPy matrix symbols are not supported; declare shapes with net.input/param")
+        for function in expr.atoms(sp.Function):
+            if not is_differentiable_function(function):
+                raise UnsupportedFunctionError(
+                    f"node {name!r} uses {type(function).__name__}, which symbackprop cannot "
+                    "differentiate; use sbp.relu for max(0, z) or sbp.elementwise for your own function"
+                )
+        return self._dependencies(name, expr.free_symbols)
+
+    def _check_tensor(self, name: str, value: T.Tensor) -> tuple[str, ...]:
+        names: list[str] = []
+        for node in T.walk(value):
+            if isinstance(node, T.Ref):
+                quantity = self._quantities.get(node.name)
+                if quantity is None or quantity.shape != node.shape or quantity.elements is not None:
+                    raise UnknownNameError(
+                        f"node {name!r} uses {node.name!r}, which is not a quantity of this network"
+                    )
+                names.append(node.name)
+            elif isinstance(node, T.Adjoint):
+                raise NetworkError(f"node {name!r}: gradients cannot appear in a forward definition")
+            elif isinstance(node, T.Scalar):
+                self._check_scalar(name, node.expr)
+        names.extend(self._dependencies(name, T.free_scalars(value)))
+        return tuple(dict.fromkeys(names))
+
+    def _dependencies(self, name: str, symbols: set) -> tuple[str, ...]:
+        found = []
+        for symbol in sorted(symbols, key=str):
+            owner = self._by_symbol.get(symbol)
+            if owner is None:
+                raise UnknownNameError(
+                    f"node {name!r} uses {symbol}, which is not an input, param or node of this "
+                    f"network (known: {self._known()})"
+                )
+            found.append(owner)
+        return tuple(found)
+
+
+def _element_name(name: str, i: int, j: int, shape: tuple[int, int]) -> str:
+    """z1_2 for the second element of a column vector, W1_2_1 for a matrix entry (1-based)."""
+    return f"{name}_{i + 1}" if shape[1] == 1 else f"{name}_{i + 1}_{j + 1}"

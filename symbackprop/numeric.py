@@ -1,0 +1,517 @@
+"""Numbers: values checked against the network, one generated NumPy program per derivation.
+
+The program is written from the recorded steps, so it computes exactly what the
+derivation says: one line per forward node and one per gradient, matrix
+operations for tensors (``W1 @ x``, not per-element formulas), every array
+carrying an optional leading batch axis.  Scalars travel as (…, 1, 1) arrays so
+that they broadcast against matrices.  A batch is averaged: the loss's own
+gradient is 1/N and a parameter's gradient is summed over the batch axis.
+"""
+
+from __future__ import annotations
+
+import keyword
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
+
+from . import tensor as T
+from .errors import (
+    ExtraValueError,
+    MissingValueError,
+    NonFiniteValueError,
+    ValueShapeError,
+    ValuesError,
+)
+from .explicit import to_explicit
+from .functions import LOSSES, NUMPY_FUNCTIONS
+from .network import INPUT, PARAM, Quantity
+from .rules import LOSS_GRADIENTS
+
+if TYPE_CHECKING:
+    from .derivation import Derivation
+
+
+# -- values -----------------------------------------------------------------------------
+
+_EXACT_TYPES = (int, Fraction, sp.Rational, sp.Integer)
+
+
+def _to_array(name: str, value: Any, exact: bool) -> np.ndarray:
+    if isinstance(value, (str, bytes)):
+        raise ValuesError(f"value of {name!r} must be numbers, not text")
+    try:
+        array = np.array(value, dtype=object if exact else float)
+    except (TypeError, ValueError) as error:
+        raise ValuesError(f"value of {name!r} is not a number or a rectangular array of numbers ({error})") from None
+    if exact:
+        try:
+            array = np.vectorize(_exact_number, otypes=[object])(array) if array.size else array
+        except (TypeError, ValueError) as error:
+            raise ValuesError(f"value of {name!r}: {error}") from None
+        finite = all(sp.sympify(v).is_finite for v in array.flat)
+    else:
+        finite = bool(np.all(np.isfinite(array)))
+    if not finite:
+        raise NonFiniteValueError(f"value of {name!r} contains NaN or infinity: {value!r}")
+    return array
+
+
+def _exact_number(v: Any) -> sp.Expr:
+    if isinstance(v, bool):
+        raise TypeError(f"{v!r} is not a number")
+    if isinstance(v, float):
+        return sp.Rational(repr(v))  # the decimal it prints as: 0.1 means 1/10
+    if isinstance(v, (int, Fraction)):
+        return sp.Rational(v)
+    if isinstance(v, np.generic):
+        return _exact_number(v.item())
+    if isinstance(v, sp.Expr) and v.is_number:
+        return v
+    raise TypeError(f"{v!r} is not a number")
+
+
+def _shape_text(shape: tuple) -> str:
+    return "a scalar" if shape in ((), (1, 1)) else f"shape {shape}"
+
+
+def conform(quantity: Quantity, value: Any, exact: bool = False) -> tuple[np.ndarray, int | None]:
+    """The value as a (rows, columns) or (N, rows, columns) array, and N (None if unbatched).
+
+    A flat list is accepted for a column vector; inputs may carry a leading batch axis.
+    """
+    array = _to_array(quantity.name, value, exact)
+    rows, columns = quantity.matrix_shape
+    shape = array.shape
+    batchable = quantity.kind == INPUT
+    if quantity.is_scalar:
+        if shape in ((), (1,), (1, 1)):
+            return array.reshape(1, 1), None
+        if batchable and (len(shape) == 1 or shape[1:] in ((1,), (1, 1))):
+            return array.reshape(shape[0], 1, 1), shape[0]
+    else:
+        if shape == (rows, columns):
+            return array, None
+        if columns == 1 and shape == (rows,):
+            return array.reshape(rows, 1), None
+        if batchable and shape[1:] == (rows, columns) and len(shape) == 3:
+            return array, shape[0]
+        if batchable and columns == 1 and len(shape) == 2 and shape[1] == rows:
+            return array.reshape(shape[0], rows, 1), shape[0]
+    declared = "a scalar" if quantity.is_scalar else f"shape {quantity.shape}"
+    batch = " (or with a leading batch axis)" if batchable else ""
+    raise ValueShapeError(
+        f"value of {quantity.kind} {quantity.name!r} has shape {shape}; expected {declared}{batch}"
+    )
+
+
+def conform_all(derivation: Derivation, values: Mapping[str, Any], exact: bool = False
+                ) -> tuple[dict[str, np.ndarray], int | None]:
+    """Check names, shapes and numbers of all values; return them conformed and the batch size."""
+    if not isinstance(values, Mapping):
+        raise ValuesError(f"values must be a mapping of names to numbers, got {type(values).__name__}")
+    network = derivation.network
+    needed = [q for q in network.quantities(INPUT, PARAM)]
+    needed_names = {q.name for q in needed}
+    extra = sorted(set(values) - needed_names)
+    if extra:
+        kinds = {n: network[n].kind for n in extra if n in network}
+        detail = ", ".join(f"{n!r}" + (f" (a {kinds[n]}, which is computed)" if n in kinds else "") for n in extra)
+        raise ExtraValueError(f"values given for names that are not inputs or parameters: {detail}")
+    missing = [q.name for q in needed if q.name not in values]
+    if missing:
+        raise MissingValueError(f"missing values for {', '.join(repr(n) for n in missing)}")
+    arrays: dict[str, np.ndarray] = {}
+    batch_sizes: dict[str, int] = {}
+    for quantity in needed:
+        arrays[quantity.name], size = conform(quantity, values[quantity.name], exact)
+        if size is not None:
+            batch_sizes[quantity.name] = size
+    batched_inputs = {q.name for q in network.inputs}
+    if batch_sizes:
+        sizes = set(batch_sizes.values())
+        unbatched = sorted(batched_inputs - set(batch_sizes))
+        if len(sizes) > 1 or unbatched:
+            described = ", ".join(f"{n}: N={s}" for n, s in batch_sizes.items())
+            described += "".join(f", {n}: no batch axis" for n in unbatched)
+            raise ValueShapeError(f"inputs disagree about the batch size ({described})")
+        return arrays, sizes.pop()
+    return arrays, None
+
+
+# -- the generated program -------------------------------------------------------------
+
+
+class _Printer(NumPyPrinter):
+    """NumPy code for scalar expressions, with NaN kept NaN (``numpy.heaviside`` propagates it)."""
+
+    def __init__(self) -> None:
+        super().__init__({"allow_unknown_functions": True, "fully_qualified_modules": False})
+
+    def _print_Heaviside(self, expr):
+        at_zero = expr.args[1] if len(expr.args) > 1 else sp.S.Half
+        return f"heaviside({self._print(expr.args[0])}, {self._print(at_zero)})"
+
+    def _print_Symbol(self, expr):
+        return expr.name
+
+
+def _var(prefix: str, name: str) -> str:
+    return f"{prefix}_{name}"
+
+
+def _transpose(a):
+    return np.swapaxes(a, -1, -2)
+
+
+def _total(a):
+    return np.sum(a, axis=(-2, -1), keepdims=True)
+
+
+def _fit(a, target_ndim: int):
+    a = np.asarray(a, dtype=float)
+    while a.ndim > target_ndim:
+        a = a.sum(axis=0)
+    return a
+
+
+_BASE_NAMESPACE: dict[str, Any] = {
+    "np": np, "heaviside": np.heaviside, "_T": _transpose, "_total": _total, "_fit": _fit,
+    **{name: getattr(np, name) for name in ("exp", "log", "sin", "cos", "tan", "tanh", "sinh", "cosh",
+                                            "sqrt", "abs", "arctan", "arcsin", "arccos", "log1p",
+                                            "expm1", "sign")},
+    **NUMPY_FUNCTIONS,
+}
+
+
+@dataclass
+class _Line:
+    target: str
+    code: str
+    comment: str = ""
+
+
+class Program:
+    """The generated NumPy source of a derivation and the function compiled from it."""
+
+    def __init__(self, derivation: Derivation, *, cse: bool = True) -> None:
+        self.derivation = derivation
+        self.network = derivation.network
+        self.namespace = dict(_BASE_NAMESPACE)
+        self._functions: dict[int, str] = {}
+        self._printer = _Printer()
+        self._symbol_names: dict[sp.Symbol, sp.Symbol] = {}
+        self.cse = cse
+        self.source = self._write()
+        code = compile(self.source, "<symbackprop generated>", "exec")
+        exec(code, self.namespace)  # our own generated text: names are checked identifiers
+        self.function = self.namespace["derivation"]
+
+    # -- expressions to code ---------------------------------------------------------
+
+    def _scalar(self, expr: sp.Expr) -> str:
+        expr = sp.sympify(expr)
+        mapping = {}
+        for symbol in expr.free_symbols:
+            if symbol not in self._symbol_names:
+                if isinstance(symbol, T.AdjointSymbol):
+                    self._symbol_names[symbol] = sp.Symbol(_var("g", symbol.of))
+                elif symbol == T.BATCH_SIZE:
+                    self._symbol_names[symbol] = sp.Symbol("batch_size")
+                else:
+                    self._symbol_names[symbol] = sp.Symbol(_var("v", symbol.name))
+            mapping[symbol] = self._symbol_names[symbol]
+        return self._printer.doprint(expr.xreplace(mapping))
+
+    def _function_name(self, activation) -> str:
+        key = id(activation)
+        if key not in self._functions:
+            name = f"_f{len(self._functions)}_{activation.name.rstrip(chr(39))}{'_prime' if activation.name.endswith(chr(39)) else ''}"
+            name = name if name.isidentifier() and not keyword.iskeyword(name) else f"_f{len(self._functions)}"
+            symbol = sp.Symbol("t", real=True)
+            self.namespace[name] = sp.lambdify(
+                symbol, activation.formula(symbol),
+                modules=[{**NUMPY_FUNCTIONS, "Heaviside": lambda x, h0=0.5: np.heaviside(x, h0)}, "numpy"],
+            )
+            self._functions[key] = name
+        return self._functions[key]
+
+    def _tensor(self, node: T.Tensor) -> str:
+        rec = self._tensor
+        if isinstance(node, T.Ref):
+            return _var("v", node.name)
+        if isinstance(node, T.Adjoint):
+            return _var("g", node.name)
+        if isinstance(node, T.Scalar):
+            return f"({self._scalar(node.expr)})"
+        if isinstance(node, T.MatMul):
+            return f"({rec(node.left)} @ {rec(node.right)})"
+        if isinstance(node, T.Add):
+            return f"({rec(node.left)} + {rec(node.right)})"
+        if isinstance(node, T.Hadamard):
+            return f"({rec(node.left)} * {rec(node.right)})"
+        if isinstance(node, T.Scale):
+            return f"({self._scalar(node.factor)} * {rec(node.operand)})"
+        if isinstance(node, T.Transpose):
+            return f"_T({rec(node.operand)})"
+        if isinstance(node, T.Elementwise):
+            return f"{self._function_name(node.function)}({rec(node.operand)})"
+        if isinstance(node, T.Power):
+            return f"({rec(node.operand)} ** {self._scalar(node.exponent)})"
+        if isinstance(node, T.Sum):
+            return f"_total({rec(node.operand)})"
+        if isinstance(node, T.Ones):
+            return f"np.ones({node.shape})"
+        if isinstance(node, T.LossOp):
+            name = f"_loss_{node.kind}"
+            self.namespace[name] = LOSSES[node.kind].numeric
+            return f"{name}({rec(node.prediction)}, {rec(node.target)})"
+        if isinstance(node, T.LossGradient):
+            name = f"_d_{node.kind}_d_{node.wrt}"
+            self.namespace[name] = LOSS_GRADIENTS[(node.kind, node.wrt)].numeric
+            return f"{name}({rec(node.prediction)}, {rec(node.target)})"
+        raise TypeError(f"no NumPy code for {type(node).__name__}")
+
+    def _code(self, value: Any) -> str:
+        return self._tensor(value) if isinstance(value, T.Tensor) else self._scalar(value)
+
+    # -- the program -------------------------------------------------------------------
+
+    def _write(self) -> str:
+        network = self.network
+        leaves = network.quantities(INPUT, PARAM)
+        arguments = [_var("v", q.name) for q in leaves]
+        lines: list[str] = [f"def derivation({', '.join(arguments + ['batch_size'])}):"]
+        body: list[_Line] = []
+        for q in leaves:
+            for row in q.elements or ():
+                for element in row:
+                    i, j = network[element].index
+                    body.append(_Line(_var("v", element), f"{_var('v', q.name)}[..., {i}:{i + 1}, {j}:{j + 1}]"))
+        forward = [q for q in network.graph_order() if q.definition is not None]
+        for q in forward:
+            body.append(_Line(_var("v", q.name), self._code(q.definition), "forward"))
+        for q in network.quantities(elements=False):
+            if q.elements is not None and q.kind not in (INPUT, PARAM):
+                body.append(_Line(_var("v", q.name), _assemble("v", q)))
+        partial_names: dict[int, str] = {}
+        edge_count: dict[str, int] = {}
+        for step in self.derivation.edges:
+            edge_count[step.target] = edge_count.get(step.target, 0) + 1
+        for step in self.derivation.steps:
+            if step.kind == "seed":
+                body.append(_Line(_var("g", step.target), "1.0 / batch_size", "seed"))
+                continue
+            target = network[step.target]
+            if step.kind == "sum":
+                code = " + ".join(partial_names[i] for i in step.parts)
+                body.append(_Line(_var("g", step.target), code, "fan-out"))
+                continue
+            code = self._code(step.result)
+            if step.source == self.derivation.loss and not self.derivation.batch:
+                code = f"{_var('g', step.source)} * {code}"  # a batch is averaged even when not shown
+            code = self._fit(code, target)
+            if edge_count[step.target] == 1:
+                body.append(_Line(_var("g", step.target), code, f"via {step.source}"))
+            else:
+                partial_names[step.index] = f"p{step.index}_{step.target}"
+                body.append(_Line(partial_names[step.index], code, f"via {step.source}"))
+        reached = {s.target for s in self.derivation.steps}
+        for q in network.quantities(elements=True):
+            if q.elements is None and q.name not in reached:
+                body.append(_Line(_var("g", q.name), f"np.zeros({q.matrix_shape})", "does not reach the loss"))
+        for q in network.quantities(elements=False):
+            if q.elements is not None:
+                body.append(_Line(_var("g", q.name), _assemble("g", q)))
+        if self.cse:
+            body = _share_subexpressions(body)
+        for line in body:
+            comment = f"  # {line.comment}" if line.comment else ""
+            lines.append(f"    {line.target} = {line.code}{comment}")
+        names = [q.name for q in network.quantities(elements=False)]
+        lines.append("    forward = {" + ", ".join(f"{n!r}: {_var('v', n)}" for n in names) + "}")
+        lines.append("    gradient = {" + ", ".join(f"{n!r}: {_var('g', n)}" for n in names) + "}")
+        lines.append("    return forward, gradient")
+        return "\n".join(lines) + "\n"
+
+    def _fit(self, code: str, target: Quantity) -> str:
+        if target.kind == PARAM:
+            return f"_fit({code}, 2)"
+        return code
+
+    def __call__(self, arrays: dict[str, np.ndarray], batch_size: int) -> tuple[dict, dict]:
+        arguments = [arrays[q.name] for q in self.network.quantities(INPUT, PARAM)]
+        with np.errstate(all="ignore"):
+            return self.function(*arguments, batch_size)
+
+
+def _assemble(prefix: str, q: Quantity) -> str:
+    rows = ", ".join("np.concatenate([" + ", ".join(_var(prefix, e) for e in row) + "], axis=-1)"
+                     for row in q.elements)
+    return f"np.concatenate([{rows}], axis=-2)"
+
+
+def _share_subexpressions(body: list[_Line]) -> list[_Line]:
+    """Compute each repeated call expression once (identical text, identical value)."""
+    import re
+
+    pattern = re.compile(r"(?:_f\d+\w*|_T|_total|heaviside|Sigmoid|ReLU|Softplus|LeakyReLU)\((?:[^()]|\([^()]*\))*\)")
+    counts: dict[str, int] = {}
+    for line in body:
+        for match in set(pattern.findall(line.code)):
+            counts[match] = counts.get(match, 0) + 1
+    shared = {text: f"_c{k}" for k, text in enumerate(t for t, c in counts.items() if c > 1)}
+    if not shared:
+        return body
+    defined: set[str] = set()
+    result: list[_Line] = []
+    for line in body:
+        code = line.code
+        for text, name in shared.items():
+            if text in code:
+                if name not in defined:
+                    result.append(_Line(name, text, "shared"))
+                    defined.add(name)
+                code = code.replace(text, name)
+        result.append(_Line(line.target, code, line.comment))
+    return result
+
+
+# -- results ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The worked example in numbers: ``forward[name]`` and ``grad[name]`` for every quantity.
+
+    Arrays have the declared shape ((rows, columns), or () for scalars), with a
+    leading batch axis for batched inputs and nodes.  ``forward[loss]`` is the
+    mean loss over the batch; parameter gradients are means too.
+    """
+
+    forward: dict[str, Any]
+    grad: dict[str, Any]
+    batch_size: int | None
+    exact: bool = False
+
+    @property
+    def loss(self) -> Any:
+        return self.forward[self._loss_name]
+
+    _loss_name: str = ""
+
+
+def _shape_output(q: Quantity, array: Any, batched: bool) -> Any:
+    array = np.asarray(array)
+    if q.is_scalar:
+        return array.reshape(array.shape[0]) if batched and array.ndim == 3 else array.reshape(())
+    return array
+
+
+def evaluate(derivation: Derivation, values: Mapping[str, Any]) -> Evaluation:
+    arrays, batch_size = conform_all(derivation, values)
+    forward, gradient = derivation._program(arrays, batch_size or 1)
+    network = derivation.network
+    out_forward, out_grad = {}, {}
+    for q in network.quantities(elements=False):
+        batched = batch_size is not None and q.kind != PARAM
+        value = np.asarray(forward[q.name], dtype=float)
+        if batched and value.ndim == 2:
+            value = np.broadcast_to(value, (batch_size, *value.shape)).copy()
+        if q.name == derivation.loss and batched:
+            out_forward[q.name] = np.asarray(value.mean())
+        else:
+            out_forward[q.name] = _shape_output(q, value, batched)
+        grad = np.asarray(gradient[q.name], dtype=float)
+        if batched and grad.ndim == 2 and q.name != derivation.loss:
+            grad = np.broadcast_to(grad, (batch_size, *grad.shape)).copy()
+        out_grad[q.name] = _shape_output(q, grad, batched and grad.ndim == 3)
+    out_grad[derivation.loss] = np.asarray(1.0)
+    return Evaluation(out_forward, out_grad, batch_size, False, derivation.loss)
+
+
+def evaluate_exact(derivation: Derivation, values: Mapping[str, Any]) -> Evaluation:
+    """Exact arithmetic with SymPy (one sample; for teaching-size networks)."""
+    arrays, batch_size = conform_all(derivation, values, exact=True)
+    if batch_size is not None:
+        raise ValuesError("exact evaluation takes one sample; evaluate a batch with exact=False")
+    network = derivation.network
+    known: dict[str, Any] = {}
+    for name, array in arrays.items():
+        q = network[name]
+        matrix = sp.ImmutableMatrix(array.tolist())
+        known[name] = matrix[0, 0] if q.is_scalar else matrix
+        for row in q.elements or ():
+            for element in row:
+                i, j = network[element].index
+                known[element] = matrix[i, j]
+
+    def forward(name: str) -> Any:
+        if name not in known:
+            q = network[name]
+            if q.elements is not None:
+                known[name] = sp.ImmutableMatrix([[forward(e) for e in row] for row in q.elements])
+            else:
+                value = to_explicit(q.definition, forward, gradient)
+                known[name] = sp.nsimplify(value[0, 0]) if q.is_scalar and isinstance(value, sp.MatrixBase) else value
+        return known[name]
+
+    gradients: dict[str, Any] = {}
+
+    def gradient(name: str) -> Any:
+        if name not in gradients:
+            q = network[name]
+            if q.elements is not None:
+                gradients[name] = sp.ImmutableMatrix([[gradient(e) for e in row] for row in q.elements])
+            elif name == derivation.loss:
+                gradients[name] = derivation.seed.subs(T.BATCH_SIZE, 1)
+            else:
+                step = derivation.step_for(name)
+                if step is None:
+                    gradients[name] = sp.S.Zero if q.is_scalar else sp.ImmutableMatrix.zeros(*q.shape)
+                else:
+                    value = to_explicit(step.result, forward, gradient)
+                    if isinstance(value, sp.MatrixBase) and q.is_scalar:
+                        value = value[0, 0]
+                    gradients[name] = value.subs(T.BATCH_SIZE, 1) if hasattr(value, "subs") else value
+        return gradients[name]
+
+    out_forward, out_grad = {}, {}
+    for q in network.quantities(elements=False):
+        out_forward[q.name] = _exact_array(forward(q.name))
+        out_grad[q.name] = _exact_array(gradient(q.name))
+    return Evaluation(out_forward, out_grad, None, True, derivation.loss)
+
+
+def _exact_array(value: Any) -> np.ndarray:
+    if isinstance(value, sp.MatrixBase):
+        return np.array(value.tolist(), dtype=object)
+    array = np.empty((), dtype=object)
+    array[()] = sp.nsimplify(value) if not isinstance(value, sp.Basic) else value
+    return array
+
+
+class GradientFunction:
+    """``grad(**values) -> {param: ∂L/∂param}``: the derivation compiled to NumPy.
+
+    ``source`` is the generated code; :meth:`forward_and_gradients` also returns
+    every forward value and every gradient.
+    """
+
+    def __init__(self, derivation: Derivation, *, cse: bool = True) -> None:
+        self.derivation = derivation
+        self.program = derivation._program if cse else Program(derivation, cse=False)
+        self.source = self.program.source
+
+    def __call__(self, **values: Any) -> dict[str, np.ndarray]:
+        arrays, batch_size = conform_all(self.derivation, values)
+        _, gradient = self.program(arrays, batch_size or 1)
+        return {q.name: _shape_output(q, gradient[q.name], False) for q in self.derivation.network.params}
+
+    def forward_and_gradients(self, **values: Any) -> Evaluation:
+        return evaluate(self.derivation, values)

@@ -1,0 +1,317 @@
+"""The registry of local chain-rule steps: every derivative symbackprop takes is defined here.
+
+A rule receives an operation and the gradient arriving at its output (the
+upstream gradient, ∂L/∂output) and returns what flows to each operand — a
+vector–Jacobian product, written the way the reference page writes it
+(∂L/∂W = ∂L/∂z · xᵀ, ∂L/∂x = Wᵀ · ∂L/∂z, ∂L/∂z = ∂L/∂h ⊙ f′(z)).  Each rule
+also carries the sentence that explains it, per language, so a new rule brings
+its own explanation to the documents.
+
+Scalar SymPy expressions are differentiated by SymPy (``sympy.diff``) one
+named input at a time; :func:`scalar_rule` names the kind of step for the prose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from . import tensor as T
+from .errors import UnsupportedFunctionError
+from .functions import LeakyReLU, ReLU, Sigmoid, Softplus, log_softmax
+
+#: How the local factor combines with the upstream gradient g.
+IDENTITY, HADAMARD, RIGHT, LEFT, SCALE, TRANSPOSE, SUM, OTHER = (
+    "identity", "hadamard", "right", "left", "scale", "transpose", "sum", "other",
+)
+
+
+@dataclass(frozen=True)
+class Pull:
+    """What one operand receives: ``gradient`` = g combined with ``local`` by ``product``."""
+
+    operand: T.Tensor
+    gradient: T.Tensor
+    rule: str
+    local: T.Tensor | sp.Expr | None = None
+    product: str = OTHER
+
+
+@dataclass(frozen=True)
+class Rule:
+    key: str
+    explanation: dict[str, str]
+
+
+RULES: dict[str, Rule] = {}
+_VJPS: dict[type, Callable[[T.Tensor, T.Tensor], list[Pull]]] = {}
+
+
+def _register(key: str, en: str, ko: str) -> Rule:
+    rule = Rule(key, {"en": en, "ko": ko})
+    RULES[key] = rule
+    return rule
+
+
+def vjp(op_type: type):
+    def decorate(function):
+        _VJPS[op_type] = function
+        return function
+    return decorate
+
+
+def pulls(op: T.Tensor, upstream: T.Tensor) -> list[Pull]:
+    """Apply the registered rule of ``op`` to the upstream gradient."""
+    try:
+        rule = _VJPS[type(op)]
+    except KeyError:
+        raise UnsupportedFunctionError(f"no derivative rule for {type(op).__name__}") from None
+    return rule(op, upstream)
+
+
+_register("seed", "the loss's gradient with respect to itself is 1",
+          "손실의 자기 자신에 대한 gradient는 1")
+_register("batch_mean", "the batch loss is the mean, so each sample's loss receives 1/N",
+          "배치 손실은 평균이므로 각 샘플의 손실은 1/N을 받음")
+_register("fan_out", "a value used in several places sums the gradients it receives",
+          "여러 곳에서 쓰인 값은 받은 gradient를 모두 더함")
+_register("add", "addition passes the gradient through unchanged",
+          "덧셈: gradient를 그대로 전달")
+_register("broadcast", "a scalar added to every element receives the sum of their gradients",
+          "모든 원소에 더해진 스칼라는 gradient의 합을 받음")
+_register("matmul", "multiplication multiplies the gradient by the other input (transposed)",
+          "곱셈: gradient에 다른 입력값(의 전치)을 곱함")
+_register("multiply", "multiplication multiplies the gradient by the other input",
+          "곱셈: gradient에 다른 입력값을 곱함")
+_register("hadamard", "an element-wise product multiplies the gradient element-wise by the other factor",
+          "원소별 곱: gradient에 다른 인자를 원소별로 곱함")
+_register("scale", "a constant factor multiplies the gradient by the same constant",
+          "상수배: gradient에 같은 상수를 곱함")
+_register("transpose", "a transpose transposes the gradient",
+          "전치: gradient를 전치")
+_register("power", "a power zⁿ multiplies the gradient by n·zⁿ⁻¹",
+          "거듭제곱 zⁿ: gradient에 n·zⁿ⁻¹을 곱함")
+_register("total", "a sum sends its gradient to every element",
+          "합: gradient를 모든 원소에 전달")
+_register("activation", "an element-wise function multiplies the gradient by its derivative f′(z)",
+          "활성화 함수: gradient에 f′(z)를 원소별로 곱함")
+_register("relu", "ReLU passes the gradient where its input was positive",
+          "ReLU: 입력이 양수였던 곳만 gradient 전달")
+_register("leaky_relu", "leaky ReLU passes the gradient where its input was positive and scales it by the slope elsewhere",
+          "Leaky ReLU: 입력이 양수인 곳은 그대로, 나머지는 기울기를 곱해 전달")
+_register("sigmoid", "the sigmoid multiplies the gradient by σ(z)(1 − σ(z))",
+          "시그모이드: gradient에 σ(z)(1 − σ(z))를 곱함")
+_register("tanh", "tanh multiplies the gradient by 1 − tanh²(z)",
+          "tanh: gradient에 1 − tanh²(z)를 곱함")
+_register("softplus", "softplus multiplies the gradient by σ(z)",
+          "softplus: gradient에 σ(z)를 곱함")
+_register("identity", "the identity passes the gradient through unchanged",
+          "항등 함수: gradient를 그대로 전달")
+_register("scalar", "the node's expression is differentiated with respect to this input",
+          "노드의 식을 이 입력에 대해 미분")
+_register("loss:half_squared_error", "the squared error gives (h − y)",
+          "제곱 오차: (h − y) 형태로 gradient 계산")
+_register("loss:mse", "the mean squared error gives 2(h − y)/n",
+          "평균 제곱 오차: 2(h − y)/n 형태로 gradient 계산")
+_register("loss:binary_cross_entropy", "binary cross-entropy gives (p − y)/(p(1 − p))/n",
+          "이진 교차 엔트로피: (p − y)/(p(1 − p))/n 형태로 gradient 계산")
+_register("loss:bce_with_logits", "binary cross-entropy on logits gives (σ(z) − y)/n",
+          "로짓에 대한 이진 교차 엔트로피: (σ(z) − y)/n 형태로 gradient 계산")
+_register("loss:cross_entropy", "softmax with cross-entropy gives softmax(z) − y",
+          "소프트맥스 교차 엔트로피: softmax(z) − y 형태로 gradient 계산")
+
+
+def activation_rule(name: str) -> str:
+    return name if name in RULES else "activation"
+
+
+def _broadcast_back(operand: T.Tensor, other: T.Tensor, gradient: T.Tensor) -> tuple[T.Tensor, str]:
+    """A 1×1 operand broadcast over a larger one receives the sum of the gradient."""
+    if operand.is_scalar and not other.is_scalar:
+        return T.total(gradient), SUM
+    return gradient, IDENTITY
+
+
+@vjp(T.Add)
+def _add(op: T.Add, g: T.Tensor) -> list[Pull]:
+    result = []
+    for operand, other in ((op.left, op.right), (op.right, op.left)):
+        gradient, product = _broadcast_back(operand, other, g)
+        result.append(Pull(operand, gradient, "add" if product == IDENTITY else "broadcast",
+                           None, product))
+    return result
+
+
+@vjp(T.MatMul)
+def _matmul(op: T.MatMul, g: T.Tensor) -> list[Pull]:
+    a, b = op.left, op.right
+    return [
+        Pull(a, T.matmul(g, T.transpose(b)), "matmul", T.transpose(b), RIGHT),
+        Pull(b, T.matmul(T.transpose(a), g), "matmul", T.transpose(a), LEFT),
+    ]
+
+
+@vjp(T.Hadamard)
+def _hadamard(op: T.Hadamard, g: T.Tensor) -> list[Pull]:
+    result = []
+    for operand, other in ((op.left, op.right), (op.right, op.left)):
+        gradient = T.hadamard(g, other)
+        if operand.is_scalar and not other.is_scalar:
+            result.append(Pull(operand, T.total(gradient), "hadamard", other, OTHER))
+        else:
+            result.append(Pull(operand, gradient, "hadamard", other, HADAMARD))
+    return result
+
+
+@vjp(T.Scale)
+def _scale(op: T.Scale, g: T.Tensor) -> list[Pull]:
+    result = [Pull(op.operand, T.scale(op.factor, g), "scale", op.factor, SCALE)]
+    if op.factor.free_symbols:
+        # a factor that depends on quantities is an operand too: it receives Σ g ⊙ operand
+        result.append(Pull(T.Scalar(op.factor), T.total(T.hadamard(g, op.operand)),
+                           "multiply", op.operand, OTHER))
+    return result
+
+
+@vjp(T.Transpose)
+def _transpose(op: T.Transpose, g: T.Tensor) -> list[Pull]:
+    return [Pull(op.operand, T.transpose(g), "transpose", None, TRANSPOSE)]
+
+
+@vjp(T.Elementwise)
+def _elementwise(op: T.Elementwise, g: T.Tensor) -> list[Pull]:
+    local = T.Elementwise(op.function.derivative, op.operand)
+    return [Pull(op.operand, T.hadamard(g, local), activation_rule(op.function.name), local, HADAMARD)]
+
+
+@vjp(T.Power)
+def _power(op: T.Power, g: T.Tensor) -> list[Pull]:
+    local = T.scale(op.exponent, T.power(op.operand, op.exponent - 1))
+    return [Pull(op.operand, T.hadamard(g, local), "power", local, HADAMARD)]
+
+
+@vjp(T.Sum)
+def _sum(op: T.Sum, g: T.Tensor) -> list[Pull]:
+    return [Pull(op.operand, T.hadamard(g, T.Ones(op.operand.shape)), "total", None, SUM)]
+
+
+@vjp(T.LossOp)
+def _loss(op: T.LossOp, g: T.Tensor) -> list[Pull]:
+    key = "loss:" + op.kind
+    return [
+        Pull(op.prediction, T.hadamard(g, T.LossGradient(op.kind, "prediction", op.prediction, op.target)),
+             key, T.LossGradient(op.kind, "prediction", op.prediction, op.target), SCALE),
+        Pull(op.target, T.hadamard(g, T.LossGradient(op.kind, "target", op.prediction, op.target)),
+             key, T.LossGradient(op.kind, "target", op.prediction, op.target), SCALE),
+    ]
+
+
+# -- loss gradients: explicit (SymPy, element by element) and numeric (NumPy) -------------
+
+def _n(h) -> int:
+    return len(h)
+
+
+@dataclass(frozen=True)
+class LossGradientFormula:
+    explicit: Callable[[sp.Matrix, sp.Matrix], sp.Matrix]
+    numeric: Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _size(a: np.ndarray) -> int:
+    return a.shape[-2] * a.shape[-1]
+
+
+def _bce_prediction(p, y):
+    # PyTorch's BCELoss backward divides by max(p(1 − p), 1e-12), keeping p = 0 or 1 finite.
+    return (p - y) / np.maximum(p * (1 - p), 1e-12) / _size(p)
+
+
+def _bce_target(p, y):
+    with np.errstate(divide="ignore"):
+        log_p = np.maximum(np.log(p), -100.0)
+        log_q = np.maximum(np.log1p(-p), -100.0)
+    return (log_q - log_p) / _size(p)
+
+
+def _stable_sigmoid(z):
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _softmax(z):
+    return np.exp(log_softmax(z))
+
+
+def _softmax_explicit(z):
+    total = sum(sp.exp(z[i]) for i in range(len(z)))
+    return sp.Matrix([sp.exp(z[i]) / total for i in range(len(z))])
+
+
+LOSS_GRADIENTS: dict[tuple[str, str], LossGradientFormula] = {
+    ("half_squared_error", "prediction"): LossGradientFormula(lambda h, y: h - y, lambda h, y: h - y),
+    ("half_squared_error", "target"): LossGradientFormula(lambda h, y: y - h, lambda h, y: y - h),
+    ("mse", "prediction"): LossGradientFormula(
+        lambda h, y: 2 * (h - y) / _n(h), lambda h, y: 2 * (h - y) / _size(h)),
+    ("mse", "target"): LossGradientFormula(
+        lambda h, y: 2 * (y - h) / _n(h), lambda h, y: 2 * (y - h) / _size(h)),
+    ("binary_cross_entropy", "prediction"): LossGradientFormula(
+        lambda p, y: sp.Matrix([(p[i] - y[i]) / (p[i] * (1 - p[i])) / _n(p) for i in range(_n(p))]),
+        _bce_prediction),
+    ("binary_cross_entropy", "target"): LossGradientFormula(
+        lambda p, y: sp.Matrix([(sp.log(1 - p[i]) - sp.log(p[i])) / _n(p) for i in range(_n(p))]),
+        _bce_target),
+    ("bce_with_logits", "prediction"): LossGradientFormula(
+        lambda z, y: sp.Matrix([(Sigmoid(z[i]) - y[i]) / _n(z) for i in range(_n(z))]),
+        lambda z, y: (_stable_sigmoid(z) - y) / _size(z)),
+    ("bce_with_logits", "target"): LossGradientFormula(
+        lambda z, y: -z / _n(z), lambda z, y: -z / _size(z)),
+    ("cross_entropy", "prediction"): LossGradientFormula(
+        lambda z, y: _softmax_explicit(z) - y,
+        lambda z, y: _softmax(z) - y),
+    ("cross_entropy", "target"): LossGradientFormula(
+        lambda z, y: -(z - sp.ones(*z.shape) * sp.log(sum(sp.exp(z[i]) for i in range(len(z))))),
+        lambda z, y: -log_softmax(z)),
+}
+
+
+# -- scalar expressions -----------------------------------------------------------------
+
+def scalar_local(expr: sp.Expr, symbol: sp.Symbol, where: str) -> sp.Expr:
+    """∂expr/∂symbol by SymPy, refusing what SymPy cannot really differentiate."""
+    local = sp.diff(expr, symbol)
+    if local.has(sp.Derivative, sp.Subs):
+        raise UnsupportedFunctionError(
+            f"node {where!r}: SymPy cannot differentiate {expr} with respect to {symbol} "
+            f"(it leaves {local})"
+        )
+    return local
+
+
+_ACTIVATION_CLASSES = {ReLU: "relu", Sigmoid: "sigmoid", Softplus: "softplus",
+                       LeakyReLU: "leaky_relu", sp.tanh: "tanh"}
+
+
+def scalar_rule(expr: sp.Expr, symbol: sp.Symbol) -> str:
+    """The name of the local rule that differentiating ``expr`` by ``symbol`` applies, for the prose."""
+    if expr.func in _ACTIVATION_CLASSES and expr.args[0] == symbol:
+        return _ACTIVATION_CLASSES[expr.func]
+    if isinstance(expr, sp.Add) and symbol in expr.args:
+        return "add"
+    if isinstance(expr, sp.Add) and all(
+        term == symbol or not term.has(symbol) or (isinstance(term, sp.Mul) and symbol in term.args)
+        for term in expr.args
+    ):
+        return "multiply" if any(isinstance(t, sp.Mul) and symbol in t.args for t in expr.args) else "add"
+    if isinstance(expr, sp.Mul) and symbol in expr.args:
+        return "multiply"
+    if isinstance(expr, sp.Mul) and len(expr.args) == 2 and expr.args[0] == sp.Rational(1, 2):
+        inner = expr.args[1]
+        if isinstance(inner, sp.Pow) and inner.exp == 2 and inner.base.has(symbol) and inner.base.is_Add:
+            return "loss:half_squared_error"
+    if isinstance(expr, sp.Pow) and expr.base == symbol and expr.exp.is_number:
+        return "power"
+    return "scalar"
