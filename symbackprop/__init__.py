@@ -41,6 +41,7 @@ from .functions import (
 from .models import mlp
 from .network import Network
 from .numeric import Evaluation, GradientFunction
+from .reference import REFERENCE_LEARNING_RATE, reference_network, reference_values
 
 __version__ = "0.1.0"
 
@@ -52,5 +53,5 @@ __all__ = [
     "UnusedParameterWarning", "ValueShapeError", "ValuesError", "backprop", "bce_with_logits",
     "binary_cross_entropy", "cross_entropy", "elementwise", "half_squared_error", "identity",
     "leaky_relu", "make_relu", "mlp", "mse", "relu", "sigmoid", "softmax_cross_entropy", "softplus",
-    "tanh", "total",
+    "tanh", "total", "reference_network", "reference_values", "REFERENCE_LEARNING_RATE",
 ]

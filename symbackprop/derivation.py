@@ -111,8 +111,6 @@ class Derivation:
         inputs and parameters only.  In batch mode it is one sample's term of
         the mean (it contains the factor 1/N).
         """
-        from .explicit import ClosedForms
-
         return self._closed_forms(expand).gradient(name)
 
     def forward_expression(self, name: str, *, expand: bool = True) -> Any:
@@ -176,3 +174,23 @@ class Derivation:
 
     def quantity(self, name: str) -> Quantity:
         return self.network[name]
+
+    # -- the reference page's later sections (each in its own module) ---------------------
+
+    def cost(self, **options: Any):
+        """Operation counts: forward pass, reverse sweep, and one derivation per parameter."""
+        from .cost import cost
+
+        return cost(self, **options)
+
+    def gradient_flow(self, values: dict[str, Any], **options: Any):
+        """Products of local Jacobians from the loss down to each layer, and gradient norms."""
+        from .flow import gradient_flow
+
+        return gradient_flow(self, values, **options)
+
+    def memory(self, batch: int = 1, **options: Any):
+        """Which forward values the backward pass reads, how many numbers, and checkpointing."""
+        from .memory import memory
+
+        return memory(self, batch=batch, **options)
