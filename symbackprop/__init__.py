@@ -1,6 +1,7 @@
 """symbackprop: backpropagation derived symbolically, step by step, and checked numerically."""
 
 from .backprop import BATCH_SIZE, UnusedParameterWarning, backprop
+from .checking import GradientCheck, check_gradients
 from .derivation import Derivation, Step
 from .errors import (
     DuplicateNameError,
@@ -46,7 +47,7 @@ from .reference import REFERENCE_LEARNING_RATE, reference_network, reference_val
 __version__ = "0.1.0"
 
 __all__ = [
-    "ACTIVATIONS", "Activation", "BATCH_SIZE", "Derivation", "DuplicateNameError", "Evaluation",
+    "ACTIVATIONS", "Activation", "GradientCheck", "check_gradients", "BATCH_SIZE", "Derivation", "DuplicateNameError", "Evaluation",
     "ExpressionError", "ExtraValueError", "GradientCheckError", "GradientFunction", "InvalidNameError",
     "MissingValueError", "Network", "NetworkError", "NonFiniteValueError", "NonScalarLossError",
     "ShapeMismatchError", "Step", "SymbackpropError", "UnknownNameError", "UnsupportedFunctionError",

@@ -61,7 +61,10 @@ def mlp(sizes: Sequence[int], activation: Any = "relu", output_activation: Any =
     for k in range(1, layers + 1):
         W = net.param(f"W{k}", (sizes[k], sizes[k - 1]), elements=elements)
         b = net.param(f"b{k}", (sizes[k], 1), elements=elements)
-        z = net.node(f"z{k}", W @ h + b)
+        product = W @ h
+        if isinstance(product, sp.MatrixBase) and not isinstance(b, sp.MatrixBase):
+            b = sp.ImmutableMatrix([[b]])  # a one-neuron layer at the scalar level
+        z = net.node(f"z{k}", product + b)
         h = net.node(f"h{k}", (output if k == layers else hidden)(z))
     net.loss("L", _loss_value(loss, h, y))
     return net

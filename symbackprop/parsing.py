@@ -43,7 +43,12 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Limits:
-    """Upper bounds that keep hostile or runaway expressions cheap to reject."""
+    """Upper bounds that keep hostile or runaway expressions cheap to reject.
+
+    ``max_number_digits * max_exponent`` also caps the digits that all numbers of
+    one expression may grow to together, so that exact rational arithmetic on
+    them stays instantaneous.
+    """
 
     max_length: int = 2000
     """Characters in the expression text."""
@@ -216,9 +221,7 @@ def _parse_tree(parsed_text: str, skipped_lines: int, first_line_indent: int) ->
         # Also covers CPython's "too many nested parentheses".
         message = " ".join(str(error.msg).split())
         if error.lineno and error.offset and error.offset > 0:
-            where = _describe_position(
-                error.lineno, error.offset, skipped_lines, first_line_indent
-            )
+            where = _describe_position(error.lineno, error.offset, skipped_lines, first_line_indent)
             raise ExpressionError(f"syntax error at {where}: {message}") from None
         raise ExpressionError(f"syntax error: {message}") from None
     except ValueError as error:  # null bytes on older CPython versions
@@ -246,7 +249,7 @@ def _check_size(tree: ast.Expression, limits: Limits) -> None:
     """Reject trees that are too big or too deep, without recursing over them."""
     node_count = 0
     for node in ast.walk(tree.body):
-        if isinstance(node, (ast.expr, ast.keyword)):
+        if _is_counted(node):
             node_count += 1
             if node_count > limits.max_nodes:
                 raise ExpressionError(
@@ -266,7 +269,14 @@ def _depths(root: ast.AST) -> Iterator[int]:
     while stack:
         node, depth = stack.pop()
         yield depth
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        stack.extend(
+            (child, depth + 1) for child in ast.iter_child_nodes(node) if _is_counted(child)
+        )
+
+
+def _is_counted(node: ast.AST) -> bool:
+    # Operator and context markers (Add, Load) are bookkeeping, not parts a user wrote.
+    return isinstance(node, (ast.expr, ast.keyword))
 
 
 class _Checker:
@@ -286,13 +296,15 @@ class _Checker:
         self.names = names
         self.functions = functions
         self.limits = limits
+        self.number_digits = 0
+        self.number_digits_limit = limits.max_number_digits * limits.max_exponent
 
     def check(self, node: ast.AST, *, exponent_scale: Any) -> None:
         """``exponent_scale`` is the product of the exponents of enclosing powers
         whose base contains ``node``: ``((9**64)**64)**64`` is 9**262144, so a
         limit on each exponent alone would not keep the numbers small."""
         if isinstance(node, ast.Constant):
-            _number_from_literal(node, self.source, self.limits)
+            self._count_number(node, exponent_scale)
         elif isinstance(node, ast.Name):
             self._check_name(node)
         elif isinstance(node, ast.UnaryOp):
@@ -337,9 +349,10 @@ class _Checker:
                     f"multiply to an exponent of {exponent_scale}; "
                     f"the limit is {self.limits.max_exponent}"
                 )
+            self.check(node.left, exponent_scale=exponent_scale)
         else:
+            self.check(node.left, exponent_scale=exponent_scale)
             self.check(node.right, exponent_scale=exponent_scale)
-        self.check(node.left, exponent_scale=exponent_scale)
 
     def _check_exponent(self, node: ast.expr) -> sympy.Rational:
         limit = self.limits.max_exponent
@@ -397,7 +410,21 @@ class _Checker:
                 f"keyword argument '{node.arg}' at {self.source.where(node)} must be "
                 f"a number, not {self.source.snippet(node.value)}"
             )
-        _number_from_literal(literal[1], self.source, self.limits)
+        self._count_number(literal[1], exponent_scale=1)
+
+    def _count_number(self, node: ast.Constant, exponent_scale: Any) -> None:
+        # Products, quotients and sums of exact numbers have at most as many
+        # digits as their parts together, and a power multiplies them; so this
+        # sum bounds the size of every number the evaluation can produce.
+        number = _number_from_literal(node, self.source, self.limits)
+        self.number_digits += _digit_count(number) * exponent_scale
+        if self.number_digits > self.number_digits_limit:
+            raise ExpressionError(
+                f"the numbers in this expression would grow to more than "
+                f"{self.number_digits_limit} digits (at {self.source.where(node)}); "
+                f"the limit is {self.limits.max_number_digits} digits per number "
+                f"times the exponent limit {self.limits.max_exponent}"
+            )
 
 
 class _Evaluator:
@@ -444,7 +471,9 @@ class _Evaluator:
         }
         return self._apply(node, function, *arguments, **keyword_arguments)
 
-    def _apply(self, node: ast.AST, function: Callable[..., object], *args: Any, **kwargs: Any) -> object:
+    def _apply(
+        self, node: ast.AST, function: Callable[..., object], *args: Any, **kwargs: Any
+    ) -> object:
         try:
             return function(*args, **kwargs)
         except SymbackpropError:
@@ -478,10 +507,12 @@ def _exact_decimal(node: ast.Constant, source: _Source, limits: Limits) -> sympy
     literal = (ast.get_source_segment(source.parsed_text, node) or "").replace("_", "")
     match = _DECIMAL_LITERAL.fullmatch(literal)
     if not match or not literal:
-        raise ExpressionError(
-            f"unsupported number {source.snippet(node)} at {source.where(node)}"
-        )
-    integer_part, fraction_part, exponent_field = match.group(1), match.group(2) or "", match.group(3)
+        raise ExpressionError(f"unsupported number {source.snippet(node)} at {source.where(node)}")
+    integer_part, fraction_part, exponent_field = (
+        match.group(1),
+        match.group(2) or "",
+        match.group(3),
+    )
     exponent_field = exponent_field or "0"
     if len(exponent_field.lstrip("+-")) > _MAX_EXPONENT_FIELD_DIGITS:
         raise _too_many_digits(node, source, limits)
@@ -495,6 +526,10 @@ def _exact_decimal(node: ast.Constant, source: _Source, limits: Limits) -> sympy
     if decimal_shift >= 0:
         return sympy.Integer(int(significant_digits) * 10**decimal_shift)
     return sympy.Rational(int(significant_digits), 10**-decimal_shift)
+
+
+def _digit_count(number: sympy.Rational) -> int:
+    return len(str(abs(number.p))) + len(str(number.q)) - 1
 
 
 def _signed_literal(node: ast.expr) -> tuple[int, ast.Constant] | None:

@@ -1,0 +1,156 @@
+"""Gradient checks against oracles that share nothing with the reverse sweep.
+
+* central finite differences of the loss, computed from the forward pass only;
+* ``sympy.diff`` of the loss written out in inputs and parameters, with our own
+  functions first rewritten into SymPy primitives (ReLU as a Piecewise, σ as
+  1/(1 + e^{−z})), so not even our derivative definitions are reused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from . import tensor as T
+from .derivation import Derivation
+from .errors import GradientCheckError
+from .functions import primitive_form
+from .numeric import conform_all
+from .network import INPUT, PARAM
+
+#: Above this many operations in the expanded loss, the sympy.diff oracle is skipped (it swells).
+SYMPY_ORACLE_MAX_OPS = 4000
+
+
+@dataclass(frozen=True)
+class GradientRow:
+    """One parameter: the derived gradient beside each oracle, and the worst relative error."""
+
+    name: str
+    derived: np.ndarray
+    finite_differences: np.ndarray
+    sympy_diff: np.ndarray | None
+    max_relative_error: float
+    passed: bool
+
+
+@dataclass(frozen=True)
+class GradientCheck:
+    rows: tuple[GradientRow, ...]
+    tolerance: float
+    notes: tuple[str, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.rows)
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def raise_if_failed(self) -> GradientCheck:
+        failed = [r for r in self.rows if not r.passed]
+        if failed:
+            detail = "; ".join(f"{r.name}: relative error {r.max_relative_error:.3g}" for r in failed)
+            raise GradientCheckError(f"gradients disagree with the oracles (tolerance {self.tolerance:g}): {detail}")
+        return self
+
+
+def relative_error(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest |a − b| / max(1, |b|) over the elements: relative for large values, absolute near 0."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.size == 0:
+        return 0.0
+    return float(np.max(np.abs(a - b) / np.maximum(1.0, np.abs(b))))
+
+
+def check_gradients(derivation: Derivation, values: Mapping[str, Any], *, tolerance: float = 1e-5,
+                    step: float = 1e-6, use_sympy: bool | None = None, strict: bool = False) -> GradientCheck:
+    """Compare every parameter gradient with finite differences and with sympy.diff.
+
+    ``use_sympy=None`` runs the sympy.diff oracle when the expanded loss is small
+    enough (it is skipped, with a note, above ``SYMPY_ORACLE_MAX_OPS``).
+    With ``strict=True`` a disagreement raises :class:`GradientCheckError`.
+    """
+    arrays, batch_size = conform_all(derivation, values)
+    derived = derivation.evaluate(values).grad
+    notes: list[str] = []
+    symbolic = None
+    if use_sympy is not False:
+        symbolic = _sympy_gradients(derivation, arrays, batch_size, force=bool(use_sympy), notes=notes)
+    rows = []
+    for q in derivation.network.params:
+        fd = _finite_differences(derivation, values, q.name, step)
+        ours = np.asarray(derived[q.name], dtype=float)
+        error = relative_error(ours, fd)
+        oracle = None if symbolic is None else symbolic[q.name]
+        if oracle is not None:
+            error = max(error, relative_error(ours, oracle))
+        rows.append(GradientRow(q.name, ours, fd, oracle, error, error <= tolerance))
+    report = GradientCheck(tuple(rows), tolerance, tuple(notes))
+    return report.raise_if_failed() if strict else report
+
+
+def _finite_differences(derivation: Derivation, values: Mapping[str, Any], name: str, step: float) -> np.ndarray:
+    quantity = derivation.network[name]
+    base = np.array(values[name], dtype=float).reshape(quantity.matrix_shape)
+    result = np.zeros_like(base)
+    shifted = dict(values)
+    for index in np.ndindex(base.shape):
+        losses = []
+        for sign in (1, -1):
+            probe = base.copy()
+            probe[index] += sign * step
+            shifted[name] = probe if quantity.shape else probe[0, 0]
+            losses.append(float(derivation.evaluate(shifted).forward[derivation.loss]))
+        result[index] = (losses[0] - losses[1]) / (2 * step)
+    return result if quantity.shape else result.reshape(())
+
+
+def _element_symbols(derivation: Derivation, name: str) -> list[list[Any]]:
+    """The SymPy atoms standing for each element of a quantity in expanded closed forms."""
+    q = derivation.network[name]
+    if q.elements is not None:
+        return [[derivation.network[e].symbol for e in row] for row in q.elements]
+    if q.is_scalar:
+        return [[q.symbol]]
+    matrix = sp.MatrixSymbol(name, *q.shape)
+    return [[matrix[i, j] for j in range(q.shape[1])] for i in range(q.shape[0])]
+
+
+def _sympy_gradients(derivation: Derivation, arrays: dict[str, np.ndarray], batch_size: int | None,
+                     *, force: bool, notes: list[str]) -> dict[str, np.ndarray] | None:
+    loss = derivation.forward_expression(derivation.loss, expand=True)
+    loss = primitive_form(sp.sympify(loss))
+    size = sp.count_ops(loss)
+    if size > SYMPY_ORACLE_MAX_OPS and not force:
+        notes.append(f"sympy.diff oracle skipped: the expanded loss has {size} operations "
+                     f"(limit {SYMPY_ORACLE_MAX_OPS}); finite differences still ran")
+        return None
+    network = derivation.network
+    samples = range(batch_size or 1)
+    substitutions = []
+    for n in samples:
+        table = {}
+        for q in network.quantities(INPUT, PARAM):
+            value = arrays[q.name]
+            if q.kind == INPUT and batch_size is not None:
+                value = value[n]
+            for i, row in enumerate(_element_symbols(derivation, q.name)):
+                for j, atom in enumerate(row):
+                    table[atom] = sp.Float(float(value[i, j]), 30)
+        substitutions.append(table)
+    result = {}
+    for q in network.params:
+        atoms = _element_symbols(derivation, q.name)
+        grad = np.zeros(q.matrix_shape)
+        for i, row in enumerate(atoms):
+            for j, atom in enumerate(row):
+                partial = sp.diff(loss, atom)
+                total = sum(float(partial.xreplace(table).subs(T.BATCH_SIZE, 1).evalf(20)) for table in substitutions)
+                grad[i, j] = total / len(substitutions)
+        result[q.name] = grad if q.shape else grad.reshape(())
+    return result
