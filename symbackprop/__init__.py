@@ -47,7 +47,8 @@ from .reference import REFERENCE_LEARNING_RATE, reference_network, reference_val
 __version__ = "0.1.0"
 
 __all__ = [
-    "ACTIVATIONS", "Activation", "GradientCheck", "check_gradients", "BATCH_SIZE", "Derivation", "DuplicateNameError", "Evaluation",
+    "ACTIVATIONS", "Activation", "GradientCheck", "check_gradients", "BATCH_SIZE", "Derivation",
+    "DuplicateNameError", "Evaluation",
     "ExpressionError", "ExtraValueError", "GradientCheckError", "GradientFunction", "InvalidNameError",
     "MissingValueError", "Network", "NetworkError", "NonFiniteValueError", "NonScalarLossError",
     "ShapeMismatchError", "Step", "SymbackpropError", "UnknownNameError", "UnsupportedFunctionError",

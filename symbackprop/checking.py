@@ -19,8 +19,8 @@ from . import tensor as T
 from .derivation import Derivation
 from .errors import GradientCheckError
 from .functions import primitive_form
-from .numeric import conform_all
 from .network import INPUT, PARAM
+from .numeric import conform_all
 
 #: Above this many operations in the expanded loss, the sympy.diff oracle is skipped (it swells).
 SYMPY_ORACLE_MAX_OPS = 4000

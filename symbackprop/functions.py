@@ -216,7 +216,10 @@ def make_relu(grad_at_zero: Any = 0) -> Activation:
     return Activation("relu", lambda z: ReLU(z, value))
 
 
-def leaky_relu(argument: Any = None, negative_slope: Any = sp.Rational(1, 100)) -> Any:
+_DEFAULT_SLOPE = sp.Rational(1, 100)
+
+
+def leaky_relu(argument: Any = None, negative_slope: Any = _DEFAULT_SLOPE) -> Any:
     """PyTorch's LeakyReLU (default slope 0.01); ``leaky_relu(z)`` applies it,
     ``leaky_relu(negative_slope=0.2)`` returns the activation."""
     slope = sp.nsimplify(negative_slope)
@@ -263,7 +266,7 @@ def elementwise(function: Any, name: str | None = None) -> Activation:
     else:
         raise UnsupportedFunctionError(f"cannot use {function!r} as an element-wise function")
     activation = Activation(label, formula, source=source)
-    activation.derivative  # fails now, at definition, if SymPy cannot differentiate it
+    _ = activation.derivative  # fails now, at definition, if SymPy cannot differentiate it
     return activation
 
 

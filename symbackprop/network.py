@@ -16,8 +16,6 @@ definition is a topological order of the graph.
 
 from __future__ import annotations
 
-import keyword
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,24 +25,18 @@ import sympy as sp
 from . import tensor as T
 from .errors import (
     DuplicateNameError,
-    InvalidNameError,
     NetworkError,
     NonScalarLossError,
     UnknownNameError,
     UnsupportedFunctionError,
 )
 from .functions import is_differentiable_function
+from .parsing import parse_assignment_name
 
 INPUT, PARAM, NODE, LOSS = "input", "param", "node", "loss"
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
 
-def check_name(name: Any) -> str:
-    if not isinstance(name, str) or not _NAME.match(name) or keyword.iskeyword(name) or "__" in name:
-        raise InvalidNameError(
-            f"invalid name {name!r}: use a letter followed by letters, digits or single underscores"
-        )
-    return name
+check_name = parse_assignment_name
 
 
 def normalize_shape(shape: Any) -> tuple[int, int] | None:
@@ -273,7 +265,9 @@ class Network:
         if not isinstance(expr, sp.Expr):
             raise TypeError(f"node {name!r}: expected a scalar SymPy expression, got {type(expr).__name__}")
         if expr.has(sp.MatrixSymbol):
-            raise TypeError(f"node {name!r}: SymPy matrix symbols are not supported; declare shapes with net.input/param")
+            raise TypeError(
+                f"node {name!r}: SymPy matrix symbols are not supported; declare shapes with net.input/param"
+            )
         for function in expr.atoms(sp.Function):
             if not is_differentiable_function(function):
                 raise UnsupportedFunctionError(

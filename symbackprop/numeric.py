@@ -25,8 +25,8 @@ from .errors import (
     ExtraValueError,
     MissingValueError,
     NonFiniteValueError,
-    ValueShapeError,
     ValuesError,
+    ValueShapeError,
 )
 from .explicit import to_explicit
 from .functions import LOSSES, NUMPY_FUNCTIONS
@@ -231,7 +231,8 @@ class Program:
     def _function_name(self, activation) -> str:
         key = id(activation)
         if key not in self._functions:
-            name = f"_f{len(self._functions)}_{activation.name.rstrip(chr(39))}{'_prime' if activation.name.endswith(chr(39)) else ''}"
+            readable = activation.name.replace("'", "_prime")
+            name = f"_f{len(self._functions)}_{readable}"
             name = name if name.isidentifier() and not keyword.iskeyword(name) else f"_f{len(self._functions)}"
             symbol = sp.Symbol("t", real=True)
             self.namespace[name] = sp.lambdify(

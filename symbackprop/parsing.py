@@ -31,7 +31,7 @@ from typing import Any
 
 import sympy
 
-from symbackprop.errors import ExpressionError, InvalidNameError, SymbackpropError
+from .errors import ExpressionError, InvalidNameError, SymbackpropError
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -64,13 +64,13 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 
-_BINARY_OPERATORS: dict[type[ast.operator], tuple[str, Callable[[Any, Any], Any]]] = {
-    ast.Add: ("+", operator.add),
-    ast.Sub: ("-", operator.sub),
-    ast.Mult: ("*", operator.mul),
-    ast.Div: ("/", operator.truediv),
-    ast.MatMult: ("@", operator.matmul),
-    ast.Pow: ("**", operator.pow),
+_BINARY_OPERATORS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.MatMult: operator.matmul,
+    ast.Pow: operator.pow,
 }
 
 _OPERATOR_SYMBOLS: dict[type[ast.AST], str] = {
@@ -140,7 +140,7 @@ def parse_expression(
     source = _Source.parse(text, limits)
     _check_size(source.tree, limits)
     checker = _Checker(source, names, functions, limits)
-    checker.check(source.tree.body, exponent_scale=1)
+    checker.check(source.tree.body, exponent_scale=sympy.Integer(1))
     return _Evaluator(source, names, functions, limits).evaluate(source.tree.body)
 
 
@@ -155,8 +155,7 @@ def parse_assignment_name(text: str) -> str:
         raise InvalidNameError(f"a name must be text, not {type(text).__name__}")
     if not _IDENTIFIER.fullmatch(text):
         raise InvalidNameError(
-            f"invalid name {text!r}: a name starts with a letter and contains only "
-            "letters, digits and underscores"
+            f"invalid name {text!r}: a name starts with a letter and contains only letters, digits and underscores"
         )
     if keyword.iskeyword(text):
         raise InvalidNameError(f"invalid name {text!r}: it is a Python keyword")
@@ -180,9 +179,7 @@ class _Source:
             raise ExpressionError(f"an expression must be text, not {type(text).__name__}")
         # Length first: the parser's own cost and failure modes grow with the input.
         if len(text) > limits.max_length:
-            raise ExpressionError(
-                f"expression is {len(text)} characters long; the limit is {limits.max_length}"
-            )
+            raise ExpressionError(f"expression is {len(text)} characters long; the limit is {limits.max_length}")
         # ast.parse treats leading blanks as an indentation error, which a spec
         # author would find baffling, so they are skipped and offsets adjusted.
         parsed_text = text.lstrip(_LEADING_WHITESPACE)
@@ -259,8 +256,7 @@ def _check_size(tree: ast.Expression, limits: Limits) -> None:
     for depth in _depths(tree.body):
         if depth > limits.max_depth:
             raise ExpressionError(
-                f"expression is nested more than {limits.max_depth} levels deep; "
-                f"the limit is {limits.max_depth}"
+                f"expression is nested more than {limits.max_depth} levels deep; the limit is {limits.max_depth}"
             )
 
 
@@ -269,9 +265,7 @@ def _depths(root: ast.AST) -> Iterator[int]:
     while stack:
         node, depth = stack.pop()
         yield depth
-        stack.extend(
-            (child, depth + 1) for child in ast.iter_child_nodes(node) if _is_counted(child)
-        )
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node) if _is_counted(child))
 
 
 def _is_counted(node: ast.AST) -> bool:
@@ -299,7 +293,7 @@ class _Checker:
         self.number_digits = 0
         self.number_digits_limit = limits.max_number_digits * limits.max_exponent
 
-    def check(self, node: ast.AST, *, exponent_scale: Any) -> None:
+    def check(self, node: ast.AST, *, exponent_scale: sympy.Rational) -> None:
         """``exponent_scale`` is the product of the exponents of enclosing powers
         whose base contains ``node``: ``((9**64)**64)**64`` is 9**262144, so a
         limit on each exponent alone would not keep the numbers small."""
@@ -322,20 +316,18 @@ class _Checker:
             return
         if node.id in self.functions:
             raise ExpressionError(
-                f"'{node.id}' at {self.source.where(node)} is a function; "
-                f"call it, as in {node.id}(...)"
+                f"'{node.id}' at {self.source.where(node)} is a function; call it, as in {node.id}(...)"
             )
         raise ExpressionError(
-            f"unknown name '{node.id}' at {self.source.where(node)}; "
-            f"known names: {_list_known(self.names)}"
+            f"unknown name '{node.id}' at {self.source.where(node)}; known names: {_list_known(self.names)}"
         )
 
-    def _check_unary(self, node: ast.UnaryOp, exponent_scale: Any) -> None:
+    def _check_unary(self, node: ast.UnaryOp, exponent_scale: sympy.Rational) -> None:
         if not isinstance(node.op, (ast.USub, ast.UAdd)):
             raise _forbidden_operator(node.op, node, self.source)
         self.check(node.operand, exponent_scale=exponent_scale)
 
-    def _check_binary(self, node: ast.BinOp, exponent_scale: Any) -> None:
+    def _check_binary(self, node: ast.BinOp, exponent_scale: sympy.Rational) -> None:
         if type(node.op) not in _BINARY_OPERATORS:
             raise _forbidden_operator(node.op, node, self.source)
         if isinstance(node.op, ast.Pow):
@@ -367,13 +359,12 @@ class _Checker:
             f"is not allowed: the exponent must be a number between -{limit} and {limit}"
         )
 
-    def _check_call(self, node: ast.Call, exponent_scale: Any) -> None:
+    def _check_call(self, node: ast.Call, exponent_scale: sympy.Rational) -> None:
         if not isinstance(node.func, ast.Name):
             if isinstance(node.func, ast.Attribute):
                 raise _forbidden(node.func, self.source)
             raise ExpressionError(
-                f"only functions called by name are allowed "
-                f"({self.source.snippet(node)} at {self.source.where(node)})"
+                f"only functions called by name are allowed ({self.source.snippet(node)} at {self.source.where(node)})"
             )
         self._check_function_name(node.func)
         for argument in node.args:
@@ -393,15 +384,13 @@ class _Checker:
                 f"known functions: {_list_known(self.functions)}"
             )
         raise ExpressionError(
-            f"unknown function '{node.id}' at {self.source.where(node)}; "
-            f"known functions: {_list_known(self.functions)}"
+            f"unknown function '{node.id}' at {self.source.where(node)}; known functions: {_list_known(self.functions)}"
         )
 
     def _check_keyword(self, node: ast.keyword) -> None:
         if node.arg is None:
             raise ExpressionError(
-                f"unpacking with '**' is not allowed ({self.source.snippet(node)} "
-                f"at {self.source.where(node)})"
+                f"unpacking with '**' is not allowed ({self.source.snippet(node)} at {self.source.where(node)})"
             )
         _check_identifier(node.arg, node, self.source)
         literal = _signed_literal(node.value)
@@ -410,9 +399,9 @@ class _Checker:
                 f"keyword argument '{node.arg}' at {self.source.where(node)} must be "
                 f"a number, not {self.source.snippet(node.value)}"
             )
-        self._count_number(literal[1], exponent_scale=1)
+        self._count_number(literal[1], exponent_scale=sympy.Integer(1))
 
-    def _count_number(self, node: ast.Constant, exponent_scale: Any) -> None:
+    def _count_number(self, node: ast.Constant, exponent_scale: sympy.Rational) -> None:
         # Products, quotients and sums of exact numbers have at most as many
         # digits as their parts together, and a power multiplies them; so this
         # sum bounds the size of every number the evaluation can produce.
@@ -454,7 +443,7 @@ class _Evaluator:
                 return operand
             return self._apply(node, operator.neg, operand)
         if isinstance(node, ast.BinOp):
-            _, combine = _BINARY_OPERATORS[type(node.op)]
+            combine = _BINARY_OPERATORS[type(node.op)]
             return self._apply(node, combine, self.evaluate(node.left), self.evaluate(node.right))
         if isinstance(node, ast.Call):
             return self._call(node)
@@ -471,9 +460,7 @@ class _Evaluator:
         }
         return self._apply(node, function, *arguments, **keyword_arguments)
 
-    def _apply(
-        self, node: ast.AST, function: Callable[..., object], *args: Any, **kwargs: Any
-    ) -> object:
+    def _apply(self, node: ast.AST, function: Callable[..., object], *args: Any, **kwargs: Any) -> object:
         try:
             return function(*args, **kwargs)
         except SymbackpropError:
@@ -491,8 +478,7 @@ def _number_from_literal(node: ast.Constant, source: _Source, limits: Limits) ->
     value = node.value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ExpressionError(
-            f"{_constant_kind(value)} are not allowed "
-            f"({source.snippet(node)} at {source.where(node)})"
+            f"{_constant_kind(value)} are not allowed ({source.snippet(node)} at {source.where(node)})"
         )
     if isinstance(value, int):
         if abs(value) >= 10**limits.max_number_digits:
@@ -508,11 +494,7 @@ def _exact_decimal(node: ast.Constant, source: _Source, limits: Limits) -> sympy
     match = _DECIMAL_LITERAL.fullmatch(literal)
     if not match or not literal:
         raise ExpressionError(f"unsupported number {source.snippet(node)} at {source.where(node)}")
-    integer_part, fraction_part, exponent_field = (
-        match.group(1),
-        match.group(2) or "",
-        match.group(3),
-    )
+    integer_part, fraction_part, exponent_field = match.groups(default="")
     exponent_field = exponent_field or "0"
     if len(exponent_field.lstrip("+-")) > _MAX_EXPONENT_FIELD_DIGITS:
         raise _too_many_digits(node, source, limits)
@@ -552,8 +534,7 @@ def _check_identifier(name: str, node: ast.AST, source: _Source) -> None:
     # __class__, __builtins__); none of them has a place in a network spec.
     if name.startswith("_") or "__" in name:
         raise ExpressionError(
-            f"name '{name}' at {source.where(node)} is not allowed: "
-            "names may not start with '_' or contain '__'"
+            f"name '{name}' at {source.where(node)} is not allowed: names may not start with '_' or contain '__'"
         )
 
 
@@ -574,9 +555,7 @@ def _forbidden(node: ast.AST, source: _Source) -> ExpressionError:
         where = source.where(node, column_shift=_char_distance(source, node, attribute_start))
         return ExpressionError(f"attribute access is not allowed ('.{node.attr}' at {where})")
     description = _FORBIDDEN_CONSTRUCTS.get(type(node), f"'{type(node).__name__}' is")
-    return ExpressionError(
-        f"{description} not allowed ({source.snippet(node)} at {source.where(node)})"
-    )
+    return ExpressionError(f"{description} not allowed ({source.snippet(node)} at {source.where(node)})")
 
 
 def _char_distance(source: _Source, node: ast.AST, byte_offset: int) -> int:

@@ -100,7 +100,8 @@ _register("activation", "an element-wise function multiplies the gradient by its
           "활성화 함수: gradient에 f′(z)를 원소별로 곱함")
 _register("relu", "ReLU passes the gradient where its input was positive",
           "ReLU: 입력이 양수였던 곳만 gradient 전달")
-_register("leaky_relu", "leaky ReLU passes the gradient where its input was positive and scales it by the slope elsewhere",
+_register("leaky_relu",
+          "leaky ReLU passes the gradient where its input was positive and scales it by the slope elsewhere",
           "Leaky ReLU: 입력이 양수인 곳은 그대로, 나머지는 기울기를 곱해 전달")
 _register("sigmoid", "the sigmoid multiplies the gradient by σ(z)(1 − σ(z))",
           "시그모이드: gradient에 σ(z)(1 − σ(z))를 곱함")

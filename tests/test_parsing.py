@@ -106,7 +106,6 @@ class Recorder:
     ],
 )
 def test_expressions_evaluate_exactly(text: str, expected: object) -> None:
-    assert sympy.simplify(parse(text) - expected) == 0
     assert parse(text) == expected
 
 
@@ -147,11 +146,11 @@ def test_exponent_limits_are_inclusive() -> None:
 # --- attacks -----------------------------------------------------------------------------
 
 
-def test_import_and_shell_command_never_run(tmp_path: Path) -> None:
+def test_import_and_shell_command_never_run() -> None:
     marker = Path("/tmp") / f"PWNED_{uuid.uuid4().hex}"
     attack = f"__import__('os').system('touch {marker}')"
     message = rejection_of(attack)
-    assert "attribute access is not allowed ('.system' at column 18)" == message
+    assert message == "attribute access is not allowed ('.system' at column 18)"
     # Even a careless caller who exposes __import__ is protected.
     functions = {"__import__": __import__, **FUNCTIONS}
     assert "not allowed" in rejection_of(attack, functions=functions)
