@@ -61,7 +61,7 @@ def mlp(sizes: Sequence[int], activation: Any = "relu", output_activation: Any =
     for k in range(1, layers + 1):
         W = net.param(f"W{k}", (sizes[k], sizes[k - 1]), elements=elements)
         b = net.param(f"b{k}", (sizes[k], 1), elements=elements)
-        product = W @ h
+        product = W * h if isinstance(W, sp.Expr) and isinstance(h, sp.Expr) else W @ h  # 1×1 layers
         if isinstance(product, sp.MatrixBase) and not isinstance(b, sp.MatrixBase):
             b = sp.ImmutableMatrix([[b]])  # a one-neuron layer at the scalar level
         z = net.node(f"z{k}", product + b)

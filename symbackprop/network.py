@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sympy as sp
+from sympy.core.function import Application
 
 from . import tensor as T
 from .errors import (
@@ -268,7 +269,7 @@ class Network:
             raise TypeError(
                 f"node {name!r}: SymPy matrix symbols are not supported; declare shapes with net.input/param"
             )
-        for function in expr.atoms(sp.Function):
+        for function in expr.atoms(Application):  # Max and Min are applications, not Functions
             if not is_differentiable_function(function):
                 raise UnsupportedFunctionError(
                     f"node {name!r} uses {type(function).__name__}, which symbackprop cannot "

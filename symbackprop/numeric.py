@@ -46,9 +46,12 @@ def _to_array(name: str, value: Any, exact: bool) -> np.ndarray:
     if isinstance(value, (str, bytes)):
         raise ValuesError(f"value of {name!r} must be numbers, not text")
     try:
+        raw = np.asarray(value, dtype=object)
         array = np.array(value, dtype=object if exact else float)
     except (TypeError, ValueError) as error:
         raise ValuesError(f"value of {name!r} is not a number or a rectangular array of numbers ({error})") from None
+    if any(isinstance(v, (bool, np.bool_)) for v in raw.flat):
+        raise ValuesError(f"value of {name!r} must be numbers, not True/False")
     if exact:
         try:
             array = np.vectorize(_exact_number, otypes=[object])(array) if array.size else array
