@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
+from mpmath.libmp.libmpf import prec_to_dps
 
 from . import tensor as T
 from .errors import UnsupportedFunctionError
@@ -24,7 +25,14 @@ from .errors import UnsupportedFunctionError
 _t = sp.Symbol("t", real=True)
 
 
-class ReLU(sp.Function):
+class _Primitive(sp.Function):
+    """Our functions evaluate numerically through their SymPy primitive form."""
+
+    def _eval_evalf(self, prec):
+        return self.primitive().evalf(prec_to_dps(prec))
+
+
+class ReLU(_Primitive):
     """max(0, z); its derivative at 0 is the second argument (default 0, as in PyTorch)."""
 
     nargs = (1, 2)
@@ -49,7 +57,7 @@ class ReLU(sp.Function):
         return sp.Piecewise((z, z > 0), (0, True))
 
 
-class Sigmoid(sp.Function):
+class Sigmoid(_Primitive):
     """σ(z) = 1/(1 + e^{−z}); σ′(z) = σ(z)σ(−z), which equals σ(z)(1 − σ(z))."""
 
     nargs = 1
@@ -70,7 +78,7 @@ class Sigmoid(sp.Function):
         return 1 / (1 + sp.exp(-self.args[0]))
 
 
-class Softplus(sp.Function):
+class Softplus(_Primitive):
     """log(1 + e^z); its derivative is σ(z)."""
 
     nargs = 1
@@ -88,7 +96,7 @@ class Softplus(sp.Function):
         return sp.log(1 + sp.exp(self.args[0]))
 
 
-class LeakyReLU(sp.Function):
+class LeakyReLU(_Primitive):
     """z for z > 0, slope·z otherwise (PyTorch's derivative at 0 is the slope)."""
 
     nargs = 2

@@ -139,6 +139,10 @@ def conform_all(derivation: Derivation, values: Mapping[str, Any], exact: bool =
     if batch_sizes:
         sizes = set(batch_sizes.values())
         unbatched = sorted(batched_inputs - set(batch_sizes))
+        if sizes == {1}:  # a (1, 1) value is one sample or a batch of one: the same numbers
+            for name in unbatched:
+                arrays[name] = arrays[name][np.newaxis]
+            unbatched = []
         if len(sizes) > 1 or unbatched:
             described = ", ".join(f"{n}: N={s}" for n, s in batch_sizes.items())
             described += "".join(f", {n}: no batch axis" for n in unbatched)
@@ -318,7 +322,7 @@ class Program:
                 continue
             code = self._code(step.result)
             if step.source == self.derivation.loss and not self.derivation.batch:
-                code = f"{_var('g', step.source)} * {code}"  # a batch is averaged even when not shown
+                code = f"{_var('g', step.source)} * ({code})"  # a batch is averaged even when not shown
             code = self._fit(code, target)
             if edge_count[step.target] == 1:
                 body.append(_Line(_var("g", step.target), code, f"via {step.source}"))
