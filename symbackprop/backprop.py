@@ -97,11 +97,11 @@ class _Sweep:
         else:
             upstream = self.seed if is_loss else T.AdjointSymbol(quantity.name)
             arrivals = {}
-            for name in quantity.dependencies:
-                symbol = self.network[name].symbol
-                local = rules.scalar_local(definition, symbol, quantity.name)
-                arrivals[name] = [(upstream * local, (rules.scalar_rule(definition, symbol),),
-                                   local, rules.SCALE)]
+            symbols = [self.network[name].symbol for name in quantity.dependencies]
+            steps = rules.scalar_steps(definition, symbols, quantity.name)
+            for name, symbol in zip(quantity.dependencies, symbols):
+                local, rule = steps[symbol]
+                arrivals[name] = [(upstream * local, (rule,), local, rules.SCALE)]
         order = {name: i for i, name in enumerate(quantity.dependencies)}
         for name in sorted(arrivals, key=lambda n: (_KIND_ORDER[self.network[n].kind], order.get(n, 0))):
             self._edge(quantity, self.network[name], arrivals[name])
@@ -142,10 +142,11 @@ def _walk(definition: T.Tensor, upstream: T.Tensor, network: Network) -> dict[st
             arrivals[node.name].append((gradient, path, *_single_factor(factor)))
             return
         if isinstance(node, T.Scalar):
-            for symbol in sorted(node.expr.free_symbols, key=str):
+            symbols = sorted(node.expr.free_symbols, key=str)
+            steps = rules.scalar_steps(node.expr, symbols, "")
+            for symbol in symbols:
                 name = network.name_of(symbol)
-                local = rules.scalar_local(node.expr, symbol, name)
-                rule = rules.scalar_rule(node.expr, symbol)
+                local, rule = steps[symbol]
                 step_factor = factor + (((local, rules.SCALE),) if local != 1 else ())
                 arrivals[name].append((T.scale(local, gradient), path + ((rule,) if local != 1 else ()),
                                        *_single_factor(step_factor)))

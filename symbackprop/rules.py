@@ -8,7 +8,7 @@ also carries the sentence that explains it, per language, so a new rule brings
 its own explanation to the documents.
 
 Scalar SymPy expressions are differentiated by SymPy (``sympy.diff``) one
-named input at a time; :func:`scalar_rule` names the kind of step for the prose.
+named input at a time; :func:`scalar_step` also names the kind of step for the prose.
 """
 
 from __future__ import annotations
@@ -281,6 +281,43 @@ LOSS_GRADIENTS: dict[tuple[str, str], LossGradientFormula] = {
 
 # -- scalar expressions -----------------------------------------------------------------
 
+def scalar_steps(expr: sp.Expr, symbols: list[sp.Symbol], where: str) -> dict[sp.Symbol, tuple[sp.Expr, str]]:
+    """∂expr/∂s and the name of the rule applied (for the prose), for each symbol s.
+
+    Sums of products — every neuron of a scalar-level network — are read off in
+    one pass over the terms (the derivative of a·s + c by s is a); whatever is
+    not linear in s goes to ``sympy.diff``.
+    """
+    linear = _linear_coefficients(expr, set(symbols))
+    return {s: linear[s] if s in linear else (scalar_local(expr, s, where), _classify(expr, s))
+            for s in symbols}
+
+
+def _linear_coefficients(expr: sp.Expr, wanted: set[sp.Symbol]) -> dict[sp.Symbol, tuple[sp.Expr, str]]:
+    """Coefficients of the symbols in which ``expr`` is a plain sum of monomials, each linear in them."""
+    if expr in wanted:
+        return {expr: (sp.S.One, "identity")}
+    terms = expr.args if isinstance(expr, sp.Add) else (expr,)
+    coefficients: dict[sp.Symbol, list[sp.Expr]] = {}
+    nonlinear: set[sp.Symbol] = set()
+    for term in terms:
+        factors = term.args if isinstance(term, sp.Mul) else (term,)
+        seen: dict[sp.Symbol, int] = {}
+        for position, factor in enumerate(factors):
+            for symbol in factor.free_symbols & wanted:
+                if factor != symbol or symbol in seen:
+                    nonlinear.add(symbol)
+                seen[symbol] = position
+        for symbol, position in seen.items():
+            rest = factors[:position] + factors[position + 1:]
+            coefficients.setdefault(symbol, []).append(sp.Mul(*rest))
+    rule = "add" if isinstance(expr, sp.Add) else "multiply"
+    return {
+        s: (sp.Add(*c), "add" if rule == "add" and c == [sp.S.One] else "multiply")
+        for s, c in coefficients.items() if s not in nonlinear
+    }
+
+
 def scalar_local(expr: sp.Expr, symbol: sp.Symbol, where: str) -> sp.Expr:
     """∂expr/∂symbol by SymPy, refusing what SymPy cannot really differentiate."""
     local = sp.diff(expr, symbol)
@@ -296,22 +333,13 @@ _ACTIVATION_CLASSES = {ReLU: "relu", Sigmoid: "sigmoid", Softplus: "softplus",
                        LeakyReLU: "leaky_relu", sp.tanh: "tanh"}
 
 
-def scalar_rule(expr: sp.Expr, symbol: sp.Symbol) -> str:
-    """The name of the local rule that differentiating ``expr`` by ``symbol`` applies, for the prose."""
+def _classify(expr: sp.Expr, symbol: sp.Symbol) -> str:
+    """The name of the local rule that differentiating ``expr`` by ``symbol`` applies."""
     if expr.func in _ACTIVATION_CLASSES and expr.args[0] == symbol:
         return _ACTIVATION_CLASSES[expr.func]
-    if isinstance(expr, sp.Add) and symbol in expr.args:
-        return "add"
-    if isinstance(expr, sp.Add) and all(
-        term == symbol or not term.has(symbol) or (isinstance(term, sp.Mul) and symbol in term.args)
-        for term in expr.args
-    ):
-        return "multiply" if any(isinstance(t, sp.Mul) and symbol in t.args for t in expr.args) else "add"
-    if isinstance(expr, sp.Mul) and symbol in expr.args:
-        return "multiply"
     if isinstance(expr, sp.Mul) and len(expr.args) == 2 and expr.args[0] == sp.Rational(1, 2):
         inner = expr.args[1]
-        if isinstance(inner, sp.Pow) and inner.exp == 2 and inner.base.has(symbol) and inner.base.is_Add:
+        if isinstance(inner, sp.Pow) and inner.exp == 2 and inner.base.is_Add and inner.base.has(symbol):
             return "loss:half_squared_error"
     if isinstance(expr, sp.Pow) and expr.base == symbol and expr.exp.is_number:
         return "power"
