@@ -11,6 +11,7 @@ gradient is 1/N and a parameter's gradient is summed over the batch axis.
 from __future__ import annotations
 
 import keyword
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -46,11 +47,11 @@ def _to_array(name: str, value: Any, exact: bool) -> np.ndarray:
     if isinstance(value, (str, bytes)):
         raise ValuesError(f"value of {name!r} must be numbers, not text")
     try:
-        raw = np.asarray(value, dtype=object)
-        array = np.array(value, dtype=object if exact else float)
+        raw = np.asarray(value)
+        array = raw.astype(object) if exact else np.asarray(raw, dtype=float)
     except (TypeError, ValueError) as error:
         raise ValuesError(f"value of {name!r} is not a number or a rectangular array of numbers ({error})") from None
-    if any(isinstance(v, (bool, np.bool_)) for v in raw.flat):
+    if raw.dtype == bool or (raw.dtype == object and any(isinstance(v, (bool, np.bool_)) for v in raw.flat)):
         raise ValuesError(f"value of {name!r} must be numbers, not True/False")
     if exact:
         try:
@@ -155,14 +156,14 @@ def conform_all(derivation: Derivation, values: Mapping[str, Any], exact: bool =
 
 
 class _Printer(NumPyPrinter):
-    """NumPy code for scalar expressions, with NaN kept NaN (``numpy.heaviside`` propagates it)."""
+    """NumPy code for scalar expressions, with NaN kept NaN through the step function."""
 
     def __init__(self) -> None:
         super().__init__({"allow_unknown_functions": True, "fully_qualified_modules": False})
 
     def _print_Heaviside(self, expr):
         at_zero = expr.args[1] if len(expr.args) > 1 else sp.S.Half
-        return f"heaviside({self._print(expr.args[0])}, {self._print(at_zero)})"
+        return f"_step({self._print(expr.args[0])}, {self._print(at_zero)})"
 
     def _print_Symbol(self, expr):
         return expr.name
@@ -180,6 +181,33 @@ def _total(a):
     return np.sum(a, axis=(-2, -1), keepdims=True)
 
 
+def _step(x, at_zero=0.5):
+    """The Heaviside step 𝟏[x > 0] with the given value at 0; NaN stays NaN (a branch would hide it)."""
+    x = np.asarray(x, dtype=float)
+    result = (x > 0).astype(float)
+    if at_zero != 0:
+        result[x == 0] = at_zero
+    nan = np.isnan(x)
+    if nan.any():
+        result[nan] = np.nan
+    return result
+
+
+def _matmul(a, b):
+    """``a @ b``; a shared matrix times a stack of column vectors is one matrix product."""
+    if a.ndim == 2 and b.ndim == 3 and b.shape[-1] == 1:
+        return (b[..., 0] @ a.T)[..., np.newaxis]
+    return a @ b
+
+
+def _matmul_summed(a, b):
+    """Σ over the batch of aₙ @ bₙ as one matrix product (a parameter's gradient)."""
+    if a.ndim == 3 and b.ndim == 3:
+        rows, columns = a.shape[1], b.shape[2]
+        return np.swapaxes(a, 0, 1).reshape(rows, -1) @ b.reshape(-1, columns)
+    return _fit(_matmul(a, b), 2)
+
+
 def _fit(a, target_ndim: int):
     a = np.asarray(a, dtype=float)
     while a.ndim > target_ndim:
@@ -188,7 +216,8 @@ def _fit(a, target_ndim: int):
 
 
 _BASE_NAMESPACE: dict[str, Any] = {
-    "np": np, "heaviside": np.heaviside, "_T": _transpose, "_total": _total, "_fit": _fit,
+    "np": np, "_step": _step, "_T": _transpose, "_total": _total, "_fit": _fit,
+    "_mm": _matmul, "_mm_sum": _matmul_summed,
     **{name: getattr(np, name) for name in ("exp", "log", "sin", "cos", "tan", "tanh", "sinh", "cosh",
                                             "sqrt", "abs", "arctan", "arcsin", "arccos", "log1p",
                                             "expm1", "sign")},
@@ -206,9 +235,10 @@ class _Line:
 class Program:
     """The generated NumPy source of a derivation and the function compiled from it."""
 
-    def __init__(self, derivation: Derivation, *, cse: bool = True) -> None:
+    def __init__(self, derivation: Derivation, *, cse: bool = True, parameters_only: bool = False) -> None:
         self.derivation = derivation
         self.network = derivation.network
+        self.parameters_only = parameters_only
         self.namespace = dict(_BASE_NAMESPACE)
         self._functions: dict[int, str] = {}
         self._printer = _Printer()
@@ -244,7 +274,7 @@ class Program:
             symbol = sp.Symbol("t", real=True)
             self.namespace[name] = sp.lambdify(
                 symbol, activation.formula(symbol),
-                modules=[{**NUMPY_FUNCTIONS, "Heaviside": lambda x, h0=0.5: np.heaviside(x, h0)}, "numpy"],
+                modules=[{**NUMPY_FUNCTIONS, "Heaviside": _step}, "numpy"],
             )
             self._functions[key] = name
         return self._functions[key]
@@ -258,7 +288,7 @@ class Program:
         if isinstance(node, T.Scalar):
             return f"({self._scalar(node.expr)})"
         if isinstance(node, T.MatMul):
-            return f"({rec(node.left)} @ {rec(node.right)})"
+            return f"_mm({rec(node.left)}, {rec(node.right)})"
         if isinstance(node, T.Add):
             return f"({rec(node.left)} + {rec(node.right)})"
         if isinstance(node, T.Hadamard):
@@ -323,7 +353,10 @@ class Program:
             code = self._code(step.result)
             if step.source == self.derivation.loss and not self.derivation.batch:
                 code = f"{_var('g', step.source)} * ({code})"  # a batch is averaged even when not shown
-            code = self._fit(code, target)
+            if target.kind == PARAM and isinstance(step.result, T.MatMul) and step.source != self.derivation.loss:
+                code = f"_mm_sum({self._tensor(step.result.left)}, {self._tensor(step.result.right)})"
+            else:
+                code = self._fit(code, target)
             if edge_count[step.target] == 1:
                 body.append(_Line(_var("g", step.target), code, f"via {step.source}"))
             else:
@@ -338,11 +371,15 @@ class Program:
                 body.append(_Line(_var("g", q.name), _assemble("g", q)))
         if self.cse:
             body = _share_subexpressions(body)
+        names = [q.name for q in network.quantities(elements=False)]
+        if self.parameters_only:
+            names = [q.name for q in network.params]
+            body = _live(body, {_var("g", n) for n in names})
         for line in body:
             comment = f"  # {line.comment}" if line.comment else ""
             lines.append(f"    {line.target} = {line.code}{comment}")
-        names = [q.name for q in network.quantities(elements=False)]
-        lines.append("    forward = {" + ", ".join(f"{n!r}: {_var('v', n)}" for n in names) + "}")
+        forward = [] if self.parameters_only else names
+        lines.append("    forward = {" + ", ".join(f"{n!r}: {_var('v', n)}" for n in forward) + "}")
         lines.append("    gradient = {" + ", ".join(f"{n!r}: {_var('g', n)}" for n in names) + "}")
         lines.append("    return forward, gradient")
         return "\n".join(lines) + "\n"
@@ -364,11 +401,23 @@ def _assemble(prefix: str, q: Quantity) -> str:
     return f"np.concatenate([{rows}], axis=-2)"
 
 
+_IDENTIFIER = re.compile(r"\b[A-Za-z_]\w*\b")
+
+
+def _live(body: list[_Line], wanted: set[str]) -> list[_Line]:
+    """Only the lines the wanted variables depend on (the gradient function skips ∂L/∂x and the like)."""
+    needed = set(wanted)
+    kept = []
+    for line in reversed(body):
+        if line.target in needed:
+            kept.append(line)
+            needed.update(_IDENTIFIER.findall(line.code))
+    return kept[::-1]
+
+
 def _share_subexpressions(body: list[_Line]) -> list[_Line]:
     """Compute each repeated call expression once (identical text, identical value)."""
-    import re
-
-    pattern = re.compile(r"(?:_f\d+\w*|_T|_total|heaviside|Sigmoid|ReLU|Softplus|LeakyReLU)\((?:[^()]|\([^()]*\))*\)")
+    pattern = re.compile(r"(?:_f\d+\w*|_T|_total|_step|Sigmoid|ReLU|Softplus|LeakyReLU)\((?:[^()]|\([^()]*\))*\)")
     counts: dict[str, int] = {}
     for line in body:
         for match in set(pattern.findall(line.code)):
@@ -513,7 +562,7 @@ class GradientFunction:
 
     def __init__(self, derivation: Derivation, *, cse: bool = True) -> None:
         self.derivation = derivation
-        self.program = derivation._program if cse else Program(derivation, cse=False)
+        self.program = Program(derivation, cse=cse, parameters_only=True)
         self.source = self.program.source
 
     def __call__(self, **values: Any) -> dict[str, np.ndarray]:
