@@ -171,6 +171,33 @@ def torch_backprop(torch, weights, biases, x, y):
     loss.backward()
 
 
+def _numeric_row(level: str, sizes: list[int], batch: int, rng: np.random.Generator, torch) -> list[str]:
+    net = sbp.mlp(sizes, level=level)
+    grad = sbp.backprop(net).lambdify()
+    layers = len(sizes) - 1
+    weights = [rng.normal(size=(sizes[k + 1], sizes[k])) / np.sqrt(sizes[k]) for k in range(layers)]
+    biases = [rng.normal(size=(sizes[k + 1], 1)) * 0.1 for k in range(layers)]
+    x, y = rng.normal(size=(batch, sizes[0])), rng.normal(size=(batch, sizes[-1]))
+    values = {"x": x, "y": y if sizes[-1] > 1 else y[:, 0]}
+    for k in range(layers):
+        values[f"W{k + 1}"], values[f"b{k + 1}"] = weights[k], biases[k]
+    ours = grad(**values)
+    for k, (dW, db) in enumerate(hand_backprop(weights, biases, x, y)):  # agree before being timed
+        np.testing.assert_allclose(ours[f"W{k + 1}"], dW, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(np.reshape(ours[f"b{k + 1}"], db.shape), db, rtol=1e-9, atol=1e-12)
+    ours_s = median_seconds(lambda: grad(**values), repeat=9, number=5)
+    hand_s = median_seconds(lambda: hand_backprop(weights, biases, x, y), repeat=9, number=5)
+    cells = [f"{label(sizes)} ({level})", f"{ours_s * 1e3:.3f} ms", f"{hand_s * 1e3:.3f} ms",
+             f"{ours_s / hand_s:.2f}×"]
+    if torch is None:
+        return cells + ["(torch not installed)", ""]
+    tw = [torch.tensor(w, requires_grad=True) for w in weights]
+    tb = [torch.tensor(b, requires_grad=True) for b in biases]
+    tx, ty = torch.tensor(x), torch.tensor(y)
+    torch_s = median_seconds(lambda: torch_backprop(torch, tw, tb, tx, ty), repeat=9, number=5)
+    return cells + [f"{torch_s * 1e3:.3f} ms", f"{ours_s / torch_s:.2f}×"]
+
+
 def numeric_suite(networks: list[list[int]], scalar_networks: list[list[int]], batch: int) -> None:
     torch = None
     if importlib.util.find_spec("torch"):
@@ -178,36 +205,8 @@ def numeric_suite(networks: list[list[int]], scalar_networks: list[list[int]], b
 
         torch.set_num_threads(1)
     rng = np.random.default_rng(0)
-    rows = []
-    for level, nets in (("vector", networks), ("scalar", scalar_networks)):
-        for sizes in nets:
-            net = sbp.mlp(sizes, level=level)
-            grad = sbp.backprop(net).lambdify()
-            layers = len(sizes) - 1
-            weights = [rng.normal(size=(sizes[k + 1], sizes[k])) / np.sqrt(sizes[k]) for k in range(layers)]
-            biases = [rng.normal(size=(sizes[k + 1], 1)) * 0.1 for k in range(layers)]
-            x, y = rng.normal(size=(batch, sizes[0])), rng.normal(size=(batch, sizes[-1]))
-            values = {"x": x, "y": y if sizes[-1] > 1 else y[:, 0]}
-            for k in range(layers):
-                values[f"W{k + 1}"], values[f"b{k + 1}"] = weights[k], biases[k]
-            ours = grad(**values)
-            reference = hand_backprop(weights, biases, x, y)
-            for k, (dW, db) in enumerate(reference):  # the two must agree before they are timed
-                np.testing.assert_allclose(ours[f"W{k + 1}"], dW, rtol=1e-9, atol=1e-12)
-                np.testing.assert_allclose(np.reshape(ours[f"b{k + 1}"], db.shape), db, rtol=1e-9, atol=1e-12)
-            ours_s = median_seconds(lambda: grad(**values), repeat=9, number=5)
-            hand_s = median_seconds(lambda: hand_backprop(weights, biases, x, y), repeat=9, number=5)
-            cells = [f"{label(sizes)} ({level})", f"{ours_s * 1e3:.3f} ms", f"{hand_s * 1e3:.3f} ms",
-                     f"{ours_s / hand_s:.2f}×"]
-            if torch is not None:
-                tw = [torch.tensor(w, requires_grad=True) for w in weights]
-                tb = [torch.tensor(b, requires_grad=True) for b in biases]
-                tx, ty = torch.tensor(x), torch.tensor(y)
-                torch_s = median_seconds(lambda: torch_backprop(torch, tw, tb, tx, ty), repeat=9, number=5)
-                cells += [f"{torch_s * 1e3:.3f} ms", f"{ours_s / torch_s:.2f}×"]
-            else:
-                cells += ["(torch not installed)", ""]
-            rows.append(cells)
+    rows = [_numeric_row(level, sizes, batch, rng, torch)
+            for level, nets in (("vector", networks), ("scalar", scalar_networks)) for sizes in nets]
     table(f"3. Numeric: gradients of a batch of {batch} (median per call, one thread)",
           ["network", "d.lambdify()", "hand NumPy", "ratio", "PyTorch eager", "ratio"], rows)
 
