@@ -92,7 +92,7 @@ class _Sweep:
         is_loss = quantity.kind == LOSS
         definition = quantity.definition
         if isinstance(definition, T.Tensor):
-            upstream = T.Scalar(self.seed) if is_loss else T.adjoint_of(quantity.name, quantity.matrix_shape)
+            upstream = T.Scalar(self.seed) if is_loss else T.Adjoint(quantity.name, quantity.matrix_shape)
             arrivals = _walk(definition, upstream, self.network)
         else:
             upstream = self.seed if is_loss else T.AdjointSymbol(quantity.name)
@@ -124,9 +124,6 @@ class _Sweep:
         step = Step(index=len(self.steps), **fields)
         self.steps.append(step)
         return step
-
-    def finish(self) -> None:  # pragma: no cover - kept for symmetry with run
-        pass
 
 
 def _walk(definition: T.Tensor, upstream: T.Tensor, network: Network) -> dict[str, list]:

@@ -482,11 +482,6 @@ class AdjointSymbol(sp.Symbol):
         return (self.of,), {}
 
 
-def adjoint_of(name: str, shape: Shape) -> Tensor:
-    """The upstream gradient of a quantity, as a tensor leaf."""
-    return Adjoint(name, shape)
-
-
 def as_scalar_expr(value: Tensor) -> sp.Expr | None:
     """The SymPy scalar a 1×1 tree stands for, where that is immediate; else None."""
     if isinstance(value, Scalar):
