@@ -75,6 +75,9 @@ class Derivation:
         self.seed = seed
         self.unreached = unreached
         self._complete = {s.target: s for s in steps if s.complete}
+        self._into: dict[str, list[Step]] = {}
+        for step in steps:
+            self._into.setdefault(step.target, []).append(step)
 
     # -- the records ------------------------------------------------------------------
 
@@ -88,7 +91,8 @@ class Derivation:
         return self._complete.get(name)
 
     def steps_into(self, name: str) -> list[Step]:
-        return [s for s in self.steps if s.target == name]
+        """Every step whose target is ``name``: the edges into it, then their sum."""
+        return list(self._into.get(name, ()))
 
     @property
     def edges(self) -> list[Step]:
