@@ -208,6 +208,13 @@ def _matmul_summed(a, b):
     return _fit(_matmul(a, b), 2)
 
 
+def _multiply_summed(a, b):
+    """Σ over the batch of aₙ·bₙ for per-sample scalars, as one dot product."""
+    if a.ndim == 3 and b.ndim == 3 and a.shape == b.shape and a.shape[1:] == (1, 1):
+        return np.dot(a.reshape(-1), b.reshape(-1)).reshape(1, 1)
+    return _fit(a * b, 2)
+
+
 def _fit(a, target_ndim: int):
     a = np.asarray(a, dtype=float)
     while a.ndim > target_ndim:
@@ -217,7 +224,7 @@ def _fit(a, target_ndim: int):
 
 _BASE_NAMESPACE: dict[str, Any] = {
     "np": np, "_step": _step, "_T": _transpose, "_total": _total, "_fit": _fit,
-    "_mm": _matmul, "_mm_sum": _matmul_summed,
+    "_mm": _matmul, "_mm_sum": _matmul_summed, "_mul_sum": _multiply_summed,
     **{name: getattr(np, name) for name in ("exp", "log", "sin", "cos", "tan", "tanh", "sinh", "cosh",
                                             "sqrt", "abs", "arctan", "arcsin", "arccos", "log1p",
                                             "expm1", "sign")},
@@ -353,8 +360,9 @@ class Program:
             code = self._code(step.result)
             if step.source == self.derivation.loss and not self.derivation.batch:
                 code = f"{_var('g', step.source)} * ({code})"  # a batch is averaged even when not shown
-            if target.kind == PARAM and isinstance(step.result, T.MatMul) and step.source != self.derivation.loss:
-                code = f"_mm_sum({self._tensor(step.result.left)}, {self._tensor(step.result.right)})"
+            summed = self._summed_product(step) if target.kind == PARAM else None
+            if summed is not None:
+                code = summed
             else:
                 code = self._fit(code, target)
             if edge_count[step.target] == 1:
@@ -383,6 +391,17 @@ class Program:
         lines.append("    gradient = {" + ", ".join(f"{n!r}: {_var('g', n)}" for n in names) + "}")
         lines.append("    return forward, gradient")
         return "\n".join(lines) + "\n"
+
+    def _summed_product(self, step) -> str | None:
+        """A parameter gradient that is a product summed over the batch, as one product."""
+        result = step.result
+        if step.source == self.derivation.loss:
+            return None
+        if isinstance(result, T.MatMul):
+            return f"_mm_sum({self._tensor(result.left)}, {self._tensor(result.right)})"
+        if isinstance(result, sp.Mul) and len(result.args) == 2 and not any(a.is_number for a in result.args):
+            return f"_mul_sum({self._scalar(result.args[0])}, {self._scalar(result.args[1])})"
+        return None
 
     def _fit(self, code: str, target: Quantity) -> str:
         if target.kind == PARAM:
