@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sympy as sp
@@ -165,10 +166,11 @@ class Derivation:
 
         return markdown.derivation_to_markdown(self, values=values, **options)
 
-    def write(self, path: Any, values: dict[str, Any] | None = None, **options: Any) -> None:
+    def write(self, path: Any, values: dict[str, Any] | None = None, **options: Any) -> Path:
+        """A standalone document: ``.tex``, ``.md`` or ``.pdf``, chosen by the suffix."""
         from .printing import documents
 
-        documents.write(self, path, values=values, **options)
+        return documents.write(self, path, values=values, **options)
 
     def _repr_latex_(self) -> str:
         return self.to_latex()

@@ -1,0 +1,223 @@
+"""The worked example (구체적 예시): the derivation's steps with numbers, then one update step.
+
+Every forward value and gradient is ``Derivation.evaluate``'s; a local factor
+shown on its own (ReLU′ at z = 1.78 is 1) is the step's own local expression at
+those values.  For a batch, each node lists its samples and each parameter its
+mean gradient.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import sympy as sp
+
+from .. import tensor as T
+from ..derivation import SUM, Step
+from ..network import INPUT, LOSS, NODE, PARAM
+from . import structure as S
+from .blocks import Block, Bullets, Display, Heading, Paragraph
+from .numbers import WorkedValues
+from .scalars import ScalarPrinter, Shown
+from .tensors import ATOM, NEGATIVE, Printed, TensorPrinter
+
+if TYPE_CHECKING:
+    from .compose import Writer
+
+
+class Example:
+    """4. The worked example: the same steps with numbers, then one gradient-descent update."""
+
+    def __init__(self, writer: Writer, values: WorkedValues) -> None:
+        self.w = writer
+        self.values = values
+        self.format = values.format
+        shown: dict[sp.Symbol, Shown] = {}
+        if not values.batched:
+            for quantity in writer.network.quantities(elements=True):
+                if quantity.symbol is not None:
+                    shown[quantity.symbol] = self.format.shown(values.forward(quantity.name))
+                    shown[T.AdjointSymbol(quantity.name)] = self.format.shown(values.gradient(quantity.name))
+            shown[T.BATCH_SIZE] = Shown(str(values.batch_size or 1))
+        self.shown = shown
+        self.numeric = TensorPrinter(writer.notation, leaf=self.leaf, shown=shown)
+
+    # -- numbers in place of names ---------------------------------------------------------------
+
+    def leaf(self, node: T.Tensor) -> Printed | None:
+        if isinstance(node, T.Ref):
+            return self.number(self.values.forward(node.name))
+        if isinstance(node, T.Adjoint):
+            return self.number(self.values.gradient(node.name))
+        if isinstance(node, T.Transpose) and isinstance(node.operand, (T.Ref, T.Adjoint)):
+            operand = node.operand
+            value = (self.values.forward if isinstance(operand, T.Ref) else self.values.gradient)(operand.name)
+            return self.number(value.T if isinstance(value, sp.MatrixBase) else value)
+        return None
+
+    def number(self, value: Any) -> Printed:
+        return Printed(self.format.matrix(value), NEGATIVE if self.format.negative_scalar(value) else ATOM)
+
+    def factor(self, value: Any, first: bool) -> str:
+        """A number in a product: a negative scalar is parenthesised unless it comes first."""
+        text = self.format.matrix(value)
+        return rf"\left({text}\right)" if self.format.negative_scalar(value) and not first else text
+
+    def substituted(self, value: Any) -> str:
+        if isinstance(value, T.Tensor):
+            return self.numeric.doprint(value)
+        return ScalarPrinter(self.w.notation, self.shown, numeric=True).doprint(sp.sympify(value))
+
+    def samples(self, name: str, gradient: bool = False) -> str:
+        """A value, or for a batch its samples in order (at most four shown)."""
+        value = self.values.gradient(name) if gradient else self.values.forward(name)
+        if not self.values.is_batched(name, gradient):
+            return self.format.matrix(value)
+        shown = [self.format.matrix(value[k]) for k in range(min(4, value.shape[0]))]
+        more = r",\; \ldots" if value.shape[0] > 4 else ""
+        return r"\left(" + r",\; ".join(shown) + more + r"\right)"
+
+    # -- the section ------------------------------------------------------------------------------
+
+    def section(self) -> list[Block]:
+        w = self.w
+        loss = w.network[w.network.loss_name]
+        given = self.given()
+        forward = self.forward_rows()
+        backward = self.backward_blocks()
+        update = self.update_rows()
+        notes = []
+        if self.values.batched:
+            notes.append(w.say("example.batch", n=self.values.batch_size))
+        if self.values.exact and not self.format.rounded:
+            notes.append(w.say("example.exact"))
+        elif self.format.rounded:
+            notes.append(w.say("example.rounded", digits=w.options.digits))
+        eta = self.format.number(self.values.learning_rate)
+        return [
+            Heading(2, w.say("example.heading")),
+            Paragraph(w.say("example.loss")),
+            Display((f"{w.lhs(loss)} = {w.expr(loss.definition)}",)),
+            Heading(3, w.say("forward.heading")),
+            Paragraph(w.say("example.values")),
+            Bullets(tuple(given)),
+            *(Paragraph(note) for note in notes),
+            Paragraph(f"**{w.say('example.computation')}**"),
+            Display(tuple(forward)),
+            Heading(3, w.say("backward.heading")),
+            Paragraph(w.say("example.backward")),
+            *backward,
+            Paragraph(w.say("example.update", eta=eta)),
+            Display(tuple(update)),
+        ]
+
+    def given(self) -> list[str]:
+        w = self.w
+        network = w.network
+        targets = self.targets()
+        items = []
+        for quantity in network.quantities(INPUT, PARAM):
+            if quantity.kind == PARAM:
+                role = w.say("value.parameter")
+            else:
+                role = w.say("value.target" if quantity.name in targets else "value.input")
+            shape = "" if quantity.shape is None else f", ${quantity.shape[0]} \\times {quantity.shape[1]}$"
+            items.append(f"${w.name(quantity.name)} = {self.samples(quantity.name)}$ ({role}{shape})")
+        return items
+
+    def targets(self) -> set[str]:
+        """Inputs the loss compares the prediction with (the page's 정답)."""
+        loss = self.w.network[self.w.network.loss_name]
+        if isinstance(loss.definition, T.LossOp):
+            return {n.name for n in T.walk(loss.definition.target) if isinstance(n, T.Ref)}
+        dependencies = [self.w.network[name] for name in loss.dependencies]
+        if not any(q.kind == NODE for q in dependencies):
+            return set()  # nothing is predicted, so nothing is compared with a target
+        return {q.group or q.name for q in dependencies if q.kind == INPUT}
+
+    def forward_rows(self) -> list[str]:
+        w = self.w
+        rows = []
+        for quantity in w.defined():
+            lhs = w.lhs(quantity)
+            if quantity.kind == LOSS and self.values.batched:
+                lhs = w.notation.loss  # the evaluation reports the batch mean
+            value = self.samples(quantity.name)
+            if self.values.batched:
+                rows.append(f"{lhs} &= {value}")
+                continue
+            symbolic = w.expr(quantity.definition)
+            numbers = self.substituted(quantity.definition)
+            rows += _chain_of_equalities(lhs, [symbolic, numbers, value])
+        return rows
+
+    def backward_blocks(self) -> list[Block]:
+        blocks: list[Block] = []
+        for layer in S.layers(self.w.derivation):
+            rows: list[str] = []
+            for step in layer.steps:
+                rows += self.batch_rows(step) if self.values.batched else self.step_rows(step)
+            if rows:
+                blocks += [Paragraph(f"**{self.w.layer_heading(layer)}**"), Display(tuple(rows))]
+        return blocks
+
+    def batch_rows(self, step: Step) -> list[str]:
+        if not step.complete:
+            return []
+        return [f"{self.w.adjoint(step.target)} &= {self.samples(step.target, gradient=True)}"]
+
+    def step_rows(self, step: Step) -> list[str]:
+        w = self.w
+        target, source = step.target, step.source
+        value = self.format.matrix(self.values.step_value(step))
+        if step.kind == SUM:
+            parts = [self.values.step_value(part) for part in w.parts(step)]
+            total = " + ".join(self.factor(p, first=k == 0) for k, p in enumerate(parts))
+            return [f"{w.adjoint(target)} &= {total} = {value}"]
+        lhs = w.adjoint(target) if step.complete else w.contribution(step)
+        if source == w.derivation.loss:
+            return _chain_of_equalities(lhs, [w.expr(step.result), self.substituted(step.result), value])
+        upstream = self.values.gradient(source)
+        product = step.product
+        if step.local is None or product not in ("hadamard", "scale", "right", "left"):
+            if product == "identity":
+                return [f"{lhs} &= {w.adjoint(source)} = {value}"]
+            return _chain_of_equalities(lhs, [self.substituted(step.result), value])
+        local_value = self.values.explicit(step.local)
+        rows = []
+        if product in ("hadamard", "scale"):
+            local_text = self.substituted(step.local)
+            local_number = self.format.matrix(local_value)
+            if local_text != local_number:
+                rows.append(f"{w.local(source, target)} &= {local_text} = {local_number}")
+            product_text = f"{self.factor(upstream, True)} {w.operator(step)} {self.factor(local_value, False)}"
+        elif product == "right":
+            product_text = f"{self.factor(upstream, True)} {self.factor(local_value, False)}"
+        else:
+            product_text = f"{self.factor(local_value, True)} {self.factor(upstream, False)}"
+        rows.append(f"{lhs} &= {product_text} = {value}")
+        return rows
+
+    def update_rows(self) -> list[str]:
+        w = self.w
+        eta = self.format.number(self.values.learning_rate)
+        rows = []
+        for name in S.parameter_groups(w.derivation):
+            value = self.values.forward(name)
+            gradient = self.values.gradient(name)
+            symbolic = rf"{w.name(name)} - \eta \, {w.adjoint(name)}"
+            numbers = rf"{self.format.matrix(value)} - {eta} \cdot {self.factor(gradient, False)}"
+            new = self.format.matrix(self.values.updated(name))
+            rows += _chain_of_equalities(w.name(name), [symbolic, numbers, new], relation=r"\leftarrow")
+        return rows
+
+
+def _chain_of_equalities(lhs: str, sides: list[str], relation: str = "=") -> list[str]:
+    """``lhs = a = b = c`` without repeats; one row per side once matrices make it wide."""
+    distinct: list[str] = []
+    for side in sides:
+        if side not in distinct:
+            distinct.append(side)
+    if sum(side.count(r"\begin{bmatrix}") for side in distinct) <= 2 and sum(map(len, distinct)) < 160:
+        return [f"{lhs} &{relation} " + " = ".join(distinct)]
+    return [f"{lhs} &{relation} {distinct[0]}", *(f"&= {side}" for side in distinct[1:])]

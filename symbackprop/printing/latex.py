@@ -1,0 +1,151 @@
+"""The document as LaTeX: a fragment (sections and align* environments) or a standalone article.
+
+The standalone form needs only what TeX Live's base packages and ``kotex``
+provide (amsmath, amssymb, geometry), so it compiles with plain ``pdflatex``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .blocks import MARKUP, Block, Bullets, Code, Display, Heading, Marker, Paragraph, Separator, link_label
+from .options import Options
+
+if TYPE_CHECKING:
+    from ..derivation import Derivation
+
+_SECTIONS = {1: "section", 2: "subsection", 3: "subsubsection"}
+_ESCAPES = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+}
+#: Characters of the prose and of the rule registry that pdflatex's text fonts lack.
+_UNICODE = {
+    "σ": r"\ensuremath{\sigma}", "η": r"\ensuremath{\eta}", "−": r"\ensuremath{-}", "′": r"\ensuremath{'}",
+    "·": r"\ensuremath{\cdot}", "⊙": r"\ensuremath{\odot}", "∂": r"\ensuremath{\partial}",
+    "ᵀ": r"\ensuremath{^{\top}}", "≤": r"\ensuremath{\le}", "≥": r"\ensuremath{\ge}", "×": r"\ensuremath{\times}",
+    "→": r"\ensuremath{\to}", "←": r"\ensuremath{\leftarrow}", "½": r"\ensuremath{\tfrac{1}{2}}",
+    "‖": r"\ensuremath{\|}", "—": "---", "–": "--", "’": "'", "‘": "`", "“": "``", "”": "''", "…": r"\ldots{}",
+}
+_SUPERSCRIPTS = {"ⁿ": "n", "⁻": r"\ensuremath{-}", "⁰": "0", "¹": "1", "²": "2", "³": "3", "ᵢ": "i"}
+_SUPERSCRIPT_RUN = re.compile("[" + "".join(_SUPERSCRIPTS) + "]+")
+_MATRIX = re.compile(r"\\begin\{bmatrix\}.*?\\end\{bmatrix\}", re.S)
+CODE_WIDTH = 92
+
+
+def derivation_to_latex(derivation: Derivation, values: Mapping[str, Any] | None = None, *,
+                        standalone: bool = False, **options: Any) -> str:
+    """The derivation as LaTeX: a fragment to include, or with ``standalone=True`` a whole article.
+
+    Options: ``lang`` ("en" or "ko"), ``digits`` (4), ``learning_rate`` (1/100),
+    ``title``, ``code`` (False: add the generated NumPy code), ``links`` (Markdown only).
+    """
+    from .compose import Writer
+
+    settings = Options.from_keywords(**options)
+    body = render(Writer(derivation, settings).compose(values))
+    return latex_document(body, lang=settings.lang) if standalone else body
+
+
+def latex_document(body: str, *, lang: str = "en") -> str:
+    """A standalone article around a fragment (kotex for Korean)."""
+    korean = "\\usepackage{kotex}\n" if lang == "ko" else ""
+    return (
+        "\\documentclass[11pt]{article}\n"
+        "\\usepackage[margin=2.2cm]{geometry}\n"
+        "\\usepackage{amsmath}\n"
+        "\\usepackage{amssymb}\n"
+        f"{korean}"
+        "\\allowdisplaybreaks\n"
+        "\\setlength{\\parindent}{0pt}\n"
+        "\\setlength{\\parskip}{0.6em}\n"
+        "\\begin{document}\n\n"
+        f"{body}"
+        "\\end{document}\n"
+    )
+
+
+def render(blocks: Iterable[Block]) -> str:
+    return "".join(_block(block) + "\n" for block in blocks)
+
+
+def _block(block: Block) -> str:
+    if isinstance(block, Heading):
+        return f"\\{_SECTIONS.get(block.level, 'paragraph')}*{{{text(block.text)}}}\n"
+    if isinstance(block, Paragraph):
+        return text(block.text) + "\n"
+    if isinstance(block, Display):
+        return display(block.rows, block.columns)
+    if isinstance(block, Bullets):
+        environment = "enumerate" if block.numbered else "itemize"
+        items = "".join(f"  \\item {text(item)}\n" for item in block.items)
+        return f"\\begin{{{environment}}}\n{items}\\end{{{environment}}}\n"
+    if isinstance(block, Code):
+        code = "\n".join(line for raw in block.text.rstrip("\n").splitlines() for line in wrap_code(raw))
+        return f"{{\\small\n\\begin{{verbatim}}\n{code}\n\\end{{verbatim}}\n}}\n"
+    if isinstance(block, Marker):
+        return f"% {block.text}"
+    if isinstance(block, Separator):
+        return "\\medskip\\hrule\\medskip\n"
+    raise TypeError(f"no LaTeX for block {type(block).__name__}")
+
+
+def single_row(rows: tuple[str, ...]) -> str | None:
+    """A one-row display as a plain equation (its alignment marks dropped), or None for several rows."""
+    if len(rows) != 1:
+        return None
+    row = rows[0].replace(" && ", r" \qquad ").replace("&=", "=").replace(r"&\leftarrow", r"\leftarrow")
+    return None if "&" in _MATRIX.sub("", row) else row
+
+
+def display(rows: tuple[str, ...], columns: int = 1) -> str:
+    row = single_row(rows) if columns == 1 else None
+    if row is not None:
+        return f"\\[\n{row}\n\\]\n"
+    begin, end = ("\\begin{align*}", "\\end{align*}") if columns == 1 else (
+        f"\\begin{{alignat*}}{{{columns}}}", "\\end{alignat*}")
+    return f"{begin}\n" + " \\\\\n".join(rows) + f"\n{end}\n"
+
+
+def text(markup: str) -> str:
+    """Prose markup as LaTeX text: math kept, **bold** as \\textbf, [[links]] as plain words."""
+    out = []
+    for part in MARKUP.split(markup):
+        if not part:
+            continue
+        if part.startswith("$") and part.endswith("$") and len(part) > 1:
+            out.append(part)
+        elif part.startswith("**") and part.endswith("**"):
+            out.append(rf"\textbf{{{text(part[2:-2])}}}")
+        elif part.startswith("`") and part.endswith("`"):
+            out.append(rf"\texttt{{{_plain_text(part[1:-1])}}}")
+        elif part.startswith("[[") and part.endswith("]]"):
+            out.append(_plain_text(link_label(part)))
+        else:
+            out.append(_plain_text(part))
+    return "".join(out)
+
+
+def _plain_text(value: str) -> str:
+    escaped = "".join(_ESCAPES.get(c, _UNICODE.get(c, c)) for c in value)
+    return _SUPERSCRIPT_RUN.sub(lambda m: r"\textsuperscript{" + "".join(_SUPERSCRIPTS[c] for c in m.group()) + "}",
+                                escaped)
+
+
+def wrap_code(line: str, width: int = CODE_WIDTH) -> list[str]:
+    """A long line of generated code broken after commas, continued with a hanging indent."""
+    if len(line) <= width:
+        return [line]
+    indent = " " * (len(line) - len(line.lstrip()) + 8)
+    pieces = line.split(", ")
+    lines, current = [], pieces[0]
+    for piece in pieces[1:]:
+        if len(current) + 2 + len(piece) > width:
+            lines.append(current + ",")
+            current = indent + piece
+        else:
+            current += ", " + piece
+    lines.append(current)
+    return lines

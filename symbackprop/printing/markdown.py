@@ -1,0 +1,63 @@
+"""The document as Markdown, written the way the reference page is: headings, ``$$`` display
+math, ``$…$`` inline math and, with ``links=True``, Obsidian ``[[wikilinks]]``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .blocks import MARKUP, Block, Bullets, Code, Display, Heading, Marker, Paragraph, Separator, link_label
+from .latex import single_row
+from .options import Options
+
+if TYPE_CHECKING:
+    from ..derivation import Derivation
+
+
+def derivation_to_markdown(derivation: Derivation, values: Mapping[str, Any] | None = None, **options: Any) -> str:
+    """The derivation as Markdown; options as for :func:`~symbackprop.printing.latex.derivation_to_latex`,
+    plus ``links=True`` for [[wikilinks]] to Chain rule, Gradient, Loss Function, Forward Pass and Autograd."""
+    from .compose import Writer
+
+    settings = Options.from_keywords(**options)
+    return render(Writer(derivation, settings).compose(values), links=settings.links)
+
+
+def render(blocks: Iterable[Block], *, links: bool = False) -> str:
+    return "\n\n".join(_block(block, links) for block in blocks) + "\n"
+
+
+def _block(block: Block, links: bool) -> str:
+    if isinstance(block, Heading):
+        return "#" * block.level + " " + text(block.text, links)
+    if isinstance(block, Paragraph):
+        return text(block.text, links)
+    if isinstance(block, Display):
+        return display(block.rows, block.columns)
+    if isinstance(block, Bullets):
+        return "\n".join(
+            f"{f'{i}.' if block.numbered else '-'} {text(item, links)}" for i, item in enumerate(block.items, 1))
+    if isinstance(block, Code):
+        return f"```{block.language}\n{block.text.rstrip()}\n```"
+    if isinstance(block, Marker):
+        return f"<!-- {block.text} -->"
+    if isinstance(block, Separator):
+        return "---"
+    raise TypeError(f"no Markdown for block {type(block).__name__}")
+
+
+def display(rows: tuple[str, ...], columns: int = 1) -> str:
+    row = single_row(rows) if columns == 1 else None
+    if row is not None:
+        return f"$$\n{row}\n$$"
+    begin, end = ("\\begin{aligned}", "\\end{aligned}") if columns == 1 else (
+        f"\\begin{{alignedat}}{{{columns}}}", "\\end{alignedat}")
+    return f"$$\n{begin}\n" + " \\\\\n".join(rows) + f"\n{end}\n$$"
+
+
+def text(markup: str, links: bool) -> str:
+    """Prose markup as Markdown: unchanged, except [[links]] become plain words unless asked for."""
+    if links:
+        return markup
+    return "".join(link_label(part) if part.startswith("[[") and part.endswith("]]") else part
+                   for part in MARKUP.split(markup))

@@ -1,0 +1,235 @@
+"""Numbers for the worked example: taken from ``Derivation.evaluate`` and written as LaTeX.
+
+Exact inputs (ints, Fractions, SymPy rationals) are evaluated exactly and
+print as fractions; anything else prints with ``digits`` significant digits.
+Element quantities of a scalar-level network read their number out of their
+whole quantity's array, so every printer can ask for any name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from fractions import Fraction
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .. import tensor as T
+from ..derivation import Derivation, Step
+from ..errors import ValuesError
+from ..explicit import to_explicit
+from ..network import PARAM
+from .scalars import Shown
+
+
+def is_exact(values: Mapping[str, Any]) -> bool:
+    """Whether every number given is an integer or a fraction (so exact arithmetic applies)."""
+
+    def exact(value: Any) -> bool:
+        if isinstance(value, bool):
+            return False
+        if isinstance(value, (Integral, Fraction, sp.Rational)):
+            return True
+        if isinstance(value, np.ndarray):
+            return value.dtype.kind in "iu" or (value.dtype == object and all(exact(v) for v in value.flat))
+        if isinstance(value, (list, tuple)):
+            return all(exact(v) for v in value)
+        return False
+
+    return all(exact(v) for v in values.values())
+
+
+class NumberFormat:
+    """LaTeX for one number or one matrix of numbers."""
+
+    def __init__(self, *, exact: bool, digits: int) -> None:
+        self.exact = exact
+        self.digits = digits
+        self.rounded = False  # whether any number printed was rounded (the document says so)
+
+    def number(self, value: Any, *, in_matrix: bool = False) -> str:
+        value = _plain(value)
+        if isinstance(value, sp.Rational):
+            if value.q == 1:
+                return str(value.p)
+            sign = "-" if value < 0 else ""
+            fraction = r"\dfrac" if in_matrix else r"\frac"  # full size: a matrix would shrink \frac
+            return rf"{sign}{fraction}{{{abs(value.p)}}}{{{value.q}}}"
+        return self._decimal(float(value))
+
+    def _decimal(self, value: float) -> str:
+        if value == 0:
+            return "0"
+        text = f"{value:.{self.digits}g}"
+        if float(text) != value:
+            self.rounded = True
+        if "e" in text:
+            mantissa, exponent = text.split("e")
+            return rf"{mantissa} \times 10^{{{int(exponent)}}}"
+        return text
+
+    def shown(self, value: Any) -> Shown:
+        """A scalar as text for the scalar printer, marked negative where it needs parentheses."""
+        value = _plain(value)
+        return Shown(self.number(value), negative=_is_negative(value))
+
+    def matrix(self, value: Any) -> str:
+        """A bmatrix, or a plain number for a scalar or 1×1 value; a big matrix shows its corners."""
+        array = _as_array(value)
+        if array.size == 1:
+            return self.number(array.flat[0])
+        row_indices, column_indices = _shown(array.shape[0]), _shown(array.shape[1])
+        rows = []
+        for i in row_indices:
+            cells = []
+            for j in column_indices:
+                if i is None:
+                    cells.append(r"\ddots" if j is None else r"\vdots")
+                else:
+                    cells.append(r"\cdots" if j is None else self.number(array[i, j], in_matrix=True))
+            rows.append(" & ".join(cells))
+        separator = r" \\[6pt] " if any(r"\dfrac" in row for row in rows) else r" \\ "  # room for fractions
+        return r"\begin{bmatrix} " + separator.join(rows) + r" \end{bmatrix}"
+
+    def negative_scalar(self, value: Any) -> bool:
+        array = _as_array(value)
+        return array.size == 1 and _is_negative(_plain(array.flat[0]))
+
+
+#: Rows or columns beyond which a matrix is shown by its first and last entries (amsmath allows 10 columns).
+MATRIX_LIMIT = 8
+
+
+def _shown(count: int) -> list[int | None]:
+    """Indices to print along one axis; None stands for the elided middle."""
+    if count <= MATRIX_LIMIT:
+        return list(range(count))
+    return [0, 1, 2, 3, None, count - 2, count - 1]
+
+
+def _plain(value: Any) -> Any:
+    """A Python or SymPy number out of NumPy scalars and 0-d arrays."""
+    if isinstance(value, np.ndarray):
+        value = value.reshape(()).item() if value.size == 1 else value
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, Fraction):
+        return sp.Rational(value.numerator, value.denominator)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return sp.Integer(value)
+    if isinstance(value, sp.Basic) and not isinstance(value, sp.Rational):
+        return float(value)  # an exact irrational (σ(1/2) …) prints as a decimal
+    return value
+
+
+def _exact_rate(rate: Any) -> sp.Expr:
+    """η as an exact number: a float is read as the decimal it prints as (0.01 is 1/100)."""
+    if isinstance(rate, float):
+        return sp.Rational(repr(rate))
+    if isinstance(rate, Fraction):
+        return sp.Rational(rate.numerator, rate.denominator)
+    return sp.nsimplify(rate)
+
+
+def _is_negative(value: Any) -> bool:
+    return bool(value < 0)
+
+
+def _as_array(value: Any) -> np.ndarray:
+    if isinstance(value, sp.MatrixBase):
+        return np.array(value.tolist(), dtype=object)
+    array = np.asarray(value, dtype=object)
+    return array.reshape(1, 1) if array.ndim == 0 else array
+
+
+class WorkedValues:
+    """Every forward value and gradient of a derivation at the given values."""
+
+    def __init__(self, derivation: Derivation, values: Mapping[str, Any], *, digits: int,
+                 learning_rate: Any) -> None:
+        self.derivation = derivation
+        self.network = derivation.network
+        exact = is_exact(values)
+        try:
+            evaluation = derivation.evaluate(values, exact=exact)
+        except ValuesError:
+            if not exact:
+                raise
+            exact = False  # exact evaluation takes one sample; a batch is evaluated in floats
+            evaluation = derivation.evaluate(values)
+        self.evaluation = evaluation
+        self.exact = exact
+        self.batch_size = evaluation.batch_size
+        self.format = NumberFormat(exact=exact, digits=digits)
+        self.learning_rate = _exact_rate(learning_rate) if exact else float(learning_rate)
+
+    @property
+    def batched(self) -> bool:
+        return self.batch_size is not None
+
+    # -- lookups by name (element quantities included) ------------------------------------------
+
+    def forward(self, name: str) -> Any:
+        return self._lookup(self.evaluation.forward, name)
+
+    def gradient(self, name: str) -> Any:
+        return self._lookup(self.evaluation.grad, name)
+
+    def _lookup(self, table: Mapping[str, Any], name: str) -> Any:
+        quantity = self.network[name]
+        if quantity.group is not None:
+            i, j = quantity.index
+            return self._sympy(np.asarray(table[quantity.group], dtype=object)[..., i, j])
+        return self._sympy(table[name])
+
+    def _sympy(self, value: Any) -> Any:
+        array = np.asarray(value, dtype=object)
+        convert = (lambda v: sp.nsimplify(v) if not isinstance(v, sp.Basic) else v) if self.exact else (
+            lambda v: sp.Float(float(v)))
+        if array.ndim == 0:
+            return convert(array.item())
+        if array.ndim == 2:
+            return sp.ImmutableMatrix([[convert(v) for v in row] for row in array])
+        return array  # a batch: printed sample by sample
+
+    def samples(self, name: str) -> list[Any]:
+        """The values of an input or node for each sample of a batch (one entry when not batched)."""
+        value = self.forward(name)
+        if isinstance(value, np.ndarray) and value.ndim >= 1 and self.network[name].kind != PARAM:
+            return [value[k] for k in range(value.shape[0])]
+        return [value]
+
+    def is_batched(self, name: str, gradient: bool = False) -> bool:
+        value = self.gradient(name) if gradient else self.forward(name)
+        return isinstance(value, np.ndarray) and value.ndim >= 1
+
+    # -- what a step computes, for the example's intermediate factors ---------------------------
+
+    def explicit(self, expression: Any) -> Any:
+        """A step's local factor or result at these values (the engine's element-by-element form)."""
+        value = to_explicit(expression, self._forward_for_explicit, self._gradient_for_explicit)
+        if isinstance(value, sp.Basic):
+            value = value.subs(T.BATCH_SIZE, self.batch_size or 1)
+        return value
+
+    def _forward_for_explicit(self, name: str) -> Any:
+        return self.forward(name)
+
+    def _gradient_for_explicit(self, name: str) -> Any:
+        return self.gradient(name)
+
+    def step_value(self, step: Step) -> Any:
+        """The number a step's result stands for: the evaluated gradient, or the part it contributes."""
+        if step.complete:
+            return self.gradient(step.target)
+        return self.explicit(step.result)
+
+    def updated(self, name: str) -> Any:
+        """θ − η ∂L/∂θ for a parameter (whole, not element by element)."""
+        value = self.forward(name)
+        gradient = self.gradient(name)
+        if isinstance(value, sp.MatrixBase):
+            return sp.ImmutableMatrix(value - self.learning_rate * gradient)
+        return value - self.learning_rate * gradient

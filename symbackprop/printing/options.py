@@ -1,0 +1,52 @@
+"""The options every document takes, checked once, and the errors a document can raise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from fractions import Fraction
+from typing import Any
+
+from ..errors import SymbackpropError
+from ..reference import REFERENCE_LEARNING_RATE
+from .prose import LANGUAGES
+
+
+class DocumentOptionError(SymbackpropError, ValueError):
+    """A document option has a value the printers cannot use."""
+
+
+class DocumentBuildError(SymbackpropError, RuntimeError):
+    """A document could not be built into a file (for instance, no pdflatex for a PDF)."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """``lang`` "en" or "ko"; ``digits`` significant digits of decimals; ``links`` Obsidian
+    [[wikilinks]] in Markdown; ``learning_rate`` η of the update step; ``title`` of the
+    document; ``code`` adds the generated NumPy code."""
+
+    lang: str = "en"
+    digits: int = 4
+    links: bool = False
+    learning_rate: Any = REFERENCE_LEARNING_RATE
+    title: str | None = None
+    code: bool = False
+
+    def __post_init__(self) -> None:
+        if self.lang not in LANGUAGES:
+            raise DocumentOptionError(f"unknown language {self.lang!r}; use one of {', '.join(LANGUAGES)}")
+        if isinstance(self.digits, bool) or not isinstance(self.digits, int) or not 1 <= self.digits <= 17:
+            raise DocumentOptionError(f"digits must be an integer from 1 to 17, got {self.digits!r}")
+        if isinstance(self.learning_rate, bool) or not isinstance(self.learning_rate, (int, float, Fraction)) and not (
+                hasattr(self.learning_rate, "is_number") and self.learning_rate.is_number):
+            raise DocumentOptionError(f"learning_rate must be a number, got {self.learning_rate!r}")
+        if self.title is not None and not isinstance(self.title, str):
+            raise DocumentOptionError(f"title must be text, got {type(self.title).__name__}")
+
+    @classmethod
+    def from_keywords(cls, **options: Any) -> Options:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise TypeError(f"unknown document option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return cls(**options)

@@ -1,0 +1,195 @@
+"""LaTeX for scalar SymPy expressions, in the notation of the reference page.
+
+A subclass of SymPy's LaTeX printer, not a fork: it changes only what the page
+writes differently — ReLU′ as 𝟏[z > 0] (SymPy's θ would read as a parameter),
+σ for the sigmoid, ∂L/∂h for an upstream gradient, W^{(1)}_{12} for an element —
+and it can show numbers (or any text) in place of symbols, parenthesised where
+precedence needs it, for the worked example.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+
+from ..functions import Sigmoid
+from ..tensor import BATCH_SIZE, AdjointSymbol
+from .names import Notation
+
+
+@dataclass(frozen=True)
+class Shown:
+    """Text printed in place of a symbol; ``negative`` and ``compound`` decide its parentheses."""
+
+    text: str
+    negative: bool = False
+    compound: bool = False
+
+    @property
+    def needs_parentheses(self) -> bool:
+        return self.negative or self.compound
+
+
+class ScalarPrinter(LatexPrinter):
+    """``doprint(expr)`` → LaTeX; symbols in ``shown`` print as the given text."""
+
+    printmethod = "_symbackprop_latex"
+
+    def __init__(self, notation: Notation, shown: Mapping[sp.Symbol, Shown] | None = None, *,
+                 numeric: bool | None = None) -> None:
+        numeric = bool(shown) if numeric is None else numeric
+        # A number next to a number needs an explicit ·; names read fine side by side.
+        super().__init__({"long_frac_ratio": 2, "mul_symbol": "dot" if numeric else None})
+        self.notation = notation
+        self.shown = dict(shown or {})
+
+    # -- symbols ------------------------------------------------------------------------
+
+    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
+        if expr in self.shown:
+            return self.shown[expr].text
+        if expr == BATCH_SIZE:
+            return "N"
+        if expr.name in self.notation.network:
+            return self.notation.name(expr.name)
+        return super()._print_Symbol(expr, style=style)
+
+    def _print_AdjointSymbol(self, expr: AdjointSymbol, style: str = "plain") -> str:
+        if expr in self.shown:
+            return self.shown[expr].text
+        return self.notation.adjoint(expr.of)
+
+    # -- the page's functions -------------------------------------------------------------
+
+    def _print_Heaviside(self, expr: sp.Heaviside, exp: str | None = None) -> str:
+        argument = expr.args[0]
+        at_zero = expr.args[1] if len(expr.args) > 1 else sp.S.Half
+        flipped = argument.could_extract_minus_sign()
+        magnitude = self._print(-argument if flipped else argument)
+        if at_zero in (0, 1):
+            return _power(indicator(magnitude, _RELATIONS[(flipped, at_zero == 1)]), exp)
+        # another value at the tie (SymPy's default is 1/2): the strict comparison plus the tie
+        tie = rf"{self._print(at_zero)} \, {indicator(magnitude, '=')}"
+        text = rf"\left({indicator(magnitude, _RELATIONS[(flipped, False)])} + {tie}\right)"
+        return rf"{text}^{{{exp}}}" if exp else text
+
+    def _print_ReLU(self, expr: sp.Function, exp: str | None = None) -> str:
+        return self._function(r"\operatorname{ReLU}", expr.args[0], exp)
+
+    def _print_Sigmoid(self, expr: sp.Function, exp: str | None = None) -> str:
+        return self._function(r"\sigma", expr.args[0], exp)
+
+    def _print_Softplus(self, expr: sp.Function, exp: str | None = None) -> str:
+        return self._function(r"\operatorname{softplus}", expr.args[0], exp)
+
+    def _print_LeakyReLU(self, expr: sp.Function, exp: str | None = None) -> str:
+        return self._function(r"\operatorname{LeakyReLU}", expr.args[0], exp)
+
+    def _function(self, name: str, argument: sp.Expr, exp: str | None) -> str:
+        head = f"{name}^{{{exp}}}" if exp else name
+        return rf"{head}\left({self._print(argument)}\right)"
+
+    # -- products: the upstream gradient first, as the chain rule writes it ---------------------
+
+    def _print_Mul(self, expr: sp.Mul) -> str:
+        coefficient, rest = expr.as_coeff_Mul()
+        factors = list(sp.Mul.make_args(rest))
+        adjoints = [f for f in factors if isinstance(f, AdjointSymbol)]
+        pair = _sigmoid_pair(factors)
+        if not adjoints and pair is None:
+            return super()._print_Mul(expr)
+        if coefficient.is_negative:
+            return "- " + self._print(-expr)
+        others = [f for f in factors if f not in adjoints and (pair is None or f not in pair)]
+        parts: list[str] = []
+        if coefficient != 1:
+            parts.append(self._print(coefficient))
+        parts.extend(self._factor(a, first=not parts) for a in adjoints)
+        if pair is not None:
+            argument = self._print(pair[0].args[0])
+            parts.append(rf"\sigma\left({argument}\right) \left(1 - \sigma\left({argument}\right)\right)")
+        if others:
+            remainder = sp.Mul(*others)
+            text = self._print(remainder)
+            if remainder.is_Add or (remainder in self.shown and self.shown[remainder].needs_parentheses):
+                text = rf"\left({text}\right)"
+            parts.append(text)
+        return r" \cdot ".join(parts)
+
+    def _factor(self, term: sp.Expr, first: bool) -> str:
+        text = self._print(term)
+        return rf"\left({text}\right)" if self._needs_mul_brackets(term, first=first) else text
+
+    # -- parentheses around shown text -------------------------------------------------------
+
+    def _needs_mul_brackets(self, expr: sp.Expr, first: bool = False, last: bool = False) -> bool:
+        if expr in self.shown:
+            shown = self.shown[expr]
+            return shown.compound or (shown.negative and not first)
+        return super()._needs_mul_brackets(expr, first=first, last=last)
+
+    def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
+        terms = list(self._as_ordered_terms(expr, order=order))
+        positive = next((t for t in terms if not t.could_extract_minus_sign()), None)
+        if positive is not None and terms[0].could_extract_minus_sign():
+            terms.remove(positive)  # y − h rather than −h + y
+            terms.insert(0, positive)
+        text = ""
+        for i, term in enumerate(terms):
+            if i > 0 and term.could_extract_minus_sign():
+                text += " - "
+                term = -term
+            elif i > 0:
+                text += " + "
+            term_text = self._print(term)
+            if self._needs_add_brackets(term) or (i > 0 and self._shown_negative(term)):
+                term_text = rf"\left({term_text}\right)"
+            text += term_text
+        return text
+
+    def _needs_add_brackets(self, expr: sp.Expr) -> bool:
+        if expr in self.shown and self.shown[expr].compound:
+            return True
+        return super()._needs_add_brackets(expr)
+
+    def _shown_negative(self, expr: sp.Expr) -> bool:
+        return expr in self.shown and self.shown[expr].negative
+
+    def parenthesize(self, item: Any, level: int, is_neg: bool = False, strict: bool = False) -> str:
+        if item in self.shown and self.shown[item].needs_parentheses:
+            return rf"\left({self.shown[item].text}\right)"
+        return super().parenthesize(item, level, is_neg=is_neg, strict=strict)
+
+
+def indicator(argument: str, relation: str) -> str:
+    r"""\mathbf{1}[a > 0]; brackets grow with a matrix argument."""
+    if r"\begin" in argument:
+        return rf"\mathbf{{1}}\left[{argument} {relation} 0\right]"
+    return rf"\mathbf{{1}}[{argument} {relation} 0]"
+
+
+#: Heaviside(z, 0) is 𝟏[z > 0] and Heaviside(z, 1) is 𝟏[z ≥ 0]; a negated argument flips the comparison.
+_RELATIONS = {(False, False): ">", (False, True): r"\ge", (True, False): "<", (True, True): r"\le"}
+
+
+def _power(text: str, exp: str | None) -> str:
+    return rf"\left({text}\right)^{{{exp}}}" if exp else text
+
+
+def _sigmoid_pair(factors: list[sp.Expr]) -> tuple[sp.Expr, sp.Expr] | None:
+    """σ(a)·σ(−a), SymPy's form of σ′(a), which the page writes σ(a)(1 − σ(a))."""
+    sigmoids = [f for f in factors if isinstance(f, Sigmoid)]
+    for first in sigmoids:
+        for second in sigmoids:
+            if second.args[0] == -first.args[0] and not first.args[0].could_extract_minus_sign():
+                return first, second
+    return None
+
+
+def scalar_latex(expr: Any, notation: Notation, shown: Mapping[sp.Symbol, Shown] | None = None) -> str:
+    """LaTeX for a scalar SymPy expression (numbers and SymPy objects only)."""
+    return ScalarPrinter(notation, shown).doprint(sp.sympify(expr))

@@ -1,0 +1,155 @@
+"""What the recorded steps mean for a reader: roles, layers and chains.
+
+Reads a :class:`~symbackprop.derivation.Derivation` and nothing else; it names
+what each step does (the weight gradient, the activation, the gradient passed
+down …), groups steps into the layers the reference page walks through, and
+lists the paths from the loss to each parameter for the chain-rule section.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ..derivation import EDGE, SEED, SUM, Derivation, Step
+from ..network import INPUT, NODE, PARAM
+
+OUTPUT, ACTIVATION, WEIGHT, BIAS, PASSED, INPUT_ROLE, PARAMETER, INTERMEDIATE, PART, FAN_OUT = (
+    "output", "activation", "weight", "bias", "passed", "input", "parameter", "node", "part", "fan_out",
+)
+
+_ACTIVATION_RULES = {"relu", "leaky_relu", "sigmoid", "tanh", "softplus", "identity", "activation"}
+_PRODUCT_RULES = {"matmul", "multiply", "hadamard"}
+_PASS_THROUGH_RULES = {"add", "broadcast"}
+
+
+def role(step: Step, derivation: Derivation) -> str:
+    """The page's name for what a step computes."""
+    if step.kind == SUM:
+        return FAN_OUT
+    if not step.complete:
+        return PART
+    target = derivation.network[step.target]
+    rules = set(step.rules)
+    if target.kind == INPUT:
+        return INPUT_ROLE
+    if step.source == derivation.loss:
+        return OUTPUT
+    if target.kind == PARAM:
+        if rules & _PRODUCT_RULES:
+            return WEIGHT
+        if rules <= _PASS_THROUGH_RULES:
+            return BIAS
+        return PARAMETER
+    if rules & _ACTIVATION_RULES:
+        return ACTIVATION
+    if rules & _PRODUCT_RULES:
+        return PASSED
+    return INTERMEDIATE
+
+
+@dataclass
+class Layer:
+    """A run of steps the page shows under one heading: the output layer, or one layer's gradients."""
+
+    kind: str  # "output" or "layer"
+    number: int = 0
+    first: bool = False  # the first layer below the output ("gradients of layer n"); later ones "propagate to"
+    steps: list[Step] = field(default_factory=list)
+
+
+def layers(derivation: Derivation) -> list[Layer]:
+    """Steps after the seed, grouped as the page groups them.
+
+    The output layer holds what flows straight from the loss.  A new layer
+    starts when a step reaches an intermediate value after the current layer
+    has already produced a parameter's gradient: that is the gradient passed
+    down to the layer below (∂L/∂h1 = W2ᵀ ∂L/∂z2 opens "propagate to layer 1").
+    """
+    network = derivation.network
+    groups: list[Layer] = []
+    for step in derivation.steps:
+        if step.kind == SEED:
+            continue
+        current = groups[-1] if groups else None
+        if step.source == derivation.loss and (current is None or current.kind == OUTPUT):
+            if current is None:
+                current = Layer(OUTPUT)
+                groups.append(current)
+            current.steps.append(step)
+            continue
+        reaches_node = network[step.target].kind == NODE
+        has_parameter = current is not None and any(network[s.target].kind == PARAM for s in current.steps)
+        if current is None or current.kind == OUTPUT or (reaches_node and has_parameter):
+            current = Layer("layer")
+            groups.append(current)
+        current.steps.append(step)
+    numbered = [g for g in groups if g.kind != OUTPUT]
+    for position, group in enumerate(numbered):
+        group.number = len(numbered) - position
+        group.first = position == 0
+    return groups
+
+
+def runs(steps: Iterable[Step], derivation: Derivation) -> list[tuple[str, list[Step]]]:
+    """Consecutive steps of the same role, shown under one label (the scalar level has many)."""
+    result: list[tuple[str, list[Step]]] = []
+    for step in steps:
+        kind = role(step, derivation)
+        if result and result[-1][0] == kind:
+            result[-1][1].append(step)
+        else:
+            result.append((kind, [step]))
+    return result
+
+
+def paths(derivation: Derivation, name: str, limit: int) -> tuple[list[list[str]], int]:
+    """Paths from the loss to ``name`` along the edges ([L, h2, z2, …, name]), at most ``limit``, and their count."""
+    into: dict[str, list[str]] = {}
+    for step in derivation.steps:
+        if step.kind == EDGE:
+            into.setdefault(step.target, []).append(step.source)
+    counts: dict[str, int] = {derivation.loss: 1}
+
+    def count(node: str) -> int:
+        if node not in counts:
+            counts[node] = sum(count(source) for source in into.get(node, ()))
+        return counts[node]
+
+    found: list[list[str]] = []
+
+    def walk(node: str, suffix: list[str]) -> None:
+        if len(found) >= limit:
+            return
+        if node == derivation.loss:
+            found.append([node, *suffix])
+            return
+        for source in into.get(node, ()):
+            walk(source, [node, *suffix])
+
+    total = count(name)
+    walk(name, [])
+    return found, total
+
+
+def parameter_groups(derivation: Derivation) -> list[str]:
+    """Parameters (whole, not element by element) in the order the backward pass reaches them."""
+    network = derivation.network
+    order: dict[str, int] = {}
+    for step in derivation.steps:
+        quantity = network[step.target]
+        if quantity.kind != PARAM:
+            continue
+        whole = quantity.group or quantity.name
+        order.setdefault(whole, step.index)
+    return sorted(order, key=order.__getitem__)
+
+
+def parameter_steps(derivation: Derivation) -> list[str]:
+    """Every parameter the derivation reaches, element by element, in backward order."""
+    network = derivation.network
+    seen: dict[str, None] = {}
+    for step in derivation.steps:
+        if network[step.target].kind == PARAM and step.complete:
+            seen.setdefault(step.target)
+    return list(seen)
