@@ -40,7 +40,7 @@ _KIND_STYLE = {
     NODE: 'shape=box, style="rounded"',
     LOSS: 'shape=box, style="rounded,filled,bold", fillcolor="#fee2e2"',
 }
-_OP_STYLE = 'shape=circle, fixedsize=true, width=0.45, fontsize=11, style="filled", fillcolor="#f3f4f6"'
+_OP_STYLE = 'shape=circle, width=0.4, margin=0.02, fontsize=11, style="filled", fillcolor="#f3f4f6"'
 _CONSTANT_STYLE = "shape=plaintext, fontsize=11"
 
 _FUNCTION_LABELS = {"ReLU": "ReLU", "Sigmoid": "σ", "Softplus": "softplus", "LeakyReLU": "LReLU", "tanh": "tanh"}
@@ -113,8 +113,13 @@ class _DotWriter:
     ops: int = 0
 
     def write(self) -> str:
-        self.lines = ["digraph computational_graph {", '  rankdir=LR;',
-                      '  node [fontname="Helvetica", fontsize=12];', '  edge [color="#374151"];']
+        self.lines = [
+            "digraph computational_graph {",
+            "  rankdir=LR;",  # left to right, as the page draws x ──×──> … ──> L
+            '  graph [fontname="Helvetica"];',
+            '  node [fontname="Helvetica", fontsize=12];',
+            '  edge [color="#374151"];',
+        ]
         if self.title:
             self.lines.append(f'  labelloc=t; label="{_escape(self.title)}";')
         shown = [q for q in self.network.quantities(elements=True) if q.elements is None]
@@ -270,9 +275,13 @@ def _annotations(network: Network, values: Mapping[str, Any]) -> dict[str, list[
         if not batched or owner_kind in (PARAM, LOSS):
             lines.append("= " + _format(_pick(evaluation.forward[owner], index)))
         if q.kind != LOSS and (not batched or owner_kind == PARAM):
-            lines.append("∂L/∂ = " + _format(_pick(evaluation.grad[owner], index)))
+            lines.append(f"∂L/∂{q.name} = " + _format(_pick(evaluation.grad[owner], index)))
         notes[q.name] = lines
     return notes
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}"
 
 
 def _pick(array: Any, index: tuple[int, int] | None) -> Any:
@@ -284,6 +293,6 @@ def _format(array: Any) -> str:
     array = np.asarray(array, dtype=float)
     if array.ndim == 2 and array.shape[1] == 1:
         array = array[:, 0]  # a column vector prints as the page writes it, [1.2, 1.2]
-    text = np.array2string(array, precision=4, separator=", ", threshold=8, edgeitems=2,
-                           max_line_width=10_000, suppress_small=True)
+    text = np.array2string(array, separator=", ", threshold=8, edgeitems=2, max_line_width=10_000,
+                           formatter={"float_kind": _number})
     return " ".join(text.split())

@@ -215,6 +215,14 @@ def _multiply_summed(a, b):
     return _fit(a * b, 2)
 
 
+def _blocks(rows):
+    """One array from per-element arrays; a constant element broadcasts to the batch like the rest."""
+    cells = [[np.asarray(c, dtype=float).reshape(np.shape(c)[:-2] + (1, 1)) for c in row] for row in rows]
+    leading = np.broadcast_shapes(*(c.shape[:-2] for row in cells for c in row))
+    return np.concatenate([np.concatenate([np.broadcast_to(c, leading + (1, 1)) for c in row], axis=-1)
+                           for row in cells], axis=-2)
+
+
 def _fit(a, target_ndim: int):
     a = np.asarray(a, dtype=float)
     while a.ndim > target_ndim:
@@ -225,6 +233,7 @@ def _fit(a, target_ndim: int):
 _BASE_NAMESPACE: dict[str, Any] = {
     "np": np, "_step": _step, "_T": _transpose, "_total": _total, "_fit": _fit,
     "_mm": _matmul, "_mm_sum": _matmul_summed, "_mul_sum": _multiply_summed,
+    "_blocks": _blocks,
     **{name: getattr(np, name) for name in ("exp", "log", "sin", "cos", "tan", "tanh", "sinh", "cosh",
                                             "sqrt", "abs", "arctan", "arcsin", "arccos", "log1p",
                                             "expm1", "sign")},
@@ -415,9 +424,8 @@ class Program:
 
 
 def _assemble(prefix: str, q: Quantity) -> str:
-    rows = ", ".join("np.concatenate([" + ", ".join(_var(prefix, e) for e in row) + "], axis=-1)"
-                     for row in q.elements)
-    return f"np.concatenate([{rows}], axis=-2)"
+    rows = ", ".join("[" + ", ".join(_var(prefix, e) for e in row) + "]" for row in q.elements)
+    return f"_blocks([{rows}])"
 
 
 _IDENTIFIER = re.compile(r"\b[A-Za-z_]\w*\b")

@@ -253,3 +253,15 @@ def test_inputs_receive_gradients_too():
     # ∂L/∂x = W1ᵀ ∂L/∂z1 and ∂L/∂y = −(h2 − y)
     np.testing.assert_allclose(ev.grad["x"], np.array([[0.5, 0.2], [0.3, 0.4]]) @ [[-0.732], [-0.976]])
     assert ev.grad["y"] == pytest.approx(1.22)
+
+
+def test_constant_element_gradients_broadcast_over_the_batch():
+    net = sbp.Network()
+    x = net.input("x", (2, 1), elements=True)
+    h = net.node("h", x.applyfunc(lambda e: 2 * e ** 2))
+    net.loss("L", h[0] + h[1])                      # ∂L/∂h is the constant 1
+    d = sbp.backprop(net)
+    np.testing.assert_array_equal(d.evaluate({"x": [1, 2]}).grad["h"], [[1.0], [1.0]])
+    batch = d.evaluate({"x": [[1, 2], [3, 4]]})
+    np.testing.assert_array_equal(batch.grad["h"], np.full((2, 2, 1), 0.5))
+    np.testing.assert_array_equal(batch.grad["x"], [[[2.0], [4.0]], [[6.0], [8.0]]])

@@ -57,6 +57,7 @@ def latex_document(body: str, *, lang: str = "en") -> str:
         "\\usepackage[margin=2.2cm]{geometry}\n"
         "\\usepackage{amsmath}\n"
         "\\usepackage{amssymb}\n"
+        "\\setcounter{MaxMatrixCols}{64}\n"  # wide weight matrices: amsmath's default is 10 columns
         f"{korean}"
         "\\allowdisplaybreaks\n"
         "\\setlength{\\parindent}{0pt}\n"
