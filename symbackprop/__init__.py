@@ -20,6 +20,7 @@ from .errors import (
     ValuesError,
     ValueShapeError,
 )
+from .flow import deep_chain, plot_gradient_flow
 from .functions import (
     ACTIVATIONS,
     Activation,
@@ -43,6 +44,8 @@ from .models import mlp
 from .network import Network
 from .numeric import Evaluation, GradientFunction
 from .reference import REFERENCE_LEARNING_RATE, reference_network, reference_values
+from .torch_bridge import from_torch
+from .training import clip_grad_norm, sgd_step, train
 
 __version__ = "0.1.0"
 
@@ -55,5 +58,6 @@ __all__ = [
     "UnusedParameterWarning", "ValueShapeError", "ValuesError", "backprop", "bce_with_logits",
     "binary_cross_entropy", "cross_entropy", "elementwise", "half_squared_error", "identity",
     "leaky_relu", "make_relu", "mlp", "mse", "relu", "sigmoid", "softmax_cross_entropy", "softplus",
-    "tanh", "total", "reference_network", "reference_values", "REFERENCE_LEARNING_RATE",
+    "tanh", "total", "deep_chain", "plot_gradient_flow", "from_torch", "clip_grad_norm", "sgd_step", "train",
+    "reference_network", "reference_values", "REFERENCE_LEARNING_RATE",
 ]

@@ -20,7 +20,7 @@ from .derivation import Derivation
 from .errors import GradientCheckError
 from .functions import primitive_form
 from .network import INPUT, PARAM
-from .numeric import conform_all
+from .numeric import Program, conform_all
 
 #: Above this many operations in the expanded loss, the sympy.diff oracle is skipped (it swells).
 SYMPY_ORACLE_MAX_OPS = 4000
@@ -82,8 +82,9 @@ def check_gradients(derivation: Derivation, values: Mapping[str, Any], *, tolera
     if use_sympy is not False:
         symbolic = _sympy_gradients(derivation, arrays, batch_size, force=bool(use_sympy), notes=notes)
     rows = []
+    loss = Program(derivation, outputs="loss")
     for q in derivation.network.params:
-        fd = _finite_differences(derivation, values, q.name, step)
+        fd = _finite_differences(loss, arrays, batch_size, q.name, step).reshape(q.shape or ())
         ours = np.asarray(derived[q.name], dtype=float)
         error = relative_error(ours, fd)
         oracle = None if symbolic is None else symbolic[q.name]
@@ -94,20 +95,22 @@ def check_gradients(derivation: Derivation, values: Mapping[str, Any], *, tolera
     return report.raise_if_failed() if strict else report
 
 
-def _finite_differences(derivation: Derivation, values: Mapping[str, Any], name: str, step: float) -> np.ndarray:
-    quantity = derivation.network[name]
-    base = np.array(values[name], dtype=float).reshape(quantity.matrix_shape)
-    result = np.zeros_like(base)
-    shifted = dict(values)
+def _finite_differences(loss: Program, arrays: dict[str, np.ndarray], batch_size: int | None,
+                        name: str, step: float) -> np.ndarray:
+    """Central differences of the mean loss, from a program that runs the forward pass only."""
+    base = arrays[name]
+    result = np.zeros(base.shape)
+    probe = dict(arrays)
     for index in np.ndindex(base.shape):
         losses = []
         for sign in (1, -1):
-            probe = base.copy()
-            probe[index] += sign * step
-            shifted[name] = probe if quantity.shape else probe[0, 0]
-            losses.append(float(derivation.evaluate(shifted).forward[derivation.loss]))
+            shifted = base.copy()
+            shifted[index] += sign * step
+            probe[name] = shifted
+            forward, _ = loss(probe, batch_size or 1)
+            losses.append(float(np.mean(forward[loss.derivation.loss])))
         result[index] = (losses[0] - losses[1]) / (2 * step)
-    return result if quantity.shape else result.reshape(())
+    return result
 
 
 def _element_symbols(derivation: Derivation, name: str) -> list[list[Any]]:

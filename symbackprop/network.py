@@ -144,6 +144,14 @@ class Network:
     def __len__(self) -> int:
         return len(self._quantities)
 
+    def __repr__(self) -> str:
+        def shape(q: Quantity) -> str:
+            return "" if q.is_scalar else f"[{q.shape[0]}x{q.shape[1]}]"
+
+        parts = [f"{q.name}{shape(q)} = {q.definition!r}" if q.definition is not None
+                 else f"{q.kind} {q.name}{shape(q)}" for q in self.quantities()]
+        return "Network(" + "; ".join(parts) + ")"
+
     def quantities(self, *kinds: str, elements: bool = False) -> list[Quantity]:
         """Quantities in definition order; element quantities only when asked."""
         return [

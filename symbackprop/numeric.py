@@ -251,10 +251,15 @@ class _Line:
 class Program:
     """The generated NumPy source of a derivation and the function compiled from it."""
 
-    def __init__(self, derivation: Derivation, *, cse: bool = True, parameters_only: bool = False) -> None:
+    #: What a program returns: every forward value and gradient, the parameter gradients, or the loss.
+    OUTPUTS = ("all", "parameters", "loss")
+
+    def __init__(self, derivation: Derivation, *, cse: bool = True, outputs: str = "all") -> None:
+        if outputs not in self.OUTPUTS:
+            raise ValueError(f"outputs must be one of {self.OUTPUTS}, not {outputs!r}")
         self.derivation = derivation
         self.network = derivation.network
-        self.parameters_only = parameters_only
+        self.outputs = outputs
         self.namespace = dict(_BASE_NAMESPACE)
         self._functions: dict[int, str] = {}
         self._printer = _Printer()
@@ -388,16 +393,18 @@ class Program:
                 body.append(_Line(_var("g", q.name), _assemble("g", q)))
         if self.cse:
             body = _share_subexpressions(body)
-        names = [q.name for q in network.quantities(elements=False)]
-        if self.parameters_only:
-            names = [q.name for q in network.params]
-            body = _live(body, {_var("g", n) for n in names})
+        forward = gradients = [q.name for q in network.quantities(elements=False)]
+        if self.outputs == "parameters":
+            forward, gradients = [], [q.name for q in network.params]
+        elif self.outputs == "loss":
+            forward, gradients = [self.derivation.loss], []
+        if self.outputs != "all":
+            body = _live(body, {_var("v", n) for n in forward} | {_var("g", n) for n in gradients})
         for line in body:
             comment = f"  # {line.comment}" if line.comment else ""
             lines.append(f"    {line.target} = {line.code}{comment}")
-        forward = [] if self.parameters_only else names
         lines.append("    forward = {" + ", ".join(f"{n!r}: {_var('v', n)}" for n in forward) + "}")
-        lines.append("    gradient = {" + ", ".join(f"{n!r}: {_var('g', n)}" for n in names) + "}")
+        lines.append("    gradient = {" + ", ".join(f"{n!r}: {_var('g', n)}" for n in gradients) + "}")
         lines.append("    return forward, gradient")
         return "\n".join(lines) + "\n"
 
@@ -589,7 +596,7 @@ class GradientFunction:
 
     def __init__(self, derivation: Derivation, *, cse: bool = True) -> None:
         self.derivation = derivation
-        self.program = Program(derivation, cse=cse, parameters_only=True)
+        self.program = Program(derivation, cse=cse, outputs="parameters")
         self.source = self.program.source
 
     def __call__(self, **values: Any) -> dict[str, np.ndarray]:

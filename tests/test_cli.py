@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from symbackprop import cli
-from tests.skips import require_tool
+from tests.tooling import require_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -28,6 +28,7 @@ from tests.tooling import (
     katex_errors,
     markdown_math,
     need,
+    network_examples,
     pdflatex,
     require_katex,
     require_pdflatex,
@@ -56,7 +57,7 @@ def cases() -> dict[str, tuple[sbp.Derivation, dict | None, dict]]:
         "batch-code": (sbp.backprop(sbp.reference_network(), batch=True),
                        {**sbp.reference_values(), "x": [[1, 2], [2, 1], [0, 1]], "y": [3, 1, 2]}, {"code": True}),
     }
-    for path in sorted((ROOT / "examples").glob("*.py")):
+    for path in network_examples():
         derivation, values = _example(path.stem)
         found[f"example-{path.stem}"] = (derivation, values, {})
     return found
@@ -76,7 +77,7 @@ def documents() -> dict[str, tuple[str, str, str]]:
 
 CASE_NAMES = [
     "reference-en", "reference-ko", "reference-en-values", "reference-ko-values", "reference-ko-exact", "scalar-level",
-    "batch-code", *(f"example-{path.stem}" for path in sorted((ROOT / "examples").glob("*.py"))),
+    "batch-code", *(f"example-{path.stem}" for path in network_examples()),
 ]
 
 

@@ -265,3 +265,15 @@ def test_constant_element_gradients_broadcast_over_the_batch():
     batch = d.evaluate({"x": [[1, 2], [3, 4]]})
     np.testing.assert_array_equal(batch.grad["h"], np.full((2, 2, 1), 0.5))
     np.testing.assert_array_equal(batch.grad["x"], [[[2.0], [4.0]], [[6.0], [8.0]]])
+
+
+def test_binary_cross_entropy_at_saturation_follows_pytorch():
+    # BCELoss clamps log at −100 and divides its gradient by max(p(1 − p), 1e-12)
+    net = sbp.Network()
+    p = net.input("p", (3, 1))
+    y = net.input("y", (3, 1))
+    net.loss("L", sbp.binary_cross_entropy(p, y))
+    ev = sbp.backprop(net).evaluate({"p": [1.0, 1e-14, 0.5], "y": [0.0, 1.0, 1.0]})
+    assert ev.forward["L"] == pytest.approx((100 - np.log(1e-14) + np.log(2)) / 3)
+    expected = np.array([1.0, 1e-14 - 1.0, -0.5]) / np.maximum([0.0, 1e-14 * (1 - 1e-14), 0.25], 1e-12) / 3
+    np.testing.assert_allclose(ev.grad["p"].ravel(), expected, rtol=1e-12)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.skips import require_tool
+from tests.tooling import require_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

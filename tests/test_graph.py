@@ -11,7 +11,7 @@ import sympy as sp
 
 import symbackprop as sbp
 from symbackprop.graph import GraphvizError, to_dot, write_graph
-from tests.skips import require_tool
+from tests.tooling import require_tool
 
 
 def edges(dot: str) -> list[tuple[str, str]]:

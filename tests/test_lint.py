@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.skips import require_tool
+from tests.tooling import require_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -29,10 +29,11 @@ from symbackprop.printing.numbers import NumberFormat
 from symbackprop.printing.scalars import scalar_latex
 from symbackprop.printing.tensors import TensorPrinter
 from symbackprop.rules import RULES
+from tests.tooling import network_examples
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
-EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+EXAMPLES = network_examples()
 REGENERATE = os.environ.get("SYMBACKPROP_REGEN_GOLDEN") == "1"
 
 #: What SymPy's own printers would leak into a document, and what a derivative must never look like.

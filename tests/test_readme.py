@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.skips import require_tool
+from tests.tooling import require_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 COPIED_IGNORE = shutil.ignore_patterns(".git", "node_modules", "out", "build", "dist", "*.egg-info", "__pycache__",

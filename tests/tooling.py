@@ -6,6 +6,7 @@ A test that needs a missing tool skips with the reason, except where
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -43,6 +44,22 @@ def need(available: bool, reason: str) -> None:
     if REQUIRE_TOOLS:
         pytest.fail(f"{reason}, and SYMBACKPROP_REQUIRE_TOOLS=1 forbids skipping")
     pytest.skip(reason)
+
+
+def require_tool(name: str, install: str) -> None:
+    """Skip (or fail, in CI) because ``name`` is not installed; ``install`` says how to get it."""
+    need(False, f"{name} is not installed ({install})")
+
+
+def network_examples() -> list[Path]:
+    """The examples that define a network ``net`` at top level (the others are feature scripts)."""
+    found = []
+    for path in sorted((ROOT / "examples").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        if any(isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "net" for t in node.targets)
+               for node in tree.body):
+            found.append(path)
+    return found
 
 
 @cache
