@@ -94,6 +94,7 @@ class Network:
     def __init__(self) -> None:
         self._quantities: dict[str, Quantity] = {}
         self._by_symbol: dict[sp.Symbol, str] = {}
+        self._selections: dict[tuple, list[Quantity]] = {}
         self.loss_name: str | None = None
 
     # -- declaring --------------------------------------------------------------------
@@ -154,10 +155,13 @@ class Network:
 
     def quantities(self, *kinds: str, elements: bool = False) -> list[Quantity]:
         """Quantities in definition order; element quantities only when asked."""
-        return [
-            q for q in self._quantities.values()
-            if (not kinds or q.kind in kinds) and (elements or q.group is None)
-        ]
+        key = (kinds, elements)
+        if key not in self._selections:  # evaluation asks for the same lists on every call
+            self._selections[key] = [
+                q for q in self._quantities.values()
+                if (not kinds or q.kind in kinds) and (elements or q.group is None)
+            ]
+        return list(self._selections[key])
 
     @property
     def inputs(self) -> list[Quantity]:
@@ -203,6 +207,7 @@ class Network:
 
     def _add(self, quantity: Quantity) -> None:
         self._quantities[quantity.name] = quantity
+        self._selections.clear()
         if quantity.symbol is not None:
             self._by_symbol[quantity.symbol] = quantity.name
 

@@ -51,7 +51,7 @@ def _to_array(name: str, value: Any, exact: bool) -> np.ndarray:
         array = raw.astype(object) if exact else np.asarray(raw, dtype=float)
     except (TypeError, ValueError) as error:
         raise ValuesError(f"value of {name!r} is not a number or a rectangular array of numbers ({error})") from None
-    if raw.dtype == bool or (raw.dtype == object and any(isinstance(v, (bool, np.bool_)) for v in raw.flat)):
+    if raw.dtype.kind == "b" or (raw.dtype.kind == "O" and any(isinstance(v, (bool, np.bool_)) for v in raw.flat)):
         raise ValuesError(f"value of {name!r} must be numbers, not True/False")
     if exact:
         try:
@@ -60,7 +60,7 @@ def _to_array(name: str, value: Any, exact: bool) -> np.ndarray:
             raise ValuesError(f"value of {name!r}: {error}") from None
         finite = all(sp.sympify(v).is_finite for v in array.flat)
     else:
-        finite = bool(np.all(np.isfinite(array)))
+        finite = bool(np.isfinite(array).all())
     if not finite:
         raise NonFiniteValueError(f"value of {name!r} contains NaN or infinity: {value!r}")
     return array
