@@ -127,6 +127,8 @@ def random_graph(draw):
     return net, full_loss, point
 
 
+# a random graph may leave a parameter unused: its gradient must then be 0, which the oracle checks
+@pytest.mark.filterwarnings("ignore::symbackprop.UnusedParameterWarning")
 @settings(max_examples=40, deadline=None)
 @given(random_graph())
 def test_random_scalar_graphs_agree_with_sympy_diff(case):
@@ -139,6 +141,7 @@ def test_random_scalar_graphs_agree_with_sympy_diff(case):
         assert ours[name] == pytest.approx(expected, rel=1e-9, abs=1e-12), name
 
 
+@pytest.mark.filterwarnings("ignore::symbackprop.UnusedParameterWarning")
 @settings(max_examples=15, deadline=None)
 @given(random_graph())
 def test_random_scalar_graphs_exact_and_expanded_forms_agree(case):
