@@ -187,9 +187,8 @@ def _step(x, at_zero=0.5):
     result = (x > 0).astype(float)
     if at_zero != 0:
         result[x == 0] = at_zero
-    nan = np.isnan(x)
-    if nan.any():
-        result[nan] = np.nan
+    if np.isnan(np.sum(x)):  # one pass without a mask in the common case that nothing is NaN
+        result[np.isnan(x)] = np.nan
     return result
 
 
@@ -203,6 +202,8 @@ def _matmul(a, b):
 def _matmul_summed(a, b):
     """Σ over the batch of aₙ @ bₙ as one matrix product (a parameter's gradient)."""
     if a.ndim == 3 and b.ndim == 3:
+        if a.shape[2] == 1 and b.shape[1] == 1:  # outer products: gₙ hₙᵀ summed is Gᵀ H
+            return a[..., 0].T @ b[:, 0, :]
         rows, columns = a.shape[1], b.shape[2]
         return np.swapaxes(a, 0, 1).reshape(rows, -1) @ b.reshape(-1, columns)
     return _fit(_matmul(a, b), 2)
