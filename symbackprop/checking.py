@@ -16,6 +16,7 @@ import numpy as np
 import sympy as sp
 
 from . import tensor as T
+from .cost import scalar_operations
 from .derivation import Derivation
 from .errors import GradientCheckError
 from .functions import primitive_form
@@ -126,13 +127,14 @@ def _element_symbols(derivation: Derivation, name: str) -> list[list[Any]]:
 
 def _sympy_gradients(derivation: Derivation, arrays: dict[str, np.ndarray], batch_size: int | None,
                      *, force: bool, notes: list[str]) -> dict[str, np.ndarray] | None:
-    loss = derivation.forward_expression(derivation.loss, expand=True)
-    loss = primitive_form(sp.sympify(loss))
-    size = sp.count_ops(loss)
+    loss = sp.sympify(derivation.forward_expression(derivation.loss, expand=True))
+    # counted on SymPy's shared form: walking the tree itself can take exponential time in depth
+    size = scalar_operations(loss)
     if size > SYMPY_ORACLE_MAX_OPS and not force:
-        notes.append(f"sympy.diff oracle skipped: the expanded loss has {size} operations "
-                     f"(limit {SYMPY_ORACLE_MAX_OPS}); finite differences still ran")
+        notes.append(f"sympy.diff oracle skipped: the expanded loss has {size:,} operations "
+                     f"(limit {SYMPY_ORACLE_MAX_OPS:,}); finite differences still ran")
         return None
+    loss = primitive_form(loss)
     network = derivation.network
     samples = range(batch_size or 1)
     substitutions = []
