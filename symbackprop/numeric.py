@@ -192,6 +192,16 @@ def _step(x, at_zero=0.5):
     return result
 
 
+def _gate(g, x, at_zero=0.0):
+    """g ⊙ 𝟏[x > 0] — ReLU's backward step — in one pass, NaN in x kept."""
+    result = g * (x > 0)
+    if at_zero != 0:
+        result = result + at_zero * g * (x == 0)
+    if np.isnan(np.sum(x)):
+        result = np.where(np.isnan(x), np.nan, result)
+    return result
+
+
 def _matmul(a, b):
     """``a @ b``; a shared matrix times a stack of column vectors is one matrix product."""
     if a.ndim == 2 and b.ndim == 3 and b.shape[-1] == 1:
@@ -234,7 +244,7 @@ def _fit(a, target_ndim: int):
 _BASE_NAMESPACE: dict[str, Any] = {
     "np": np, "_step": _step, "_T": _transpose, "_total": _total, "_fit": _fit,
     "_mm": _matmul, "_mm_sum": _matmul_summed, "_mul_sum": _multiply_summed,
-    "_blocks": _blocks,
+    "_blocks": _blocks, "_gate": _gate,
     **{name: getattr(np, name) for name in ("exp", "log", "sin", "cos", "tan", "tanh", "sinh", "cosh",
                                             "sqrt", "abs", "arctan", "arcsin", "arccos", "log1p",
                                             "expm1", "sign")},
@@ -314,6 +324,9 @@ class Program:
         if isinstance(node, T.Add):
             return f"({rec(node.left)} + {rec(node.right)})"
         if isinstance(node, T.Hadamard):
+            gate = _step_of(node.right)
+            if gate is not None:
+                return f"_gate({rec(node.left)}, {rec(node.right.operand)}, {self._scalar(gate)})"
             return f"({rec(node.left)} * {rec(node.right)})"
         if isinstance(node, T.Scale):
             return f"({self._scalar(node.factor)} * {rec(node.operand)})"
@@ -429,6 +442,17 @@ class Program:
         arguments = [arrays[q.name] for q in self.network.quantities(INPUT, PARAM)]
         with np.errstate(all="ignore"):
             return self.function(*arguments, batch_size)
+
+
+def _step_of(node: T.Tensor) -> sp.Expr | None:
+    """The value at 0 if ``node`` applies the Heaviside step element-wise (ReLU′), else None."""
+    if not isinstance(node, T.Elementwise):
+        return None
+    t = sp.Symbol("t", real=True)
+    body = node.function.formula(t)
+    if isinstance(body, sp.Heaviside) and body.args[0] == t:
+        return body.args[1] if len(body.args) > 1 else sp.S.Half
+    return None
 
 
 def _assemble(prefix: str, q: Quantity) -> str:

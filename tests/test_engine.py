@@ -288,3 +288,23 @@ def test_sympy_oracle_is_skipped_before_a_deep_loss_is_walked():
     report = sbp.check_gradients(sbp.backprop(net), values)
     assert report.passed
     assert report.notes and "sympy.diff oracle skipped: the expanded loss has 201,326,592 operations" in report.notes[0]
+
+
+@pytest.mark.parametrize("activation, expected", [(sbp.relu, [0.0, 0.0, 1.0]),
+                                                  (sbp.make_relu(sp.Rational(1, 2)), [0.0, 0.5, 1.0])])
+def test_vector_relu_gradient_at_zero_follows_the_convention(activation, expected):
+    net = sbp.Network()
+    x = net.input("x", (3, 1))
+    net.loss("L", sbp.total(activation(x)))
+    d = sbp.backprop(net)
+    np.testing.assert_array_equal(d.evaluate({"x": [-1.0, 0.0, 2.0]}).grad["x"].ravel(), expected)
+    assert d.evaluate({"x": [-1, 0, 2]}, exact=True).grad["x"].ravel().tolist() == [sp.nsimplify(e) for e in expected]
+
+
+def test_vector_nan_inside_the_network_propagates_through_relu():
+    net = sbp.Network()
+    x = net.input("x", (2, 1))
+    a = net.node("a", sbp.elementwise(sp.log)(x - 2))   # NaN where x < 2
+    net.loss("L", sbp.total(sbp.relu(a)))
+    grad = sbp.backprop(net).evaluate({"x": [1.0, 4.0]}).grad
+    assert np.isnan(grad["x"][0, 0]) and grad["x"][1, 0] == pytest.approx(0.5)
