@@ -209,21 +209,33 @@ def _matmul(a, b):
     return a @ b
 
 
+def _transposed_matmul(a, b):
+    """``aᵀ @ b`` without forming aᵀ (the gradient passed down, Wᵀ · ∂L/∂z)."""
+    if a.ndim == 2 and b.ndim == 3 and b.shape[-1] == 1:
+        return (b[..., 0] @ a)[..., np.newaxis]
+    return _transpose(a) @ b
+
+
+def _outer_summed(a, b):
+    """Σ over the batch of aₙ bₙᵀ (a weight's gradient, ∂L/∂z · hᵀ) as one matrix product."""
+    if a.ndim == 3 and b.ndim == 3 and a.shape[2] == 1 and b.shape[2] == 1:
+        return a[..., 0].T @ b[..., 0]
+    return _matmul_summed(a, _transpose(b))
+
+
 def _matmul_summed(a, b):
     """Σ over the batch of aₙ @ bₙ as one matrix product (a parameter's gradient)."""
     if a.ndim == 3 and b.ndim == 3:
-        if a.shape[2] == 1 and b.shape[1] == 1:  # outer products: gₙ hₙᵀ summed is Gᵀ H
-            return a[..., 0].T @ b[:, 0, :]
         rows, columns = a.shape[1], b.shape[2]
         return np.swapaxes(a, 0, 1).reshape(rows, -1) @ b.reshape(-1, columns)
-    return _fit(_matmul(a, b), 2)
+    return _batch_sum(_matmul(a, b))
 
 
 def _multiply_summed(a, b):
     """Σ over the batch of aₙ·bₙ for per-sample scalars, as one dot product."""
     if a.ndim == 3 and b.ndim == 3 and a.shape == b.shape and a.shape[1:] == (1, 1):
         return np.dot(a.reshape(-1), b.reshape(-1)).reshape(1, 1)
-    return _fit(a * b, 2)
+    return _batch_sum(a * b)
 
 
 def _blocks(rows):
@@ -234,16 +246,15 @@ def _blocks(rows):
                            for row in cells], axis=-2)
 
 
-def _fit(a, target_ndim: int):
-    a = np.asarray(a, dtype=float)
-    while a.ndim > target_ndim:
-        a = a.sum(axis=0)
-    return a
+def _batch_sum(a):
+    """A parameter's gradient: per-sample terms summed over the batch axis, if there is one."""
+    return a.sum(axis=0) if np.ndim(a) == 3 else np.asarray(a, dtype=float)
 
 
 _BASE_NAMESPACE: dict[str, Any] = {
-    "np": np, "_step": _step, "_T": _transpose, "_total": _total, "_fit": _fit,
-    "_mm": _matmul, "_mm_sum": _matmul_summed, "_mul_sum": _multiply_summed,
+    "np": np, "_step": _step, "_T": _transpose, "_total": _total, "_batch_sum": _batch_sum,
+    "_mm": _matmul, "_mm_sum": _matmul_summed, "_mm_t": _transposed_matmul, "_outer_sum": _outer_summed,
+    "_mul_sum": _multiply_summed,
     "_blocks": _blocks, "_gate": _gate,
     **{name: getattr(np, name) for name in ("exp", "log", "sin", "cos", "tan", "tanh", "sinh", "cosh",
                                             "sqrt", "abs", "arctan", "arcsin", "arccos", "log1p",
@@ -320,6 +331,8 @@ class Program:
         if isinstance(node, T.Scalar):
             return f"({self._scalar(node.expr)})"
         if isinstance(node, T.MatMul):
+            if isinstance(node.left, T.Transpose):
+                return f"_mm_t({rec(node.left.operand)}, {rec(node.right)})"
             return f"_mm({rec(node.left)}, {rec(node.right)})"
         if isinstance(node, T.Add):
             return f"({rec(node.left)} + {rec(node.right)})"
@@ -392,7 +405,7 @@ class Program:
             if summed is not None:
                 code = summed
             else:
-                code = self._fit(code, target)
+                code = self._summed_if_parameter(code, target)
             if edge_count[step.target] == 1:
                 body.append(_Line(_var("g", step.target), code, f"via {step.source}"))
             else:
@@ -427,15 +440,17 @@ class Program:
         result = step.result
         if step.source == self.derivation.loss:
             return None
+        if isinstance(result, T.MatMul) and isinstance(result.right, T.Transpose):
+            return f"_outer_sum({self._tensor(result.left)}, {self._tensor(result.right.operand)})"
         if isinstance(result, T.MatMul):
             return f"_mm_sum({self._tensor(result.left)}, {self._tensor(result.right)})"
         if isinstance(result, sp.Mul) and len(result.args) == 2 and not any(a.is_number for a in result.args):
             return f"_mul_sum({self._scalar(result.args[0])}, {self._scalar(result.args[1])})"
         return None
 
-    def _fit(self, code: str, target: Quantity) -> str:
+    def _summed_if_parameter(self, code: str, target: Quantity) -> str:
         if target.kind == PARAM:
-            return f"_fit({code}, 2)"
+            return f"_batch_sum({code})"
         return code
 
     def __call__(self, arrays: dict[str, np.ndarray], batch_size: int) -> tuple[dict, dict]:
