@@ -11,8 +11,10 @@ from __future__ import annotations
 import importlib.util
 import re
 import shutil
+import struct
 import subprocess
 import warnings
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -57,6 +59,9 @@ def cases() -> dict[str, tuple[sbp.Derivation, dict | None, dict]]:
         "batch-code": (sbp.backprop(sbp.reference_network(), batch=True),
                        {**sbp.reference_values(), "x": [[1, 2], [2, 1], [0, 1]], "y": [3, 1, 2]}, {"code": True}),
     }
+    for activation, lang in (("sigmoid", "en"), ("relu", "ko")):
+        chain = sbp.deep_chain(10, activation, 2.0)  # the page's vanishing and exploding gradients
+        found[f"deep-chain-{activation}-{lang}"] = (chain.derivation, chain.values, {"lang": lang})
     for path in network_examples():
         derivation, values = _example(path.stem)
         found[f"example-{path.stem}"] = (derivation, values, {})
@@ -77,7 +82,8 @@ def documents() -> dict[str, tuple[str, str, str]]:
 
 CASE_NAMES = [
     "reference-en", "reference-ko", "reference-en-values", "reference-ko-values", "reference-ko-exact", "scalar-level",
-    "batch-code", *(f"example-{path.stem}" for path in network_examples()),
+    "batch-code", "deep-chain-sigmoid-en", "deep-chain-relu-ko",
+    *(f"example-{path.stem}" for path in network_examples()),
 ]
 
 
@@ -125,6 +131,42 @@ def test_write_pdf(tmp_path):
     require_pdflatex()
     sbp.backprop(sbp.reference_network()).write(tmp_path / "reference.pdf", values=sbp.reference_values())
     assert (tmp_path / "reference.pdf").read_bytes().startswith(b"%PDF")
+
+
+def tiny_png() -> bytes:
+    """A valid 2×2 PNG, standing in for matplotlib's plot where matplotlib is not installed."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    pixels = b"".join(b"\x00" + b"\x20\x60\xc0" * 2 for _ in range(2))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(pixels)) + chunk(b"IEND", b""))
+
+
+@pytest.fixture
+def fake_plot(monkeypatch):
+    """plot_gradient_flow writing a real PNG, with or without matplotlib."""
+    monkeypatch.setattr(sbp.flow, "plot_gradient_flow", lambda report, path, **options: path.write_bytes(tiny_png()))
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_written_tex_with_the_flow_plot_compiles(tmp_path, fake_plot, lang):
+    require_pdflatex(korean=lang == "ko")
+    chain = sbp.deep_chain(10, "sigmoid", 2.0)
+    chain.derivation.write(tmp_path / "chain.tex", values=chain.values, lang=lang)
+    source = (tmp_path / "chain.tex").read_text(encoding="utf-8")
+    assert r"\includegraphics[width=0.75\linewidth]{chain-gradient-flow.png}" in source
+    result = compile_latex(source, directory=tmp_path, name="chain")
+    assert result.ok, result.errors[:5]
+    assert "chain-gradient-flow.png" in result.log
+
+
+def test_written_pdf_includes_the_flow_plot(tmp_path, fake_plot):
+    require_pdflatex()
+    sbp.backprop(sbp.reference_network()).write(tmp_path / "reference.pdf", values=sbp.reference_values())
+    assert (tmp_path / "reference.pdf").read_bytes().startswith(b"%PDF")
+    assert not list(tmp_path.glob("*.png"))  # the plot went into the PDF, not beside it
 
 
 def test_reference_renders_to_png(tmp_path, compiled):

@@ -22,8 +22,9 @@ import sympy as sp
 
 import symbackprop as sbp
 from symbackprop import tensor as T
+from symbackprop.cost import CostReport, NaiveCost
 from symbackprop.functions import ReLU, Sigmoid
-from symbackprop.printing import DocumentOptionError, code, documents
+from symbackprop.printing import DocumentOptionError, analysis, code, documents
 from symbackprop.printing.names import Notation
 from symbackprop.printing.numbers import NumberFormat
 from symbackprop.printing.scalars import scalar_latex
@@ -122,6 +123,9 @@ def variety():
         q = net.node("q", s * sbp.total(p) - 2 * x.T @ w)
         net.loss("L", q ** 2)
         yield "power-sum-scale", sbp.backprop(net), {"x": [1, 2, 3], "w": [0.5, -1, 2], "s": 0.3}
+        for activation, weight in [("sigmoid", 2.0), ("relu", 2.0)]:
+            chain = sbp.deep_chain(10, activation, weight)
+            yield f"deep-chain-{activation}", chain.derivation, chain.values
 
 
 VARIETY = list(variety())
@@ -158,7 +162,8 @@ def test_sections_follow_the_page_order(reference):
     headings = [line for line in text.splitlines() if line.startswith("#")]
     assert headings == [
         "# Backpropagation: 단계별 유도", "## 수학적 표현", "### Forward Pass", "### Backward Pass", "## 구체적 예시",
-        "### Forward Pass", "### Backward Pass", "## Chain Rule의 적용", "## 표기 규칙",
+        "### Forward Pass", "### Backward Pass", "## Chain Rule의 적용", "## 역전파의 효율성", "## Gradient 소실/폭발",
+        "## 메모리 사용", "## 표기 규칙",
     ]
     for phrase in ("**출력층에서 시작:**", "**두 번째 층의 gradient:**", "**첫 번째 층으로 전파:**",
                    "활성화 함수의 gradient:", "가중치의 gradient:", "편향의 gradient:", "다음 층으로 전달할 gradient:",
@@ -410,3 +415,240 @@ def test_without_latexify_sympy_renders_python_functions():
     text = derivation.to_markdown(code=True)
     assert r"\operatorname{cube}\left(t\right) = t^{3}" in text
     assert "latexify is not installed" in text and "```python\ndef derivation(" in text
+
+
+# -- the page's later sections: 역전파의 효율성, Gradient 소실/폭발, 메모리 사용 ---------------------------
+
+HEADINGS = {
+    "en": {"efficiency": "Efficiency of backpropagation", "flow": "Gradient flow: vanishing and exploding gradients",
+           "memory": "Memory use"},
+    "ko": {"efficiency": "역전파의 효율성", "flow": "Gradient 소실/폭발", "memory": "메모리 사용"},
+}
+FORMATS = ["md", "tex"]
+#: What the new sections must never show: SymPy's own names on top of the document-wide artefacts.
+SECTION_ARTEFACTS = (*ARTEFACTS, "Sigmoid(", "relu'", "Heaviside(", "None", "nan", "inf")
+
+
+def document(derivation, values, fmt: str, **options) -> str:
+    if fmt == "md":
+        return derivation.to_markdown(values, **options)
+    return derivation.to_latex(values, standalone=True, **options)
+
+
+def section(text: str, name: str, lang: str, fmt: str) -> str:
+    """One of the new sections, from its heading to the next rule."""
+    heading = HEADINGS[lang][name]
+    start = text.index(f"## {heading}\n" if fmt == "md" else f"\\subsection*{{{heading}}}")
+    end = text.index("\n---\n" if fmt == "md" else "\\medskip\\hrule", start)
+    return text[start:end]
+
+
+def ratio(value: float) -> str:
+    return NumberFormat(exact=False, digits=4).number(value)
+
+
+@pytest.fixture(scope="module")
+def reference_cost(reference):
+    return reference.cost()
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_efficiency_section_shows_the_cost_report(reference, reference_cost, lang, fmt):
+    report = reference_cost
+    # the reference network's figures, as the cost report gives them
+    assert (report.forward, report.backward, report.backprop, report.parameters) == (18, 15, 33, 9)
+    assert report.naive.method == "exact" and report.naive.operations == 346
+    part = section(document(reference, None, fmt, lang=lang), "efficiency", lang, fmt)
+    cells = [f"${report.forward}$", f"${report.backward}$", f"${report.backprop}$",
+             f"${report.parameters * report.forward}$", f"${report.naive.operations}$",
+             f"${ratio(report.backward_ratio)}$", f"${ratio(report.backprop_ratio)}$",
+             f"${ratio(report.naive_ratio)}$", f"${report.page_naive_ratio}$"]
+    for cell in cells:
+        assert cell in part, cell
+    assert "$1.833$" in part and "$0.8333$" in part and "$19.22$" in part
+    assert ratio(report.speedup) == "10.48" and "10.48" in part
+    assert r"\approx" not in part  # every element derived: nothing is an estimate
+    claim = "costs about $2 \\times$ the forward pass" if lang == "en" else "약 2배로 봅니다"
+    assert claim in part
+    if fmt == "md":
+        assert "| **Backpropagation**: 1 forward + 1 backward pass | $33$ | $1.833$ |" in part or lang == "ko"
+
+
+def _naive(report: CostReport, **changes) -> CostReport:
+    fields = {"operations": 5_101_684, "parameters": report.parameters, "derived": 3, "method": "sampled",
+              "seconds": 0.0, "loss_operations": 18, "groups": (), "note": ""}
+    return CostReport(report.counts, NaiveCost(**{**fields, **changes}), report.parameters)
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_estimated_and_skipped_naive_counts_say_so(reference, reference_cost, lang, monkeypatch):
+    sampled = _naive(reference_cost)
+    monkeypatch.setattr(analysis, "cost_report", lambda derivation: sampled)
+    part = section(reference.to_markdown(lang=lang), "efficiency", lang, "md")
+    assert r"$\approx 5{,}101{,}684$" in part and rf"$\approx {ratio(sampled.naive_ratio)}$" in part
+    estimate = {"en": "is an estimate: $3$ of the $9$ parameters",
+                "ko": "추정치입니다: 파라미터 $9$개 중 $3$개만"}[lang]
+    assert estimate in part
+    skipped = _naive(reference_cost, operations=None, derived=0, method="skipped",
+                     loss_operations=147_573_952_589_676_412_928)
+    monkeypatch.setattr(analysis, "cost_report", lambda derivation: skipped)
+    part = section(reference.to_markdown(lang=lang), "efficiency", lang, "md")
+    assert "| — | — |" in part and r"$1.476 \times 10^{20}$" in part
+    assert ("was not measured" if lang == "en" else "측정하지 않았습니다") in part
+    built = _naive(reference_cost, operations=None, derived=0, method="skipped", loss_operations=None)
+    monkeypatch.setattr(analysis, "cost_report", lambda derivation: built)
+    part = section(reference.to_markdown(lang=lang), "efficiency", lang, "md")
+    assert f"${reference_cost.forward}$" in part and ("too many to expand" if lang == "en" else "전개하기에는") in part
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_flow_section_shows_the_products_and_the_norms(reference, lang, fmt):
+    values = sbp.reference_values()
+    report = reference.gradient_flow(values)
+    assert "Heaviside(z2, 0)" in report.entry("h1").chain  # the report's text form; the document prints it as 𝟏[·]
+    part = section(document(reference, values, fmt, lang=lang), "flow", lang, fmt)
+    assert r"\frac{\partial L}{\partial h_{2}} &= h_{2} - y" in part
+    assert (r"\frac{\partial L}{\partial h_{1}} &= W_{2}^{\top} \, \mathbf{1}[z_{2} > 0] \, "
+            r"\left(h_{2} - y\right)") in part
+    assert (r"\frac{\partial L}{\partial x} &= W_{1}^{\top} \, \operatorname{diag}\left(\mathbf{1}[z_{1} > 0]\right) "
+            r"\, W_{2}^{\top} \, \mathbf{1}[z_{2} > 0] \, \left(h_{2} - y\right)") in part
+    leaked = [a for a in SECTION_ARTEFACTS if a in part]
+    assert not leaked, leaked
+    status = {"en": "ok", "ko": "정상"}[lang]
+    for lf in report.layers:
+        weight = "—" if lf.weight_norm is None else f"${ratio(lf.weight_norm)}$"
+        cells = [str(lf.index), f"${Notation(reference.network).name(lf.layer.output)}$", f"${ratio(lf.output_norm)}$",
+                 f"${ratio(lf.output_relative)}$"]
+        if fmt == "md":
+            row = "| " + " | ".join(cells) + " | "
+            assert row in part, row
+            assert f" | {weight} | " in part and f" | {status} |" in part
+        else:
+            assert " & ".join(cells) + " & " in part
+    assert [lf.status for lf in report.layers] == ["ok"] * 3 and not report.vanishing_names
+    assert "$1.22$" in part and "$2.728$" in part and "$0.6794$" in part
+    assert rf"= {ratio(report.end_to_end)} \approx {ratio(report.end_to_end ** 0.5)}^{{2}}" in part
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("lang", ["en", "ko"])
+@pytest.mark.parametrize("activation,expected", [("sigmoid", "vanishing"), ("relu", "exploding")])
+def test_ten_layer_chain_flags_vanishing_and_exploding(activation, expected, lang, fmt):
+    chain = sbp.deep_chain(10, activation, 2.0)
+    report = chain.flow()
+    flagged = report.vanishing_names if expected == "vanishing" else report.exploding_names
+    assert flagged == ("x",) and report.layers[0].status == expected
+    part = section(document(chain.derivation, chain.values, fmt, lang=lang), "flow", lang, fmt)
+    words = {("en", "vanishing"): "**Vanishing gradient** at $x$", ("en", "exploding"): "**Exploding gradient** at $x$",
+             ("ko", "vanishing"): "**Gradient 소실** ($x$)", ("ko", "exploding"): "**Gradient 폭발** ($x$)"}
+    sentence = words[(lang, expected)]
+    if fmt == "tex":
+        sentence = re.sub(r"\*\*(.+?)\*\*", r"\\textbf{\1}", sentence)
+    assert sentence in part
+    # the page's 0.5¹⁰ ≈ 0.001 and 2¹⁰ = 1024, measured on the chain
+    page = {"vanishing": r"= 0.0009766 \approx 0.5^{10}", "exploding": r"= 1024 \approx 2^{10}"}[expected]
+    assert page in part and ratio(report.end_to_end) in page
+    # one local derivative per layer in the product down to x, the middle layers elided
+    product = part[part.index(r"\frac{\partial L}{\partial x} &="):]
+    product = product[:product.index(r"\end{align")]
+    derivative = r"\mathbf{1}[z_{" if activation == "relu" else r"\left(1 - \sigma\left(z_{"
+    assert product.count(derivative) == 10 and r"&\vdots" in part
+    status = {("en", "vanishing"): "**vanishing**", ("en", "exploding"): "**exploding**",
+              ("ko", "vanishing"): "**소실**", ("ko", "exploding"): "**폭발**"}[(lang, expected)]
+    if fmt == "md":
+        assert part.count(status) == 1 and part.rstrip().endswith("}\n$$")
+    leaked = [a for a in SECTION_ARTEFACTS if a in part]
+    assert not leaked, leaked
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_memory_section_shows_the_memory_report(reference, lang, fmt):
+    one, batch = reference.memory(batch=1), reference.memory(batch=10)
+    assert one.stored == ("z1", "h1", "z2", "h2") and one.activation_numbers == 6
+    part = section(document(reference, None, fmt, lang=lang, batch_size=10), "memory", lang, fmt)
+    notation = Notation(reference.network)
+    positions = [part.index(f"${notation.name(name)} \\in ") for name in one.stored]
+    assert positions == sorted(positions)
+    for number in (one.activation_numbers, batch.activation_numbers, one.input_numbers, one.parameter_numbers,
+                   one.checkpointed.stored_numbers, one.checkpointed.peak_numbers,
+                   one.checkpointed.recompute_operations):
+        assert f"${number}$" in part, number
+    assert "$6$" in part and "$60$" in part and "$N = 10$" in part
+    assert f"${ratio(one.checkpointed.recompute_ratio)}$" in part
+    assert r"$h_{1}$: read" not in part  # h1 is a stored value, not a step
+    reader = "read to compute" if lang == "en" else "계산에 사용"
+    assert f"$h_{{1}} \\in \\mathbb{{R}}^{{2 \\times 1}}$: {reader}" in part or lang == "ko"
+    assert "checkpointing" in part and "$h_{1}$, $h_{2}$" in part
+
+
+def test_sections_option(reference):
+    values = sbp.reference_values()
+    full = reference.to_markdown(values)
+    old = reference.to_markdown(values, sections=())
+    assert old == full[:full.index("## Efficiency")] + full[full.index("## Conventions"):]
+    assert "## Efficiency" not in old and "## Memory use" not in old and "## Gradient flow" not in old
+    only = reference.to_markdown(values, sections=["memory", "efficiency"])
+    assert only.index("## Efficiency") < only.index("## Memory use") and "## Gradient flow" not in only
+    assert "## Gradient flow" not in reference.to_markdown(sections=("flow",))  # flow needs values
+    assert "## Gradient flow" in reference.to_latex(values, sections=("flow",)).replace(r"\subsection*{", "## ")
+    for wrong, message in [("flow", "tuple of section names"), (("speed",), "unknown section"), (3, "tuple")]:
+        with pytest.raises(DocumentOptionError, match=message):
+            reference.to_markdown(sections=wrong)
+    for wrong in (0, True, 2.5):
+        with pytest.raises(DocumentOptionError, match="batch_size"):
+            reference.to_latex(batch_size=wrong)
+
+
+def test_the_sections_only_read_the_reports(reference, monkeypatch):
+    """Given the reports, no section differentiates (nor anything else in the document)."""
+    values = sbp.reference_values()
+    cost, flow = reference.cost(), reference.gradient_flow(values)
+    memory = {n: reference.memory(batch=n) for n in (1, 32)}
+    monkeypatch.setattr(analysis, "cost_report", lambda derivation: cost)
+    monkeypatch.setattr(sbp.Derivation, "gradient_flow", lambda self, v, **o: flow)
+    monkeypatch.setattr(sbp.Derivation, "memory", lambda self, batch=1, **o: memory[batch])
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a printer differentiated")
+
+    monkeypatch.setattr(sp, "diff", forbidden)
+    monkeypatch.setattr(sp.Expr, "diff", forbidden)
+    text = reference.to_markdown(values)
+    assert "## Efficiency" in text and "## Gradient flow" in text and "## Memory use" in text
+
+
+def test_write_tex_references_a_plot_of_the_norms(reference, tmp_path, monkeypatch):
+    drawn = []
+
+    def plot(report, path, **options):
+        drawn.append(report)
+        Path(path).write_bytes(b"\x89PNG fake")
+
+    monkeypatch.setattr(sbp.flow, "plot_gradient_flow", plot)
+    values = sbp.reference_values()
+    reference.write(tmp_path / "my net.tex", values=values)
+    tex = (tmp_path / "my net.tex").read_text(encoding="utf-8")
+    assert r"\usepackage{graphicx}" in tex
+    assert r"\includegraphics[width=0.75\linewidth]{my-net-gradient-flow.png}" in tex
+    assert (tmp_path / "my-net-gradient-flow.png").exists() and len(drawn) == 1
+    # strings never refer to a file; no values or no flow section: no plot
+    assert "includegraphics" not in reference.to_latex(values, standalone=True)
+    reference.write(tmp_path / "plain.tex")
+    reference.write(tmp_path / "sectionless.tex", values=values, sections=("memory",))
+    for name in ("plain", "sectionless"):
+        assert "includegraphics" not in (tmp_path / f"{name}.tex").read_text(encoding="utf-8")
+    assert len(drawn) == 1
+
+
+def test_write_tex_without_matplotlib_has_no_plot(reference, tmp_path, monkeypatch):
+    def missing(report, path, **options):
+        raise ModuleNotFoundError("plot_gradient_flow needs matplotlib")
+
+    monkeypatch.setattr(sbp.flow, "plot_gradient_flow", missing)
+    reference.write(tmp_path / "d.tex", values=sbp.reference_values())
+    tex = (tmp_path / "d.tex").read_text(encoding="utf-8")
+    assert "includegraphics" not in tex and "graphicx" not in tex and "## " not in tex
+    assert not (tmp_path / "d-gradient-flow.png").exists()

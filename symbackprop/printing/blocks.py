@@ -51,6 +51,28 @@ class Code:
 
 
 @dataclass(frozen=True)
+class Table:
+    """A table of markup cells; ``align`` is "l", "c" or "r" per column, and ``first_width``
+    (a LaTeX length such as ``0.5\\linewidth``) lets a long first column wrap in LaTeX.
+
+    No cell may contain ``|``, which would split a Markdown table cell (write ``\\lVert``).
+    """
+
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    align: tuple[str, ...]
+    first_width: str | None = None
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A picture file beside the document (LaTeX ``\\includegraphics``, Markdown ``![]()``)."""
+
+    path: str
+    caption: str
+
+
+@dataclass(frozen=True)
 class Marker:
     """An invisible note in the source (a LaTeX or HTML comment): one per derivation step."""
 
@@ -62,7 +84,7 @@ class Separator:
     """The page's horizontal rule between major sections."""
 
 
-Block = Heading | Paragraph | Display | Bullets | Code | Marker | Separator
+Block = Heading | Paragraph | Display | Bullets | Table | Figure | Code | Marker | Separator
 
 
 def link_label(link: str) -> str:

@@ -7,7 +7,9 @@
 4. the worked example with numbers and the gradient-descent update (구체적 예시,
    in :mod:`symbackprop.printing.example`);
 5. the chain for each parameter written out in full (Chain Rule의 적용);
-6. the conventions (layout, ReLU′(0)); optionally the generated code.
+6. optionally (``sections``) the page's efficiency, gradient flow and memory
+   sections, read from the derivation's reports (in :mod:`symbackprop.printing.analysis`);
+7. the conventions (layout, ReLU′(0)); optionally the generated code.
 
 Only the recorded steps are read: nothing here differentiates, and every
 number comes from ``Derivation.evaluate``.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import sympy as sp
@@ -26,6 +29,7 @@ from ..derivation import SUM, Derivation, Step
 from ..functions import LeakyReLU, ReLU, Sigmoid, Softplus
 from ..network import INPUT, LOSS, NODE, PARAM, Quantity
 from . import structure as S
+from .analysis import efficiency_section, flow_section, memory_section
 from .blocks import Block, Bullets, Display, Heading, Marker, Paragraph, Separator
 from .code import activation_latex, code_section
 from .example import Example
@@ -53,10 +57,14 @@ def step_marker(step: Step) -> Marker:
 
 @dataclass
 class Writer:
-    """Shared state of one document: the derivation, its notation and the options."""
+    """Shared state of one document: the derivation, its notation and the options.
+
+    ``figure`` is where a written document's plot of the gradient norms goes (None: no plot).
+    """
 
     derivation: Derivation
     options: Options
+    figure: Path | None = None
 
     def __post_init__(self) -> None:
         self.network = self.derivation.network
@@ -112,6 +120,13 @@ class Writer:
                                   learning_rate=self.options.learning_rate)
             blocks += [Separator(), *Example(self, worked).section()]
         blocks += [Separator(), *self.chain_section()]
+        sections = self.options.sections
+        later = [efficiency_section(self) if "efficiency" in sections else [],
+                 flow_section(self, values, self.figure) if "flow" in sections and values is not None else [],
+                 memory_section(self) if "memory" in sections else []]
+        for section in later:
+            if section:  # a section with nothing to show (no layers to compare) is left out
+                blocks += [Separator(), *section]
         blocks += [Separator(), *self.conventions_section()]
         if self.options.code:
             blocks += [Separator(), *code_section(self)]

@@ -8,9 +8,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .blocks import MARKUP, Block, Bullets, Code, Display, Heading, Marker, Paragraph, Separator, link_label
+from .blocks import (
+    MARKUP,
+    Block,
+    Bullets,
+    Code,
+    Display,
+    Figure,
+    Heading,
+    Marker,
+    Paragraph,
+    Separator,
+    Table,
+    link_label,
+)
 from .options import Options
 
 if TYPE_CHECKING:
@@ -26,6 +40,7 @@ _UNICODE = {
     "σ": r"\ensuremath{\sigma}", "η": r"\ensuremath{\eta}", "−": r"\ensuremath{-}", "′": r"\ensuremath{'}",
     "·": r"\ensuremath{\cdot}", "⊙": r"\ensuremath{\odot}", "∂": r"\ensuremath{\partial}",
     "ᵀ": r"\ensuremath{^{\top}}", "≤": r"\ensuremath{\le}", "≥": r"\ensuremath{\ge}", "×": r"\ensuremath{\times}",
+    "÷": r"\ensuremath{\div}",
     "→": r"\ensuremath{\to}", "←": r"\ensuremath{\leftarrow}", "½": r"\ensuremath{\tfrac{1}{2}}",
     "‖": r"\ensuremath{\|}", "—": "---", "–": "--", "’": "'", "‘": "`", "“": "``", "”": "''", "…": r"\ldots{}",
 }
@@ -36,27 +51,33 @@ CODE_WIDTH = 92
 
 
 def derivation_to_latex(derivation: Derivation, values: Mapping[str, Any] | None = None, *,
-                        standalone: bool = False, **options: Any) -> str:
+                        standalone: bool = False, figure: Path | None = None, **options: Any) -> str:
     """The derivation as LaTeX: a fragment to include, or with ``standalone=True`` a whole article.
 
     Options: ``lang`` ("en" or "ko"), ``digits`` (4), ``learning_rate`` (1/100),
-    ``title``, ``code`` (False: add the generated NumPy code), ``links`` (Markdown only).
+    ``title``, ``code`` (False: add the generated NumPy code), ``sections`` (the page's
+    efficiency, gradient-flow and memory sections), ``batch_size`` (32, for the memory
+    section), ``links`` (Markdown only).  ``figure``, a path for a PNG of the gradient norm
+    per layer, is for :func:`~symbackprop.printing.documents.write`: the plot is drawn there
+    and referenced when matplotlib is installed.
     """
     from .compose import Writer
 
     settings = Options.from_keywords(**options)
-    body = render(Writer(derivation, settings).compose(values))
+    body = render(Writer(derivation, settings, figure=figure).compose(values))
     return latex_document(body, lang=settings.lang) if standalone else body
 
 
 def latex_document(body: str, *, lang: str = "en") -> str:
     """A standalone article around a fragment (kotex for Korean)."""
     korean = "\\usepackage{kotex}\n" if lang == "ko" else ""
+    graphics = "\\usepackage{graphicx}\n" if "\\includegraphics" in body else ""
     return (
         "\\documentclass[11pt]{article}\n"
         "\\usepackage[margin=2.2cm]{geometry}\n"
         "\\usepackage{amsmath}\n"
         "\\usepackage{amssymb}\n"
+        f"{graphics}"
         "\\setcounter{MaxMatrixCols}{64}\n"  # wide weight matrices: amsmath's default is 10 columns
         f"{korean}"
         "\\allowdisplaybreaks\n"
@@ -83,6 +104,11 @@ def _block(block: Block) -> str:
         environment = "enumerate" if block.numbered else "itemize"
         items = "".join(f"  \\item {text(item)}\n" for item in block.items)
         return f"\\begin{{{environment}}}\n{items}\\end{{{environment}}}\n"
+    if isinstance(block, Table):
+        return table(block)
+    if isinstance(block, Figure):
+        return (f"{text(block.caption)}\n\n\\begin{{center}}\n"
+                f"\\includegraphics[width=0.75\\linewidth]{{{block.path}}}\n\\end{{center}}\n")
     if isinstance(block, Code):
         code = "\n".join(line for raw in block.text.rstrip("\n").splitlines() for line in wrap_code(raw))
         return f"{{\\small\n\\begin{{verbatim}}\n{code}\n\\end{{verbatim}}\n}}\n"
@@ -91,6 +117,15 @@ def _block(block: Block) -> str:
     if isinstance(block, Separator):
         return "\\medskip\\hrule\\medskip\n"
     raise TypeError(f"no LaTeX for block {type(block).__name__}")
+
+
+def table(block: Table) -> str:
+    """A tabular between rules, centred; a wrapping first column where ``first_width`` says so."""
+    spec = [f"p{{{block.first_width}}}" if i == 0 and block.first_width else a for i, a in enumerate(block.align)]
+    lines = [" & ".join(text(cell) for cell in row) + r" \\" for row in block.rows]
+    header = " & ".join(text(cell) for cell in block.header) + r" \\"
+    return ("\\begin{center}\n\\begin{tabular}{" + "".join(spec) + "}\n\\hline\n" + header + "\n\\hline\n"
+            + "\n".join(lines) + "\n\\hline\n\\end{tabular}\n\\end{center}\n")
 
 
 def single_row(rows: tuple[str, ...]) -> str | None:

@@ -6,7 +6,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .blocks import MARKUP, Block, Bullets, Code, Display, Heading, Marker, Paragraph, Separator, link_label
+from .blocks import (
+    MARKUP,
+    Block,
+    Bullets,
+    Code,
+    Display,
+    Figure,
+    Heading,
+    Marker,
+    Paragraph,
+    Separator,
+    Table,
+    link_label,
+)
 from .latex import single_row
 from .options import Options
 
@@ -37,6 +50,10 @@ def _block(block: Block, links: bool) -> str:
     if isinstance(block, Bullets):
         return "\n".join(
             f"{f'{i}.' if block.numbered else '-'} {text(item, links)}" for i, item in enumerate(block.items, 1))
+    if isinstance(block, Table):
+        return table(block, links)
+    if isinstance(block, Figure):
+        return f"{text(block.caption, links)}\n\n![{text(block.caption, False)}]({block.path})"
     if isinstance(block, Code):
         return f"```{block.language}\n{block.text.rstrip()}\n```"
     if isinstance(block, Marker):
@@ -44,6 +61,17 @@ def _block(block: Block, links: bool) -> str:
     if isinstance(block, Separator):
         return "---"
     raise TypeError(f"no Markdown for block {type(block).__name__}")
+
+
+_RULES = {"l": ":---", "c": ":---:", "r": "---:"}
+
+
+def table(block: Table, links: bool) -> str:
+    def row(cells: tuple[str, ...]) -> str:
+        return "| " + " | ".join(text(cell, links) for cell in cells) + " |"
+
+    rule = "| " + " | ".join(_RULES[a] for a in block.align) + " |"
+    return "\n".join([row(block.header), rule, *(row(r) for r in block.rows)])
 
 
 def display(rows: tuple[str, ...], columns: int = 1) -> str:

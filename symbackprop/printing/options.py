@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from fractions import Fraction
 from typing import Any
@@ -9,6 +10,10 @@ from typing import Any
 from ..errors import SymbackpropError
 from ..reference import REFERENCE_LEARNING_RATE
 from .prose import LANGUAGES
+
+#: The optional sections after the chain rule, in the reference page's order: 역전파의 효율성,
+#: Gradient 소실/폭발 (written only when values are given) and 메모리 사용.
+SECTIONS = ("efficiency", "flow", "memory")
 
 
 class DocumentOptionError(SymbackpropError, ValueError):
@@ -23,7 +28,9 @@ class DocumentBuildError(SymbackpropError, RuntimeError):
 class Options:
     """``lang`` "en" or "ko"; ``digits`` significant digits of decimals; ``links`` Obsidian
     [[wikilinks]] in Markdown; ``learning_rate`` η of the update step; ``title`` of the
-    document; ``code`` adds the generated NumPy code."""
+    document; ``code`` adds the generated NumPy code; ``sections`` names the page's later
+    sections to add (any of "efficiency", "flow" and "memory"; "flow" needs values; ``()``
+    leaves them all out); ``batch_size`` is the batch the memory section counts numbers for."""
 
     lang: str = "en"
     digits: int = 4
@@ -31,6 +38,8 @@ class Options:
     learning_rate: Any = REFERENCE_LEARNING_RATE
     title: str | None = None
     code: bool = False
+    sections: tuple[str, ...] = SECTIONS
+    batch_size: int = 32
 
     def __post_init__(self) -> None:
         if self.lang not in LANGUAGES:
@@ -42,6 +51,17 @@ class Options:
             raise DocumentOptionError(f"learning_rate must be a number, got {self.learning_rate!r}")
         if self.title is not None and not isinstance(self.title, str):
             raise DocumentOptionError(f"title must be text, got {type(self.title).__name__}")
+        if isinstance(self.sections, str) or not isinstance(self.sections, Iterable):
+            raise DocumentOptionError(f"sections must be a tuple of section names ({', '.join(SECTIONS)}), "
+                                      f"got {self.sections!r}")
+        sections = tuple(self.sections)
+        unknown = [s for s in sections if s not in SECTIONS]
+        if unknown:
+            raise DocumentOptionError(f"unknown section(s) {', '.join(map(repr, unknown))}; "
+                                      f"use any of {', '.join(SECTIONS)}")
+        object.__setattr__(self, "sections", tuple(s for s in SECTIONS if s in sections))  # the page's order
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise DocumentOptionError(f"batch_size must be a positive integer, got {self.batch_size!r}")
 
     @classmethod
     def from_keywords(cls, **options: Any) -> Options:

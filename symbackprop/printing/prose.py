@@ -96,6 +96,73 @@ PROSE: dict[str, dict[str, str]] = {
         "code.intro": "The same steps as NumPy code (`Derivation.lambdify().source`):",
         "code.latexify": "Its gradient lines, rendered by latexify:",
         "code.no_latexify": "latexify is not installed here, so the code is shown as text only.",
+        "efficiency.heading": "Efficiency of backpropagation",
+        "efficiency.intro": "Backpropagation is efficient because it computes nothing twice. The operations it takes "
+                            "on this network, per sample (one scalar +, −, ×, ÷ or power, or one function "
+                            "application, element by element):",
+        "efficiency.what": "",
+        "efficiency.operations": "Operations",
+        "efficiency.ratio": "× forward pass",
+        "efficiency.forward": "Forward pass",
+        "efficiency.backward": "Backward pass: the gradients of all ${p}$ parameters",
+        "efficiency.backprop": "**Backpropagation**: 1 forward + 1 backward pass",
+        "efficiency.page_naive": "Each parameter on its own, as the page counts it: ${p}$ forward passes",
+        "efficiency.naive": "Each parameter on its own, measured: `sympy.diff` of the whole loss, once per parameter",
+        "efficiency.claim": "The page says 1 forward + 1 backward pass costs about $2 \\times$ the forward pass; "
+                            "here backpropagation takes ${ratio} \\times$ the forward pass (${backprop}$ operations).",
+        "efficiency.speedup": "Deriving each parameter's gradient on its own from the fully expanded loss shares "
+                              "nothing: ${naive}$ operations, ${speedup} \\times$ backpropagation.",
+        "efficiency.estimated": "The measured naive count is an estimate: ${derived}$ of the ${p}$ parameters were "
+                                "derived with `sympy.diff`, and each weight's count was extrapolated from its mean "
+                                "per element.",
+        "efficiency.skipped": "The naive way was not measured: the fully expanded loss alone has ${loss}$ "
+                              "operations, too many to differentiate once per parameter.",
+        "efficiency.skipped_build": "The naive way was not measured: the forward pass has ${forward}$ operations, "
+                                    "too many to expand the loss into one expression.",
+        "flow.heading": "Gradient flow: vanishing and exploding gradients",
+        "flow.intro": "By the [[Chain rule|chain rule]] the gradient that reaches a layer is a product of local "
+                      "derivatives, from the loss down through every layer above it:",
+        "flow.diag": "($\\operatorname{diag}(v)$ multiplies element by element by $v$.)",
+        "flow.paths": "a sum over {n} paths from the loss",
+        "flow.norms": "At the given values, the (Frobenius) norm of each layer's gradient and its ratio to the same "
+                      "gradient of the top layer; a ratio below ${vanishing}$ counts as vanishing, above "
+                      "${exploding}$ as exploding:",
+        "flow.layer": "Layer",
+        "flow.output": "Output",
+        "flow.output_norm": "Gradient norm",
+        "flow.relative": "Relative",
+        "flow.weight": "Weight",
+        "flow.weight_norm": "Gradient norm",
+        "flow.status": "Status",
+        "flow.status.ok": "ok",
+        "flow.status.vanishing": "**vanishing**",
+        "flow.status.exploding": "**exploding**",
+        "flow.status.no reference": "no reference",
+        "flow.vanishing": "**Vanishing gradient** at {names}: less than ${vanishing}$ of the top layer's gradient "
+                          "reaches that far, so the first layers are hardly updated.",
+        "flow.exploding": "**Exploding gradient** at {names}: more than ${exploding}$ times the top layer's gradient "
+                          "reaches that far, so updates become unstable (gradient clipping helps).",
+        "flow.healthy": "At these values no gradient vanishes (below ${vanishing}$ of the top layer's) or explodes "
+                        "(above ${exploding}$ times).",
+        "flow.end_to_end": "From the top layer down to layer {bottom}, the gradient norm is multiplied by about "
+                           "${factor}$ per layer, as in the page's $0.5^{10} \\approx 0.001$ and $2^{10} = 1024$:",
+        "flow.figure": "The gradient norm per layer:",
+        "memory.heading": "Memory use",
+        "memory.intro": "The backward pass reads these forward values, so the forward pass must store them:",
+        "memory.item": "{value}: read to compute {readers}",
+        "memory.none": "The backward pass reads no intermediate value, so the forward pass stores none.",
+        "memory.more": "… and {n} more",
+        "memory.total": "In all ${n}$ numbers per sample, and ${total}$ for a batch of $N = {batch}$: memory grows "
+                        "as layers × batch size × hidden size ({layers} layers here).",
+        "memory.also": "The backward pass also reads the inputs (${inputs}$ numbers per sample) and the parameters "
+                       "(${params}$ numbers), which are kept anyway.",
+        "memory.checkpoint": "**Gradient checkpointing** that keeps only the output of {every} ({kept}) stores "
+                             "${stored}$ numbers per sample instead of ${plain}$ (at most ${peak}$ held at once) "
+                             "and recomputes the rest during the backward pass: ${ops}$ more operations per sample, "
+                             "${ratio}$ forward passes.",
+        "memory.every_layer": "every layer",
+        "memory.every_layers": "one layer in every {k}",
+        "memory.no_saving": "Gradient checkpointing would not save memory on this network.",
     },
     "ko": {
         "title": "Backpropagation: 단계별 유도",
@@ -173,8 +240,83 @@ PROSE: dict[str, dict[str, str]] = {
         "code.intro": "같은 단계를 NumPy 코드로 옮긴 것입니다 (`Derivation.lambdify().source`):",
         "code.latexify": "gradient 계산 줄을 latexify로 표시하면:",
         "code.no_latexify": "latexify가 설치되어 있지 않아 코드만 보여줍니다.",
+        "efficiency.heading": "역전파의 효율성",
+        "efficiency.intro": "역전파가 효율적인 이유는 중복 계산을 제거하기 때문입니다. 이 신경망에서 샘플 하나당 "
+                            "연산 수를 세면 다음과 같습니다 (스칼라 +, −, ×, ÷, 거듭제곱, 함수 적용을 원소별로 "
+                            "하나씩 셉니다):",
+        "efficiency.what": "",
+        "efficiency.operations": "연산 수",
+        "efficiency.ratio": "× forward pass",
+        "efficiency.forward": "Forward pass",
+        "efficiency.backward": "Backward pass: 파라미터 ${p}$개의 gradient 전부",
+        "efficiency.backprop": "**역전파**: 1번의 forward + 1번의 backward pass",
+        "efficiency.page_naive": "각 파라미터를 독립적으로 계산 (페이지의 계산): forward pass ${p}$번",
+        "efficiency.naive": "각 파라미터를 독립적으로 계산 (측정): 파라미터마다 전체 손실을 `sympy.diff`",
+        "efficiency.claim": "페이지는 1번의 forward + 1번의 backward pass의 비용을 forward 비용의 약 2배로 봅니다. "
+                            "이 신경망에서 측정한 역전파의 비용은 forward pass의 ${ratio}$배 (연산 ${backprop}$개)"
+                            "입니다.",
+        "efficiency.speedup": "각 파라미터의 gradient를 전개한 손실에서 따로따로 미분하면 아무것도 공유하지 않아 "
+                              "연산 ${naive}$개, 곧 역전파의 ${speedup}$배가 필요합니다.",
+        "efficiency.estimated": "측정한 값은 추정치입니다: 파라미터 ${p}$개 중 ${derived}$개만 `sympy.diff`로 "
+                                "미분하고, 각 가중치의 값은 원소당 평균으로 외삽했습니다.",
+        "efficiency.skipped": "비효율적인 방법은 측정하지 않았습니다: 전개한 손실 자체가 연산 ${loss}$개라서 "
+                              "파라미터마다 미분하기에는 너무 큽니다.",
+        "efficiency.skipped_build": "비효율적인 방법은 측정하지 않았습니다: forward pass가 연산 ${forward}$개라서 "
+                                    "손실을 하나의 식으로 전개하기에는 너무 큽니다.",
+        "flow.heading": "Gradient 소실/폭발",
+        "flow.intro": "[[Chain rule]]에 의해 각 층에 도달하는 gradient는 손실에서 그 층까지 위의 모든 층을 거치는 "
+                      "국소 미분의 곱입니다:",
+        "flow.diag": "($\\operatorname{diag}(v)$는 원소별로 $v$를 곱합니다.)",
+        "flow.paths": "손실에서 오는 경로 {n}개의 합",
+        "flow.norms": "주어진 값에서 각 층 gradient의 (Frobenius) norm과, 최상위 층의 같은 gradient에 대한 비율입니다. "
+                      "비율이 ${vanishing}$ 미만이면 소실, ${exploding}$ 초과이면 폭발로 봅니다:",
+        "flow.layer": "층",
+        "flow.output": "출력",
+        "flow.output_norm": "gradient norm",
+        "flow.relative": "비율",
+        "flow.weight": "가중치",
+        "flow.weight_norm": "gradient norm",
+        "flow.status": "상태",
+        "flow.status.ok": "정상",
+        "flow.status.vanishing": "**소실**",
+        "flow.status.exploding": "**폭발**",
+        "flow.status.no reference": "기준 없음",
+        "flow.vanishing": "**Gradient 소실** ({names}): 최상위 층 gradient의 ${vanishing}$배보다 작은 gradient만 "
+                          "도달하므로 초기 층의 파라미터는 거의 업데이트되지 않습니다.",
+        "flow.exploding": "**Gradient 폭발** ({names}): 최상위 층 gradient의 ${exploding}$배보다 큰 gradient가 "
+                          "도달하므로 파라미터가 불안정하게 변합니다 (gradient clipping이 도움이 됩니다).",
+        "flow.healthy": "이 값에서는 소실(최상위 층의 ${vanishing}$배 미만)하거나 폭발(${exploding}$배 초과)하는 "
+                        "gradient가 없습니다.",
+        "flow.end_to_end": "최상위 층에서 {bottom}층까지 gradient의 norm은 층마다 약 ${factor}$배가 됩니다 "
+                           "(페이지의 예: $0.5^{10} \\approx 0.001$, $2^{10} = 1024$):",
+        "flow.figure": "층별 gradient norm:",
+        "memory.heading": "메모리 사용",
+        "memory.intro": "Backward pass가 다음 forward 값을 읽으므로 forward pass에서 저장해야 합니다:",
+        "memory.item": "{value}: {readers} 계산에 사용",
+        "memory.none": "Backward pass가 읽는 중간 값이 없으므로 forward pass는 아무것도 저장하지 않습니다.",
+        "memory.more": "… 외 {n}개",
+        "memory.total": "모두 합쳐 샘플 하나당 숫자 ${n}$개, 배치 크기 $N = {batch}$에서는 ${total}$개입니다. "
+                        "메모리 사용량은 층 수 × 배치 크기 × hidden size에 비례합니다 (여기서는 층 {layers}개).",
+        "memory.also": "Backward pass는 입력(샘플 하나당 ${inputs}$개)과 파라미터(${params}$개)도 읽지만, 이들은 "
+                       "어차피 보관됩니다.",
+        "memory.checkpoint": "{every} 출력만 보관하는 **gradient checkpointing** ({kept})은 샘플 하나당 "
+                             "${plain}$개 대신 ${stored}$개를 저장하고 (동시에 최대 ${peak}$개), 나머지는 "
+                             "backward pass 중에 다시 계산합니다: 샘플 하나당 연산 ${ops}$개, forward pass "
+                             "${ratio}$번 분량이 추가됩니다.",
+        "memory.every_layer": "모든 층의",
+        "memory.every_layers": "{k}층마다 한 층의",
+        "memory.no_saving": "이 신경망에서는 gradient checkpointing으로 메모리를 줄일 수 없습니다.",
     },
 }
+
+#: Words counted after a number in the sentences above, and their form after 1 ("$1$ number").
+SINGULAR: dict[str, dict[str, str]] = {
+    "en": {"numbers": "number", "operations": "operation", "parameters": "parameter", "forward passes": "forward pass",
+           "layers": "layer"},
+    "ko": {},
+}
+_COUNTED = sorted({word for table in SINGULAR.values() for word in table}, key=len, reverse=True)
+_ONE = re.compile(r"(\$1\$|\b1) (more )?(" + "|".join(map(re.escape, _COUNTED)) + r")\b")
 
 _KOREAN_ORDINALS = ("첫", "두", "세", "네", "다섯", "여섯", "일곱", "여덟", "아홉", "열")
 
@@ -194,6 +336,7 @@ def say(lang: str, key: str, **fields: object) -> str:
 
     Only ``{name}`` of a given field is replaced, so the LaTeX braces of a
     template (``\\frac{1}{N}``) need no escaping; ``{{`` and ``}}`` still mean a brace.
+    A counted word after the number 1 takes its singular form (:data:`SINGULAR`).
     """
 
     def fill(match: re.Match) -> str:
@@ -201,7 +344,9 @@ def say(lang: str, key: str, **fields: object) -> str:
             return match.group(0)[0]
         return str(fields[match.group(1)]) if match.group(1) in fields else match.group(0)
 
-    return _FIELD.sub(fill, PROSE[lang][key])
+    text = _FIELD.sub(fill, PROSE[lang][key])
+    singular = SINGULAR[lang]
+    return _ONE.sub(lambda m: f"{m.group(1)} {m.group(2) or ''}{singular[m.group(3)]}", text) if singular else text
 
 
 def rule_sentences(keys: tuple[str, ...] | list[str], lang: str) -> str:
