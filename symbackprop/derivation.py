@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
-from . import tensor as T
-from .network import Network, Quantity
+from .network import Network
 
 if TYPE_CHECKING:
     from .numeric import Evaluation, GradientFunction
@@ -59,10 +58,6 @@ class Step:
         if self.kind != EDGE:
             return ()
         return (("L", self.source), (self.source, self.target))
-
-    @property
-    def is_tensor(self) -> bool:
-        return isinstance(self.result, T.Tensor)
 
 
 class Derivation:
@@ -177,9 +172,6 @@ class Derivation:
 
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
-
-    def quantity(self, name: str) -> Quantity:
-        return self.network[name]
 
     # -- the reference page's later sections (each in its own module) ---------------------
 

@@ -118,7 +118,7 @@ class LeakyReLU(_Primitive):
         return sp.Piecewise((z, z > 0), (slope * z, True))
 
 
-def _stable_sigmoid(z):
+def stable_sigmoid(z):
     z = np.asarray(z, dtype=float)
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
@@ -139,7 +139,7 @@ def _softplus(z):
 #: NumPy implementations of the SymPy classes above, by class name (the code printer's names).
 NUMPY_FUNCTIONS: dict[str, Callable] = {
     "ReLU": _relu,
-    "Sigmoid": _stable_sigmoid,
+    "Sigmoid": stable_sigmoid,
     "Softplus": _softplus,
     "LeakyReLU": _leaky_relu,
 }
@@ -205,15 +205,11 @@ class Activation:
 _DERIVATIVES: dict[int, tuple[Activation, Activation]] = {}
 
 
-def _from_formula(name: str, formula: Callable[[sp.Expr], sp.Expr]) -> Activation:
-    return Activation(name, formula)
-
-
-relu = _from_formula("relu", lambda z: ReLU(z))
-sigmoid = _from_formula("sigmoid", lambda z: Sigmoid(z))
-tanh = _from_formula("tanh", lambda z: sp.tanh(z))
-softplus = _from_formula("softplus", lambda z: Softplus(z))
-identity = _from_formula("identity", lambda z: z)
+relu = Activation("relu", lambda z: ReLU(z))
+sigmoid = Activation("sigmoid", lambda z: Sigmoid(z))
+tanh = Activation("tanh", lambda z: sp.tanh(z))
+softplus = Activation("softplus", lambda z: Softplus(z))
+identity = Activation("identity", lambda z: z)
 
 
 def make_relu(grad_at_zero: Any = 0) -> Activation:

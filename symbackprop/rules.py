@@ -21,7 +21,7 @@ import sympy as sp
 
 from . import tensor as T
 from .errors import UnsupportedFunctionError
-from .functions import LeakyReLU, ReLU, Sigmoid, Softplus, log_softmax
+from .functions import LeakyReLU, ReLU, Sigmoid, Softplus, stable_sigmoid, log_softmax
 
 #: How the local factor combines with the upstream gradient g.
 IDENTITY, HADAMARD, RIGHT, LEFT, SCALE, TRANSPOSE, SUM, OTHER = (
@@ -238,11 +238,6 @@ def _bce_target(p, y):
     return (log_q - log_p) / _size(p)
 
 
-def _stable_sigmoid(z):
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
 def _softmax(z):
     return np.exp(log_softmax(z))
 
@@ -267,7 +262,7 @@ LOSS_GRADIENTS: dict[tuple[str, str], LossGradientFormula] = {
         _bce_target),
     ("bce_with_logits", "prediction"): LossGradientFormula(
         lambda z, y: sp.Matrix([(Sigmoid(z[i]) - y[i]) / _n(z) for i in range(_n(z))]),
-        lambda z, y: (_stable_sigmoid(z) - y) / _size(z)),
+        lambda z, y: (stable_sigmoid(z) - y) / _size(z)),
     ("bce_with_logits", "target"): LossGradientFormula(
         lambda z, y: -z / _n(z), lambda z, y: -z / _size(z)),
     ("cross_entropy", "prediction"): LossGradientFormula(
