@@ -21,7 +21,7 @@ import sympy as sp
 
 from . import tensor as T
 from .errors import UnsupportedFunctionError
-from .functions import LeakyReLU, ReLU, Sigmoid, Softplus, stable_sigmoid, log_softmax
+from .functions import LeakyReLU, ReLU, Sigmoid, Softplus, log_softmax, stable_sigmoid
 
 #: How the local factor combines with the upstream gradient g.
 IDENTITY, HADAMARD, RIGHT, LEFT, SCALE, TRANSPOSE, SUM, OTHER = (
