@@ -21,7 +21,8 @@ from .derivation import Derivation
 from .errors import GradientCheckError
 from .functions import primitive_form
 from .network import INPUT, PARAM
-from .numeric import Program, conform_all
+from .numeric import Program
+from .values import conform_all
 
 #: Above this many operations in the expanded loss, the sympy.diff oracle is skipped (it swells).
 SYMPY_ORACLE_MAX_OPS = 4000

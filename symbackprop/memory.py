@@ -30,8 +30,8 @@ from .cost import node_operations
 from .flow import network_layers
 from .functions import LOSSES, NUMPY_FUNCTIONS
 from .network import INPUT, LOSS, NODE, PARAM, Network
-from .numeric import conform_all
 from .rules import LOSS_GRADIENTS
+from .values import conform_all
 
 if TYPE_CHECKING:
     from .derivation import Derivation, Step

@@ -17,7 +17,7 @@ import sympy as sp
 
 from .errors import MissingValueError, ValuesError
 from .network import INPUT, Network
-from .numeric import conform
+from .values import conform
 
 if TYPE_CHECKING:
     from .derivation import Derivation

@@ -14,7 +14,7 @@ import sympy as sp
 
 from symbackprop import tensor as T
 from symbackprop.network import INPUT, PARAM, Network
-from symbackprop.numeric import conform
+from symbackprop.values import conform
 
 
 @dataclass(frozen=True)

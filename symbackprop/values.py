@@ -1,0 +1,139 @@
+"""Values: what a user supplies for inputs and parameters, checked and brought to the network's shapes.
+
+Every value becomes a (rows, columns) array, or (N, rows, columns) for a batch
+of an input; names, shapes, numbers and batch sizes are checked here, once,
+so that the generated program can assume well-formed arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import sympy as sp
+
+from .errors import (
+    ExtraValueError,
+    MissingValueError,
+    NonFiniteValueError,
+    ValuesError,
+    ValueShapeError,
+)
+from .network import INPUT, PARAM, Quantity
+
+if TYPE_CHECKING:
+    from .derivation import Derivation
+
+
+_EXACT_TYPES = (int, Fraction, sp.Rational, sp.Integer)
+
+
+def _to_array(name: str, value: Any, exact: bool) -> np.ndarray:
+    if isinstance(value, (str, bytes)):
+        raise ValuesError(f"value of {name!r} must be numbers, not text")
+    try:
+        raw = np.asarray(value)
+        array = raw.astype(object) if exact else np.asarray(raw, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise ValuesError(f"value of {name!r} is not a number or a rectangular array of numbers ({error})") from None
+    if raw.dtype.kind == "b" or (raw.dtype.kind == "O" and any(isinstance(v, (bool, np.bool_)) for v in raw.flat)):
+        raise ValuesError(f"value of {name!r} must be numbers, not True/False")
+    if exact:
+        try:
+            array = np.vectorize(_exact_number, otypes=[object])(array) if array.size else array
+        except (TypeError, ValueError) as error:
+            raise ValuesError(f"value of {name!r}: {error}") from None
+        finite = all(sp.sympify(v).is_finite for v in array.flat)
+    else:
+        finite = bool(np.isfinite(array).all())
+    if not finite:
+        raise NonFiniteValueError(f"value of {name!r} contains NaN or infinity: {value!r}")
+    return array
+
+
+def _exact_number(v: Any) -> sp.Expr:
+    if isinstance(v, bool):
+        raise TypeError(f"{v!r} is not a number")
+    if isinstance(v, float):
+        return sp.Rational(repr(v))  # the decimal it prints as: 0.1 means 1/10
+    if isinstance(v, (int, Fraction)):
+        return sp.Rational(v)
+    if isinstance(v, np.generic):
+        return _exact_number(v.item())
+    if isinstance(v, sp.Expr) and v.is_number:
+        return v
+    raise TypeError(f"{v!r} is not a number")
+
+
+def _shape_text(shape: tuple) -> str:
+    return "a scalar" if shape in ((), (1, 1)) else f"shape {shape}"
+
+
+def conform(quantity: Quantity, value: Any, exact: bool = False) -> tuple[np.ndarray, int | None]:
+    """The value as a (rows, columns) or (N, rows, columns) array, and N (None if unbatched).
+
+    A flat list is accepted for a column vector; inputs may carry a leading batch axis.
+    """
+    array = _to_array(quantity.name, value, exact)
+    rows, columns = quantity.matrix_shape
+    shape = array.shape
+    batchable = quantity.kind == INPUT
+    if quantity.is_scalar:
+        if shape in ((), (1,), (1, 1)):
+            return array.reshape(1, 1), None
+        if batchable and (len(shape) == 1 or shape[1:] in ((1,), (1, 1))):
+            return array.reshape(shape[0], 1, 1), shape[0]
+    else:
+        if shape == (rows, columns):
+            return array, None
+        if columns == 1 and shape == (rows,):
+            return array.reshape(rows, 1), None
+        if batchable and shape[1:] == (rows, columns) and len(shape) == 3:
+            return array, shape[0]
+        if batchable and columns == 1 and len(shape) == 2 and shape[1] == rows:
+            return array.reshape(shape[0], rows, 1), shape[0]
+    declared = "a scalar" if quantity.is_scalar else f"shape {quantity.shape}"
+    batch = " (or with a leading batch axis)" if batchable else ""
+    raise ValueShapeError(
+        f"value of {quantity.kind} {quantity.name!r} has shape {shape}; expected {declared}{batch}"
+    )
+
+
+def conform_all(derivation: Derivation, values: Mapping[str, Any], exact: bool = False
+                ) -> tuple[dict[str, np.ndarray], int | None]:
+    """Check names, shapes and numbers of all values; return them conformed and the batch size."""
+    if not isinstance(values, Mapping):
+        raise ValuesError(f"values must be a mapping of names to numbers, got {type(values).__name__}")
+    network = derivation.network
+    needed = [q for q in network.quantities(INPUT, PARAM)]
+    needed_names = {q.name for q in needed}
+    extra = sorted(set(values) - needed_names)
+    if extra:
+        kinds = {n: network[n].kind for n in extra if n in network}
+        detail = ", ".join(f"{n!r}" + (f" (a {kinds[n]}, which is computed)" if n in kinds else "") for n in extra)
+        raise ExtraValueError(f"values given for names that are not inputs or parameters: {detail}")
+    missing = [q.name for q in needed if q.name not in values]
+    if missing:
+        raise MissingValueError(f"missing values for {', '.join(repr(n) for n in missing)}")
+    arrays: dict[str, np.ndarray] = {}
+    batch_sizes: dict[str, int] = {}
+    for quantity in needed:
+        arrays[quantity.name], size = conform(quantity, values[quantity.name], exact)
+        if size is not None:
+            batch_sizes[quantity.name] = size
+    batched_inputs = {q.name for q in network.inputs}
+    if batch_sizes:
+        sizes = set(batch_sizes.values())
+        unbatched = sorted(batched_inputs - set(batch_sizes))
+        if sizes == {1}:  # a (1, 1) value is one sample or a batch of one: the same numbers
+            for name in unbatched:
+                arrays[name] = arrays[name][np.newaxis]
+            unbatched = []
+        if len(sizes) > 1 or unbatched:
+            described = ", ".join(f"{n}: N={s}" for n, s in batch_sizes.items())
+            described += "".join(f", {n}: no batch axis" for n in unbatched)
+            raise ValueShapeError(f"inputs disagree about the batch size ({described})")
+        return arrays, sizes.pop()
+    return arrays, None
