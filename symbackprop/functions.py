@@ -21,6 +21,8 @@ from mpmath.libmp.libmpf import prec_to_dps
 
 from . import tensor as T
 from .errors import UnsupportedFunctionError
+from .gelu_silu import GATED_CLASSES, GATED_KERNELS, GELU, GELUTanh, SiLU
+from .special import SPECIAL_KERNELS, check_expression
 
 _t = sp.Symbol("t", real=True)
 
@@ -142,10 +144,11 @@ NUMPY_FUNCTIONS: dict[str, Callable] = {
     "Sigmoid": stable_sigmoid,
     "Softplus": _softplus,
     "LeakyReLU": _leaky_relu,
+    **SPECIAL_KERNELS, **GATED_KERNELS,
 }
 
 #: SymPy function classes whose derivatives the engine trusts, beyond these.
-_OWN_CLASSES = (ReLU, Sigmoid, Softplus, LeakyReLU)
+_OWN_CLASSES = (ReLU, Sigmoid, Softplus, LeakyReLU, *GATED_CLASSES)
 
 
 def primitive_form(expr: sp.Expr) -> sp.Expr:
@@ -210,6 +213,20 @@ sigmoid = Activation("sigmoid", lambda z: Sigmoid(z))
 tanh = Activation("tanh", lambda z: sp.tanh(z))
 softplus = Activation("softplus", lambda z: Softplus(z))
 identity = Activation("identity", lambda z: z)
+silu = Activation("silu", lambda z: SiLU(z))
+
+
+class _GELU(Activation):
+    """``nn.GELU``: ``gelu(z)``; ``gelu(approximate="tanh")`` is PyTorch's tanh approximation."""
+
+    def __call__(self, argument: Any = None, approximate: str = "none") -> Any:
+        chosen = {"none": self, "tanh": ACTIVATIONS["gelu_tanh"]}.get(approximate)
+        if chosen is None:
+            raise UnsupportedFunctionError(f"gelu: approximate must be 'none' or 'tanh', not {approximate!r}")
+        return chosen if argument is None else Activation.__call__(chosen, argument)
+
+
+gelu = _GELU("gelu", lambda z: GELU(z))
 
 
 def make_relu(grad_at_zero: Any = 0) -> Activation:
@@ -232,9 +249,10 @@ def leaky_relu(argument: Any = None, negative_slope: Any = _DEFAULT_SLOPE) -> An
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    a.name: a for a in (relu, sigmoid, tanh, softplus, identity)
+    a.name: a for a in (relu, sigmoid, tanh, softplus, identity, gelu, silu)
 }
 ACTIVATIONS["leaky_relu"] = leaky_relu()
+ACTIVATIONS["gelu_tanh"] = Activation("gelu_tanh", lambda z: GELUTanh(z))
 
 
 def elementwise(function: Any, name: str | None = None) -> Activation:
@@ -271,6 +289,7 @@ def elementwise(function: Any, name: str | None = None) -> Activation:
         raise UnsupportedFunctionError(f"cannot use {function!r} as an element-wise function")
     activation = Activation(label, formula, source=source)
     _ = activation.derivative  # fails now, at definition, if SymPy cannot differentiate it
+    check_expression(activation.at(_t), f"element-wise function {label!r}")
     return activation
 
 
@@ -400,14 +419,3 @@ softmax_cross_entropy = cross_entropy
 def total(argument: Any) -> Any:
     """Sum of all elements of a tensor (a scalar stays as it is)."""
     return T.total(argument) if isinstance(argument, T.Tensor) else argument
-
-
-def is_differentiable_function(func: sp.Basic) -> bool:
-    """Whether SymPy gives a usable derivative for this function application."""
-    if isinstance(func, _OWN_CLASSES):
-        return True
-    if isinstance(func, (sp.Max, sp.Min, sp.Piecewise, sp.floor, sp.ceiling, sp.sign, sp.Heaviside)):
-        return False
-    if isinstance(func, sp.core.function.AppliedUndef):
-        return False
-    return True

@@ -31,10 +31,11 @@ from .errors import (
     UnknownNameError,
     UnsupportedFunctionError,
 )
-from .functions import is_differentiable_function
 from .parsing import parse_assignment_name
+from .special import check_expression, is_differentiable_function
 
 INPUT, PARAM, NODE, LOSS = "input", "param", "node", "loss"
+_ARGUMENT = sp.Symbol("t", real=True)
 
 
 check_name = parse_assignment_name
@@ -288,6 +289,7 @@ class Network:
                     f"node {name!r} uses {type(function).__name__}, which symbackprop cannot "
                     "differentiate; use sbp.relu for max(0, z) or sbp.elementwise for your own function"
                 )
+        check_expression(expr, f"node {name!r}")
         return self._dependencies(name, expr.free_symbols)
 
     def _check_tensor(self, name: str, value: T.Tensor) -> tuple[str, ...]:
@@ -304,6 +306,8 @@ class Network:
                 raise NetworkError(f"node {name!r}: gradients cannot appear in a forward definition")
             elif isinstance(node, T.Scalar):
                 self._check_scalar(name, node.expr)
+            elif isinstance(node, T.Elementwise):  # an Activation made directly, not by sbp.elementwise
+                check_expression(node.function.at(_ARGUMENT), f"node {name!r}")
         names.extend(self._dependencies(name, T.free_scalars(value)))
         return tuple(dict.fromkeys(names))
 
