@@ -460,8 +460,8 @@ def checkpointed_evaluation(derivation: Derivation, values: Mapping[str, Any], *
             result = run.evaluate(step.result)
             if step.source == derivation.loss and not derivation.batch:
                 result = run.gradients[derivation.loss] * result  # a batch is averaged even when not shown
-            if network[step.target].kind == PARAM:
-                result = _sum_to_matrix(result)
+            if network[step.target].kind == PARAM:  # a term shared by every sample counts N times
+                result = _sum_to_matrix(result) if np.ndim(result) > 2 else result * batch
             if edges_into[step.target] == 1:
                 run.gradients[step.target] = result
             else:

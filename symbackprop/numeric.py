@@ -10,24 +10,22 @@ gradient is 1/N and a parameter's gradient is summed over the batch axis.
 
 from __future__ import annotations
 
-import keyword
-import re
+import ast
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sympy as sp
-from sympy.printing.numpy import NumPyPrinter
 
 from . import tensor as T
+from .codegen import Line, TreeEmitter, function_source, live, resolve, share_subexpressions, standalone_module, var
 from .errors import (
     ValuesError,
 )
 from .explicit import to_explicit
-from .functions import LOSSES, NUMPY_FUNCTIONS
 from .network import INPUT, PARAM, Quantity
-from .rules import LOSS_GRADIENTS
 from .values import conform, conform_all  # noqa: F401 - re-exported: the numbers start from checked values
 
 if TYPE_CHECKING:
@@ -37,123 +35,12 @@ if TYPE_CHECKING:
 # -- the generated program -------------------------------------------------------------
 
 
-class _Printer(NumPyPrinter):
-    """NumPy code for scalar expressions, with NaN kept NaN through the step function."""
-
-    def __init__(self) -> None:
-        super().__init__({"allow_unknown_functions": True, "fully_qualified_modules": False})
-
-    def _print_Heaviside(self, expr):
-        at_zero = expr.args[1] if len(expr.args) > 1 else sp.S.Half
-        return f"_step({self._print(expr.args[0])}, {self._print(at_zero)})"
-
-    def _print_Symbol(self, expr):
-        return expr.name
-
-
-def _var(prefix: str, name: str) -> str:
-    return f"{prefix}_{name}"
-
-
-def _transpose(a):
-    return np.swapaxes(a, -1, -2)
-
-
-def _total(a):
-    return np.sum(a, axis=(-2, -1), keepdims=True)
-
-
-def _step(x, at_zero=0.5):
-    """The Heaviside step 𝟏[x > 0] with the given value at 0; NaN stays NaN (a branch would hide it)."""
-    x = np.asarray(x, dtype=float)
-    result = (x > 0).astype(float)
-    if at_zero != 0:
-        result[x == 0] = at_zero
-    if np.isnan(np.sum(x)):  # one pass without a mask in the common case that nothing is NaN
-        result[np.isnan(x)] = np.nan
-    return result
-
-
-def _gate(g, x, at_zero=0.0):
-    """g ⊙ 𝟏[x > 0] — ReLU's backward step — in one pass, NaN in x kept."""
-    result = g * (x > 0)
-    if at_zero != 0:
-        result = result + at_zero * g * (x == 0)
-    if np.isnan(np.sum(x)):
-        result = np.where(np.isnan(x), np.nan, result)
-    return result
-
-
-def _matmul(a, b):
-    """``a @ b``; a shared matrix times a stack of column vectors is one matrix product."""
-    if a.ndim == 2 and b.ndim == 3 and b.shape[-1] == 1:
-        return (b[..., 0] @ a.T)[..., np.newaxis]
-    return a @ b
-
-
-def _transposed_matmul(a, b):
-    """``aᵀ @ b`` without forming aᵀ (the gradient passed down, Wᵀ · ∂L/∂z)."""
-    if a.ndim == 2 and b.ndim == 3 and b.shape[-1] == 1:
-        return (b[..., 0] @ a)[..., np.newaxis]
-    return _transpose(a) @ b
-
-
-def _outer_summed(a, b):
-    """Σ over the batch of aₙ bₙᵀ (a weight's gradient, ∂L/∂z · hᵀ) as one matrix product."""
-    if a.ndim == 3 and b.ndim == 3 and a.shape[2] == 1 and b.shape[2] == 1:
-        return a[..., 0].T @ b[..., 0]
-    return _matmul_summed(a, _transpose(b))
-
-
-def _matmul_summed(a, b):
-    """Σ over the batch of aₙ @ bₙ as one matrix product (a parameter's gradient)."""
-    if a.ndim == 3 and b.ndim == 3:
-        rows, columns = a.shape[1], b.shape[2]
-        return np.swapaxes(a, 0, 1).reshape(rows, -1) @ b.reshape(-1, columns)
-    return _batch_sum(_matmul(a, b))
-
-
-def _multiply_summed(a, b):
-    """Σ over the batch of aₙ·bₙ for per-sample scalars, as one dot product."""
-    if a.ndim == 3 and b.ndim == 3 and a.shape == b.shape and a.shape[1:] == (1, 1):
-        return np.dot(a.reshape(-1), b.reshape(-1)).reshape(1, 1)
-    return _batch_sum(a * b)
-
-
-def _blocks(rows):
-    """One array from per-element arrays; a constant element broadcasts to the batch like the rest."""
-    cells = [[np.asarray(c, dtype=float).reshape(np.shape(c)[:-2] + (1, 1)) for c in row] for row in rows]
-    leading = np.broadcast_shapes(*(c.shape[:-2] for row in cells for c in row))
-    return np.concatenate([np.concatenate([np.broadcast_to(c, leading + (1, 1)) for c in row], axis=-1)
-                           for row in cells], axis=-2)
-
-
-def _batch_sum(a):
-    """A parameter's gradient: per-sample terms summed over the batch axis, if there is one."""
-    return a.sum(axis=0) if np.ndim(a) == 3 else np.asarray(a, dtype=float)
-
-
-_BASE_NAMESPACE: dict[str, Any] = {
-    "np": np, "_step": _step, "_T": _transpose, "_total": _total, "_batch_sum": _batch_sum,
-    "_mm": _matmul, "_mm_sum": _matmul_summed, "_mm_t": _transposed_matmul, "_outer_sum": _outer_summed,
-    "_mul_sum": _multiply_summed,
-    "_blocks": _blocks, "_gate": _gate,
-    **{name: getattr(np, name) for name in ("exp", "log", "sin", "cos", "tan", "tanh", "sinh", "cosh",
-                                            "sqrt", "abs", "arctan", "arcsin", "arccos", "log1p",
-                                            "expm1", "sign")},
-    **NUMPY_FUNCTIONS,
-}
-
-
-@dataclass
-class _Line:
-    target: str
-    code: str
-    comment: str = ""
-
-
 class Program:
-    """The generated NumPy source of a derivation and the function compiled from it."""
+    """The generated NumPy program of a derivation and the function compiled from it.
+
+    ``derivation_source`` is the generated function (and the activations it
+    calls); ``source`` is a standalone module that runs without symbackprop.
+    """
 
     #: What a program returns: every forward value and gradient, the parameter gradients, or the loss.
     OUTPUTS = ("all", "parameters", "loss")
@@ -164,176 +51,106 @@ class Program:
         self.derivation = derivation
         self.network = derivation.network
         self.outputs = outputs
-        self.namespace = dict(_BASE_NAMESPACE)
-        self._functions: dict[int, str] = {}
-        self._printer = _Printer()
-        self._symbol_names: dict[sp.Symbol, sp.Symbol] = {}
         self.cse = cse
-        self.source = self._write()
-        code = compile(self.source, "<symbackprop generated>", "exec")
-        exec(code, self.namespace)  # our own generated text: names are checked identifiers
-        self.function = self.namespace["derivation"]
+        self._emit = TreeEmitter()
+        lines, forward, gradients = self._lines()
+        if cse:
+            lines = share_subexpressions(lines)
+        if outputs != "all":
+            lines = live(lines, {var("v", n) for n in forward} | {var("g", n) for n in gradients})
+        arguments = [var("v", q.name) for q in self.network.quantities(INPUT, PARAM)] + ["batch_size"]
+        returns = ast.Tuple([_dictionary("v", forward), _dictionary("g", gradients)], ast.Load())
+        main = function_source("derivation", arguments, lines, returns)
+        helpers = [ast.unparse(d) for d in self._emit.definitions]
+        self.derivation_source = "\n\n\n".join([*helpers, main])
+        self.namespace = resolve(self.derivation_source, self._emit.namespace)
+        scope = dict(self.namespace)
+        exec(compile(self.derivation_source, "<symbackprop generated>", "exec"), scope)  # built from our trees
+        self.function = scope["derivation"]
 
-    # -- expressions to code ---------------------------------------------------------
+    @cached_property
+    def source(self) -> str:
+        loss = self.derivation.loss
+        docstring = (f"∂{loss}/∂θ by backpropagation, generated by symbackprop.\n\n"
+                     "derivation(inputs and parameters as arrays, batch_size) returns (forward, gradient).")
+        return standalone_module(self.derivation_source, self.namespace, docstring)
 
-    def _scalar(self, expr: sp.Expr) -> str:
-        expr = sp.sympify(expr)
-        mapping = {}
-        for symbol in expr.free_symbols:
-            if symbol not in self._symbol_names:
-                if isinstance(symbol, T.AdjointSymbol):
-                    self._symbol_names[symbol] = sp.Symbol(_var("g", symbol.of))
-                elif symbol == T.BATCH_SIZE:
-                    self._symbol_names[symbol] = sp.Symbol("batch_size")
-                else:
-                    self._symbol_names[symbol] = sp.Symbol(_var("v", symbol.name))
-            mapping[symbol] = self._symbol_names[symbol]
-        return self._printer.doprint(expr.xreplace(mapping))
+    # -- the lines of the program ------------------------------------------------------
 
-    def _function_name(self, activation) -> str:
-        key = id(activation)
-        if key not in self._functions:
-            readable = activation.name.replace("'", "_prime")
-            name = f"_f{len(self._functions)}_{readable}"
-            name = name if name.isidentifier() and not keyword.iskeyword(name) else f"_f{len(self._functions)}"
-            symbol = sp.Symbol("t", real=True)
-            self.namespace[name] = sp.lambdify(
-                symbol, activation.formula(symbol),
-                modules=[{**NUMPY_FUNCTIONS, "Heaviside": _step}, "numpy"],
-            )
-            self._functions[key] = name
-        return self._functions[key]
-
-    def _tensor(self, node: T.Tensor) -> str:
-        rec = self._tensor
-        if isinstance(node, T.Ref):
-            return _var("v", node.name)
-        if isinstance(node, T.Adjoint):
-            return _var("g", node.name)
-        if isinstance(node, T.Scalar):
-            return f"({self._scalar(node.expr)})"
-        if isinstance(node, T.MatMul):
-            if isinstance(node.left, T.Transpose):
-                return f"_mm_t({rec(node.left.operand)}, {rec(node.right)})"
-            return f"_mm({rec(node.left)}, {rec(node.right)})"
-        if isinstance(node, T.Add):
-            return f"({rec(node.left)} + {rec(node.right)})"
-        if isinstance(node, T.Hadamard):
-            gate = _step_of(node.right)
-            if gate is not None:
-                return f"_gate({rec(node.left)}, {rec(node.right.operand)}, {self._scalar(gate)})"
-            return f"({rec(node.left)} * {rec(node.right)})"
-        if isinstance(node, T.Scale):
-            return f"({self._scalar(node.factor)} * {rec(node.operand)})"
-        if isinstance(node, T.Transpose):
-            return f"_T({rec(node.operand)})"
-        if isinstance(node, T.Elementwise):
-            return f"{self._function_name(node.function)}({rec(node.operand)})"
-        if isinstance(node, T.Power):
-            return f"({rec(node.operand)} ** {self._scalar(node.exponent)})"
-        if isinstance(node, T.Sum):
-            return f"_total({rec(node.operand)})"
-        if isinstance(node, T.Ones):
-            return f"np.ones({node.shape})"
-        if isinstance(node, T.LossOp):
-            name = f"_loss_{node.kind}"
-            self.namespace[name] = LOSSES[node.kind].numeric
-            return f"{name}({rec(node.prediction)}, {rec(node.target)})"
-        if isinstance(node, T.LossGradient):
-            name = f"_d_{node.kind}_d_{node.wrt}"
-            self.namespace[name] = LOSS_GRADIENTS[(node.kind, node.wrt)].numeric
-            return f"{name}({rec(node.prediction)}, {rec(node.target)})"
-        raise TypeError(f"no NumPy code for {type(node).__name__}")
-
-    def _code(self, value: Any) -> str:
-        return self._tensor(value) if isinstance(value, T.Tensor) else self._scalar(value)
-
-    # -- the program -------------------------------------------------------------------
-
-    def _write(self) -> str:
+    def _lines(self) -> tuple[list[Line], list[str], list[str]]:
         network = self.network
+        emit = self._emit
+        lines: list[Line] = []
         leaves = network.quantities(INPUT, PARAM)
-        arguments = [_var("v", q.name) for q in leaves]
-        lines: list[str] = [f"def derivation({', '.join(arguments + ['batch_size'])}):"]
-        body: list[_Line] = []
         for q in leaves:
             for row in q.elements or ():
                 for element in row:
                     i, j = network[element].index
-                    body.append(_Line(_var("v", element), f"{_var('v', q.name)}[..., {i}:{i + 1}, {j}:{j + 1}]"))
-        forward = [q for q in network.graph_order() if q.definition is not None]
-        for q in forward:
-            body.append(_Line(_var("v", q.name), self._code(q.definition), "forward"))
+                    lines.append(Line(var("v", element), _element_of(var("v", q.name), i, j)))
+        for q in network.graph_order():
+            if q.definition is not None:
+                lines.append(Line(var("v", q.name), emit.value(q.definition), "forward"))
         for q in network.quantities(elements=False):
             if q.elements is not None and q.kind not in (INPUT, PARAM):
-                body.append(_Line(_var("v", q.name), _assemble("v", q)))
+                lines.append(Line(var("v", q.name), _assemble("v", q)))
         partial_names: dict[int, str] = {}
         edge_count: dict[str, int] = {}
         for step in self.derivation.edges:
             edge_count[step.target] = edge_count.get(step.target, 0) + 1
         for step in self.derivation.steps:
             if step.kind == "seed":
-                body.append(_Line(_var("g", step.target), "1.0 / batch_size", "seed"))
+                lines.append(Line(var("g", step.target), _ratio(1.0, "batch_size"), "seed"))
                 continue
-            target = network[step.target]
             if step.kind == "sum":
-                code = " + ".join(partial_names[i] for i in step.parts)
-                body.append(_Line(_var("g", step.target), code, "fan-out"))
+                total = _sum_of([_name(partial_names[i]) for i in step.parts])
+                lines.append(Line(var("g", step.target), total, "fan-out"))
                 continue
-            code = self._code(step.result)
-            if step.source == self.derivation.loss and not self.derivation.batch:
-                code = f"{_var('g', step.source)} * ({code})"  # a batch is averaged even when not shown
-            summed = self._summed_product(step) if target.kind == PARAM else None
-            if summed is not None:
-                code = summed
-            else:
-                code = self._summed_if_parameter(code, target)
+            code = self._edge(step)
             if edge_count[step.target] == 1:
-                body.append(_Line(_var("g", step.target), code, f"via {step.source}"))
+                lines.append(Line(var("g", step.target), code, f"via {step.source}"))
             else:
                 partial_names[step.index] = f"p{step.index}_{step.target}"
-                body.append(_Line(partial_names[step.index], code, f"via {step.source}"))
+                lines.append(Line(partial_names[step.index], code, f"via {step.source}"))
         reached = {s.target for s in self.derivation.steps}
         for q in network.quantities(elements=True):
             if q.elements is None and q.name not in reached:
-                body.append(_Line(_var("g", q.name), f"np.zeros({q.matrix_shape})", "does not reach the loss"))
+                lines.append(Line(var("g", q.name), _zeros(q.matrix_shape), "does not reach the loss"))
         for q in network.quantities(elements=False):
             if q.elements is not None:
-                body.append(_Line(_var("g", q.name), _assemble("g", q)))
-        if self.cse:
-            body = _share_subexpressions(body)
-        forward = gradients = [q.name for q in network.quantities(elements=False)]
+                lines.append(Line(var("g", q.name), _assemble("g", q)))
+        every = [q.name for q in network.quantities(elements=False)]
         if self.outputs == "parameters":
-            forward, gradients = [], [q.name for q in network.params]
-        elif self.outputs == "loss":
-            forward, gradients = [self.derivation.loss], []
-        if self.outputs != "all":
-            body = _live(body, {_var("v", n) for n in forward} | {_var("g", n) for n in gradients})
-        for line in body:
-            comment = f"  # {line.comment}" if line.comment else ""
-            lines.append(f"    {line.target} = {line.code}{comment}")
-        lines.append("    forward = {" + ", ".join(f"{n!r}: {_var('v', n)}" for n in forward) + "}")
-        lines.append("    gradient = {" + ", ".join(f"{n!r}: {_var('g', n)}" for n in gradients) + "}")
-        lines.append("    return forward, gradient")
-        return "\n".join(lines) + "\n"
+            return lines, [], [q.name for q in network.params]
+        if self.outputs == "loss":
+            return lines, [self.derivation.loss], []
+        return lines, every, every
 
-    def _summed_product(self, step) -> str | None:
-        """A parameter gradient that is a product summed over the batch, as one product."""
-        result = step.result
-        if step.source == self.derivation.loss:
-            return None
-        if isinstance(result, T.MatMul) and isinstance(result.right, T.Transpose):
-            return f"_outer_sum({self._tensor(result.left)}, {self._tensor(result.right.operand)})"
-        if isinstance(result, T.MatMul):
-            return f"_mm_sum({self._tensor(result.left)}, {self._tensor(result.right)})"
-        if isinstance(result, sp.Mul) and len(result.args) == 2 and not any(a.is_number for a in result.args):
-            return f"_mul_sum({self._scalar(result.args[0])}, {self._scalar(result.args[1])})"
-        return None
-
-    def _summed_if_parameter(self, code: str, target: Quantity) -> str:
-        if target.kind == PARAM:
-            return f"_batch_sum({code})"
+    def _edge(self, step) -> ast.expr:
+        """What one step contributes; a parameter's is summed over the batch."""
+        emit = self._emit
+        from_loss = step.source == self.derivation.loss
+        if self.network[step.target].kind == PARAM and not from_loss:
+            summed = self._summed_product(step.result)
+            if summed is not None:
+                return summed
+        code = emit.value(step.result)
+        if from_loss and not self.derivation.batch:
+            code = ast.BinOp(_name(var("g", step.source)), ast.Mult(), code)  # a batch is averaged even when not shown
+        if self.network[step.target].kind == PARAM:
+            return _call("_batch_sum", code, _name("batch_size"))
         return code
+
+    def _summed_product(self, result: Any) -> ast.expr | None:
+        """A parameter gradient that is a product summed over the batch, as one product."""
+        emit = self._emit
+        batch = _name("batch_size")
+        if isinstance(result, T.MatMul) and isinstance(result.right, T.Transpose):
+            return _call("_outer_sum", emit.tensor(result.left), emit.tensor(result.right.operand), batch)
+        if isinstance(result, T.MatMul):
+            return _call("_mm_sum", emit.tensor(result.left), emit.tensor(result.right), batch)
+        if isinstance(result, sp.Mul) and len(result.args) == 2 and not any(a.is_number for a in result.args):
+            return _call("_mul_sum", emit.scalar(result.args[0]), emit.scalar(result.args[1]), batch)
+        return None
 
     def __call__(self, arrays: dict[str, np.ndarray], batch_size: int) -> tuple[dict, dict]:
         arguments = [arrays[q.name] for q in self.network.quantities(INPUT, PARAM)]
@@ -341,58 +158,44 @@ class Program:
             return self.function(*arguments, batch_size)
 
 
-def _step_of(node: T.Tensor) -> sp.Expr | None:
-    """The value at 0 if ``node`` applies the Heaviside step element-wise (ReLU′), else None."""
-    if not isinstance(node, T.Elementwise):
-        return None
-    t = sp.Symbol("t", real=True)
-    body = node.function.formula(t)
-    if isinstance(body, sp.Heaviside) and body.args[0] == t:
-        return body.args[1] if len(body.args) > 1 else sp.S.Half
-    return None
+def _name(identifier: str) -> ast.Name:
+    return ast.Name(identifier, ast.Load())
 
 
-def _assemble(prefix: str, q: Quantity) -> str:
-    rows = ", ".join("[" + ", ".join(_var(prefix, e) for e in row) + "]" for row in q.elements)
-    return f"_blocks([{rows}])"
+def _call(function: str, *arguments: ast.expr) -> ast.Call:
+    return ast.Call(_name(function), list(arguments), [])
 
 
-_IDENTIFIER = re.compile(r"\b[A-Za-z_]\w*\b")
+def _ratio(numerator: float, denominator: str) -> ast.expr:
+    return ast.BinOp(ast.Constant(numerator), ast.Div(), _name(denominator))
 
 
-def _live(body: list[_Line], wanted: set[str]) -> list[_Line]:
-    """Only the lines the wanted variables depend on (the gradient function skips ∂L/∂x and the like)."""
-    needed = set(wanted)
-    kept = []
-    for line in reversed(body):
-        if line.target in needed:
-            kept.append(line)
-            needed.update(_IDENTIFIER.findall(line.code))
-    return kept[::-1]
+def _sum_of(terms: list[ast.expr]) -> ast.expr:
+    total = terms[0]
+    for term in terms[1:]:
+        total = ast.BinOp(total, ast.Add(), term)
+    return total
 
 
-def _share_subexpressions(body: list[_Line]) -> list[_Line]:
-    """Compute each repeated call expression once (identical text, identical value)."""
-    pattern = re.compile(r"(?:_f\d+\w*|_T|_total|_step|Sigmoid|ReLU|Softplus|LeakyReLU)\((?:[^()]|\([^()]*\))*\)")
-    counts: dict[str, int] = {}
-    for line in body:
-        for match in set(pattern.findall(line.code)):
-            counts[match] = counts.get(match, 0) + 1
-    shared = {text: f"_c{k}" for k, text in enumerate(t for t, c in counts.items() if c > 1)}
-    if not shared:
-        return body
-    defined: set[str] = set()
-    result: list[_Line] = []
-    for line in body:
-        code = line.code
-        for text, name in shared.items():
-            if text in code:
-                if name not in defined:
-                    result.append(_Line(name, text, "shared"))
-                    defined.add(name)
-                code = code.replace(text, name)
-        result.append(_Line(line.target, code, line.comment))
-    return result
+def _zeros(shape: tuple[int, int]) -> ast.expr:
+    return ast.Call(ast.Attribute(_name("np"), "zeros", ast.Load()),
+                    [ast.Tuple([ast.Constant(d) for d in shape], ast.Load())], [])
+
+
+def _element_of(array: str, i: int, j: int) -> ast.expr:
+    """``array[..., i:i+1, j:j+1]``: one element, kept as a (…, 1, 1) block."""
+    index = ast.Tuple([ast.Constant(Ellipsis), ast.Slice(ast.Constant(i), ast.Constant(i + 1)),
+                       ast.Slice(ast.Constant(j), ast.Constant(j + 1))], ast.Load())
+    return ast.Subscript(_name(array), index, ast.Load())
+
+
+def _assemble(prefix: str, q: Quantity) -> ast.expr:
+    rows = ast.List([ast.List([_name(var(prefix, e)) for e in row], ast.Load()) for row in q.elements], ast.Load())
+    return _call("_blocks", rows)
+
+
+def _dictionary(prefix: str, names: list[str]) -> ast.Dict:
+    return ast.Dict([ast.Constant(n) for n in names], [_name(var(prefix, n)) for n in names])
 
 
 # -- results ------------------------------------------------------------------------------
@@ -403,7 +206,8 @@ class Evaluation:
     """The worked example in numbers: ``forward[name]`` and ``grad[name]`` for every quantity.
 
     Arrays have the declared shape ((rows, columns), or () for scalars), with a
-    leading batch axis for batched inputs and nodes.  ``forward[loss]`` is the
+    leading batch axis for batched inputs and nodes.  Exact evaluation gives
+    object arrays of SymPy numbers, and SymPy numbers for scalars.  ``forward[loss]`` is the
     mean loss over the batch; parameter gradients are means too.
     """
 
@@ -501,12 +305,11 @@ def evaluate_exact(derivation: Derivation, values: Mapping[str, Any]) -> Evaluat
     return Evaluation(out_forward, out_grad, None, True, derivation.loss)
 
 
-def _exact_array(value: Any) -> np.ndarray:
+def _exact_array(value: Any) -> Any:
+    """A matrix as an object array of SymPy numbers; a scalar as the SymPy number itself."""
     if isinstance(value, sp.MatrixBase):
         return np.array(value.tolist(), dtype=object)
-    array = np.empty((), dtype=object)
-    array[()] = sp.nsimplify(value) if not isinstance(value, sp.Basic) else value
-    return array
+    return value if isinstance(value, sp.Basic) else sp.nsimplify(value)
 
 
 class GradientFunction:
