@@ -4,17 +4,23 @@ from .backprop import BATCH_SIZE, UnusedParameterWarning, backprop
 from .checking import GradientCheck, check_gradients
 from .derivation import Derivation, Step
 from .errors import (
+    ComplexValueError,
     DuplicateNameError,
     ExpressionError,
     ExtraValueError,
+    ForeignQuantityError,
     GradientCheckError,
     InvalidNameError,
+    InvalidNumberError,
+    InvalidOperandError,
     MissingValueError,
     NetworkError,
     NonFiniteValueError,
     NonScalarLossError,
+    OptionError,
     ShapeMismatchError,
     SymbackpropError,
+    TensorInSymPyError,
     UnknownNameError,
     UnsupportedFunctionError,
     ValuesError,
@@ -62,4 +68,6 @@ __all__ = [
     "leaky_relu", "make_relu", "mlp", "mse", "relu", "sigmoid", "silu", "softmax_cross_entropy", "softplus",
     "tanh", "total", "deep_chain", "plot_gradient_flow", "from_torch", "clip_grad_norm", "sgd_step", "train",
     "reference_network", "reference_values", "REFERENCE_LEARNING_RATE",
+    "ComplexValueError", "ForeignQuantityError", "InvalidNumberError", "InvalidOperandError", "OptionError",
+    "TensorInSymPyError",
 ]

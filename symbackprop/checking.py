@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ import sympy as sp
 from . import tensor as T
 from .cost import scalar_operations
 from .derivation import Derivation
-from .errors import GradientCheckError
+from .errors import GradientCheckError, OptionError
 from .functions import primitive_form
 from .network import INPUT, PARAM
 from .numeric import Program
@@ -61,6 +62,13 @@ class GradientCheck:
         return self
 
 
+def _is_positive_number(value: Any) -> bool:
+    try:
+        return not isinstance(value, bool) and math.isfinite(value) and value > 0
+    except TypeError:
+        return False
+
+
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     """Largest |a − b| / max(1, |b|) over the elements: relative for large values, absolute near 0."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
@@ -77,6 +85,9 @@ def check_gradients(derivation: Derivation, values: Mapping[str, Any], *, tolera
     enough (it is skipped, with a note, above ``SYMPY_ORACLE_MAX_OPS``).
     With ``strict=True`` a disagreement raises :class:`GradientCheckError`.
     """
+    for option, value in (("tolerance", tolerance), ("step", step)):
+        if not _is_positive_number(value):
+            raise OptionError(f"{option} must be a positive, finite number such as 1e-5; got {value!r}")
     arrays, batch_size = conform_all(derivation, values)
     derived = derivation.evaluate(values).grad
     notes: list[str] = []

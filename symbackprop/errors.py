@@ -4,6 +4,8 @@ Each class also derives from the built-in exception whose meaning it shares, so
 ``except ValueError`` keeps working for callers who do not know this library.
 """
 
+from sympy import SympifyError
+
 
 class SymbackpropError(Exception):
     """Base class of every error raised on purpose by symbackprop."""
@@ -36,8 +38,35 @@ class NonScalarLossError(NetworkError):
     """The loss is not a scalar."""
 
 
+class InvalidNumberError(NetworkError):
+    """An expression holds a number that is not a finite real a float can hold (1/0, log(0), sqrt(-1))."""
+
+
+class ForeignQuantityError(UnknownNameError):
+    """A handle of another network was used in this one."""
+
+
 class UnsupportedFunctionError(SymbackpropError, TypeError):
     """An expression uses a function symbackprop cannot differentiate."""
+
+
+class InvalidOperandError(SymbackpropError, TypeError):
+    """An operand has a type that cannot be used there (text for an expression, a matrix beside a tensor)."""
+
+
+class TensorInSymPyError(InvalidOperandError, SympifyError):
+    """A tensor was handed to SymPy, which only knows scalars.
+
+    It is also a SympifyError because SymPy's operators catch that one and then
+    let the tensor's own operator take over (``sp.Rational(1, 2) * x`` works).
+    """
+
+    def __init__(self, message: str) -> None:
+        Exception.__init__(self, message)
+        self.expr, self.base_exc = None, None
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class ValuesError(SymbackpropError, ValueError):
@@ -58,6 +87,14 @@ class ValueShapeError(ValuesError):
 
 class NonFiniteValueError(ValuesError):
     """A value contains NaN or infinity."""
+
+
+class ComplexValueError(ValuesError):
+    """A value is a complex number; symbackprop works with real numbers."""
+
+
+class OptionError(SymbackpropError, ValueError):
+    """An option of a symbackprop function has a value it cannot use (a negative tolerance)."""
 
 
 class ExpressionError(SymbackpropError, ValueError):

@@ -43,8 +43,10 @@ _KIND_STYLE = {
 _OP_STYLE = 'shape=circle, width=0.4, margin=0.02, fontsize=11, style="filled", fillcolor="#f3f4f6"'
 _CONSTANT_STYLE = "shape=plaintext, fontsize=11"
 
-_FUNCTION_LABELS = {"ReLU": "ReLU", "Sigmoid": "σ", "Softplus": "softplus", "LeakyReLU": "LReLU", "tanh": "tanh"}
-_ACTIVATION_LABELS = {"relu": "ReLU", "sigmoid": "σ", "leaky_relu": "LReLU"}
+_FUNCTION_LABELS = {"ReLU": "ReLU", "Sigmoid": "σ", "Softplus": "softplus", "LeakyReLU": "LReLU", "tanh": "tanh",
+                    "GELU": "GELU", "GELUTanh": "GELU (tanh)", "SiLU": "SiLU", "NormalCDF": "Φ"}
+_ACTIVATION_LABELS = {"relu": "ReLU", "sigmoid": "σ", "leaky_relu": "LReLU", "gelu": "GELU", "gelu_tanh": "GELU (tanh)",
+                      "silu": "SiLU"}
 _LOSS_LABELS = {
     "half_squared_error": "½‖·‖²", "mse": "MSE", "binary_cross_entropy": "BCE",
     "bce_with_logits": "BCE\\nlogits", "cross_entropy": "CE",

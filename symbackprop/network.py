@@ -16,21 +16,27 @@ definition is a topological order of the graph.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import sympy as sp
 from sympy.core.function import Application
 
 from . import tensor as T
 from .errors import (
     DuplicateNameError,
+    ForeignQuantityError,
+    InvalidNumberError,
+    InvalidOperandError,
     NetworkError,
     NonScalarLossError,
     UnknownNameError,
     UnsupportedFunctionError,
 )
+from .finite import number_problem
 from .parsing import parse_assignment_name
 from .special import check_expression, is_differentiable_function
 
@@ -43,16 +49,26 @@ check_name = parse_assignment_name
 
 def normalize_shape(shape: Any) -> tuple[int, int] | None:
     """None for a scalar, else (rows, columns); (n,) and n mean a column vector."""
-    if shape is None or shape == () or shape == (1, 1):
+    if shape is None or (isinstance(shape, (tuple, list)) and len(shape) == 0):
         return None
-    if isinstance(shape, int) and not isinstance(shape, bool):
+    if _dimension(shape) is not None:
         shape = (shape,)
     if not isinstance(shape, (tuple, list)) or not 1 <= len(shape) <= 2:
         raise NetworkError(f"invalid shape {shape!r}: use (rows,) or (rows, columns)")
-    dims = tuple(shape) + ((1,) if len(shape) == 1 else ())
-    if not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in dims):
+    dims = tuple(_dimension(d) for d in shape) + ((1,) if len(shape) == 1 else ())
+    if not all(d is not None and d > 0 for d in dims):
         raise NetworkError(f"invalid shape {shape!r}: dimensions must be positive integers")
     return None if dims == (1, 1) else dims
+
+
+def _dimension(value: Any) -> int | None:
+    """Any integer, NumPy's included (rng.integers returns them); never True/False or 2.0."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
 
 
 @dataclass
@@ -97,6 +113,9 @@ class Network:
         self._by_symbol: dict[sp.Symbol, str] = {}
         self._selections: dict[tuple, list[Quantity]] = {}
         self.loss_name: str | None = None
+        # Marks this network's tensor handles, so that one of another network is recognised
+        # even when its name and shape match (handles compare by name and shape).
+        self._owner = T.Owner()
 
     # -- declaring --------------------------------------------------------------------
 
@@ -190,7 +209,7 @@ class Network:
             return sp.ImmutableMatrix([[self[e].symbol for e in row] for row in quantity.elements])
         if quantity.is_scalar:
             return quantity.symbol
-        return T.Ref(name, quantity.shape)
+        return T.Ref(name, quantity.shape, owner=self._owner)
 
     def _known(self) -> str:
         names = [q.name for q in self.quantities()]
@@ -241,6 +260,12 @@ class Network:
             value = value[0, 0]
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             value = sp.sympify(value)
+        if isinstance(value, str):
+            raise InvalidOperandError(
+                f"node {name!r}: got the text {value!r}; pass a SymPy expression built from the network's "
+                "handles (x = net.input('x'); net.node('h', x + 1)), or write the network as a spec file "
+                "to give expressions as text (see docs/spec-format.md)"
+            )
         if isinstance(value, T.Tensor):
             dependencies = self._check_tensor(name, value)
             shape = None if value.is_scalar else value.shape
@@ -248,7 +273,7 @@ class Network:
             dependencies = self._check_scalar(name, value)
             shape = None
         else:
-            raise TypeError(
+            raise InvalidOperandError(
                 f"node {name!r}: expected a SymPy expression or a tensor expression, "
                 f"got {type(value).__name__}"
             )
@@ -278,9 +303,11 @@ class Network:
     def _check_scalar(self, name: str, expr: Any) -> tuple[str, ...]:
         expr = sp.sympify(expr) if isinstance(expr, (int, float)) else expr
         if not isinstance(expr, sp.Expr):
-            raise TypeError(f"node {name!r}: expected a scalar SymPy expression, got {type(expr).__name__}")
+            raise InvalidOperandError(
+                f"node {name!r}: expected a scalar SymPy expression, got {type(expr).__name__}"
+            )
         if expr.has(sp.MatrixSymbol):
-            raise TypeError(
+            raise InvalidOperandError(
                 f"node {name!r}: SymPy matrix symbols are not supported; declare shapes with net.input/param"
             )
         for function in expr.atoms(Application):  # Max and Min are applications, not Functions
@@ -290,6 +317,7 @@ class Network:
                     "differentiate; use sbp.relu for max(0, z) or sbp.elementwise for your own function"
                 )
         check_expression(expr, f"node {name!r}")
+        _check_numbers(name, expr)
         return self._dependencies(name, expr.free_symbols)
 
     def _check_tensor(self, name: str, value: T.Tensor) -> tuple[str, ...]:
@@ -301,6 +329,12 @@ class Network:
                     raise UnknownNameError(
                         f"node {name!r} uses {node.name!r}, which is not a quantity of this network"
                     )
+                if node.owner is not None and node.owner is not self._owner:
+                    raise ForeignQuantityError(
+                        f"node {name!r} uses {node.name!r} of another network; use the handle this "
+                        f"network returned for {node.name!r} (net[{node.name!r}] is its quantity, "
+                        f"net.handle({node.name!r}) its handle)"
+                    )
                 names.append(node.name)
             elif isinstance(node, T.Adjoint):
                 raise NetworkError(f"node {name!r}: gradients cannot appear in a forward definition")
@@ -308,6 +342,10 @@ class Network:
                 self._check_scalar(name, node.expr)
             elif isinstance(node, T.Elementwise):  # an Activation made directly, not by sbp.elementwise
                 check_expression(node.function.at(_ARGUMENT), f"node {name!r}")
+            elif isinstance(node, T.Scale):
+                _check_numbers(name, node.factor)
+            elif isinstance(node, T.Power):
+                _check_numbers(name, node.exponent)
         names.extend(self._dependencies(name, T.free_scalars(value)))
         return tuple(dict.fromkeys(names))
 
@@ -322,6 +360,12 @@ class Network:
                 )
             found.append(owner)
         return tuple(found)
+
+
+def _check_numbers(name: str, expr: sp.Basic) -> None:
+    problem = number_problem(expr)
+    if problem is not None:
+        raise InvalidNumberError(f"node {name!r}: {problem}")
 
 
 def _element_name(name: str, i: int, j: int, shape: tuple[int, int]) -> str:

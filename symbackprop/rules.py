@@ -22,6 +22,7 @@ import sympy as sp
 from . import tensor as T
 from .errors import UnsupportedFunctionError
 from .functions import LeakyReLU, ReLU, Sigmoid, Softplus, log_softmax, stable_sigmoid
+from .gelu_silu import GELU, GELUTanh, SiLU
 
 #: How the local factor combines with the upstream gradient g.
 IDENTITY, HADAMARD, RIGHT, LEFT, SCALE, TRANSPOSE, SUM, OTHER = (
@@ -109,6 +110,12 @@ _register("tanh", "tanh multiplies the gradient by 1 − tanh²(z)",
           "tanh: gradient에 1 − tanh²(z)를 곱함")
 _register("softplus", "softplus multiplies the gradient by σ(z)",
           "softplus: gradient에 σ(z)를 곱함")
+_register("gelu", "GELU multiplies the gradient by Φ(z) + z·φ(z), Φ and φ the standard normal CDF and density",
+          "GELU: gradient에 Φ(z) + z·φ(z)를 곱함 (Φ, φ는 표준정규분포의 누적분포함수와 밀도)")
+_register("gelu_tanh", "GELU's tanh approximation multiplies the gradient by its derivative, written with σ(2u)",
+          "GELU의 tanh 근사: gradient에 σ(2u)로 쓴 도함수를 곱함")
+_register("silu", "SiLU multiplies the gradient by σ(z)(1 + z·σ(−z))",
+          "SiLU: gradient에 σ(z)(1 + z·σ(−z))를 곱함")
 _register("identity", "the identity passes the gradient through unchanged",
           "항등 함수: gradient를 그대로 전달")
 _register("scalar", "the node's expression is differentiated with respect to this input",
@@ -325,7 +332,7 @@ def scalar_local(expr: sp.Expr, symbol: sp.Symbol, where: str) -> sp.Expr:
 
 
 _ACTIVATION_CLASSES = {ReLU: "relu", Sigmoid: "sigmoid", Softplus: "softplus",
-                       LeakyReLU: "leaky_relu", sp.tanh: "tanh"}
+                       LeakyReLU: "leaky_relu", sp.tanh: "tanh", GELU: "gelu", GELUTanh: "gelu_tanh", SiLU: "silu"}
 
 
 def _classify(expr: sp.Expr, symbol: sp.Symbol) -> str:

@@ -546,6 +546,21 @@ def _leaky_relu(argument: Any, negative_slope: Any = _PYTORCH_LEAKY_SLOPE) -> An
 
 _ELEMENTWISE_MATH = {name: F.elementwise(getattr(sp, name), name) for name in ("exp", "log", "sin", "cos", "sqrt")}
 
+#: SymPy's special functions by their spec names.  ``gamma`` is left out: it is a common parameter name,
+#: and a function's name cannot name a quantity.
+_SPECIAL = {"asinh": sp.asinh, "acosh": sp.acosh, "atanh": sp.atanh, "erf": sp.erf, "erfc": sp.erfc,
+            "loggamma": sp.loggamma, "digamma": sp.digamma, "sinc": sp.sinc}
+
+
+def _special(name: str) -> Callable[[Any], Any]:
+    """Made when called, so that without SciPy only a spec that uses digamma or loggamma is refused."""
+
+    def apply(argument: Any) -> Any:
+        return F.elementwise(_SPECIAL[name], name)(argument)
+
+    apply.__name__ = name
+    return apply
+
 
 def spec_functions(level: str = "vector", *, relu_grad_at_zero: Any = 0) -> dict[str, Callable[..., Any]]:
     """The functions a spec expression may call, by name."""
@@ -556,7 +571,11 @@ def spec_functions(level: str = "vector", *, relu_grad_at_zero: Any = 0) -> dict
         "softplus": F.softplus,
         "identity": F.identity,
         "leaky_relu": _leaky_relu,
+        "gelu": F.gelu,
+        "gelu_tanh": F.ACTIVATIONS["gelu_tanh"],
+        "silu": F.silu,
         **_ELEMENTWISE_MATH,
+        **{name: _special(name) for name in _SPECIAL},
         "sum": _total,
         "transpose": _transpose,
     }

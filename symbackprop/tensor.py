@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
-from .errors import ShapeMismatchError
+from .errors import InvalidNumberError, InvalidOperandError, ShapeMismatchError, TensorInSymPyError
 
 if TYPE_CHECKING:
     from .functions import Activation
@@ -30,22 +30,35 @@ SCALAR_SHAPE: Shape = (1, 1)
 BATCH_SIZE = sp.Symbol("N", positive=True, integer=True)
 
 
-def as_tensor(value: Any) -> Tensor:
-    """Lift a Tensor, SymPy scalar or number into a Tensor (scalars become 1×1)."""
+def as_tensor(value: Any, beside: Tensor | None = None) -> Tensor:
+    """Lift a Tensor, SymPy scalar or number into a Tensor (scalars become 1×1).
+
+    ``beside`` is the other operand, named in the message when ``value`` does not fit.
+    """
     if isinstance(value, Tensor):
         return value
+    partner = "" if beside is None else f" {beside!r}"
     if isinstance(value, (sp.MatrixBase, sp.MatrixExpr)):
-        raise TypeError(
-            "an explicit SymPy matrix cannot be combined with a symbackprop tensor; "
-            "declare the quantity with elements=True for a scalar-level network, "
-            "or use tensors throughout"
+        raise InvalidOperandError(
+            f"an explicit SymPy matrix cannot be combined with the symbackprop tensor{partner}: the matrix "
+            f"(shape {value.shape}) is a quantity declared with elements=True or an sp.Matrix; declare every "
+            "quantity with elements=True for a scalar-level network, or none of them"
         )
     if isinstance(value, (int, float, sp.Basic)) and not isinstance(value, bool):
         expr = sp.sympify(value)  # numbers and SymPy objects only: no text reaches sympify
         if not isinstance(expr, sp.Expr):
-            raise TypeError(f"cannot use {value!r} in a tensor expression")
+            raise InvalidOperandError(f"cannot use {value!r} in a tensor expression")
         return Scalar(expr)
-    raise TypeError(f"cannot use {type(value).__name__} {value!r} in a tensor expression")
+    raise InvalidOperandError(f"cannot use {type(value).__name__} {value!r} in a tensor expression")
+
+
+class Owner:
+    """The network a handle belongs to: compared by identity, ignored by equality of trees."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<network {id(self):#x}>"
 
 
 def _shape_text(shape: Shape) -> str:
@@ -55,6 +68,9 @@ def _shape_text(shape: Shape) -> str:
 @dataclass(frozen=True, eq=True)
 class Tensor:
     """Base of every node of the tensor algebra; operators build new trees."""
+
+    # Above SymPy matrices' 10.01, so that sp.Matrix(...) + x reaches the tensor's refusal.
+    _op_priority = 20.0
 
     @property
     def shape(self) -> Shape:  # pragma: no cover - every subclass defines it
@@ -73,16 +89,16 @@ class Tensor:
         return transpose(self)
 
     def __add__(self, other: Any) -> Tensor:
-        return add(self, as_tensor(other))
+        return add(self, as_tensor(other, self))
 
     def __radd__(self, other: Any) -> Tensor:
-        return add(as_tensor(other), self)
+        return add(as_tensor(other, self), self)
 
     def __sub__(self, other: Any) -> Tensor:
-        return add(self, scale(-1, as_tensor(other)))
+        return add(self, scale(-1, as_tensor(other, self)))
 
     def __rsub__(self, other: Any) -> Tensor:
-        return add(as_tensor(other), scale(-1, self))
+        return add(as_tensor(other, self), scale(-1, self))
 
     def __neg__(self) -> Tensor:
         return scale(-1, self)
@@ -98,17 +114,43 @@ class Tensor:
 
     def __truediv__(self, other: Any) -> Tensor:
         if isinstance(other, Tensor):
-            raise TypeError("division by a tensor is not supported; multiply by a scalar instead")
-        return scale(1 / sp.sympify(other), self)
+            raise InvalidOperandError(
+                f"cannot divide {self!r} by the tensor {other!r}: division by a tensor is not supported; "
+                "multiply by a scalar instead"
+            )
+        divisor = as_tensor(other, self).expr
+        if divisor == 0:
+            raise InvalidNumberError(f"cannot divide {self!r} by zero")
+        return scale(1 / divisor, self)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        raise InvalidOperandError(
+            f"cannot divide by the tensor {self!r}: division by a tensor is not supported; "
+            "multiply by a scalar instead"
+        )
 
     def __matmul__(self, other: Any) -> Tensor:
-        return matmul(self, as_tensor(other))
+        return matmul(self, as_tensor(other, self))
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return matmul(as_tensor(other), self)
+        return matmul(as_tensor(other, self), self)
 
     def __pow__(self, exponent: Any) -> Tensor:
         return power(self, exponent)
+
+    def __rpow__(self, base: Any) -> Tensor:
+        raise InvalidOperandError(
+            f"cannot raise {base!r} to the power of the tensor {self!r}: an exponent must be a constant number"
+        )
+
+    def _sympy_(self) -> sp.Basic:
+        # SymPy asks this when a tensor is handed to it (sp.exp(x)); its own message would
+        # only say that sympify failed.
+        raise TensorInSymPyError(
+            f"the tensor {self!r} of shape {_shape_text(self.shape)} was given to SymPy, whose functions "
+            f"take scalars; apply a function element by element with sbp.elementwise, as in "
+            f"sbp.elementwise(sp.exp)({self!r}), or use an activation such as sbp.sigmoid({self!r})"
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}{self.shape}"
@@ -120,6 +162,7 @@ class Ref(Tensor):
 
     name: str
     ref_shape: Shape
+    owner: Owner | None = field(default=None, compare=False)
 
     @property
     def shape(self) -> Shape:
@@ -366,9 +409,9 @@ def hadamard(left: Tensor, right: Tensor) -> Tensor:
 def multiply(left: Any, right: Any) -> Tensor:
     """``*``: a scalar factor scales; two tensors multiply element-wise, as in NumPy."""
     if not isinstance(left, Tensor):
-        return scale(sp.sympify(left), right) if _is_number_like(left) else hadamard(as_tensor(left), right)
+        return scale(sp.sympify(left), right) if _is_number_like(left) else hadamard(as_tensor(left, right), right)
     if not isinstance(right, Tensor):
-        return scale(sp.sympify(right), left) if _is_number_like(right) else hadamard(left, as_tensor(right))
+        return scale(sp.sympify(right), left) if _is_number_like(right) else hadamard(left, as_tensor(right, left))
     return hadamard(left, right)
 
 
@@ -400,7 +443,12 @@ def transpose(operand: Tensor) -> Tensor:
 def power(operand: Tensor, exponent: Any) -> Tensor:
     exponent = sp.sympify(exponent) if isinstance(exponent, (int, float, sp.Basic)) else exponent
     if not (isinstance(exponent, sp.Expr) and exponent.is_number and exponent.is_real):
-        raise TypeError(f"a tensor can only be raised to a constant real power, not {exponent!r}")
+        kind = "a tensor" if isinstance(exponent, Tensor) else (
+            "a symbol" if isinstance(exponent, sp.Expr) and exponent.free_symbols else "not a real number")
+        raise InvalidOperandError(
+            f"cannot raise the tensor {operand!r} to the power {exponent!r} ({kind}): a tensor's exponent "
+            "must be a constant real number, such as 2 or 0.5"
+        )
     if exponent == 1:
         return operand
     return Power(operand, exponent)

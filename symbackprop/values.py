@@ -15,6 +15,7 @@ import numpy as np
 import sympy as sp
 
 from .errors import (
+    ComplexValueError,
     ExtraValueError,
     MissingValueError,
     NonFiniteValueError,
@@ -33,9 +34,20 @@ _EXACT_TYPES = (int, Fraction, sp.Rational, sp.Integer)
 def _to_array(name: str, value: Any, exact: bool) -> np.ndarray:
     if isinstance(value, (str, bytes)):
         raise ValuesError(f"value of {name!r} must be numbers, not text")
+    if value is None:
+        raise MissingValueError(f"value of {name!r} is None; give a number or an array of numbers")
     try:
         raw = np.asarray(value)
+        if raw.dtype.kind == "O" and any(v is None for v in raw.flat):
+            raise MissingValueError(f"value of {name!r} has None in place of a number: {value!r}")
+        complex_numbers = [v for v in raw.flat if _is_complex(v)] if raw.dtype.kind in "cO" else []
+        if complex_numbers:  # NumPy would keep the real part and only warn
+            shown = next((v for v in complex_numbers if complex(v).imag != 0), complex_numbers[0])
+            raise ComplexValueError(f"value of {name!r} holds the complex number {shown}; "
+                                    "symbackprop works with real numbers only")
         array = raw.astype(object) if exact else np.asarray(raw, dtype=float)
+    except ValuesError:
+        raise
     except (TypeError, ValueError) as error:
         raise ValuesError(f"value of {name!r} is not a number or a rectangular array of numbers ({error})") from None
     if raw.dtype.kind == "b" or (raw.dtype.kind == "O" and any(isinstance(v, (bool, np.bool_)) for v in raw.flat)):
@@ -51,6 +63,12 @@ def _to_array(name: str, value: Any, exact: bool) -> np.ndarray:
     if not finite:
         raise NonFiniteValueError(f"value of {name!r} contains NaN or infinity: {value!r}")
     return array
+
+
+def _is_complex(v: Any) -> bool:
+    if isinstance(v, (complex, np.complexfloating)):
+        return True
+    return isinstance(v, sp.Expr) and v.is_number and v.is_extended_real is False
 
 
 def _exact_number(v: Any) -> sp.Expr:
@@ -74,7 +92,10 @@ def _shape_text(shape: tuple) -> str:
 def conform(quantity: Quantity, value: Any, exact: bool = False) -> tuple[np.ndarray, int | None]:
     """The value as a (rows, columns) or (N, rows, columns) array, and N (None if unbatched).
 
-    A flat list is accepted for a column vector; inputs may carry a leading batch axis.
+    A flat list is one vector: a column for shape (n, 1), a row for shape (1, n).
+    Inputs may carry a leading batch axis; a batch of columns may also be written
+    (N, n), but a batch of rows only (N, 1, n), since (N, n) already reads as N
+    columns' worth of numbers for a column input and a row input must not mean otherwise.
     """
     array = _to_array(quantity.name, value, exact)
     rows, columns = quantity.matrix_shape
@@ -88,8 +109,8 @@ def conform(quantity: Quantity, value: Any, exact: bool = False) -> tuple[np.nda
     else:
         if shape == (rows, columns):
             return array, None
-        if columns == 1 and shape == (rows,):
-            return array.reshape(rows, 1), None
+        if shape == (rows * columns,) and 1 in (rows, columns):
+            return array.reshape(rows, columns), None
         if batchable and shape[1:] == (rows, columns) and len(shape) == 3:
             return array, shape[0]
         if batchable and columns == 1 and len(shape) == 2 and shape[1] == rows:
@@ -99,6 +120,11 @@ def conform(quantity: Quantity, value: Any, exact: bool = False) -> tuple[np.nda
     raise ValueShapeError(
         f"value of {quantity.kind} {quantity.name!r} has shape {shape}; expected {declared}{batch}"
     )
+
+
+def missing_names(network: Any, values: Mapping[str, Any]) -> list[str]:
+    """The inputs and parameters of ``network`` that ``values`` gives nothing for, in definition order."""
+    return [q.name for q in network.quantities(INPUT, PARAM) if q.name not in values]
 
 
 def conform_all(derivation: Derivation, values: Mapping[str, Any], exact: bool = False
@@ -114,7 +140,7 @@ def conform_all(derivation: Derivation, values: Mapping[str, Any], exact: bool =
         kinds = {n: network[n].kind for n in extra if n in network}
         detail = ", ".join(f"{n!r}" + (f" (a {kinds[n]}, which is computed)" if n in kinds else "") for n in extra)
         raise ExtraValueError(f"values given for names that are not inputs or parameters: {detail}")
-    missing = [q.name for q in needed if q.name not in values]
+    missing = missing_names(network, values)
     if missing:
         raise MissingValueError(f"missing values for {', '.join(repr(n) for n in missing)}")
     arrays: dict[str, np.ndarray] = {}

@@ -141,7 +141,7 @@ def test_missing_and_extra_values(reference):
 
 @pytest.mark.parametrize("name, value, fragment", [
     ("W1", [[0.5, 0.3, 0.1], [0.2, 0.4, 0.1]], r"param 'W1' has shape \(2, 3\); expected shape \(2, 2\)"),
-    ("W2", [0.6, 0.8], r"param 'W2' has shape \(2,\); expected shape \(1, 2\)"),
+    ("W2", [0.6, 0.8, 0.1], r"param 'W2' has shape \(3,\); expected shape \(1, 2\)"),
     ("b2", [0.1, 0.2], r"param 'b2' has shape \(2,\); expected a scalar$"),
     ("W1", np.zeros((3, 2, 2)), r"expected shape \(2, 2\)$"),
     ("x", [1, 2, 3], r"input 'x' has shape \(3,\); expected shape \(2, 1\) \(or with a leading batch axis\)"),

@@ -27,6 +27,7 @@ import sympy as sp
 from .. import tensor as T
 from ..derivation import SUM, Derivation, Step
 from ..functions import LeakyReLU, ReLU, Sigmoid, Softplus
+from ..gelu_silu import GELU, GELUTanh, SiLU
 from ..network import INPUT, LOSS, NODE, PARAM, Quantity
 from . import structure as S
 from .analysis import efficiency_section, flow_section, memory_section
@@ -47,7 +48,8 @@ FACTORS_PER_ROW = 6
 TERMS_PER_ROW = 3
 
 _SCALAR_ACTIVATIONS = {ReLU: r"\operatorname{ReLU}", Sigmoid: r"\sigma", Softplus: r"\operatorname{softplus}",
-                       LeakyReLU: r"\operatorname{LeakyReLU}", sp.tanh: r"\tanh"}
+                       LeakyReLU: r"\operatorname{LeakyReLU}", sp.tanh: r"\tanh", GELU: r"\operatorname{GELU}",
+                       GELUTanh: r"\operatorname{GELU}_{\tanh}", SiLU: r"\operatorname{SiLU}"}
 
 
 def step_marker(step: Step) -> Marker:

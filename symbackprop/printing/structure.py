@@ -18,7 +18,8 @@ OUTPUT, ACTIVATION, WEIGHT, BIAS, PASSED, INPUT_ROLE, PARAMETER, INTERMEDIATE, P
     "output", "activation", "weight", "bias", "passed", "input", "parameter", "node", "part", "fan_out",
 )
 
-_ACTIVATION_RULES = {"relu", "leaky_relu", "sigmoid", "tanh", "softplus", "identity", "activation"}
+_ACTIVATION_RULES = {"relu", "leaky_relu", "sigmoid", "tanh", "softplus", "identity", "activation",
+                     "gelu", "gelu_tanh", "silu"}
 _PRODUCT_RULES = {"matmul", "multiply", "hadamard"}
 _PASS_THROUGH_RULES = {"add", "broadcast"}
 

@@ -30,6 +30,9 @@ ACTIVATION_NAMES: dict[str, str] = {
     "softplus": r"\operatorname{softplus}",
     "identity": r"\operatorname{id}",
     "leaky_relu": r"\operatorname{LeakyReLU}",
+    "gelu": r"\operatorname{GELU}",
+    "gelu_tanh": r"\operatorname{GELU}_{\tanh}",
+    "silu": r"\operatorname{SiLU}",
 }
 
 _ARGUMENT = sp.Symbol("symbackprop_argument", real=True)
