@@ -5,9 +5,8 @@ and ``(s + 1) * x`` come out parenthesised because ``ast.unparse`` knows how
 Python reads them.  Scalar SymPy expressions go through SymPy's NumPy printer
 (which knows precedence too) and are parsed back into the tree.
 
-Tensor nodes are dispatched along their class's MRO to ``emit_<Class>``, as
-SymPy's printers do; :func:`unhandled_node_types` lists any node type of the
-tensor algebra without a method, for the completeness test.
+Tensor nodes are dispatched by :class:`~symbackprop.visit.TreeVisitor`, the one
+way every interpreter walks the tree.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from .errors import UnsupportedFunctionError
 from .functions import LOSSES, NUMPY_FUNCTIONS
 from .kernels import KERNELS
 from .rules import LOSS_GRADIENTS
+from .visit import TreeVisitor
 
 
 def var(prefix: str, name: str) -> str:
@@ -69,7 +69,7 @@ class ScalarPrinter(NumPyPrinter):
         return self._names(expr)
 
 
-class TreeEmitter:
+class TreeEmitter(TreeVisitor):
     """Tensor trees and scalar expressions to ``ast`` expressions of a NumPy program.
 
     ``namespace`` collects the Python objects the code names (kernels, activations, losses).
@@ -102,63 +102,59 @@ class TreeEmitter:
     # -- tensors -------------------------------------------------------------------------
 
     def tensor(self, node: T.Tensor) -> ast.expr:
-        for cls in type(node).__mro__:
-            method = getattr(self, f"emit_{cls.__name__}", None)
-            if method is not None:
-                return method(node)
-        raise UnsupportedFunctionError(f"no NumPy code for {type(node).__name__}")
+        return self.visit(node)
 
     def value(self, value: Any) -> ast.expr:
         return self.tensor(value) if isinstance(value, T.Tensor) else self.scalar(value)
 
-    def emit_Ref(self, node: T.Ref) -> ast.expr:
+    def visit_Ref(self, node: T.Ref) -> ast.expr:
         return name(var("v", node.name))
 
-    def emit_Adjoint(self, node: T.Adjoint) -> ast.expr:
+    def visit_Adjoint(self, node: T.Adjoint) -> ast.expr:
         return name(var("g", node.name))
 
-    def emit_Scalar(self, node: T.Scalar) -> ast.expr:
+    def visit_Scalar(self, node: T.Scalar) -> ast.expr:
         return self.scalar(node.expr)
 
-    def emit_MatMul(self, node: T.MatMul) -> ast.expr:
+    def visit_MatMul(self, node: T.MatMul) -> ast.expr:
         if isinstance(node.left, T.Transpose):
             return call("_mm_t", self.tensor(node.left.operand), self.tensor(node.right))
         return call("_mm", self.tensor(node.left), self.tensor(node.right))
 
-    def emit_Add(self, node: T.Add) -> ast.expr:
+    def visit_Add(self, node: T.Add) -> ast.expr:
         return binary(self.tensor(node.left), ast.Add(), self.tensor(node.right))
 
-    def emit_Hadamard(self, node: T.Hadamard) -> ast.expr:
+    def visit_Hadamard(self, node: T.Hadamard) -> ast.expr:
         at_zero = step_at_zero(node.right)
         if at_zero is not None:
             return call("_gate", self.tensor(node.left), self.tensor(node.right.operand), self.scalar(at_zero))
         return binary(self.tensor(node.left), ast.Mult(), self.tensor(node.right))
 
-    def emit_Scale(self, node: T.Scale) -> ast.expr:
+    def visit_Scale(self, node: T.Scale) -> ast.expr:
         return binary(self.scalar(node.factor), ast.Mult(), self.tensor(node.operand))
 
-    def emit_Transpose(self, node: T.Transpose) -> ast.expr:
+    def visit_Transpose(self, node: T.Transpose) -> ast.expr:
         return call("_T", self.tensor(node.operand))
 
-    def emit_Elementwise(self, node: T.Elementwise) -> ast.expr:
+    def visit_Elementwise(self, node: T.Elementwise) -> ast.expr:
         return call(self.activation(node.function), self.tensor(node.operand))
 
-    def emit_Power(self, node: T.Power) -> ast.expr:
+    def visit_Power(self, node: T.Power) -> ast.expr:
         return binary(self.tensor(node.operand), ast.Pow(), self.scalar(node.exponent))
 
-    def emit_Sum(self, node: T.Sum) -> ast.expr:
+    def visit_Sum(self, node: T.Sum) -> ast.expr:
         return call("_total", self.tensor(node.operand))
 
-    def emit_Ones(self, node: T.Ones) -> ast.expr:
+    def visit_Ones(self, node: T.Ones) -> ast.expr:
         shape = ast.Tuple([ast.Constant(d) for d in node.shape], ast.Load())
         return ast.Call(ast.Attribute(name("np"), "ones", ast.Load()), [shape], [])
 
-    def emit_LossOp(self, node: T.LossOp) -> ast.expr:
+    def visit_LossOp(self, node: T.LossOp) -> ast.expr:
         function = f"_loss_{node.kind}"
         self.namespace[function] = LOSSES[node.kind].numeric
         return call(function, self.tensor(node.prediction), self.tensor(node.target))
 
-    def emit_LossGradient(self, node: T.LossGradient) -> ast.expr:
+    def visit_LossGradient(self, node: T.LossGradient) -> ast.expr:
         function = f"_d_{node.kind}_d_{node.wrt}"
         self.namespace[function] = LOSS_GRADIENTS[(node.kind, node.wrt)].numeric
         return call(function, self.tensor(node.prediction), self.tensor(node.target))
@@ -207,23 +203,6 @@ def step_at_zero(node: T.Tensor) -> sp.Expr | None:
     if isinstance(body, sp.Heaviside) and body.args[0] == t:
         return body.args[1] if len(body.args) > 1 else sp.S.Half
     return None
-
-
-def unhandled_node_types() -> list[str]:
-    """Node types of the tensor algebra that the emitter has no method for (should be none)."""
-    missing = []
-    for cls in _subclasses(T.Tensor):
-        if not any(hasattr(TreeEmitter, f"emit_{c.__name__}") for c in cls.__mro__ if c is not T.Tensor):
-            missing.append(cls.__name__)
-    return missing
-
-
-def _subclasses(cls: type) -> list[type]:
-    found = []
-    for sub in cls.__subclasses__():
-        found.append(sub)
-        found.extend(_subclasses(sub))
-    return found
 
 
 # -- lines: sharing, pruning, printing -------------------------------------------------------

@@ -57,7 +57,7 @@ def gradient_lines(source: str) -> list[str] | None:
 
     rows = []
     try:
-        function = ast.parse(source).body[0]
+        function = next(n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef) and n.name == "derivation")
         for statement in function.body:
             if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
                 target = statement.targets[0]
@@ -71,7 +71,7 @@ def gradient_lines(source: str) -> list[str] | None:
 
 
 def code_section(writer: Writer) -> list[Block]:
-    source = writer.derivation.lambdify().source
+    source = writer.derivation.lambdify().program.derivation_source  # the module's helpers would bury it
     blocks: list[Block] = [Heading(2, writer.say("code.heading")), Paragraph(writer.say("code.intro")),
                            Code(source, "python")]
     if latexify_module() is None:
