@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import base64
 import html
+import math
 import os
 import re
 import runpy
@@ -278,13 +279,22 @@ def _user_frame(error: BaseException, path: Path) -> str:
 
 
 def _values_for(args: argparse.Namespace, loaded: LoadedNet) -> dict[str, Any] | None:
+    from .values import missing_names
+
     if getattr(args, "no_values", False):
         return None
     if args.values:
         from .spec import load_values
 
-        return load_values(args.values)
-    return loaded.values
+        values, origin, remedy = load_values(args.values), args.values, "add them to this --values file"
+    else:
+        values, origin = loaded.values, args.net
+        table = "its [values] table" if str(origin).lower().endswith(".toml") else "its `values` dict"
+        remedy = f"add them to {table}, or give every value with --values FILE"
+    missing = missing_names(loaded.network, values) if values is not None else []
+    if missing:
+        raise CommandError(f"{origin}: missing values for {', '.join(repr(n) for n in missing)}; {remedy}")
+    return values
 
 
 # -- derive ------------------------------------------------------------------------------------
@@ -665,6 +675,8 @@ def _image(alt: str, source: str, base: Path | None) -> str:
 def run_check(args: argparse.Namespace, progress: Progress) -> int:
     import symbackprop as sbp
 
+    if not (math.isfinite(args.tolerance) and args.tolerance > 0):  # before any work is done
+        raise CommandError(f"--tolerance {args.tolerance:g}: give a positive number, such as 1e-5")
     with progress.stage("reading the network"):
         loaded = load_net(args.net, level=args.level)
         values = _values_for(args, loaded)

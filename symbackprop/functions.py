@@ -23,6 +23,7 @@ from . import tensor as T
 from .errors import UnsupportedFunctionError
 from .gelu_silu import GATED_CLASSES, GATED_KERNELS, GELU, GELUTanh, SiLU
 from .special import SPECIAL_KERNELS, check_expression
+from .stable import STABLE_CLASSES, STABLE_KERNELS, relu_for_max
 
 _t = sp.Symbol("t", real=True)
 
@@ -60,7 +61,7 @@ class ReLU(_Primitive):
 
 
 class Sigmoid(_Primitive):
-    """σ(z) = 1/(1 + e^{−z}); σ′(z) = σ(z)σ(−z), which equals σ(z)(1 − σ(z))."""
+    """σ(z) = 1/(1 + e^{−z}); σ′(z) = σ(z)(1 − σ(z)), from the same σ(z) its consumers see."""
 
     nargs = 1
 
@@ -73,8 +74,9 @@ class Sigmoid(_Primitive):
         return None
 
     def fdiff(self, argindex=1):
-        z = self.args[0]
-        return Sigmoid(z) * Sigmoid(-z)
+        # s(1 − s), as PyTorch: a consumer dividing by 1 − s (BCE) cancels it exactly
+        s = Sigmoid(self.args[0])
+        return s * (1 - s)
 
     def primitive(self) -> sp.Expr:
         return 1 / (1 + sp.exp(-self.args[0]))
@@ -144,11 +146,11 @@ NUMPY_FUNCTIONS: dict[str, Callable] = {
     "Sigmoid": stable_sigmoid,
     "Softplus": _softplus,
     "LeakyReLU": _leaky_relu,
-    **SPECIAL_KERNELS, **GATED_KERNELS,
+    **STABLE_KERNELS, **SPECIAL_KERNELS, **GATED_KERNELS,
 }
 
 #: SymPy function classes whose derivatives the engine trusts, beyond these.
-_OWN_CLASSES = (ReLU, Sigmoid, Softplus, LeakyReLU, *GATED_CLASSES)
+_OWN_CLASSES = (ReLU, Sigmoid, Softplus, LeakyReLU, *STABLE_CLASSES, *GATED_CLASSES)
 
 
 def primitive_form(expr: sp.Expr) -> sp.Expr:
@@ -263,10 +265,9 @@ def elementwise(function: Any, name: str | None = None) -> Activation:
     if isinstance(function, sp.Lambda):
         if len(function.variables) != 1:
             raise UnsupportedFunctionError("an element-wise function takes exactly one variable")
-        body = function.expr
         (variable,) = function.variables
-        formula = sp.Lambda(variable, body)
         label = name or "f"
+        formula = sp.Lambda(variable, relu_for_max(function.expr))
         source = None
     elif callable(function):
         try:
@@ -280,10 +281,10 @@ def elementwise(function: Any, name: str | None = None) -> Activation:
             raise UnsupportedFunctionError(
                 f"element-wise function must return a SymPy expression, got {type(probe).__name__}"
             )
-        formula = sp.Lambda(_t, probe)
         label = name or getattr(function, "__name__", "f")
         if label == "<lambda>":
             label = "f"
+        formula = sp.Lambda(_t, relu_for_max(probe))
         source = function if inspect.isfunction(function) else None
     else:
         raise UnsupportedFunctionError(f"cannot use {function!r} as an element-wise function")

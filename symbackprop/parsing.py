@@ -127,6 +127,7 @@ def parse_expression(
     functions: Mapping[str, Callable[..., object]],
     *,
     limits: Limits = DEFAULT_LIMITS,
+    check: Callable[[object], str | None] | None = None,
 ) -> object:
     """Interpret ``text`` as an arithmetic expression over ``names`` and ``functions``.
 
@@ -135,13 +136,15 @@ def parse_expression(
     numbers (``0.5`` is ``Rational(1, 2)``).  Anything outside the whitelist
     raises :class:`~symbackprop.errors.ExpressionError`; errors raised on purpose
     by the operands themselves (any :class:`~symbackprop.errors.SymbackpropError`)
-    pass through unchanged.
+    pass through unchanged.  ``check`` sees the result of every operation and
+    call; a reason it returns is reported as an ExpressionError at that part of
+    the text (``1/0`` at column 9 rather than somewhere in the whole).
     """
     source = _Source.parse(text, limits)
     _check_size(source.tree, limits)
     checker = _Checker(source, names, functions, limits)
     checker.check(source.tree.body, exponent_scale=sympy.Integer(1))
-    return _Evaluator(source, names, functions, limits).evaluate(source.tree.body)
+    return _Evaluator(source, names, functions, limits, check).evaluate(source.tree.body)
 
 
 def parse_assignment_name(text: str) -> str:
@@ -425,11 +428,13 @@ class _Evaluator:
         names: Mapping[str, object],
         functions: Mapping[str, Callable[..., object]],
         limits: Limits,
+        check: Callable[[object], str | None] | None = None,
     ) -> None:
         self.source = source
         self.names = names
         self.functions = functions
         self.limits = limits
+        self.check = check
 
     def evaluate(self, node: ast.AST) -> object:
         if isinstance(node, ast.Constant):
@@ -462,7 +467,7 @@ class _Evaluator:
 
     def _apply(self, node: ast.AST, function: Callable[..., object], *args: Any, **kwargs: Any) -> object:
         try:
-            return function(*args, **kwargs)
+            result = function(*args, **kwargs)
         except SymbackpropError:
             # The operands' own errors (e.g. shape mismatches) already say what is wrong.
             raise
@@ -471,6 +476,10 @@ class _Evaluator:
             raise ExpressionError(
                 f"cannot compute {self.source.snippet(node)} at {self.source.where(node)}: {reason}"
             ) from error
+        problem = self.check(result) if self.check is not None else None
+        if problem:
+            raise ExpressionError(f"cannot compute {self.source.snippet(node)} at {self.source.where(node)}: {problem}")
+        return result
 
 
 def _number_from_literal(node: ast.Constant, source: _Source, limits: Limits) -> sympy.Rational:

@@ -23,6 +23,7 @@ from . import tensor as T
 from .errors import UnsupportedFunctionError
 from .functions import LeakyReLU, ReLU, Sigmoid, Softplus, log_softmax, stable_sigmoid
 from .gelu_silu import GELU, GELUTanh, SiLU
+from .stable import EPSILON
 
 #: How the local factor combines with the upstream gradient g.
 IDENTITY, HADAMARD, RIGHT, LEFT, SCALE, TRANSPOSE, SUM, OTHER = (
@@ -130,6 +131,16 @@ _register("loss:bce_with_logits", "binary cross-entropy on logits gives (σ(z) �
           "로짓에 대한 이진 교차 엔트로피: (σ(z) − y)/n 형태로 gradient 계산")
 _register("loss:cross_entropy", "softmax with cross-entropy gives softmax(z) − y",
           "소프트맥스 교차 엔트로피: softmax(z) − y 형태로 gradient 계산")
+_register("loss_target:half_squared_error", "for the target, the squared error gives (y − h)",
+          "제곱 오차: 정답에 대한 gradient는 (y − h)")
+_register("loss_target:mse", "for the target, the mean squared error gives 2(y − h)/n",
+          "평균 제곱 오차: 정답에 대한 gradient는 2(y − h)/n")
+_register("loss_target:binary_cross_entropy", "for the target, binary cross-entropy gives (log(1 − p) − log p)/n",
+          "이진 교차 엔트로피: 정답에 대한 gradient는 (log(1 − p) − log p)/n")
+_register("loss_target:bce_with_logits", "for the target, binary cross-entropy on logits gives −z/n",
+          "로짓에 대한 이진 교차 엔트로피: 정답에 대한 gradient는 −z/n")
+_register("loss_target:cross_entropy", "for the target, softmax with cross-entropy gives −log softmax(z)",
+          "소프트맥스 교차 엔트로피: 정답에 대한 gradient는 −log softmax(z)")
 
 
 def activation_rule(name: str) -> str:
@@ -208,12 +219,11 @@ def _sum(op: T.Sum, g: T.Tensor) -> list[Pull]:
 
 @vjp(T.LossOp)
 def _loss(op: T.LossOp, g: T.Tensor) -> list[Pull]:
-    key = "loss:" + op.kind
     return [
         Pull(op.prediction, T.hadamard(g, T.LossGradient(op.kind, "prediction", op.prediction, op.target)),
-             key, T.LossGradient(op.kind, "prediction", op.prediction, op.target), SCALE),
+             "loss:" + op.kind, T.LossGradient(op.kind, "prediction", op.prediction, op.target), SCALE),
         Pull(op.target, T.hadamard(g, T.LossGradient(op.kind, "target", op.prediction, op.target)),
-             key, T.LossGradient(op.kind, "target", op.prediction, op.target), SCALE),
+             "loss_target:" + op.kind, T.LossGradient(op.kind, "target", op.prediction, op.target), SCALE),
     ]
 
 
@@ -235,7 +245,7 @@ def _size(a: np.ndarray) -> int:
 
 def _bce_prediction(p, y):
     # PyTorch's BCELoss backward divides by max(p(1 − p), 1e-12), keeping p = 0 or 1 finite.
-    return (p - y) / np.maximum(p * (1 - p), 1e-12) / _size(p)
+    return (p - y) / np.maximum(p * (1 - p), EPSILON) / _size(p)
 
 
 def _bce_target(p, y):
@@ -342,7 +352,9 @@ def _classify(expr: sp.Expr, symbol: sp.Symbol) -> str:
     if isinstance(expr, sp.Mul) and len(expr.args) == 2 and expr.args[0] == sp.Rational(1, 2):
         inner = expr.args[1]
         if isinstance(inner, sp.Pow) and inner.exp == 2 and inner.base.is_Add and inner.base.has(symbol):
-            return "loss:half_squared_error"
+            # ½(h − y)²: the symbol subtracted is the target, which receives (y − h)
+            subtracted = inner.base.coeff(symbol) == -1
+            return "loss_target:half_squared_error" if subtracted else "loss:half_squared_error"
     if isinstance(expr, sp.Pow) and expr.base == symbol and expr.exp.is_number:
         return "power"
     return "scalar"

@@ -49,6 +49,7 @@ import sympy as sp
 from . import functions as F
 from . import tensor as T
 from .errors import DuplicateNameError, ExpressionError, ShapeMismatchError, SymbackpropError
+from .finite import number_problem
 from .network import Network
 from .parsing import Limits, parse_assignment_name, parse_expression
 
@@ -338,7 +339,7 @@ class _SpecReader:
                 # Checked before parsing so that the message is about the name, not the expression.
                 raise DuplicateNameError(f"name {name!r} is already defined (as {self.network[name].kind})")
             names = {q.name: _Operand(self.network.handle(q.name)) for q in self.network.quantities()}
-            value = parse_expression(text, names, self.functions)
+            value = parse_expression(text, names, self.functions, check=_scalar_number_problem)
             define(name, _unwrap(value))
 
 
@@ -444,6 +445,13 @@ class _Operand:
 
 def _unwrap(value: Any) -> Any:
     return value.value if isinstance(value, _Operand) else value
+
+
+def _scalar_number_problem(value: Any) -> str | None:
+    # Scalars only: they are small, and 1/0, log(0), sqrt(-1) and exp(1000) are all scalars.
+    # Tensors and matrices are checked once, whole, when the node is defined.
+    value = _unwrap(value)
+    return number_problem(value) if isinstance(value, sp.Expr) else None
 
 
 def _collapse(value: Any) -> Any:

@@ -10,7 +10,8 @@ and zk = Wk·h(k−1) + bk with h0 = x; an activation after it gives hk = f(zk).
 A network ending in a Linear layer (as the page's does) ends with zk, which the
 loss compares with the target y.  PyTorch's batch x of shape (N, features) is
 accepted as it is.  PyTorch's ReLU′(0) = 0 and LeakyReLU′(0) = slope are also
-symbackprop's; ``nn.Softplus`` becomes linear above its threshold (20), which
+symbackprop's, and ``nn.GELU`` (either ``approximate``) and ``nn.SiLU`` are
+the same functions; ``nn.Softplus`` becomes linear above its threshold (20), which
 symbackprop's softplus does not, so values beyond it differ by ~e⁻²⁰.
 
 torch is an optional dependency: it is imported only when a module is converted.
@@ -36,7 +37,7 @@ LOSSES: dict[str, Callable[[Any, Any], Any]] = {
     "cross_entropy": F.cross_entropy,
 }
 
-SUPPORTED = ("Linear", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "Softplus", "Identity", "Sequential")
+SUPPORTED = ("Linear", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "Softplus", "GELU", "SiLU", "Identity", "Sequential")
 
 
 def _torch():
@@ -62,6 +63,10 @@ def _activation(module: Any) -> F.Activation | None:
         return F.tanh
     if isinstance(module, nn.LeakyReLU):
         return F.leaky_relu(negative_slope=module.negative_slope)
+    if isinstance(module, nn.GELU):
+        return F.gelu(approximate=module.approximate)
+    if isinstance(module, nn.SiLU):
+        return F.silu
     if isinstance(module, nn.Softplus):
         if module.beta != 1:
             raise UnsupportedFunctionError(f"nn.Softplus with beta={module.beta} is not supported; only beta=1")

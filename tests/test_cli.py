@@ -251,8 +251,8 @@ def test_check_prints_a_table_and_passes(tmp_path):
 
 
 def test_check_mismatch_exits_1(invoke):
-    # No computed gradient is exact to the last bit, so a zero tolerance must report a mismatch.
-    status, out, _ = invoke("check", "--tolerance", "0")
+    # No computed gradient is exact to the last bit, so the smallest tolerance must report a mismatch.
+    status, out, _ = invoke("check", "--tolerance", "5e-324")
     assert status == 1
     assert "FAIL" in out and out.splitlines()[-1].startswith("MISMATCH:")
 
@@ -459,3 +459,64 @@ def test_markdown_to_html_escapes_text():
     html = cli.markdown_to_html("<script>alert(1)</script> & [x](javascript:\"a\")\n\n<!-- a --> <b>")
     assert "<script>" not in html and "&lt;script&gt;" in html and "&amp;" in html and "&lt;b&gt;" in html
     assert "javascript:" not in html.split("href=")[-1][:15]
+
+
+SPEC_WITH_NODE = """
+[inputs]
+x = []
+[params]
+w = []
+[nodes]
+h = "w * x + {}"
+[loss]
+L = "h**2"
+[values]
+x = 1
+w = 2
+"""
+
+
+@pytest.mark.parametrize("command", ["derive", "check", "graph"])
+@pytest.mark.parametrize(("expression", "message"), [
+    ("1/0", "[nodes] h: cannot compute '1/0' at column 9: it contains complex infinity (zoo)"),
+    ("log(0)", "[nodes] h: cannot compute 'log(0)' at column 9: it contains complex infinity (zoo)"),
+    ("exp(exp(exp(exp(1000))))",
+     "[nodes] h: cannot compute 'exp(1000)' at column 21: the number exp(1000) is too large"),
+    ("sqrt(-1)", "[nodes] h: cannot compute 'sqrt(-1)' at column 9: it contains the imaginary unit I"),
+])
+def test_numbers_that_are_not_finite_reals_are_one_line_errors(tmp_path, invoke, command, expression, message):
+    spec = write(tmp_path, "net.toml", SPEC_WITH_NODE.format(expression))
+    status, out, err = invoke(command, spec)
+    assert_one_line_error(subprocess.CompletedProcess([], status, out, err), f"net.toml: {message}")
+    assert "does not influence" not in err
+
+
+def test_a_number_that_is_not_a_finite_real_from_the_real_process(tmp_path):
+    spec = write(tmp_path, "net.toml", SPEC_WITH_NODE.format("1/0"))
+    assert_one_line_error(run("check", spec, cwd=tmp_path), "net.toml: [nodes] h: cannot compute '1/0'")
+
+
+@pytest.mark.parametrize("tolerance", ["-1", "0", "nan", "inf"])
+def test_check_refuses_a_tolerance_that_is_not_a_positive_number(invoke, tolerance):
+    status, out, err = invoke("check", f"--tolerance={tolerance}")
+    assert_one_line_error(subprocess.CompletedProcess([], status, out, err),
+                          f"--tolerance {float(tolerance):g}: give a positive number, such as 1e-5")
+
+
+@pytest.mark.parametrize("command", ["derive", "check", "graph"])
+def test_missing_values_name_the_file_and_how_to_supply_them(tmp_path, invoke, command):
+    spec_text = (EXAMPLES / "reference.toml").read_text(encoding="utf-8").replace("\nb2 = 0.1", "")
+    spec = write(tmp_path, "net.toml", spec_text)
+    status, out, err = invoke(command, spec)
+    assert_one_line_error(subprocess.CompletedProcess([], status, out, err),
+                          "net.toml: missing values for 'b2'; add them to its [values] table, "
+                          "or give every value with --values FILE")
+    values = write(tmp_path, "v.json", json.dumps({"x": [1, 2], "y": 3}))
+    status, out, err = invoke(command, spec, "--values", values)
+    assert_one_line_error(subprocess.CompletedProcess([], status, out, err),
+                          "v.json: missing values for 'W1', 'b1', 'W2', 'b2'; add them to this --values file")
+    net = write(tmp_path, "net.py",
+                "import symbackprop as sbp\nnet = sbp.reference_network()\nvalues = {'x': [1, 2]}\n")
+    status, out, err = invoke(command, net)
+    assert_one_line_error(subprocess.CompletedProcess([], status, out, err),
+                          "net.py: missing values for 'y', 'W1', 'b1', 'W2', 'b2'; add them to its `values` dict")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -15,6 +16,7 @@ from symbackprop.errors import (
     DuplicateNameError,
     ExpressionError,
     InvalidNameError,
+    InvalidNumberError,
     NonScalarLossError,
     ShapeMismatchError,
     SymbackpropError,
@@ -157,7 +159,8 @@ def test_spec_functions_are_the_documented_whitelist():
     assert set(SPEC_FUNCTIONS) == {
         "relu", "sigmoid", "tanh", "softplus", "identity", "leaky_relu", "exp", "log", "sin", "cos",
         "sqrt", "sum", "transpose", "half_squared_error", "mse", "binary_cross_entropy",
-        "bce_with_logits", "cross_entropy",
+        "bce_with_logits", "cross_entropy", "gelu", "gelu_tanh", "silu", "asinh", "acosh", "atanh", "erf",
+        "erfc", "loggamma", "digamma", "sinc",
     }
     documented = (Path(__file__).resolve().parent.parent / "docs" / "spec-format.md").read_text(encoding="utf-8")
     for name in SPEC_FUNCTIONS:
@@ -289,3 +292,26 @@ def test_values_from_mapping_rejects_non_numbers():
         values_from_mapping({"x": None})
     with pytest.raises(SpecError, match="invalid name"):
         values_from_mapping({"not a name": 1})
+
+
+@pytest.mark.parametrize("level", ["vector", "scalar"])
+@pytest.mark.parametrize(("node", "culprit", "reason"), [
+    ("W @ x + 1/0", "'1/0' at column 9", r"complex infinity \(zoo\), as from a division by zero or log\(0\)"),
+    ("W @ x * log(0)", "'log(0)' at column 9", r"complex infinity \(zoo\)"),
+    ("W @ x + exp(exp(exp(exp(1000))))", "'exp(1000)' at column 21",
+     r"the number exp\(1000\) is too large for floating point"),
+    ("W @ x + sqrt(-1)", "'sqrt(-1)' at column 9", r"imaginary unit I"),
+])
+def test_numbers_that_are_not_finite_reals_are_refused_where_written(node, culprit, reason, level):
+    expected = rf"^<spec>: \[nodes\] h: cannot compute {re.escape(culprit)}: .*{reason}"
+    with pytest.raises(ExpressionError, match=expected):
+        parse_spec(spec_with(f'h = "{node}"'), level=level)
+
+
+@pytest.mark.parametrize(("level", "error", "message"), [
+    ("vector", InvalidNumberError, "cannot divide x by zero"),
+    ("scalar", ExpressionError, r"cannot compute 'x / 0' at column 6: it contains complex infinity"),
+])
+def test_a_quantity_divided_by_zero_is_refused(level, error, message):
+    with pytest.raises(error, match=r"^<spec>: \[nodes\] h: " + message):
+        parse_spec(spec_with('h = "W @ (x / 0)"'), level=level)
