@@ -10,6 +10,7 @@ import sympy as sp
 from . import functions as F
 from .errors import NetworkError
 from .network import Network
+from .stable import LogLikelihood, LogSumExp
 
 LEVELS = ("vector", "scalar")
 
@@ -78,10 +79,11 @@ def _loss_value(loss: str, h: Any, y: Any) -> Any:
             return sp.Rational(1, 2) * sum((a - b) ** 2 for a, b in pairs)
         if loss == "mse":
             return sum((a - b) ** 2 for a, b in pairs) / n
+        # the vector level's safeguards, as functions: logs clamped at −100 and a log-sum-exp
         if loss in ("binary_cross_entropy", "bce"):
-            return -sum(b * sp.log(a) + (1 - b) * sp.log(1 - a) for a, b in pairs) / n
+            return -sum(LogLikelihood(a, b) for a, b in pairs) / n
         if loss == "bce_with_logits":
             return sum(F.Softplus(a) - b * a for a, b in pairs) / n
-        log_sum = sp.log(sum(sp.exp(a) for a in h))
+        log_sum = LogSumExp(*h)
         return -sum(b * (a - log_sum) for a, b in pairs)
     return _LOSSES[loss](h, y)

@@ -14,6 +14,7 @@ import sympy as sp
 
 from symbackprop import tensor as T
 from symbackprop.network import INPUT, PARAM, Network
+from symbackprop.stable import STABLE_CLASSES
 from symbackprop.values import conform
 
 
@@ -66,6 +67,8 @@ def scalar(backend: Backend, expr: sp.Expr, env: dict[sp.Symbol, Any]) -> Any:
         return env[expr]
     if expr.is_Number or expr.is_NumberSymbol:
         return float(expr)
+    if isinstance(expr, STABLE_CLASSES):  # the textbook formula, not our kernel
+        return scalar(backend, expr.primitive(), env)
     args = [scalar(backend, a, env) for a in expr.args]
     if isinstance(expr, sp.Add):
         result = args[0]

@@ -14,7 +14,7 @@ import sympy as sp
 
 from .. import tensor as T
 from ..derivation import SUM, Step
-from ..network import INPUT, LOSS, NODE, PARAM
+from ..network import INPUT, LOSS, PARAM
 from . import structure as S
 from .blocks import Block, Bullets, Display, Heading, Paragraph
 from .numbers import WorkedValues
@@ -127,13 +127,7 @@ class Example:
 
     def targets(self) -> set[str]:
         """Inputs the loss compares the prediction with (the page's 정답)."""
-        loss = self.w.network[self.w.network.loss_name]
-        if isinstance(loss.definition, T.LossOp):
-            return {n.name for n in T.walk(loss.definition.target) if isinstance(n, T.Ref)}
-        dependencies = [self.w.network[name] for name in loss.dependencies]
-        if not any(q.kind == NODE for q in dependencies):
-            return set()  # nothing is predicted, so nothing is compared with a target
-        return {q.group or q.name for q in dependencies if q.kind == INPUT}
+        return S.loss_targets(self.w.network)
 
     def forward_rows(self) -> list[str]:
         w = self.w

@@ -17,6 +17,7 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
 from ..functions import Sigmoid
+from ..stable import LogSumExp
 from ..tensor import BATCH_SIZE, AdjointSymbol
 from .names import Notation
 
@@ -88,6 +89,47 @@ class ScalarPrinter(LatexPrinter):
 
     def _print_LeakyReLU(self, expr: sp.Function, exp: str | None = None) -> str:
         return self._function(r"\operatorname{LeakyReLU}", expr.args[0], exp)
+
+    # -- the scalar level's losses (symbackprop.stable), as the textbook writes them -------------
+
+    def _print_LogSumExp(self, expr: sp.Function, exp: str | None = None) -> str:
+        return self._function(r"\log", sp.Add(*(sp.exp(a) for a in expr.args), evaluate=False), exp)
+
+    def _print_exp(self, expr: sp.exp, exp: str | None = None) -> str:
+        softmax = _softmax_parts(expr.args[0])
+        if softmax is None:
+            return super()._print_ExpBase(expr, exp)
+        logit, log_sum = softmax
+        text = rf"\frac{{{self._print(sp.exp(logit))}}}{{{self._print(sp.Add(*(sp.exp(a) for a in log_sum.args)))}}}"
+        return rf"\left({text}\right)^{{{exp}}}" if exp else text
+
+    def _print_LogLikelihood(self, expr: sp.Function, exp: str | None = None) -> str:
+        p, y = expr.args
+        text = (rf"{self._operand(y)} {self._log(p)} + \left({self._print(1 - y)}\right) "
+                rf"{self._log(1 - p)}")
+        return rf"\left({text}\right)^{{{exp}}}" if exp else text
+
+    def _print_LikelihoodSlope(self, expr: sp.Function, exp: str | None = None) -> str:
+        p, y = expr.args
+        text = rf"\frac{{{self._print(y - p)}}}{{{self._operand(p)} \left({self._print(1 - p)}\right)}}"
+        return rf"\left({text}\right)^{{{exp}}}" if exp else text
+
+    def _print_LogOdds(self, expr: sp.Function, exp: str | None = None) -> str:
+        p = expr.args[0]
+        text = rf"{self._log(p)} - {self._log(1 - p)}"
+        return rf"\left({text}\right)^{{{exp}}}" if exp else text
+
+    def _operand(self, expr: sp.Expr) -> str:
+        """A factor's text, in parentheses unless it is a single name or a plain number."""
+        text = self._print(expr)
+        shown = self.shown.get(expr)
+        simple = shown is not None and not shown.needs_parentheses or shown is None and (expr.is_Symbol or (
+            expr.is_Number and not expr.is_negative))
+        return text if simple else rf"\left({text}\right)"
+
+    def _log(self, argument: sp.Expr) -> str:
+        operand = self._operand(argument)
+        return rf"\log {operand}" if not operand.startswith(r"\left(") else rf"\log{operand}"
 
     def _function(self, name: str, argument: sp.Expr, exp: str | None) -> str:
         head = f"{name}^{{{exp}}}" if exp else name
@@ -181,13 +223,25 @@ def _power(text: str, exp: str | None) -> str:
 
 
 def _sigmoid_pair(factors: list[sp.Expr]) -> tuple[sp.Expr, sp.Expr] | None:
-    """σ(a)·σ(−a), SymPy's form of σ′(a), which the page writes σ(a)(1 − σ(a))."""
+    """σ(a)·(1 − σ(a)), σ′(a), or the equal σ(a)·σ(−a), both written as the page does: σ(a)(1 − σ(a))."""
     sigmoids = [f for f in factors if isinstance(f, Sigmoid)]
     for first in sigmoids:
+        if 1 - first in factors:
+            return first, 1 - first
         for second in sigmoids:
             if second.args[0] == -first.args[0] and not first.args[0].could_extract_minus_sign():
                 return first, second
     return None
+
+
+def _softmax_parts(argument: sp.Expr) -> tuple[sp.Expr, LogSumExp] | None:
+    """zₖ and LogSumExp(z) where ``argument`` is zₖ − LogSumExp(z): e to it is the softmax e^{zₖ}/Σ e^{z}."""
+    terms = sp.Add.make_args(argument)
+    sums = [t for t in terms if isinstance(-t, LogSumExp)]
+    if len(sums) != 1:
+        return None
+    logit = sp.Add(*(t for t in terms if t is not sums[0]))
+    return (logit, -sums[0]) if logit in (-sums[0]).args else None
 
 
 def scalar_latex(expr: Any, notation: Notation, shown: Mapping[sp.Symbol, Shown] | None = None) -> str:

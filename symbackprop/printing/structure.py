@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from .. import tensor as T
 from ..derivation import EDGE, SEED, SUM, Derivation, Step
-from ..network import INPUT, NODE, PARAM
+from ..network import INPUT, NODE, PARAM, Network
 
-OUTPUT, ACTIVATION, WEIGHT, BIAS, PASSED, INPUT_ROLE, PARAMETER, INTERMEDIATE, PART, FAN_OUT = (
-    "output", "activation", "weight", "bias", "passed", "input", "parameter", "node", "part", "fan_out",
+OUTPUT, ACTIVATION, WEIGHT, BIAS, PASSED, INPUT_ROLE, TARGET, PARAMETER, INTERMEDIATE, PART, FAN_OUT = (
+    "output", "activation", "weight", "bias", "passed", "input", "target", "parameter", "node", "part", "fan_out",
 )
 
 _ACTIVATION_RULES = {"relu", "leaky_relu", "sigmoid", "tanh", "softplus", "identity", "activation",
@@ -33,7 +34,8 @@ def role(step: Step, derivation: Derivation) -> str:
     target = derivation.network[step.target]
     rules = set(step.rules)
     if target.kind == INPUT:
-        return INPUT_ROLE
+        compared = step.source == derivation.loss and (target.group or target.name) in loss_targets(derivation.network)
+        return TARGET if compared else INPUT_ROLE
     if step.source == derivation.loss:
         return OUTPUT
     if target.kind == PARAM:
@@ -47,6 +49,17 @@ def role(step: Step, derivation: Derivation) -> str:
     if rules & _PRODUCT_RULES:
         return PASSED
     return INTERMEDIATE
+
+
+def loss_targets(network: Network) -> set[str]:
+    """Inputs the loss compares the prediction with (the page's 정답), whole rather than element by element."""
+    loss = network[network.loss_name]
+    if isinstance(loss.definition, T.LossOp):
+        return {n.name for n in T.walk(loss.definition.target) if isinstance(n, T.Ref)}
+    dependencies = [network[name] for name in loss.dependencies]
+    if not any(q.kind == NODE for q in dependencies):
+        return set()  # nothing is predicted, so nothing is compared with a target
+    return {q.group or q.name for q in dependencies if q.kind == INPUT}
 
 
 @dataclass

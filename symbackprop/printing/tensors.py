@@ -59,7 +59,7 @@ def activation_name(activation: Activation) -> str:
 def _elementwise_derivative(activation: Activation, argument: str) -> Printed | None:
     """σ′ and tanh′ of a vector, written with ⊙ where SymPy's scalar form would juxtapose."""
     body = activation.formula(_ARGUMENT)
-    if body == Sigmoid(_ARGUMENT) * Sigmoid(-_ARGUMENT):
+    if body in (Sigmoid(_ARGUMENT) * (1 - Sigmoid(_ARGUMENT)), Sigmoid(_ARGUMENT) * Sigmoid(-_ARGUMENT)):
         return Printed(rf"\sigma\left({argument}\right) \odot \left(1 - \sigma\left({argument}\right)\right)", HADAMARD)
     if body == 1 - sp.tanh(_ARGUMENT) ** 2:
         return Printed(rf"1 - \tanh^{{2}}\left({argument}\right)", ADD)
