@@ -259,18 +259,51 @@ def _softmax(z):
     return np.exp(log_softmax(z))
 
 
+# NumPy kernels are named functions, so that a generated module can carry their source.
+def _error(h, y):
+    return h - y
+
+
+def _negative_error(h, y):
+    return y - h
+
+
+def _mse_prediction(h, y):
+    return 2 * (h - y) / _size(h)
+
+
+def _mse_target(h, y):
+    return 2 * (y - h) / _size(h)
+
+
+def _bce_logits_prediction(z, y):
+    return (stable_sigmoid(z) - y) / _size(z)
+
+
+def _bce_logits_target(z, y):
+    return -z / _size(z)
+
+
+def _cross_entropy_prediction(z, y):
+    return _softmax(z) - y
+
+
+def _cross_entropy_target(z, y):
+    return -log_softmax(z)
+
+
 def _softmax_explicit(z):
     total = sum(sp.exp(z[i]) for i in range(len(z)))
     return sp.Matrix([sp.exp(z[i]) / total for i in range(len(z))])
 
 
 LOSS_GRADIENTS: dict[tuple[str, str], LossGradientFormula] = {
-    ("half_squared_error", "prediction"): LossGradientFormula(lambda h, y: h - y, lambda h, y: h - y),
-    ("half_squared_error", "target"): LossGradientFormula(lambda h, y: y - h, lambda h, y: y - h),
+    ("half_squared_error", "prediction"): LossGradientFormula(lambda h, y: h - y, _error),
+    ("half_squared_error", "target"): LossGradientFormula(lambda h, y: y - h, _negative_error),
     ("mse", "prediction"): LossGradientFormula(
-        lambda h, y: 2 * (h - y) / _n(h), lambda h, y: 2 * (h - y) / _size(h)),
+        lambda h, y: 2 * (h - y) / _n(h), _mse_prediction),
     ("mse", "target"): LossGradientFormula(
-        lambda h, y: 2 * (y - h) / _n(h), lambda h, y: 2 * (y - h) / _size(h)),
+        lambda h, y: 2 * (y - h) / _n(h), _mse_target),
     ("binary_cross_entropy", "prediction"): LossGradientFormula(
         lambda p, y: sp.Matrix([(p[i] - y[i]) / (p[i] * (1 - p[i])) / _n(p) for i in range(_n(p))]),
         _bce_prediction),
@@ -279,15 +312,15 @@ LOSS_GRADIENTS: dict[tuple[str, str], LossGradientFormula] = {
         _bce_target),
     ("bce_with_logits", "prediction"): LossGradientFormula(
         lambda z, y: sp.Matrix([(Sigmoid(z[i]) - y[i]) / _n(z) for i in range(_n(z))]),
-        lambda z, y: (stable_sigmoid(z) - y) / _size(z)),
+        _bce_logits_prediction),
     ("bce_with_logits", "target"): LossGradientFormula(
-        lambda z, y: -z / _n(z), lambda z, y: -z / _size(z)),
+        lambda z, y: -z / _n(z), _bce_logits_target),
     ("cross_entropy", "prediction"): LossGradientFormula(
         lambda z, y: _softmax_explicit(z) - y,
-        lambda z, y: _softmax(z) - y),
+        _cross_entropy_prediction),
     ("cross_entropy", "target"): LossGradientFormula(
         lambda z, y: -(z - sp.ones(*z.shape) * sp.log(sum(sp.exp(z[i]) for i in range(len(z))))),
-        lambda z, y: -log_softmax(z)),
+        _cross_entropy_target),
 }
 
 

@@ -27,7 +27,9 @@ PROSE: dict[str, dict[str, str]] = {
         "describe.linear": "linear transformation",
         "describe.activation": "activation function applied",
         "describe.loss": "the [[Loss Function|loss function]]",
-        "network.batch": "With a batch of $N$ samples the loss is the mean of the samples' losses:",
+        "network.batch": "With a batch of $N$ samples the loss is the mean of the samples' losses, each the "
+                         "loss as written for one sample (a term that does not depend on the sample, such as a "
+                         "penalty on a parameter, is in every one of them and so counts once in the mean):",
         "network.shapes": "Shapes:",
         "network.functions": "Functions written in Python:",
         "forward.heading": "Forward Pass",
@@ -36,7 +38,8 @@ PROSE: dict[str, dict[str, str]] = {
         "backward.intro": "Now compute the [[Gradient|gradients]] backwards, starting from ${seed}$.",
         "backward.batch": "Every gradient of a node below is one sample's and already carries the factor "
                           "$\\frac{1}{N}$; a parameter is shared by all samples, so its gradient adds the "
-                          "samples' terms up.",
+                          "samples' terms up (a term that is the same for every sample is added $N$ times, "
+                          "which cancels the $\\frac{1}{N}$).",
         "backward.unreached": "The loss does not depend on {names}; those gradients are 0.",
         "layer.output": "Start at the output layer:",
         "layer.first": "Gradients of layer {n}:",
@@ -175,7 +178,9 @@ PROSE: dict[str, dict[str, str]] = {
         "describe.linear": "선형 변환",
         "describe.activation": "활성화 함수 적용",
         "describe.loss": "손실 계산, [[Loss Function]]",
-        "network.batch": "배치 크기가 $N$이라면 손실은 각 샘플 손실의 평균입니다:",
+        "network.batch": "배치 크기가 $N$이라면 손실은 각 샘플 손실의 평균입니다. 각 샘플 손실은 적힌 그대로의 "
+                         "손실이며, 샘플에 의존하지 않는 항(파라미터에 대한 벌점 등)은 모든 샘플 손실에 들어 있으므로 "
+                         "평균에서 한 번 계산됩니다:",
         "network.shapes": "크기(shape):",
         "network.functions": "Python으로 정의한 함수:",
         "forward.heading": "Forward Pass",
@@ -183,7 +188,8 @@ PROSE: dict[str, dict[str, str]] = {
         "backward.heading": "Backward Pass",
         "backward.intro": "이제 역방향으로 gradient를 계산합니다. 시작점은 ${seed}$입니다.",
         "backward.batch": "아래 노드의 gradient는 샘플 하나의 것이며 이미 $\\frac{1}{N}$을 포함합니다. "
-                          "파라미터는 모든 샘플이 공유하므로 그 gradient는 샘플별 항을 모두 더한 것입니다.",
+                          "파라미터는 모든 샘플이 공유하므로 그 gradient는 샘플별 항을 모두 더한 것입니다"
+                          "(모든 샘플에서 같은 항은 $N$번 더해져 $\\frac{1}{N}$이 상쇄됩니다).",
         "backward.unreached": "손실은 {names}에 의존하지 않으므로 그 gradient는 0입니다.",
         "layer.output": "출력층에서 시작:",
         "layer.first": "{ordinal} 층의 gradient:",
