@@ -342,6 +342,7 @@ class Network:
                 self._check_scalar(name, node.expr)
             elif isinstance(node, T.Elementwise):  # an Activation made directly, not by sbp.elementwise
                 check_expression(node.function.at(_ARGUMENT), f"node {name!r}")
+                _check_numbers(name, node.function.at(_ARGUMENT))
             elif isinstance(node, T.Scale):
                 _check_numbers(name, node.factor)
             elif isinstance(node, T.Power):

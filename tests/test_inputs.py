@@ -7,6 +7,8 @@ import sympy as sp
 
 import symbackprop as sbp
 
+T = sp.Symbol("t", real=True)
+
 
 @pytest.fixture
 def net():
@@ -36,6 +38,7 @@ def handles(network):
     (lambda x, s: x * sp.zoo, r"complex infinity"),
     (lambda x, s: x * s + sp.I, r"imaginary unit"),
     (lambda x, s: sbp.relu(x) * sp.exp(sp.exp(1000)), r"the number exp\(1000\) is too large"),
+    (lambda x, s: sbp.elementwise(sp.Lambda(T, T / 0 + T))(x), r"complex infinity"),
 ])
 def test_numbers_that_are_not_finite_reals_are_refused_at_the_node(net, build, fragment):
     x, s, _ = handles(net)
