@@ -117,6 +117,8 @@ class TreeEmitter(TreeVisitor):
         return self.scalar(node.expr)
 
     def visit_MatMul(self, node: T.MatMul) -> ast.expr:
+        if isinstance(node.left, T.Scalar) or isinstance(node.right, T.Scalar):  # a 1×1 factor only scales
+            return binary(self.tensor(node.left), ast.Mult(), self.tensor(node.right))
         if isinstance(node.left, T.Transpose):
             return call("_mm_t", self.tensor(node.left.operand), self.tensor(node.right))
         return call("_mm", self.tensor(node.left), self.tensor(node.right))

@@ -62,7 +62,7 @@ class Program:
         returns = ast.Tuple([_dictionary("v", forward), _dictionary("g", gradients)], ast.Load())
         main = function_source("derivation", arguments, lines, returns)
         helpers = [ast.unparse(d) for d in self._emit.definitions]
-        self.derivation_source = "\n\n\n".join([*helpers, main])
+        self.derivation_source = "\n\n\n".join([main, *helpers])  # the activations it calls follow it
         self.namespace = resolve(self.derivation_source, self._emit.namespace)
         scope = dict(self.namespace)
         exec(compile(self.derivation_source, "<symbackprop generated>", "exec"), scope)  # built from our trees

@@ -135,6 +135,16 @@ def test_checkpointed_evaluation_counts_batch_free_terms_too():
         assert float(got) == pytest.approx(float(expected), rel=1e-12)
 
 
+def test_a_row_times_a_column_under_the_loss():
+    net = sbp.Network()
+    r = net.param("r", (1, 2))
+    w = net.param("w", (2, 1))
+    net.loss("L", sbp.total(r @ w))
+    ev = sbp.backprop(net).evaluate({"r": [[1.0, 2.0]], "w": [3.0, 4.0]})
+    np.testing.assert_array_equal(ev.grad["r"], [[3.0, 4.0]])
+    np.testing.assert_array_equal(ev.grad["w"], [[1.0], [2.0]])
+
+
 # -- the generated module ------------------------------------------------------------------
 
 def test_lambdify_source_runs_on_its_own():
