@@ -119,6 +119,11 @@ PROSE: dict[str, dict[str, str]] = {
         "efficiency.estimated": "The measured naive count is an estimate: ${derived}$ of the ${p}$ parameters were "
                                 "derived with `sympy.diff`, and each weight's count was extrapolated from its mean "
                                 "per element.",
+        "efficiency.sample.one": "The sample is the first element of each parameter, the same on every run.",
+        "efficiency.sample.two": "The sample is the first and the last element of each parameter, the same on "
+                                 "every run.",
+        "efficiency.sample.many": "The sample is ${k}$ evenly spaced elements of each parameter, the first and the "
+                                  "last among them, the same on every run.",
         "efficiency.skipped": "The naive way was not measured: the fully expanded loss alone has ${loss}$ "
                               "operations, too many to differentiate once per parameter.",
         "efficiency.skipped_build": "The naive way was not measured: the forward pass has ${forward}$ operations, "
@@ -267,6 +272,10 @@ PROSE: dict[str, dict[str, str]] = {
                               "연산 ${naive}$개, 곧 역전파의 ${speedup}$배가 필요합니다.",
         "efficiency.estimated": "측정한 값은 추정치입니다: 파라미터 ${p}$개 중 ${derived}$개만 `sympy.diff`로 "
                                 "미분하고, 각 가중치의 값은 원소당 평균으로 외삽했습니다.",
+        "efficiency.sample.one": "표본은 각 파라미터의 첫 원소이며, 실행할 때마다 같습니다.",
+        "efficiency.sample.two": "표본은 각 파라미터의 첫 원소와 마지막 원소이며, 실행할 때마다 같습니다.",
+        "efficiency.sample.many": "표본은 각 파라미터에서 고르게 떨어진 원소 ${k}$개 (첫 원소와 마지막 원소 포함)이며, "
+                                  "실행할 때마다 같습니다.",
         "efficiency.skipped": "비효율적인 방법은 측정하지 않았습니다: 전개한 손실 자체가 연산 ${loss}$개라서 "
                               "파라미터마다 미분하기에는 너무 큽니다.",
         "efficiency.skipped_build": "비효율적인 방법은 측정하지 않았습니다: forward pass가 연산 ${forward}$개라서 "
