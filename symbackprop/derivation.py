@@ -149,23 +149,34 @@ class Derivation:
 
         return GradientFunction(self, cse=cse)
 
-    # -- documents (delegated to the printers, which never differentiate) -------------------
+    # -- documents: the reports their sections show are computed here, then printed -----------
 
     def to_latex(self, values: dict[str, Any] | None = None, **options: Any) -> str:
         from .printing import latex
 
-        return latex.derivation_to_latex(self, values=values, **options)
+        return latex.derivation_to_latex(self, values=values, **self._with_reports(values, options))
 
     def to_markdown(self, values: dict[str, Any] | None = None, **options: Any) -> str:
         from .printing import markdown
 
-        return markdown.derivation_to_markdown(self, values=values, **options)
+        return markdown.derivation_to_markdown(self, values=values, **self._with_reports(values, options))
 
     def write(self, path: Any, values: dict[str, Any] | None = None, **options: Any) -> Path:
         """A standalone document: ``.tex``, ``.md`` or ``.pdf``, chosen by the suffix."""
         from .printing import documents
 
-        return documents.write(self, path, values=values, **options)
+        return documents.write(self, path, values=values, **self._with_reports(values, options))
+
+    def _with_reports(self, values: dict[str, Any] | None, options: dict[str, Any]) -> dict[str, Any]:
+        """A document's keywords with the reports its ``sections`` show (the printers compute none)."""
+        if "reports" in options:
+            return options
+        from .analysis.reports import analyse
+        from .printing.options import Options
+
+        settings = Options.of_document(options)
+        reports = analyse(self, values, sections=settings.sections, batch_size=settings.batch_size)
+        return {**options, "reports": reports}
 
     def _repr_latex_(self) -> str:
         return self.to_latex()

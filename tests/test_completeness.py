@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from symbackprop import visit
+from symbackprop.analysis.counting import OperationCounter
+from symbackprop.analysis.products import FactorText, UpstreamProducts
 from symbackprop.codegen import TreeEmitter
 
-INTERPRETERS = [TreeEmitter]
+INTERPRETERS = [TreeEmitter, OperationCounter, FactorText, UpstreamProducts]
 
 
 def test_the_algebra_has_node_types():

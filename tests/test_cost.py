@@ -13,6 +13,7 @@ from symbackprop.cost import (
     count_operations,
     naive_operations,
     operations,
+    sample_positions,
     scalar_operations,
     tensor_operations,
 )
@@ -154,11 +155,44 @@ def test_sampled_estimate_equals_the_exact_count():
     assert all(g.estimated for g in sampled.groups if g.elements > 2)
 
 
-def test_time_budget_keeps_one_sample_per_parameter():
+def test_the_sample_is_fixed_elements_of_each_parameter(monkeypatch):
+    d = sbp.backprop(sbp.mlp([4, 8, 8, 1], level="scalar"))  # 121 elements, over the cap of 64
+    derived = []
+    differentiate = sp.diff
+    monkeypatch.setattr(sp, "diff", lambda expr, symbol: derived.append(symbol) or differentiate(expr, symbol))
+    naive = naive_operations(d)
+    assert naive.method == "sampled" and naive.reason == "over_cap" and naive.per_parameter == 2
+    groups = {g.name: g for g in naive.groups}
+    assert groups["W1"].positions == ((0, 0), (7, 3)) and groups["W2"].positions == ((0, 0), (7, 7))
+    assert groups["b3"].positions == ((0, 0),) and not groups["b3"].estimated
+    assert len(derived) == naive.derived == 2 * 5 + 1
+    assert "the first and the last element of each parameter" in naive.note and "cap of 64" in naive.note
+
+
+def test_the_work_bound_shrinks_the_sample_to_one_element_per_parameter():
     d = sbp.backprop(sbp.mlp([2, 3, 3, 1]))
-    naive = naive_operations(d, cap=1000, seconds=0.0)
-    assert naive.method == "sampled" and naive.derived == 6
-    assert "time budget" in naive.note
+    loss = scalar_operations(d.forward_expression(d.loss))
+    naive = naive_operations(d, cap=1000, work=6 * loss)  # one element for each of the six parameters
+    assert naive.method == "sampled" and naive.reason == "over_work" and naive.derived == 6
+    assert all(g.positions == ((0, 0),) for g in naive.groups)
+    assert f"{naive.limit:,}" in naive.note and "work bound" in naive.note
+    assert sample_positions(10, 3) == [0, 4, 9] and sample_positions(3, 5) == [0, 1, 2]
+
+
+def test_the_naive_count_has_no_clock(monkeypatch):
+    d = sbp.backprop(sbp.mlp([2, 3, 3, 1]))
+    first = naive_operations(d, cap=5)
+    ticks = iter(range(0, 10**9, 1000))
+    monkeypatch.setattr(time, "perf_counter", lambda: float(next(ticks)))
+    monkeypatch.setattr(time, "monotonic", lambda: float(next(ticks)))
+    assert naive_operations(d, cap=5) == first
+
+
+def test_summaries_in_both_languages(reference):
+    report = reference.cost()
+    english, korean = report.summary("en"), report.summary("ko")
+    assert english == str(report) and "forward pass" in english and "every one of the 9" in english
+    assert "파라미터 원소 9개 모두" in korean and "18" in korean
 
 
 @pytest.mark.parametrize("sizes", [[2, 256, 256, 1], [4] * 13])

@@ -106,3 +106,21 @@ def test_invalid_plans_are_refused(reference, bad):
         checkpoint_plan(reference, bad)
     with pytest.raises(ValueError):
         reference.memory(batch=bad)
+
+
+@pytest.mark.parametrize(("sizes", "level", "batch"), [([2, 3, 3, 1], "vector", 5), ([2, 3, 2, 2], "scalar", 4)])
+def test_the_plain_plan_runs_the_generated_programs_arithmetic(sizes, level, batch):
+    """Checkpointed evaluation runs the generated program's lines: without recomputation, the same bits."""
+    d = sbp.backprop(sbp.mlp(sizes, "tanh", "sigmoid", "mse", level=level), batch=True)
+    values = _random_values(d, batch, seed=7)
+    plain = d.evaluate(values)
+    for every in (None, 1):
+        run = checkpointed_evaluation(d, values, checkpoint_every=every)
+        for name in d.parameters:
+            assert np.array_equal(run.grad[name], plain.grad[name]), name
+
+
+def test_memory_summary_in_both_languages(reference):
+    report = reference.memory(batch=4)
+    assert "forward values it reads: z1, h1, z2, h2" in report.summary() == str(report)
+    assert "읽는 forward 값: z1, h1, z2, h2" in report.summary("ko")

@@ -12,6 +12,7 @@ import difflib
 import importlib.util
 import os
 import re
+import time
 import warnings
 from fractions import Fraction
 from pathlib import Path
@@ -22,9 +23,11 @@ import sympy as sp
 
 import symbackprop as sbp
 from symbackprop import tensor as T
+from symbackprop.analysis import naive as naive_module
+from symbackprop.analysis.reports import Reports, analyse
 from symbackprop.cost import CostReport, NaiveCost
 from symbackprop.functions import ReLU, Sigmoid
-from symbackprop.printing import DocumentOptionError, analysis, code, documents
+from symbackprop.printing import DocumentOptionError, code, documents
 from symbackprop.printing.names import Notation
 from symbackprop.printing.numbers import NumberFormat
 from symbackprop.printing.scalars import scalar_latex
@@ -475,30 +478,32 @@ def test_efficiency_section_shows_the_cost_report(reference, reference_cost, lan
         assert "| **Backpropagation**: 1 forward + 1 backward pass | $33$ | $1.833$ |" in part or lang == "ko"
 
 
-def _naive(report: CostReport, **changes) -> CostReport:
+def _naive(report: CostReport, **changes) -> Reports:
     fields = {"operations": 5_101_684, "parameters": report.parameters, "derived": 3, "method": "sampled",
-              "seconds": 0.0, "loss_operations": 18, "groups": (), "note": ""}
-    return CostReport(report.counts, NaiveCost(**{**fields, **changes}), report.parameters)
+              "loss_operations": 18, "groups": (), "reason": "over_cap", "measured": report.parameters, "limit": 2,
+              "per_parameter": 2}
+    return Reports(cost=CostReport(report.counts, NaiveCost(**{**fields, **changes}), report.parameters))
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_estimated_and_skipped_naive_counts_say_so(reference, reference_cost, lang, monkeypatch):
     sampled = _naive(reference_cost)
-    monkeypatch.setattr(analysis, "cost_report", lambda derivation: sampled)
-    part = section(reference.to_markdown(lang=lang), "efficiency", lang, "md")
-    assert r"$\approx 5{,}101{,}684$" in part and rf"$\approx {ratio(sampled.naive_ratio)}$" in part
+    part = section(reference.to_markdown(lang=lang, reports=sampled), "efficiency", lang, "md")
+    assert r"$\approx 5{,}101{,}684$" in part and rf"$\approx {ratio(sampled.cost.naive_ratio)}$" in part
     estimate = {"en": "is an estimate: $3$ of the $9$ parameters",
                 "ko": "추정치입니다: 파라미터 $9$개 중 $3$개만"}[lang]
     assert estimate in part
-    skipped = _naive(reference_cost, operations=None, derived=0, method="skipped",
+    which = {"en": "the first and the last element of each parameter, the same on every run",
+             "ko": "각 파라미터의 첫 원소와 마지막 원소이며, 실행할 때마다 같습니다"}[lang]
+    assert which in part
+    skipped = _naive(reference_cost, operations=None, derived=0, method="skipped", reason="loss_too_large",
                      loss_operations=147_573_952_589_676_412_928)
-    monkeypatch.setattr(analysis, "cost_report", lambda derivation: skipped)
-    part = section(reference.to_markdown(lang=lang), "efficiency", lang, "md")
+    part = section(reference.to_markdown(lang=lang, reports=skipped), "efficiency", lang, "md")
     assert "| — | — |" in part and r"$1.476 \times 10^{20}$" in part
     assert ("was not measured" if lang == "en" else "측정하지 않았습니다") in part
-    built = _naive(reference_cost, operations=None, derived=0, method="skipped", loss_operations=None)
-    monkeypatch.setattr(analysis, "cost_report", lambda derivation: built)
-    part = section(reference.to_markdown(lang=lang), "efficiency", lang, "md")
+    built = _naive(reference_cost, operations=None, derived=0, method="skipped", reason="forward_too_large",
+                   loss_operations=None)
+    part = section(reference.to_markdown(lang=lang, reports=built), "efficiency", lang, "md")
     assert f"${reference_cost.forward}$" in part and ("too many to expand" if lang == "en" else "전개하기에는") in part
 
 
@@ -602,22 +607,55 @@ def test_sections_option(reference):
             reference.to_latex(batch_size=wrong)
 
 
-def test_the_sections_only_read_the_reports(reference, monkeypatch):
-    """Given the reports, no section differentiates (nor anything else in the document)."""
-    values = sbp.reference_values()
-    cost, flow = reference.cost(), reference.gradient_flow(values)
-    memory = {n: reference.memory(batch=n) for n in (1, 32)}
-    monkeypatch.setattr(analysis, "cost_report", lambda derivation: cost)
-    monkeypatch.setattr(sbp.Derivation, "gradient_flow", lambda self, v, **o: flow)
-    monkeypatch.setattr(sbp.Derivation, "memory", lambda self, batch=1, **o: memory[batch])
+def _forbid(monkeypatch, what: str) -> None:
+    """Make differentiating (and, with ``what="analyses"``, computing any report) raise."""
 
     def forbidden(*args, **kwargs):
-        raise AssertionError("a printer differentiated")
+        raise AssertionError(f"a printer computed what it should have been given ({what})")
 
     monkeypatch.setattr(sp, "diff", forbidden)
     monkeypatch.setattr(sp.Expr, "diff", forbidden)
-    text = reference.to_markdown(values)
+    monkeypatch.setattr(naive_module, "naive_operations", forbidden)
+    if what == "analyses":
+        for name in ("cost", "gradient_flow", "memory"):
+            monkeypatch.setattr(sbp.Derivation, name, forbidden)
+        for module, name in (("cost", "count_operations"), ("counting", "count_operations"),
+                             ("flow", "gradient_flow"), ("memory", "memory")):
+            monkeypatch.setattr(importlib.import_module(f"symbackprop.analysis.{module}"), name, forbidden)
+
+
+def test_the_sections_only_read_the_reports(reference, monkeypatch):
+    """Given the reports, no section differentiates or counts (nor anything else in the document)."""
+    values = sbp.reference_values()
+    reports = analyse(reference, values, batch_size=32)
+    expected = reference.to_markdown(values)
+    _forbid(monkeypatch, "analyses")
+    text = reference.to_markdown(values, reports=reports)
     assert "## Efficiency" in text and "## Gradient flow" in text and "## Memory use" in text
+    assert text == expected
+    assert "## Efficiency" not in sbp.printing.derivation_to_markdown(reference, values)  # no report, no section
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_document_without_the_efficiency_section_differentiates_nothing(reference, monkeypatch, fmt):
+    _forbid(monkeypatch, "sympy.diff")
+    text = document(reference, sbp.reference_values(), fmt, sections=("flow", "memory"))
+    assert "Gradient flow" in text and "Memory use" in text and "Efficiency" not in text
+    assert "Efficiency" not in document(reference, None, fmt, sections=())
+
+
+def test_documents_are_the_same_on_every_run_whatever_the_clock(monkeypatch):
+    """The naive count is bounded by elements, not by time: a clock that races changes nothing."""
+    d = sbp.backprop(sbp.mlp([4, 8, 8, 1], level="scalar"))  # 121 parameters: the count is sampled
+    values = {q.name: np.full(q.matrix_shape, 0.1 * (i + 1)) for i, q in
+              enumerate(d.network.quantities("input", "param"))}
+    first = d.to_markdown(values)
+    assert "is an estimate" in first and "the same on every run" in first
+    sp.core.cache.clear_cache()  # the second run derives again rather than reading SymPy's cache
+    ticks = iter(range(0, 10**9, 1000))
+    for clock in ("perf_counter", "monotonic", "time", "process_time"):
+        monkeypatch.setattr(time, clock, lambda: float(next(ticks)))
+    assert d.to_markdown(values) == first
 
 
 def test_write_tex_references_a_plot_of_the_norms(reference, tmp_path, monkeypatch):

@@ -8,29 +8,31 @@
    in :mod:`symbackprop.printing.example`);
 5. the chain for each parameter written out in full (Chain Rule의 적용);
 6. optionally (``sections``) the page's efficiency, gradient flow and memory
-   sections, read from the derivation's reports (in :mod:`symbackprop.printing.analysis`);
+   sections, each printing a report it is given (:class:`~symbackprop.analysis.reports.Reports`,
+   in :mod:`symbackprop.printing.sections`);
 7. the conventions (layout, ReLU′(0)); optionally the generated code.
 
-Only the recorded steps are read: nothing here differentiates, and every
-number comes from ``Derivation.evaluate``.
+Only the recorded steps and the given reports are read: nothing here
+differentiates or counts, and every number comes from ``Derivation.evaluate``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import sympy as sp
 
 from .. import tensor as T
+from ..analysis.layers import OUTPUT_GROUP, StepGroup, step_groups
+from ..analysis.reports import Reports
 from ..derivation import SUM, Derivation, Step
 from ..functions import LeakyReLU, ReLU, Sigmoid, Softplus
 from ..gelu_silu import GELU, GELUTanh, SiLU
 from ..network import INPUT, LOSS, NODE, PARAM, Quantity
 from . import structure as S
-from .analysis import efficiency_section, flow_section, memory_section
 from .blocks import Block, Bullets, Display, Heading, Marker, Paragraph, Separator
 from .code import activation_latex, code_section
 from .example import Example
@@ -39,6 +41,9 @@ from .numbers import WorkedValues
 from .options import Options
 from .prose import ordinal, rule_sentences, say
 from .scalars import ScalarPrinter
+from .sections.efficiency import efficiency_section
+from .sections.flow import flow_section
+from .sections.memory import memory_section
 from .tensors import TensorPrinter, activation_name
 
 #: How many paths of one parameter the chain-rule section writes out before summarising.
@@ -61,12 +66,14 @@ def step_marker(step: Step) -> Marker:
 class Writer:
     """Shared state of one document: the derivation, its notation and the options.
 
-    ``figure`` is where a written document's plot of the gradient norms goes (None: no plot).
+    ``figure`` is where a written document's plot of the gradient norms goes (None: no plot);
+    ``reports`` are what the later sections print (a section without its report is left out).
     """
 
     derivation: Derivation
     options: Options
     figure: Path | None = None
+    reports: Reports = field(default_factory=Reports)
 
     def __post_init__(self) -> None:
         self.network = self.derivation.network
@@ -122,10 +129,13 @@ class Writer:
                                   learning_rate=self.options.learning_rate)
             blocks += [Separator(), *Example(self, worked).section()]
         blocks += [Separator(), *self.chain_section()]
-        sections = self.options.sections
-        later = [efficiency_section(self) if "efficiency" in sections else [],
-                 flow_section(self, values, self.figure) if "flow" in sections and values is not None else [],
-                 memory_section(self) if "memory" in sections else []]
+        sections, reports = self.options.sections, self.reports
+        later = [
+            efficiency_section(self, reports.cost) if "efficiency" in sections and reports.cost is not None else [],
+            flow_section(self, reports.flow, self.figure) if "flow" in sections and reports.flow is not None else [],
+            memory_section(self, reports.memory, reports.batch_memory)
+            if "memory" in sections and reports.memory is not None else [],
+        ]
         for section in later:
             if section:  # a section with nothing to show (no layers to compare) is left out
                 blocks += [Separator(), *section]
@@ -253,8 +263,8 @@ class Writer:
             return rf"{partial(self.notation.loss, self.notation.sample_loss)} = {self.expr(self.derivation.seed)}"
         return rf"{partial(self.notation.loss, self.notation.loss)} = 1"
 
-    def layer_heading(self, layer: S.Layer) -> str:
-        if layer.kind == S.OUTPUT:
+    def layer_heading(self, layer: StepGroup) -> str:
+        if layer.kind == OUTPUT_GROUP:
             return self.say("layer.output")
         key = "layer.first" if layer.first else "layer.propagate"
         return self.say(key, n=layer.number, ordinal=ordinal(layer.number, self.lang))
@@ -266,7 +276,7 @@ class Writer:
         blocks: list[Block] = [Heading(3, self.say("backward.heading")), step_marker(seed), Paragraph(intro)]
         if self.derivation.batch:
             blocks.append(Paragraph(self.say("backward.batch")))
-        for layer in S.layers(self.derivation):
+        for layer in step_groups(self.derivation):
             blocks.append(Paragraph(f"**{self.layer_heading(layer)}**"))
             for role, steps in S.runs(layer.steps, self.derivation):
                 blocks += self.run_blocks(role, steps)
@@ -356,7 +366,7 @@ class Writer:
         rows: list[str] = []
         crowded: list[str] = []
         longest: list[str] = []
-        for name in S.parameter_steps(self.derivation):
+        for name in S.reached_parameters(self.derivation):
             found, total = S.paths(self.derivation, name, PATH_LIMIT)
             if total > PATH_LIMIT:
                 sources = dict.fromkeys(path[-2] for path in found)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import sympy as sp
 
 from .. import tensor as T
+from ..analysis.layers import step_groups
 from ..derivation import SUM, Step
 from ..network import INPUT, LOSS, PARAM
 from . import structure as S
@@ -147,7 +148,7 @@ class Example:
 
     def backward_blocks(self) -> list[Block]:
         blocks: list[Block] = []
-        for layer in S.layers(self.w.derivation):
+        for layer in step_groups(self.w.derivation):
             rows: list[str] = []
             for step in layer.steps:
                 rows += self.batch_rows(step) if self.values.batched else self.step_rows(step)

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..analysis.reports import Reports
 from .blocks import (
     MARKUP,
     Block,
@@ -51,20 +52,24 @@ CODE_WIDTH = 92
 
 
 def derivation_to_latex(derivation: Derivation, values: Mapping[str, Any] | None = None, *,
-                        standalone: bool = False, figure: Path | None = None, **options: Any) -> str:
+                        reports: Reports | None = None, standalone: bool = False, figure: Path | None = None,
+                        **options: Any) -> str:
     """The derivation as LaTeX: a fragment to include, or with ``standalone=True`` a whole article.
 
-    Options: ``lang`` ("en" or "ko"), ``digits`` (4), ``learning_rate`` (1/100),
-    ``title``, ``code`` (False: add the generated NumPy code), ``sections`` (the page's
-    efficiency, gradient-flow and memory sections), ``batch_size`` (32, for the memory
-    section), ``links`` (Markdown only).  ``figure``, a path for a PNG of the gradient norm
-    per layer, is for :func:`~symbackprop.printing.documents.write`: the plot is drawn there
-    and referenced when matplotlib is installed.
+    ``reports`` (:func:`symbackprop.analysis.reports.analyse`) are what the page's later
+    sections print; this function computes none, and leaves out a section whose report is
+    not given (``d.to_latex`` computes the ones its ``sections`` name).  Options: ``lang``
+    ("en" or "ko"), ``digits`` (4), ``learning_rate`` (1/100), ``title``, ``code`` (False:
+    add the generated NumPy code), ``sections`` (which of the given reports to show),
+    ``batch_size`` (32, for the memory section), ``links`` (Markdown only).  ``figure``, a
+    path for a PNG of the gradient norm per layer, is for
+    :func:`~symbackprop.printing.documents.write`: the plot is drawn there and referenced
+    when matplotlib is installed.
     """
     from .compose import Writer
 
     settings = Options.from_keywords(**options)
-    body = render(Writer(derivation, settings, figure=figure).compose(values))
+    body = render(Writer(derivation, settings, figure=figure, reports=reports or Reports()).compose(values))
     return latex_document(body, lang=settings.lang) if standalone else body
 
 

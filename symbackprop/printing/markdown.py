@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..analysis.reports import Reports
 from .blocks import (
     MARKUP,
     Block,
@@ -27,13 +28,15 @@ if TYPE_CHECKING:
     from ..derivation import Derivation
 
 
-def derivation_to_markdown(derivation: Derivation, values: Mapping[str, Any] | None = None, **options: Any) -> str:
-    """The derivation as Markdown; options as for :func:`~symbackprop.printing.latex.derivation_to_latex`,
-    plus ``links=True`` for [[wikilinks]] to Chain rule, Gradient, Loss Function, Forward Pass and Autograd."""
+def derivation_to_markdown(derivation: Derivation, values: Mapping[str, Any] | None = None, *,
+                           reports: Reports | None = None, **options: Any) -> str:
+    """The derivation as Markdown; ``reports`` and options as for
+    :func:`~symbackprop.printing.latex.derivation_to_latex`, plus ``links=True`` for [[wikilinks]]
+    to Chain rule, Gradient, Loss Function, Forward Pass and Autograd."""
     from .compose import Writer
 
     settings = Options.from_keywords(**options)
-    return render(Writer(derivation, settings).compose(values), links=settings.links)
+    return render(Writer(derivation, settings, reports=reports or Reports()).compose(values), links=settings.links)
 
 
 def render(blocks: Iterable[Block], *, links: bool = False) -> str:

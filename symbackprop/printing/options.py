@@ -7,13 +7,14 @@ from dataclasses import dataclass, fields
 from fractions import Fraction
 from typing import Any
 
+from ..analysis.reports import ANALYSES
 from ..errors import SymbackpropError
 from ..reference import REFERENCE_LEARNING_RATE
 from .prose import LANGUAGES
 
 #: The optional sections after the chain rule, in the reference page's order: 역전파의 효율성,
 #: Gradient 소실/폭발 (written only when values are given) and 메모리 사용.
-SECTIONS = ("efficiency", "flow", "memory")
+SECTIONS = ANALYSES
 
 
 class DocumentOptionError(SymbackpropError, ValueError):
@@ -62,6 +63,12 @@ class Options:
         object.__setattr__(self, "sections", tuple(s for s in SECTIONS if s in sections))  # the page's order
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise DocumentOptionError(f"batch_size must be a positive integer, got {self.batch_size!r}")
+
+    @classmethod
+    def of_document(cls, options: dict[str, Any]) -> Options:
+        """The options among a document call's keywords (``standalone``, ``figure`` … are the writer's)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in options.items() if k in known})
 
     @classmethod
     def from_keywords(cls, **options: Any) -> Options:

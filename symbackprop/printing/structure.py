@@ -2,17 +2,17 @@
 
 Reads a :class:`~symbackprop.derivation.Derivation` and nothing else; it names
 what each step does (the weight gradient, the activation, the gradient passed
-down …), groups steps into the layers the reference page walks through, and
-lists the paths from the loss to each parameter for the chain-rule section.
+down …) and lists the paths from the loss to each parameter for the chain-rule
+section.  The runs of steps the page shows under one layer's heading are
+:func:`symbackprop.analysis.layers.step_groups`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from .. import tensor as T
-from ..derivation import EDGE, SEED, SUM, Derivation, Step
+from ..derivation import EDGE, SUM, Derivation, Step
 from ..network import INPUT, NODE, PARAM, Network
 
 OUTPUT, ACTIVATION, WEIGHT, BIAS, PASSED, INPUT_ROLE, TARGET, PARAMETER, INTERMEDIATE, PART, FAN_OUT = (
@@ -60,49 +60,6 @@ def loss_targets(network: Network) -> set[str]:
     if not any(q.kind == NODE for q in dependencies):
         return set()  # nothing is predicted, so nothing is compared with a target
     return {q.group or q.name for q in dependencies if q.kind == INPUT}
-
-
-@dataclass
-class Layer:
-    """A run of steps the page shows under one heading: the output layer, or one layer's gradients."""
-
-    kind: str  # "output" or "layer"
-    number: int = 0
-    first: bool = False  # the first layer below the output ("gradients of layer n"); later ones "propagate to"
-    steps: list[Step] = field(default_factory=list)
-
-
-def layers(derivation: Derivation) -> list[Layer]:
-    """Steps after the seed, grouped as the page groups them.
-
-    The output layer holds what flows straight from the loss.  A new layer
-    starts when a step reaches an intermediate value after the current layer
-    has already produced a parameter's gradient: that is the gradient passed
-    down to the layer below (∂L/∂h1 = W2ᵀ ∂L/∂z2 opens "propagate to layer 1").
-    """
-    network = derivation.network
-    groups: list[Layer] = []
-    for step in derivation.steps:
-        if step.kind == SEED:
-            continue
-        current = groups[-1] if groups else None
-        if step.source == derivation.loss and (current is None or current.kind == OUTPUT):
-            if current is None:
-                current = Layer(OUTPUT)
-                groups.append(current)
-            current.steps.append(step)
-            continue
-        reaches_node = network[step.target].kind == NODE
-        has_parameter = current is not None and any(network[s.target].kind == PARAM for s in current.steps)
-        if current is None or current.kind == OUTPUT or (reaches_node and has_parameter):
-            current = Layer("layer")
-            groups.append(current)
-        current.steps.append(step)
-    numbered = [g for g in groups if g.kind != OUTPUT]
-    for position, group in enumerate(numbered):
-        group.number = len(numbered) - position
-        group.first = position == 0
-    return groups
 
 
 def runs(steps: Iterable[Step], derivation: Derivation) -> list[tuple[str, list[Step]]]:
@@ -159,7 +116,7 @@ def parameter_groups(derivation: Derivation) -> list[str]:
     return sorted(order, key=order.__getitem__)
 
 
-def parameter_steps(derivation: Derivation) -> list[str]:
+def reached_parameters(derivation: Derivation) -> list[str]:
     """Every parameter the derivation reaches, element by element, in backward order."""
     network = derivation.network
     seen: dict[str, None] = {}

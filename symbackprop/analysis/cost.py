@@ -1,0 +1,94 @@
+"""The efficiency report: forward pass, reverse sweep and the naive way, with their ratios."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .counting import OperationCounts, count_operations
+from .naive import NaiveCost, naive_operations
+
+if TYPE_CHECKING:
+    from ..derivation import Derivation
+
+
+@dataclass(frozen=True)
+class CostReport:
+    """The page's efficiency claim, measured: forward, reverse sweep and the naive way."""
+
+    counts: OperationCounts
+    naive: NaiveCost | None
+    parameters: int
+
+    @property
+    def forward(self) -> int:
+        return self.counts.forward
+
+    @property
+    def backward(self) -> int:
+        return self.counts.backward
+
+    @property
+    def backprop(self) -> int:
+        return self.counts.backprop
+
+    @property
+    def backward_ratio(self) -> float:
+        return self.counts.backward_ratio
+
+    @property
+    def backprop_ratio(self) -> float:
+        """(forward + backward) / forward: the page says ≈ 2."""
+        return self.counts.backprop_ratio
+
+    @property
+    def naive_ratio(self) -> float | None:
+        """Naive operations / forward operations (None when the naive count was skipped)."""
+        if self.naive is None or self.naive.operations is None or not self.forward:
+            return None
+        return self.naive.operations / self.forward
+
+    @property
+    def page_naive_ratio(self) -> int:
+        """The page's model of the naive way: one forward pass per parameter, p × forward."""
+        return self.parameters
+
+    @property
+    def speedup(self) -> float | None:
+        """Naive operations / backpropagation operations."""
+        if self.naive is None or self.naive.operations is None or not self.backprop:
+            return None
+        return self.naive.operations / self.backprop
+
+    def rows(self, lang: str = "en") -> list[tuple[str, str, str]]:
+        """(what, operations, × forward) rows, as the summary prints them."""
+        from ..printing.report_text import cost_rows
+
+        return cost_rows(self, lang)
+
+    def summary(self, lang: str = "en") -> str:
+        from ..printing.report_text import cost_summary
+
+        return cost_summary(self, lang)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def cost(derivation: Derivation, *, naive: bool = True, naive_cap: int = 64, naive_sample: int = 2,
+         naive_work: int = 50_000, naive_loss_cap: int = 20_000, naive_build_cap: int = 50_000) -> CostReport:
+    """Operation counts for the forward pass, the reverse sweep and the naive way, with ratios.
+
+    ``naive=False`` leaves out the naive count (which calls ``sympy.diff``); the
+    other options bound it, see :func:`~symbackprop.analysis.naive.naive_operations`.
+    """
+    counts = count_operations(derivation)
+    parameters = sum(q.size for q in derivation.network.params)
+    naive_cost = None
+    if naive:
+        naive_cost = naive_operations(derivation, cap=naive_cap, sample=naive_sample, work=naive_work,
+                                      loss_cap=naive_loss_cap, build_cap=naive_build_cap, forward=counts.forward)
+    return CostReport(counts, naive_cost, parameters)
+
+
+__all__ = ["CostReport", "cost"]

@@ -1,0 +1,304 @@
+"""What backpropagation costs, counted on the user's own network (the page's 역전파의 효율성).
+
+One definition of an *operation* serves every count here and the performance
+benchmark: a scalar addition, subtraction, multiplication, division or power,
+or one application of a function (``exp``, ``ReLU``, ``Heaviside``, σ, …),
+counted element by element.  So
+
+* a sum of n terms costs n − 1 (a term's sign is free: a − b is one subtraction);
+* a product of n factors costs n − 1, a constant factor other than ±1 counts as a
+  factor, and a lone −x costs one negation; a factor 1/b is a division, b⁻ⁿ a
+  power and a division;
+* ``f(a)`` costs one plus what its arguments cost;
+* a matrix product (m×k)(k×n) costs m·n·k multiplications and m·n·(k − 1)
+  additions; an element-wise operation costs one per element (plus what the
+  element-wise function costs per element); a transpose, a reference to a stored
+  value, or multiplying by ones (a broadcast) is free; a scalar inside a tensor
+  expression is computed once.
+
+Counting is by expression *tree*: a subexpression written twice is counted
+twice.  That is exactly the difference between the ways of computing gradients
+compared here: the reverse sweep names every intermediate gradient and reuses
+it (each recorded step is counted once), while the naive way
+(:mod:`symbackprop.analysis.naive`) differentiates the fully expanded loss once
+per parameter element and shares nothing.  Vector and scalar (one symbol per
+weight) derivations count the same scalar operations, so both levels of one
+network give the same figures.  Nothing here calls ``sympy.diff``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from .. import tensor as T
+from ..functions import LOSSES
+from ..network import LOSS, NODE, PARAM, Network
+from ..rules import LOSS_GRADIENTS
+from ..visit import TreeVisitor
+
+if TYPE_CHECKING:
+    from ..derivation import Derivation, Step
+
+Memo = dict
+
+
+# -- one scalar expression ---------------------------------------------------------------
+
+
+def scalar_operations(expr: Any, memo: Memo | None = None) -> int:
+    """Operations of a SymPy scalar expression, counted on its tree (see the module text)."""
+    return _scalar(sp.sympify(expr), {} if memo is None else memo)
+
+
+def _scalar(expr: sp.Basic, memo: Memo) -> int:
+    known = memo.get(expr)
+    if known is not None:
+        return known
+    if expr.is_Atom or isinstance(expr, (MatrixElement, sp.Indexed)):
+        count = 0
+    elif isinstance(expr, sp.Add):
+        count = len(expr.args) - 1 + sum(_unsigned(term, memo) for term in expr.args)
+    elif isinstance(expr, sp.Mul):
+        coefficient, _ = expr.as_coeff_Mul()
+        count = _product(expr, memo) + (1 if coefficient == -1 else 0)
+    elif isinstance(expr, sp.Pow):
+        count = 1 + _scalar(expr.base, memo) + _scalar(expr.exp, memo)
+    else:  # a function application, or any other SymPy node: one operation plus its arguments
+        count = 1 + sum(_scalar(arg, memo) for arg in expr.args if isinstance(arg, sp.Basic))
+    memo[expr] = count
+    return count
+
+
+def _unsigned(term: sp.Basic, memo: Memo) -> int:
+    """A term of a sum whose sign the addition absorbs (a + (−b) is one subtraction)."""
+    if isinstance(term, sp.Mul):
+        coefficient, _ = term.as_coeff_Mul()
+        if coefficient.is_negative:
+            return _product(term, memo)
+    return _scalar(term, memo)
+
+
+def _product(expr: sp.Mul, memo: Memo) -> int:
+    """n − 1 operations for n factors, where ±1 is not a factor and a factor b⁻¹ divides by b.
+
+    With no numerator at all (1/b, 1/(a·b)) one more operation forms the reciprocal.
+    """
+    count = factors = numerators = 0
+    for factor in expr.args:
+        if factor.is_Number:
+            if abs(factor) != 1:
+                factors += 1
+                numerators += 1
+            continue
+        factors += 1
+        if isinstance(factor, sp.Pow) and factor.exp.is_Number and factor.exp.is_negative:
+            count += _scalar(factor.base, memo) + (0 if factor.exp == -1 else 1)
+        else:
+            count += _scalar(factor, memo)
+            numerators += 1
+    return count + max(factors - 1, 0) + (1 if numerators == 0 else 0)
+
+
+# -- one tensor expression ---------------------------------------------------------------
+
+
+def _size(shape: T.Shape) -> int:
+    return shape[0] * shape[1]
+
+
+_t = sp.Symbol("t", real=True)
+
+
+class OperationCounter(TreeVisitor):
+    """Operations of a tensor tree, element by element; ``memo`` is shared with the scalar counts."""
+
+    def __init__(self, memo: Memo | None = None) -> None:
+        self.memo = {} if memo is None else memo
+
+    def count(self, node: T.Tensor) -> int:
+        key = ("tensor", node)
+        known = self.memo.get(key)
+        if known is None:
+            known = self.memo[key] = self.visit(node)
+        return known
+
+    def scalar(self, expr: Any) -> int:
+        return _scalar(sp.sympify(expr), self.memo)
+
+    def visit_Ref(self, node: T.Ref) -> int:
+        return 0  # a stored value is read, not computed
+
+    def visit_Adjoint(self, node: T.Adjoint) -> int:
+        return 0
+
+    def visit_Ones(self, node: T.Ones) -> int:
+        return 0
+
+    def visit_Scalar(self, node: T.Scalar) -> int:
+        return self.scalar(node.expr)
+
+    def visit_MatMul(self, node: T.MatMul) -> int:
+        size, inner = _size(node.shape), node.left.shape[1]
+        return size * inner + size * (inner - 1) + self.count(node.left) + self.count(node.right)
+
+    def visit_Add(self, node: T.Add) -> int:
+        return _size(node.shape) + self._signless(node.left) + self._signless(node.right)
+
+    def _signless(self, node: T.Tensor) -> int:
+        """An operand of a sum: −b inside a + (−b) is a subtraction, not an extra negation."""
+        if isinstance(node, T.Scale) and node.factor.is_Number and node.factor.is_negative:
+            negation = 0 if node.factor == -1 else _size(node.operand.shape)
+            return negation + self.count(node.operand)
+        return self.count(node)
+
+    def visit_Hadamard(self, node: T.Hadamard) -> int:
+        operands = self.count(node.left) + self.count(node.right)
+        if _is_ones(node.left) or _is_ones(node.right):
+            return operands  # a broadcast, no arithmetic
+        return _size(node.shape) + operands
+
+    def visit_Scale(self, node: T.Scale) -> int:
+        return _size(node.operand.shape) + self.scalar(node.factor) + self.count(node.operand)
+
+    def visit_Transpose(self, node: T.Transpose) -> int:
+        return self.count(node.operand)
+
+    def visit_Elementwise(self, node: T.Elementwise) -> int:
+        key = ("function", node.function)  # activations hash by identity
+        if key not in self.memo:
+            self.memo[key] = self.scalar(node.function.formula(_t))
+        return _size(node.shape) * self.memo[key] + self.count(node.operand)
+
+    def visit_Power(self, node: T.Power) -> int:
+        return _size(node.shape) + self.scalar(node.exponent) + self.count(node.operand)
+
+    def visit_Sum(self, node: T.Sum) -> int:
+        return _size(node.operand.shape) - 1 + self.count(node.operand)
+
+    def visit_LossOp(self, node: T.LossOp) -> int:
+        shape = node.prediction.shape
+        key = ("loss", node.kind, shape)
+        if key not in self.memo:
+            self.memo[key] = self.scalar(LOSSES[node.kind].explicit(*_element_matrices(shape)))
+        return self.memo[key] + self.count(node.prediction) + self.count(node.target)
+
+    def visit_LossGradient(self, node: T.LossGradient) -> int:
+        shape = node.prediction.shape
+        key = ("loss_gradient", node.kind, node.wrt, shape)
+        if key not in self.memo:
+            value = LOSS_GRADIENTS[(node.kind, node.wrt)].explicit(*_element_matrices(shape))
+            self.memo[key] = sum(self.scalar(element) for element in value)
+        return self.memo[key] + self.count(node.prediction) + self.count(node.target)
+
+
+def _is_ones(node: T.Tensor) -> bool:
+    if isinstance(node, T.Ones):
+        return True
+    if isinstance(node, T.Scalar):
+        return node.expr == 1
+    return isinstance(node, T.Elementwise) and node.function.formula(_t) == 1
+
+
+def _element_matrices(shape: T.Shape) -> tuple[sp.Matrix, sp.Matrix]:
+    """A prediction h and a target y with one symbol per element, for a loss's explicit formula."""
+    return tuple(sp.Matrix(shape[0], shape[1], lambda i, j, n=n: sp.Symbol(f"{n}_{i}_{j}", real=True))
+                 for n in ("h", "y"))
+
+
+def tensor_operations(tree: T.Tensor, memo: Memo | None = None) -> int:
+    """Operations of a tensor expression, element by element (see the module text)."""
+    return OperationCounter(memo).count(tree)
+
+
+def operations(value: Any, memo: Memo | None = None) -> int:
+    """Operations of a Tensor or SymPy expression (one definition for both)."""
+    memo = {} if memo is None else memo
+    if isinstance(value, T.Tensor):
+        return OperationCounter(memo).count(value)
+    return _scalar(sp.sympify(value), memo)
+
+
+# -- a derivation --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OperationCounts:
+    """Operations of one forward pass and of the reverse sweep, per sample.
+
+    ``backward`` counts the steps the parameter gradients need (as a training
+    step runs them); ``input_gradients`` the steps only ∂L/∂input needs, which
+    the derivation records too but training does not use.  ``per_node`` and
+    ``per_step`` give the counts behind the totals.
+    """
+
+    forward: int
+    backward: int
+    input_gradients: int
+    per_node: tuple[tuple[str, int], ...]
+    per_step: tuple[tuple[int, int], ...]
+
+    @property
+    def backprop(self) -> int:
+        """One forward plus one backward pass: every parameter gradient."""
+        return self.forward + self.backward
+
+    @property
+    def backward_ratio(self) -> float:
+        return self.backward / self.forward if self.forward else float("nan")
+
+    @property
+    def backprop_ratio(self) -> float:
+        return self.backprop / self.forward if self.forward else float("nan")
+
+
+def step_operations(step: Step, memo: Memo | None = None) -> int:
+    """Operations of one recorded step.
+
+    A fan-out sum adds the partial gradients its edges computed (already counted
+    with those edges), so it costs (parts − 1) additions per element.
+    """
+    memo = {} if memo is None else memo
+    if step.kind == "seed":
+        return _scalar(sp.sympify(step.result), memo)
+    if step.kind == "sum":
+        rows, columns = step.shape or T.SCALAR_SHAPE
+        return (len(step.parts) - 1) * rows * columns
+    return operations(step.result, memo)
+
+
+def node_operations(network: Network, memo: Memo | None = None) -> dict[str, int]:
+    """Operations of each forward definition, by name, in definition order."""
+    memo = {} if memo is None else memo
+    return {q.name: operations(q.definition, memo)
+            for q in network.graph_order() if q.kind in (NODE, LOSS) and q.definition is not None}
+
+
+def parameter_step_indices(derivation: Derivation) -> set[int]:
+    """Indices of the steps that some parameter gradient depends on."""
+    network = derivation.network
+    needed = {q.name for q in network.quantities(PARAM, elements=True) if q.elements is None}
+    for step in reversed(derivation.steps):  # deeper steps first: their sources are needed too
+        if step.kind == "edge" and step.target in needed:
+            needed.add(step.source)
+    return {s.index for s in derivation.steps if s.target in needed and s.kind != "seed"}
+
+
+def count_operations(derivation: Derivation) -> OperationCounts:
+    """Forward and reverse-sweep operation counts, without differentiating anything."""
+    memo: Memo = {}
+    per_node = node_operations(derivation.network, memo)
+    needed = parameter_step_indices(derivation)
+    per_step = tuple((s.index, step_operations(s, memo)) for s in derivation.steps)
+    backward = sum(count for index, count in per_step if index in needed)
+    inputs = sum(count for index, count in per_step if index not in needed)
+    return OperationCounts(sum(per_node.values()), backward, inputs, tuple(per_node.items()), per_step)
+
+
+__all__ = [
+    "OperationCounter", "OperationCounts", "count_operations", "node_operations", "operations",
+    "parameter_step_indices", "scalar_operations", "step_operations", "tensor_operations",
+]

@@ -1,0 +1,279 @@
+"""What the backward pass needs from the forward pass (the page's 메모리 사용).
+
+Every recorded step is read for the forward values it uses (the ``Ref`` leaves
+and scalar symbols of its result): those must be kept from the forward pass,
+which is why memory grows as layers × batch × hidden.  Gradient checkpointing
+keeps only the output of every k-th layer and recomputes the rest, one segment
+at a time, when the backward pass reaches it: less memory for more arithmetic.
+
+The plan is simulated on names and shapes here; :mod:`symbackprop.analysis.checkpointing`
+runs the same schedule on arrays, with the generated program's own lines, and
+measures the memory it held.  Counted are forward values held for the backward
+pass, not the gradients in flight nor the parameters and inputs (listed apart,
+they do not depend on the plan).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import sympy as sp
+
+from .. import tensor as T
+from ..network import INPUT, LOSS, NODE, PARAM, Network
+from .counting import node_operations
+from .layers import network_layers
+
+if TYPE_CHECKING:
+    from ..derivation import Derivation, Step
+
+
+# -- what each step reads ----------------------------------------------------------------------
+
+
+def forward_reads(step: Step, network: Network) -> tuple[str, ...]:
+    """The forward values (inputs, parameters, nodes; element names at the scalar level) a step reads."""
+    if step.kind != "edge":
+        return ()  # a seed is a constant; a fan-out sum adds gradients
+    names: list[str] = []
+    symbols: set = set()
+    value = step.result
+    if isinstance(value, T.Tensor):
+        for node in T.walk(value):
+            if isinstance(node, T.Ref):
+                names.append(node.name)
+            elif isinstance(node, T.Scalar):
+                symbols |= node.expr.free_symbols
+            elif isinstance(node, T.Scale):
+                symbols |= node.factor.free_symbols
+    else:
+        symbols = sp.sympify(value).free_symbols
+    for symbol in sorted(symbols, key=str):
+        if isinstance(symbol, T.AdjointSymbol) or symbol == T.BATCH_SIZE:
+            continue
+        names.append(network.name_of(symbol))
+    return tuple(dict.fromkeys(names))
+
+
+@dataclass(frozen=True)
+class StepReads:
+    """The forward values one backward step reads, by kind (grouped names at the scalar level)."""
+
+    step: int
+    target: str
+    source: str | None
+    nodes: tuple[str, ...]
+    inputs: tuple[str, ...]
+    params: tuple[str, ...]
+
+
+# -- the schedule: which values live when ---------------------------------------------------------
+
+
+class ForwardGraph:
+    """Names, sizes, dependencies and layers of a derivation's forward values (element level)."""
+
+    def __init__(self, derivation: Derivation) -> None:
+        network = derivation.network
+        self.derivation = derivation
+        self.network = network
+        self.nodes = [q for q in network.graph_order() if q.kind == NODE]
+        self.node_names = {q.name for q in self.nodes}
+        self.reads = {s.index: forward_reads(s, network) for s in derivation.steps}
+        inputs = {q.name for q in network.quantities(INPUT, elements=True)}
+        self.per_sample: dict[str, bool] = {}
+        for q in network.graph_order():
+            if q.kind in (NODE, LOSS):
+                self.per_sample[q.name] = any(d in inputs or self.per_sample.get(d, False) for d in q.dependencies)
+        layers = network_layers(network)
+        layer_of = {name: layer.index for layer in layers for name in layer.nodes}
+        self.outputs = {layer.index: layer.output for layer in layers if layer.index > 0}
+        self.layer: dict[str, int] = {}
+        for q in self.nodes:
+            grouped = q.group or q.name
+            if grouped in layer_of:
+                self.layer[q.name] = layer_of[grouped]
+            else:  # a node outside the named layers sits with its latest dependency
+                self.layer[q.name] = max((self.layer.get(d, 0) for d in q.dependencies), default=0)
+
+    def numbers(self, name: str, batch: int) -> int:
+        q = self.network[name]
+        per_sample = q.kind == INPUT or self.per_sample.get(name, False)
+        return q.size * (batch if per_sample else 1)
+
+    def elements(self, grouped: str) -> list[str]:
+        q = self.network[grouped]
+        return [e for row in q.elements for e in row] if q.elements is not None else [grouped]
+
+    def group(self, name: str) -> str:
+        return self.network[name].group or name
+
+    def checkpoints(self, every: int | None) -> list[str]:
+        """Node values the forward pass keeps: all the backward pass reads, or every k-th layer's output."""
+        if every is None:
+            read = {n for names in self.reads.values() for n in names}
+            return [q.name for q in self.nodes if q.name in read]
+        kept = {e for k, output in self.outputs.items() if k % every == 0 for e in self.elements(output)}
+        return [q.name for q in self.nodes if q.name in kept]
+
+
+@dataclass(frozen=True)
+class ScheduleEvent:
+    step: int
+    recompute: tuple[str, ...]
+    free: tuple[str, ...]
+
+
+def schedule(graph: ForwardGraph, checkpoints: list[str]) -> list[ScheduleEvent]:
+    """Walk the backward steps; before each, recompute what it reads and is not held (from the
+    nearest held values); after it, drop recomputed values no later step reads."""
+    last_read: dict[str, int] = {}
+    for index, names in graph.reads.items():
+        for name in names:
+            last_read[name] = index
+    live = set(checkpoints)
+    temporary: set[str] = set()
+    events = []
+
+    def ensure(name: str, order: list[str]) -> None:
+        if name in live or name not in graph.node_names:
+            return
+        for dependency in graph.network[name].dependencies:
+            ensure(dependency, order)
+        order.append(name)
+        live.add(name)
+        temporary.add(name)
+
+    for step in graph.derivation.steps:
+        order: list[str] = []
+        for name in graph.reads[step.index]:
+            ensure(name, order)
+        free = tuple(sorted(n for n in temporary if last_read.get(n, -1) <= step.index))
+        live.difference_update(free)
+        temporary.difference_update(free)
+        events.append(ScheduleEvent(step.index, tuple(order), free))
+    return events
+
+
+# -- plans and the report -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckpointPlan:
+    """What a plan stores, what it recomputes and what that costs.
+
+    ``every`` is None for the plain plan (keep everything the backward pass
+    reads).  Numbers are for the whole batch; ``recompute_operations`` per
+    sample, and ``recompute_ratio`` in forward passes.
+    """
+
+    every: int | None
+    batch: int
+    stored: tuple[str, ...]
+    stored_numbers: int
+    recomputed: tuple[str, ...]
+    recompute_operations: int
+    recompute_ratio: float
+    peak_numbers: int
+
+
+def checkpoint_plan(derivation: Derivation, every: int | None, batch: int = 1) -> CheckpointPlan:
+    """The plan that keeps the output of every ``every``-th layer (None: everything the backward pass reads)."""
+    if every is not None and (not isinstance(every, int) or every < 1):
+        raise ValueError(f"checkpoint_every must be a positive integer or None, got {every!r}")
+    if not isinstance(batch, int) or batch < 1:
+        raise ValueError(f"batch must be a positive integer, got {batch!r}")
+    graph = ForwardGraph(derivation)
+    return plan_for(graph, every, batch)
+
+
+def plan_for(graph: ForwardGraph, every: int | None, batch: int) -> CheckpointPlan:
+    checkpoints = graph.checkpoints(every)
+    events = schedule(graph, checkpoints)
+    live = set(checkpoints)
+    held = sum(graph.numbers(n, batch) for n in live)
+    peak = held
+    recomputed: list[str] = []
+    for event in events:
+        for name in event.recompute:
+            live.add(name)
+            held += graph.numbers(name, batch)
+            recomputed.append(name)
+        peak = max(peak, held)
+        for name in event.free:
+            live.discard(name)
+            held -= graph.numbers(name, batch)
+    per_node = node_operations(graph.network)
+    operations = sum(per_node.get(n, 0) for n in recomputed)
+    forward = sum(per_node.values())
+    return CheckpointPlan(
+        every, batch,
+        tuple(dict.fromkeys(graph.group(n) for n in checkpoints)),
+        sum(graph.numbers(n, batch) for n in checkpoints),
+        tuple(dict.fromkeys(graph.group(n) for n in recomputed)),
+        operations, operations / forward if forward else 0.0, peak,
+    )
+
+
+@dataclass(frozen=True)
+class MemoryReport:
+    """Which forward values the backward pass reads, how many numbers, and a checkpointing plan."""
+
+    batch: int
+    steps: tuple[StepReads, ...]
+    stored: tuple[str, ...]
+    activation_numbers: int
+    input_numbers: int
+    parameter_numbers: int
+    layers: int
+    plain: CheckpointPlan
+    checkpointed: CheckpointPlan
+
+    def summary(self, lang: str = "en") -> str:
+        from ..printing.report_text import memory_summary
+
+        return memory_summary(self, lang)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def memory(derivation: Derivation, *, batch: int = 1, checkpoint_every: int | None = None) -> MemoryReport:
+    """The forward values each backward step reads, their numbers for ``batch`` samples, and checkpointing.
+
+    ``checkpoint_every`` defaults to about √layers, the usual choice (memory and
+    recomputation both grow like √layers).
+    """
+    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
+        raise ValueError(f"batch must be a positive integer, got {batch!r}")
+    graph = ForwardGraph(derivation)
+    network = graph.network
+    step_reads = []
+    for step in derivation.steps:
+        if step.kind != "edge":
+            continue
+        grouped = list(dict.fromkeys(graph.group(n) for n in graph.reads[step.index]))
+        step_reads.append(StepReads(
+            step.index, step.target, step.source,
+            tuple(n for n in grouped if network[n].kind == NODE),
+            tuple(n for n in grouped if network[n].kind == INPUT),
+            tuple(n for n in grouped if network[n].kind == PARAM),
+        ))
+    read = {n for names in graph.reads.values() for n in names}
+    layer_count = len(graph.outputs)
+    every = checkpoint_every if checkpoint_every is not None else max(1, round(math.sqrt(max(layer_count, 1))))
+    plain = plan_for(graph, None, batch)
+    return MemoryReport(
+        batch, tuple(step_reads), plain.stored, plain.stored_numbers,
+        sum(graph.numbers(n, batch) for n in read if network[n].kind == INPUT) if read else 0,
+        sum(network[n].size for n in read if network[n].kind == PARAM),
+        layer_count, plain, plan_for(graph, every, batch),
+    )
+
+
+__all__ = [
+    "CheckpointPlan", "ForwardGraph", "MemoryReport", "ScheduleEvent", "StepReads", "checkpoint_plan",
+    "forward_reads", "memory", "plan_for", "schedule",
+]

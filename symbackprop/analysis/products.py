@@ -1,0 +1,205 @@
+"""Products of local derivatives, read off the recorded steps: as short text, and as ∂L/∂name with
+every upstream gradient replaced by its own product (memoized and size-capped)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+import sympy as sp
+
+from .. import tensor as T
+from ..visit import TreeVisitor
+from .counting import scalar_operations
+
+if TYPE_CHECKING:
+    from ..derivation import Derivation
+
+
+class FactorText(TreeVisitor):
+    """A short, readable form of a tensor factor: W2ᵀ, relu′(z1), ∂L/∂h2; any other tree by its repr."""
+
+    def visit_Transpose(self, node: T.Transpose) -> str:
+        if isinstance(node.operand, (T.Ref, T.Adjoint)):
+            return f"{self.visit(node.operand)}ᵀ"
+        return repr(node)
+
+    def visit_Elementwise(self, node: T.Elementwise) -> str:
+        return f"{node.function.name.replace(chr(39), '′')}({self.visit(node.operand)})"
+
+    def visit_Adjoint(self, node: T.Adjoint) -> str:
+        return f"∂L/∂{node.name}"
+
+    def visit_LossGradient(self, node: T.LossGradient) -> str:
+        return f"∂{node.kind}/∂{self.visit(getattr(node, node.wrt))}"
+
+    def as_written(self, node: T.Tensor) -> str:
+        return repr(node)
+
+
+def serve_with(visitor: type[TreeVisitor], method: str, node_names: tuple[str, ...]) -> None:
+    """Let one generic method of ``visitor`` handle the named node types, as ``visit_<name>``."""
+    for node_name in node_names:
+        setattr(visitor, f"visit_{node_name}", getattr(visitor, method))
+
+
+serve_with(FactorText, "as_written", ("Add", "Hadamard", "LossOp", "MatMul", "Ones", "Power", "Ref", "Scalar",
+                                      "Scale", "Sum"))
+
+
+def factor_text(value: Any) -> str:
+    """A local factor as text; a scalar sum or product in parentheses, (h2 − y)."""
+    if isinstance(value, T.Tensor):
+        return FactorText().visit(value)
+    text = str(value)
+    return f"({text})" if isinstance(value, (sp.Add, sp.Mul)) else text
+
+
+def tree_size(value: Any, memo: dict | None = None) -> int:
+    """Nodes of a tensor tree plus the operations of the SymPy expressions in it: a size to cap."""
+    memo = {} if memo is None else memo
+    if isinstance(value, T.Tensor):
+        total = 0
+        for node in T.walk(value):
+            total += 1
+            if isinstance(node, T.Scalar):
+                total += scalar_operations(node.expr, memo)
+            elif isinstance(node, T.Scale):
+                total += scalar_operations(node.factor, memo)
+        return total
+    if isinstance(value, sp.MatrixBase):
+        return sum(tree_size(v, memo) for v in value)
+    return scalar_operations(value, memo) + 1
+
+
+class _SubstitutionError(Exception):
+    """A subtree whose upstream gradient could not be substituted (too large, or a tensor inside a scalar)."""
+
+
+class UpstreamProducts(TreeVisitor):
+    """∂L/∂name with every upstream gradient replaced by its own product, memoized, size-capped.
+
+    :meth:`of` gives None where the product would exceed ``limit`` or cannot be
+    written as one tree.
+    """
+
+    def __init__(self, derivation: Derivation, limit: int) -> None:
+        self.derivation = derivation
+        self.limit = limit
+        self.done: dict[str, Any] = {derivation.loss: derivation.seed}
+        self.sizes: dict[str, int] = {}
+        self.memo: dict = {}
+        self.too_large: set[str] = set()
+
+    def of(self, name: str) -> Any:
+        if name in self.done:
+            return self.done[name]
+        if name in self.too_large:
+            return None
+        quantity = self.derivation.network[name]
+        if quantity.elements is not None:
+            parts = [[self.of(e) for e in row] for row in quantity.elements]
+            if any(p is None or isinstance(p, T.Tensor) for row in parts for p in row):
+                value = None
+            else:
+                value = sp.ImmutableMatrix(parts)
+        else:
+            step = self.derivation.step_for(name)
+            if step is None:
+                value = sp.S.Zero
+            elif self._estimate(step.result) > self.limit:  # refuse before building anything large
+                value = None
+            else:
+                value = self._substitute(step.result)
+        if value is not None and self.size_of(name, value) > self.limit:
+            value = None
+        if value is None:
+            self.too_large.add(name)
+        else:
+            self.done[name] = value
+        return value
+
+    def size_of(self, name: str, value: Any) -> int:
+        if name not in self.sizes:
+            self.sizes[name] = tree_size(value, self.memo)
+        return self.sizes[name]
+
+    def _estimate(self, result: Any) -> int:
+        """The size of ``result`` with its upstream gradients substituted, from their known sizes."""
+        upstream: set[str] = set()
+        if isinstance(result, T.Tensor):
+            for node in T.walk(result):
+                if isinstance(node, T.Adjoint):
+                    upstream.add(node.name)
+                elif isinstance(node, (T.Scalar, T.Scale)):
+                    expr = node.expr if isinstance(node, T.Scalar) else node.factor
+                    upstream |= {s.of for s in expr.free_symbols if isinstance(s, T.AdjointSymbol)}
+        else:
+            upstream = {s.of for s in sp.sympify(result).free_symbols if isinstance(s, T.AdjointSymbol)}
+        total = tree_size(result, self.memo)
+        for name in upstream:
+            value = self.of(name)
+            if value is None:
+                return self.limit + 1
+            total += self.size_of(name, value)
+        return total
+
+    def _substitute(self, value: Any) -> Any:
+        if isinstance(value, T.Tensor):
+            try:
+                return self.visit(value)
+            except _SubstitutionError:
+                return None
+        return self._scalar(sp.sympify(value))
+
+    def _scalar(self, expr: sp.Expr) -> Any:
+        adjoints = [s for s in expr.free_symbols if isinstance(s, T.AdjointSymbol)]
+        replacements = {}
+        for symbol in adjoints:
+            upstream = self.of(symbol.of)
+            if upstream is None:
+                return None
+            if isinstance(upstream, T.Tensor):
+                coefficient, rest = expr.as_independent(symbol, as_Add=False)
+                if rest != symbol:
+                    return None
+                return T.scale(coefficient, upstream) if not coefficient.free_symbols else \
+                    T.Hadamard(T.Scalar(coefficient), upstream)
+            replacements[symbol] = upstream
+        return expr.xreplace(replacements)
+
+    # -- the tree, rebuilt with the upstream products in place of ∂L/∂name -------------------
+
+    def visit_Adjoint(self, node: T.Adjoint) -> T.Tensor:
+        upstream = self.of(node.name)
+        if upstream is None:
+            raise _SubstitutionError
+        return upstream if isinstance(upstream, T.Tensor) else T.Scalar(upstream)
+
+    def visit_Scalar(self, node: T.Scalar) -> T.Tensor:
+        inner = self._scalar(node.expr)
+        if inner is None:
+            raise _SubstitutionError
+        return inner if isinstance(inner, T.Tensor) else T.Scalar(inner)
+
+    def rebuilt(self, node: T.Tensor) -> T.Tensor:
+        """Any other node: its tensor children and the scalars that hold ∂L/∂name, substituted."""
+        changes = {}
+        for f in dataclasses.fields(node):
+            child = getattr(node, f.name)
+            if isinstance(child, T.Tensor):
+                changes[f.name] = self.visit(child)
+            elif isinstance(child, sp.Expr) and any(isinstance(s, T.AdjointSymbol) for s in child.free_symbols):
+                new = self._scalar(child)
+                if new is None or isinstance(new, T.Tensor):
+                    raise _SubstitutionError
+                changes[f.name] = new
+        return dataclasses.replace(node, **changes) if changes else node
+
+
+
+serve_with(UpstreamProducts, "rebuilt", ("Add", "Elementwise", "Hadamard", "LossGradient", "LossOp", "MatMul",
+                                         "Ones", "Power", "Ref", "Scale", "Sum", "Transpose"))
+
+
+__all__ = ["FactorText", "UpstreamProducts", "factor_text", "tree_size"]

@@ -1,0 +1,55 @@
+"""The reports a document shows after the chain rule, computed before any printer runs.
+
+The page's later sections (역전파의 효율성, Gradient 소실/폭발, 메모리 사용) each
+print one report; :func:`analyse` computes the ones asked for and the printers
+receive them in a :class:`Reports`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .cost import CostReport, cost
+from .flow import GradientFlow, gradient_flow
+from .memory import MemoryReport, memory
+
+if TYPE_CHECKING:
+    from ..derivation import Derivation
+
+#: The analyses, named as the document sections that show them, in the reference page's order.
+ANALYSES = ("efficiency", "flow", "memory")
+
+
+@dataclass(frozen=True)
+class Reports:
+    """What the later sections print; a section whose report is None is left out.
+
+    ``memory`` counts one sample; ``batch_memory`` the batch the document counts
+    numbers for (None when that batch is one sample).
+    """
+
+    cost: CostReport | None = None
+    flow: GradientFlow | None = None
+    memory: MemoryReport | None = None
+    batch_memory: MemoryReport | None = None
+
+
+def analyse(derivation: Derivation, values: Mapping[str, Any] | None = None, *,
+            sections: Iterable[str] = ANALYSES, batch_size: int = 1) -> Reports:
+    """The reports of the named ``sections`` (any of :data:`ANALYSES`); "flow" needs values."""
+    wanted = set(sections)
+    unknown = sorted(wanted - set(ANALYSES))
+    if unknown:
+        raise ValueError(f"unknown analysis {', '.join(map(repr, unknown))}; use any of {', '.join(ANALYSES)}")
+    one_sample = memory(derivation, batch=1) if "memory" in wanted else None
+    return Reports(
+        cost=cost(derivation) if "efficiency" in wanted else None,
+        flow=gradient_flow(derivation, dict(values)) if "flow" in wanted and values is not None else None,
+        memory=one_sample,
+        batch_memory=memory(derivation, batch=batch_size) if one_sample is not None and batch_size > 1 else None,
+    )
+
+
+__all__ = ["ANALYSES", "Reports", "analyse"]

@@ -1,0 +1,26 @@
+"""Counts and ratios as LaTeX, with the document's significant digits."""
+
+from __future__ import annotations
+
+from ..numbers import NumberFormat
+
+#: Counts beyond this print in scientific notation.
+LARGE_COUNT = 10**9
+
+
+class Figures:
+    """Counts and ratios as LaTeX, with the document's significant digits."""
+
+    def __init__(self, digits: int) -> None:
+        self.format = NumberFormat(exact=False, digits=digits)
+
+    def count(self, n: int, *, estimated: bool = False) -> str:
+        text = self.format.number(float(n)) if n >= LARGE_COUNT else f"{n:,}".replace(",", "{,}")
+        return rf"\approx {text}" if estimated else text
+
+    def ratio(self, value: float, *, estimated: bool = False) -> str:
+        text = self.format.number(float(value))
+        return rf"\approx {text}" if estimated else text
+
+    def math(self, text: str) -> str:
+        return f"${text}$"
