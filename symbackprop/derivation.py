@@ -161,8 +161,14 @@ class Derivation:
 
         return markdown.derivation_to_markdown(self, values=values, **self._with_reports(values, options))
 
+    def to_html(self, values: dict[str, Any] | None = None, **options: Any) -> str:
+        """One HTML page whose math KaTeX renders; ``katex`` is "auto" (inlined when found), "cdn" or a dist folder."""
+        from .printing import html
+
+        return html.derivation_to_html(self, values=values, **self._with_reports(values, options))
+
     def write(self, path: Any, values: dict[str, Any] | None = None, **options: Any) -> Path:
-        """A standalone document: ``.tex``, ``.md`` or ``.pdf``, chosen by the suffix."""
+        """A standalone document: ``.tex``, ``.md``, ``.html`` or ``.pdf``, chosen by the suffix."""
         from .printing import documents
 
         return documents.write(self, path, values=values, **self._with_reports(values, options))

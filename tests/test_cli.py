@@ -19,7 +19,10 @@ from pathlib import Path
 import pytest
 
 from symbackprop import cli
-from tests.tooling import require_tool
+from symbackprop.cli import messages
+from symbackprop.cli import progress as progress_module
+from symbackprop.printing import katex
+from tests.tooling import html_math, katex_errors, require_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -199,7 +202,7 @@ def test_html_links_katex_from_a_cdn_when_no_local_copy(tmp_path, invoke):
 
 
 def test_html_says_when_katex_will_come_from_a_cdn(invoke, monkeypatch):
-    monkeypatch.setattr(cli, "find_katex", lambda start=None: None)
+    monkeypatch.setattr(katex, "find_katex", lambda start=None: None)
     status, _, err = invoke("derive", "-o", "page.html")
     assert status == 0, err
     assert "load it from a CDN when opened" in err and "npm install katex" in err
@@ -219,21 +222,19 @@ def test_html_inlines_a_local_katex_and_every_formula_renders(tmp_path):
     page = (tmp_path / "derivation.html").read_text(encoding="utf-8")
     assert "cdn.jsdelivr" not in page and "data:font/woff2;base64," in page
     # What the browser's auto-render will find: every formula must parse with KaTeX.
-    body = page[page.index("<main>"):page.index("</main>")]
-    formulas = [m for m in cli._MATH.findall(re.sub(r"<[^>]+>", " ", body))]
+    formulas = html_math(page)
     assert len(formulas) > 10
-    script = (
-        "const katex = require(process.argv[1]); const he = s => s.replace(/&lt;/g,'<').replace(/&gt;/g,'>')"
-        ".replace(/&amp;/g,'&'); const formulas = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
-        "let bad = []; for (const f of formulas) { const display = f.startsWith('$$');"
-        "const body = he(display ? f.slice(2, -2) : f.slice(1, -1));"
-        "try { katex.renderToString(body, {displayMode: display, throwOnError: true}); }"
-        "catch (e) { bad.push(f.slice(0, 80) + ': ' + e.message); } }"
-        "if (bad.length) { console.error(bad.join('\\n')); process.exit(1); }"
-    )
-    checked = subprocess.run(["node", "-e", script, str(dist / "katex.js")], input=json.dumps(formulas),
-                             capture_output=True, text=True, timeout=60)
-    assert checked.returncode == 0, checked.stderr
+    assert not katex_errors(formulas)
+
+
+def test_html_comes_from_the_html_writer(tmp_path, invoke):
+    import symbackprop as sbp
+
+    status, _, err = invoke("derive", "--lang", "ko", "--links", "-o", "page.html", "--katex", "cdn")
+    assert status == 0, err
+    expected = sbp.backprop(sbp.reference_network()).to_html(sbp.reference_values(), lang="ko", links=True,
+                                                             katex="cdn")
+    assert (tmp_path / "page.html").read_text(encoding="utf-8") == expected
 
 
 # -- check ------------------------------------------------------------------------------------------
@@ -421,7 +422,7 @@ def test_attack_strings_through_the_command(tmp_path, attack, capsys, monkeypatc
 
 
 def test_slow_stages_are_announced(monkeypatch, capsys):
-    monkeypatch.setattr(cli, "_PROGRESS_AFTER_SECONDS", 0.0)
+    monkeypatch.setattr(progress_module, "PROGRESS_AFTER_SECONDS", 0.0)
     progress = cli.Progress()
     with progress.stage("deriving the gradients"):
         time.sleep(0.2)
@@ -438,27 +439,35 @@ def test_fast_stages_and_quiet_runs_stay_silent(capsys):
     assert capsys.readouterr().err == ""
 
 
-# -- Markdown to HTML -------------------------------------------------------------------------------
+# -- the command's sentences ------------------------------------------------------------------------
 
 
-def test_markdown_to_html_leaves_math_alone():
-    html = cli.markdown_to_html(
-        "# Backward *pass*\n\n<!-- step 1 edge -->\n\nThe **rule** $z_1 = W_1 x + b_1$ and $a*b < c$ here.\n\n"
-        "$$\n\\frac{\\partial L}{\\partial z_2} = h_2 - y\n$$\n\n"
-        "- one [[Chain rule]]\n- two `code_1`\n\n| a | b |\n|---|---|\n| $x_1$ | 2 |\n\n```\nz1 = W1 @ x\n```\n"
-    )
-    assert "<h1>Backward <em>pass</em></h1>\n<!-- step 1 edge -->\n<p>" in html
-    assert "<strong>rule</strong> $z_1 = W_1 x + b_1$" in html
-    assert "$a*b &lt; c$" in html
-    assert '<div class="math">$$\n\\frac{\\partial L}{\\partial z_2} = h_2 - y\n$$</div>' in html
-    assert '<li>one <span class="wikilink">Chain rule</span></li>' in html and "<code>code_1</code>" in html
-    assert "<td>$x_1$</td>" in html and "<pre><code>z1 = W1 @ x</code></pre>" in html
+def test_every_message_has_the_same_fields_in_every_language():
+    import string
+
+    def fields(template: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+    assert set(messages.MESSAGES) == set(messages.LANGUAGES)
+    english = messages.MESSAGES["en"]
+    for lang, table in messages.MESSAGES.items():
+        assert set(table) == set(english), (lang, set(table) ^ set(english))
+        for key, template in table.items():
+            assert fields(template) == fields(english[key]), (lang, key)
 
 
-def test_markdown_to_html_escapes_text():
-    html = cli.markdown_to_html("<script>alert(1)</script> & [x](javascript:\"a\")\n\n<!-- a --> <b>")
-    assert "<script>" not in html and "&lt;script&gt;" in html and "&amp;" in html and "&lt;b&gt;" in html
-    assert "javascript:" not in html.split("href=")[-1][:15]
+def test_the_check_report_in_korean(invoke):
+    import symbackprop as sbp
+
+    report = sbp.check_gradients(sbp.backprop(sbp.reference_network()), sbp.reference_values())
+    english, korean = cli.format_check(report), cli.format_check(report, lang="ko")
+    assert english.splitlines()[-1].startswith("ok: all 4 gradients agree")
+    assert korean.splitlines()[0].split()[:2] == ["파라미터", "유도한"]
+    assert korean.splitlines()[-1].startswith("확인: gradient 4개가 모두 일치합니다")
+    # Columns line up on a terminal, where a Korean character takes two columns.
+    header, rule = korean.splitlines()[:2]
+    assert [len(cell) for cell in rule.split("  ")][0] == cli.commands._width("파라미터")
+    assert cli.commands._width(header[:header.index("유도한")]) == len(rule.split("  ")[0]) + 2
 
 
 SPEC_WITH_NODE = """

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from symbackprop.cli.messages import MESSAGES
 from symbackprop.printing.prose import LANGUAGES, PROSE
 from symbackprop.printing.report_prose import REPORT_PROSE
 
 PACKAGE = Path(__file__).resolve().parent.parent / "symbackprop"
 
 
-@pytest.mark.parametrize("table", [PROSE, REPORT_PROSE], ids=["documents", "reports"])
+@pytest.mark.parametrize("table", [PROSE, REPORT_PROSE, MESSAGES], ids=["documents", "reports", "command"])
 def test_every_sentence_exists_in_every_language(table):
     assert set(table) == set(LANGUAGES)
     keys = {lang: set(sentences) for lang, sentences in table.items()}
@@ -80,7 +81,8 @@ def test_no_import_cycle_through_the_analyses():
 
 
 @pytest.mark.parametrize("module", ["analysis", "cost.py", "flow.py", "memory.py", "printing/sections",
-                                    "printing/report_text.py", "printing/report_prose.py", "printing/structure.py"])
+                                    "printing/report_text.py", "printing/report_prose.py", "printing/structure.py",
+                                    "cli", "printing/html.py", "printing/katex.py", "printing/documents.py"])
 def test_no_module_over_400_lines(module):
     paths = [PACKAGE / module] if module.endswith(".py") else sorted((PACKAGE / module).glob("*.py"))
     for path in paths:

@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from functools import cache
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -130,6 +131,82 @@ def markdown_math(markdown: str) -> list[tuple[str, bool]]:
     formulas = [(m.group(1).strip(), True) for m in _DISPLAY.finditer(text)]
     rest = _DISPLAY.sub(" ", text)
     formulas += [(m.group(1), False) for m in _INLINE.finditer(rest)]
+    return formulas
+
+
+class _AutoRenderText(HTMLParser):
+    """The runs of text KaTeX's auto-render scans: adjacent text nodes outside the tags it ignores."""
+
+    IGNORED = {"script", "noscript", "style", "textarea", "pre", "code", "option"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.runs: list[str] = []
+        self.current: list[str] = []
+        self.ignoring: list[str] = []
+
+    def _end_run(self) -> None:
+        if self.current:
+            self.runs.append("".join(self.current))
+            self.current = []
+
+    def handle_starttag(self, tag, attrs):
+        self._end_run()
+        if tag in self.IGNORED:
+            self.ignoring.append(tag)
+
+    def handle_endtag(self, tag):
+        self._end_run()
+        if self.ignoring and self.ignoring[-1] == tag:
+            self.ignoring.pop()
+
+    def handle_comment(self, data):
+        self._end_run()
+
+    def handle_data(self, data):
+        if not self.ignoring:
+            self.current.append(data)
+
+
+_AUTO_RENDER_DELIMITERS = (("$$", "$$", True), ("\\[", "\\]", True), ("$", "$", False), ("\\(", "\\)", False))
+
+
+def _end_of_math(delimiter: str, text: str, start: int) -> int:
+    """Where ``delimiter`` closes the formula, skipping braces and escaped characters (as auto-render does)."""
+    index, braces = start, 0
+    while index < len(text):
+        if braces <= 0 and text.startswith(delimiter, index):
+            return index
+        if text[index] == "\\":
+            index += 1
+        elif text[index] == "{":
+            braces += 1
+        elif text[index] == "}":
+            braces -= 1
+        index += 1
+    return -1
+
+
+def html_math(page: str) -> list[tuple[str, bool]]:
+    """Every formula KaTeX's auto-render finds in an HTML page's body, as (TeX, display), HTML entities decoded."""
+    parser = _AutoRenderText()
+    parser.feed(page[page.find("<body"):] if "<body" in page else page)
+    parser.close()
+    parser._end_run()
+    formulas = []
+    for text in parser.runs:
+        while True:
+            starts = [(text.find(left), left, right, display) for left, right, display in _AUTO_RENDER_DELIMITERS
+                      if left in text]
+            if not starts:
+                break
+            # The earliest delimiter wins; at one position the longer ($$ before $) comes first.
+            position, left, right, display = min(starts, key=lambda s: s[0])
+            end = _end_of_math(right, text, position + len(left))
+            if end == -1:
+                break
+            formulas.append((text[position + len(left):end].strip(), display))
+            text = text[end + len(right):]
     return formulas
 
 

@@ -1,9 +1,11 @@
-"""Writing a derivation to a file: ``.tex`` (a standalone article), ``.md``, or ``.pdf`` through pdflatex.
+"""Writing a derivation to a file: ``.tex`` (a standalone article), ``.md``, ``.html`` (a page whose
+math KaTeX renders), or ``.pdf`` through pdflatex.
 
-A ``.tex`` or ``.pdf`` document with values and the gradient-flow section also
-shows a plot of the gradient norm per layer where matplotlib is installed: a
-PNG written beside the ``.tex`` file (or compiled into the PDF).  The strings
-of :func:`derivation_to_latex` never refer to a file.
+A ``.tex``, ``.html`` or ``.pdf`` document with values and the gradient-flow
+section also shows a plot of the gradient norm per layer where matplotlib is
+installed: a PNG written beside the ``.tex`` file (or embedded in the page, or
+compiled into the PDF).  The strings of :func:`derivation_to_latex` never refer
+to a file.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .html import derivation_to_html
 from .latex import derivation_to_latex
 from .markdown import derivation_to_markdown
 from .options import DocumentBuildError, DocumentOptionError
@@ -23,7 +26,8 @@ from .options import DocumentBuildError, DocumentOptionError
 if TYPE_CHECKING:
     from ..derivation import Derivation
 
-FORMATS = (".tex", ".md", ".markdown", ".pdf")
+FORMATS = (".tex", ".md", ".markdown", ".html", ".htm", ".pdf")
+INSTALL_LATEX = "apt-get install texlive-latex-base texlive-lang-korean latexmk"
 
 
 def write(derivation: Derivation, path: Any, values: Mapping[str, Any] | None = None, **options: Any) -> Path:
@@ -36,6 +40,11 @@ def write(derivation: Derivation, path: Any, values: Mapping[str, Any] | None = 
         target.write_text(source, encoding="utf-8")
     elif suffix in (".md", ".markdown"):
         target.write_text(derivation_to_markdown(derivation, values, **options), encoding="utf-8")
+    elif suffix in (".html", ".htm"):
+        with tempfile.TemporaryDirectory(prefix="symbackprop-") as directory:
+            figure = Path(directory) / figure_name(target)
+            page = derivation_to_html(derivation, values, figure=figure, **options)
+        target.write_text(page, encoding="utf-8")
     elif suffix == ".pdf":
         with tempfile.TemporaryDirectory(prefix="symbackprop-") as directory:
             figure = Path(directory) / figure_name(target)
@@ -55,20 +64,35 @@ def figure_name(target: Path) -> str:
 
 def compile_pdf(source: str, *, timeout: float = 60, files: Mapping[str, bytes] | None = None) -> bytes:
     """The PDF pdflatex makes of a standalone document (one pass: the document has no references);
-    ``files`` (name → content) are put beside it first, such as the pictures it includes."""
+    ``files`` (name → content) are put beside it first, such as the pictures it includes.
+
+    Every failure is a :class:`DocumentBuildError` that says what to install or what went wrong.
+    """
     pdflatex = shutil.which("pdflatex")
     if pdflatex is None:
-        raise DocumentBuildError("writing a PDF needs pdflatex (TeX Live); write a .tex file instead")
+        raise DocumentBuildError(f"writing a PDF needs pdflatex, which was not found; install TeX Live with: "
+                                 f"{INSTALL_LATEX} (or write .tex and compile it yourself)")
     with tempfile.TemporaryDirectory(prefix="symbackprop-") as directory:
         tex = Path(directory) / "derivation.tex"
         tex.write_text(source, encoding="utf-8")
         for name, content in (files or {}).items():
             (Path(directory) / name).write_bytes(content)
-        run = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", tex.name],
-                             cwd=directory, capture_output=True, timeout=timeout, check=False)
+        try:
+            run = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", tex.name],
+                                 cwd=directory, capture_output=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise DocumentBuildError(f"pdflatex did not finish within {timeout:g} s") from None
         pdf = tex.with_suffix(".pdf")
         if run.returncode != 0 or not pdf.exists():
-            log = run.stdout.decode("utf-8", "replace")
-            errors = [line for line in log.splitlines() if line.startswith("!")]
-            raise DocumentBuildError("pdflatex failed: " + ("; ".join(errors[:3]) or log[-500:]))
+            raise DocumentBuildError(_pdflatex_failure(run.stdout.decode("utf-8", "replace")))
         return pdf.read_bytes()
+
+
+def _pdflatex_failure(log: str) -> str:
+    errors = [line for line in log.splitlines() if line.startswith("!")]
+    message = "pdflatex failed: " + ("; ".join(errors[:3]) or log[-500:])
+    if "kotex.sty" in message:
+        return message + "; Korean documents need kotex: apt-get install texlive-lang-korean"
+    if "not found" in message:
+        return message + f"; install the missing LaTeX package ({INSTALL_LATEX})"
+    return message

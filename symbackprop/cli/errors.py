@@ -1,0 +1,36 @@
+"""The command's exit statuses and errors, and how any failure becomes one line."""
+
+from __future__ import annotations
+
+from .messages import say
+
+EXIT_OK, EXIT_MISMATCH, EXIT_ERROR = 0, 1, 2
+
+
+class CommandError(Exception):
+    """An error the command reports as one line, with the exit status it carries."""
+
+    def __init__(self, message: str, status: int = EXIT_ERROR) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class UserCodeError(Exception):
+    """A Python NET file raised an exception while it ran."""
+
+
+def describe(error: BaseException) -> str:
+    """The one line an error is reported as."""
+    from ..errors import SymbackpropError
+
+    if isinstance(error, (CommandError, SymbackpropError, UserCodeError)):
+        return one_line(str(error))
+    if isinstance(error, OSError) and error.filename is not None:
+        reason = error.strerror or str(error)
+        return f"{error.filename}: {reason}"
+    # Anything else is a bug in symbackprop: say so, keep it to one line, point at --traceback.
+    return one_line(say("unexpected", kind=type(error).__name__, error=error))
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
