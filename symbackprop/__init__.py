@@ -27,30 +27,21 @@ from .errors import (
     ValueShapeError,
 )
 from .flow import deep_chain, plot_gradient_flow
-from .functions import (
-    ACTIVATIONS,
-    Activation,
-    bce_with_logits,
-    binary_cross_entropy,
-    cross_entropy,
-    elementwise,
-    gelu,
-    half_squared_error,
-    identity,
-    leaky_relu,
-    make_relu,
-    mse,
-    relu,
-    sigmoid,
-    silu,
-    softmax_cross_entropy,
-    softplus,
-    tanh,
-    total,
-)
+from .functions import Activation, elementwise, total
 from .models import mlp
 from .network import Network
 from .numeric import Evaluation, GradientFunction
+from .ops import ACTIVATIONS
+from .ops.activations import identity, leaky_relu, make_relu, relu, sigmoid, softplus, tanh
+from .ops.gated import gelu, silu
+from .ops.losses import (
+    bce_with_logits,
+    binary_cross_entropy,
+    cross_entropy,
+    half_squared_error,
+    mse,
+    softmax_cross_entropy,
+)
 from .reference import REFERENCE_LEARNING_RATE, reference_network, reference_values
 from .torch_bridge import from_torch
 from .training import clip_grad_norm, sgd_step, train

@@ -26,6 +26,8 @@ import sympy as sp
 from . import tensor as T
 from .errors import SymbackpropError
 from .network import INPUT, LOSS, NODE, PARAM, Network, Quantity
+from .ops import ACTIVATION_OPS, FUNCTION_OPS, LOSS_OPS
+from .visit import TreeVisitor
 
 __all__ = ["GRAPH_FORMATS", "GraphvizError", "to_dot", "write_graph"]
 
@@ -43,14 +45,6 @@ _KIND_STYLE = {
 _OP_STYLE = 'shape=circle, width=0.4, margin=0.02, fontsize=11, style="filled", fillcolor="#f3f4f6"'
 _CONSTANT_STYLE = "shape=plaintext, fontsize=11"
 
-_FUNCTION_LABELS = {"ReLU": "ReLU", "Sigmoid": "σ", "Softplus": "softplus", "LeakyReLU": "LReLU", "tanh": "tanh",
-                    "GELU": "GELU", "GELUTanh": "GELU (tanh)", "SiLU": "SiLU", "NormalCDF": "Φ"}
-_ACTIVATION_LABELS = {"relu": "ReLU", "sigmoid": "σ", "leaky_relu": "LReLU", "gelu": "GELU", "gelu_tanh": "GELU (tanh)",
-                      "silu": "SiLU"}
-_LOSS_LABELS = {
-    "half_squared_error": "½‖·‖²", "mse": "MSE", "binary_cross_entropy": "BCE",
-    "bce_with_logits": "BCE\\nlogits", "cross_entropy": "CE",
-}
 _SUPERSCRIPTS = str.maketrans("0123456789-/", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᐟ")
 
 
@@ -107,7 +101,7 @@ def render(source: str, path: Path, kind: str, *, timeout: float = 60.0) -> None
 
 
 @dataclass
-class _DotWriter:
+class _DotWriter(TreeVisitor):
     network: Network
     annotations: dict[str, list[str]]
     title: str | None
@@ -168,35 +162,51 @@ class _DotWriter:
         return self._scalar(sp.sympify(value))
 
     def _tensor(self, node: T.Tensor) -> str:
-        if isinstance(node, T.Ref):
-            return _node_id(node.name)
-        if isinstance(node, T.Scalar):
-            return self._scalar(node.expr)
-        if isinstance(node, T.Scale):
-            if node.factor == -1:
-                return self._apply("−", [node.operand])
-            op = self._op(f"×{_number_text(node.factor)}" if node.factor.is_number else "×")
-            if not node.factor.is_number:
-                self._connect(self._scalar(node.factor), op)
-            self._connect(self._tensor(node.operand), op)
-            return op
-        if isinstance(node, T.MatMul):
-            return self._apply("×", [node.left, node.right], ordered=True)
-        if isinstance(node, T.Add):
-            return self._apply("+", [node.left, node.right])
-        if isinstance(node, T.Hadamard):
-            return self._apply("⊙", [node.left, node.right])
-        if isinstance(node, T.Transpose):
-            return self._apply("ᵀ", [node.operand])
-        if isinstance(node, T.Elementwise):
-            name = node.function.name
-            return self._apply(_ACTIVATION_LABELS.get(name, name), [node.operand])
-        if isinstance(node, T.Power):
-            return self._apply(_power_label(node.exponent), [node.operand])
-        if isinstance(node, T.Sum):
-            return self._apply("Σ", [node.operand])
-        if isinstance(node, T.LossOp):
-            return self._apply(_LOSS_LABELS.get(node.kind, node.kind), [node.prediction, node.target], ordered=True)
+        return self.visit(node)
+
+    def visit_Ref(self, node: T.Ref) -> str:
+        return _node_id(node.name)
+
+    def visit_Scalar(self, node: T.Scalar) -> str:
+        return self._scalar(node.expr)
+
+    def visit_Scale(self, node: T.Scale) -> str:
+        if node.factor == -1:
+            return self._apply("−", [node.operand])
+        op = self._op(f"×{_number_text(node.factor)}" if node.factor.is_number else "×")
+        if not node.factor.is_number:
+            self._connect(self._scalar(node.factor), op)
+        self._connect(self._tensor(node.operand), op)
+        return op
+
+    def visit_MatMul(self, node: T.MatMul) -> str:
+        return self._apply("×", [node.left, node.right], ordered=True)
+
+    def visit_Add(self, node: T.Add) -> str:
+        return self._apply("+", [node.left, node.right])
+
+    def visit_Hadamard(self, node: T.Hadamard) -> str:
+        return self._apply("⊙", [node.left, node.right])
+
+    def visit_Transpose(self, node: T.Transpose) -> str:
+        return self._apply("ᵀ", [node.operand])
+
+    def visit_Elementwise(self, node: T.Elementwise) -> str:
+        name = node.function.name
+        op = ACTIVATION_OPS.get(name)
+        return self._apply(op.dot if op is not None else name, [node.operand])
+
+    def visit_Power(self, node: T.Power) -> str:
+        return self._apply(_power_label(node.exponent), [node.operand])
+
+    def visit_Sum(self, node: T.Sum) -> str:
+        return self._apply("Σ", [node.operand])
+
+    def visit_LossOp(self, node: T.LossOp) -> str:
+        return self._apply(LOSS_OPS[node.kind].dot, [node.prediction, node.target], ordered=True)
+
+    def visit_Tensor(self, node: T.Tensor) -> str:
+        """A gradient-side node (∂L/∂z, 1, a loss's gradient) does not occur in a forward definition."""
         return self._apply(type(node).__name__, list(node.children))
 
     def _apply(self, label: str, operands: list[Any], *, ordered: bool = False) -> str:
@@ -228,7 +238,8 @@ class _DotWriter:
             return self._apply("^", [base, exponent], ordered=True)
         if isinstance(expr, sp.Function):
             name = type(expr).__name__
-            return self._apply(_FUNCTION_LABELS.get(name, name), [a for a in expr.args if not a.is_number])
+            op = FUNCTION_OPS.get(name)
+            return self._apply(op.dot if op is not None else name, [a for a in expr.args if not a.is_number])
         return self._apply(type(expr).__name__, list(expr.args))
 
 

@@ -10,7 +10,7 @@ import sympy as sp
 from . import functions as F
 from .errors import NetworkError
 from .network import Network
-from .stable import LogLikelihood, LogSumExp
+from .ops import ACTIVATIONS, loss_names, loss_op
 
 LEVELS = ("vector", "scalar")
 
@@ -20,21 +20,11 @@ def _activation(spec: Any) -> F.Activation:
         return spec
     if isinstance(spec, str):
         try:
-            return F.ACTIVATIONS[spec]
+            return ACTIVATIONS[spec]
         except KeyError:
-            known = ", ".join(sorted(F.ACTIVATIONS))
+            known = ", ".join(sorted(ACTIVATIONS))
             raise NetworkError(f"unknown activation {spec!r}; known: {known}") from None
     return F.elementwise(spec)
-
-
-_LOSSES = {
-    "half_squared_error": F.half_squared_error,
-    "mse": F.mse,
-    "binary_cross_entropy": F.binary_cross_entropy,
-    "bce": F.binary_cross_entropy,
-    "bce_with_logits": F.bce_with_logits,
-    "cross_entropy": F.cross_entropy,
-}
 
 
 def mlp(sizes: Sequence[int], activation: Any = "relu", output_activation: Any = "relu",
@@ -51,8 +41,8 @@ def mlp(sizes: Sequence[int], activation: Any = "relu", output_activation: Any =
         raise NetworkError(f"unknown level {level!r}; use 'vector' or 'scalar'")
     if len(sizes) < 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in sizes):
         raise NetworkError(f"sizes must be at least two positive integers, got {list(sizes)!r}")
-    if loss not in _LOSSES:
-        raise NetworkError(f"unknown loss {loss!r}; known: {', '.join(sorted(_LOSSES))}")
+    if loss not in loss_names():
+        raise NetworkError(f"unknown loss {loss!r}; known: {', '.join(loss_names())}")
     hidden, output = _activation(activation), _activation(output_activation)
     elements = level == "scalar"
     net = Network()
@@ -72,18 +62,7 @@ def mlp(sizes: Sequence[int], activation: Any = "relu", output_activation: Any =
 
 
 def _loss_value(loss: str, h: Any, y: Any) -> Any:
+    op = loss_op(loss)
     if isinstance(h, sp.MatrixBase):  # the scalar level writes the loss out element by element
-        n = len(h)
-        pairs = list(zip(h, y))
-        if loss == "half_squared_error":
-            return sp.Rational(1, 2) * sum((a - b) ** 2 for a, b in pairs)
-        if loss == "mse":
-            return sum((a - b) ** 2 for a, b in pairs) / n
-        # the vector level's safeguards, as functions: logs clamped at −100 and a log-sum-exp
-        if loss in ("binary_cross_entropy", "bce"):
-            return -sum(LogLikelihood(a, b) for a, b in pairs) / n
-        if loss == "bce_with_logits":
-            return sum(F.Softplus(a) - b * a for a, b in pairs) / n
-        log_sum = LogSumExp(*h)
-        return -sum(b * (a - log_sum) for a, b in pairs)
-    return _LOSSES[loss](h, y)
+        return op.written_out(list(zip(h, y)))
+    return op(h, y)

@@ -7,8 +7,8 @@ from typing import Any
 
 import sympy as sp
 
-from . import functions as F
 from .network import Network
+from .ops.activations import relu
 
 
 def reference_network() -> Network:
@@ -21,9 +21,9 @@ def reference_network() -> Network:
     W2 = net.param("W2", (1, 2))
     b2 = net.param("b2")
     z1 = net.node("z1", W1 @ x + b1)
-    h1 = net.node("h1", F.relu(z1))
+    h1 = net.node("h1", relu(z1))
     z2 = net.node("z2", W2 @ h1 + b2)
-    h2 = net.node("h2", F.relu(z2))
+    h2 = net.node("h2", relu(z2))
     net.loss("L", sp.Rational(1, 2) * (h2 - y) ** 2)
     return net
 

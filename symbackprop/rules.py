@@ -16,14 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import sympy as sp
 
 from . import tensor as T
 from .errors import UnsupportedFunctionError
-from .functions import LeakyReLU, ReLU, Sigmoid, Softplus, log_softmax, stable_sigmoid
-from .gelu_silu import GELU, GELUTanh, SiLU
-from .stable import EPSILON
+from .ops import ACTIVATION_OPS, LOSS_OPS, LossGradientOp, activation_op_of
 
 #: How the local factor combines with the upstream gradient g.
 IDENTITY, HADAMARD, RIGHT, LEFT, SCALE, TRANSPOSE, SUM, OTHER = (
@@ -100,47 +97,13 @@ _register("total", "a sum sends its gradient to every element",
           "합: gradient를 모든 원소에 전달")
 _register("activation", "an element-wise function multiplies the gradient by its derivative f′(z)",
           "활성화 함수: gradient에 f′(z)를 원소별로 곱함")
-_register("relu", "ReLU passes the gradient where its input was positive",
-          "ReLU: 입력이 양수였던 곳만 gradient 전달")
-_register("leaky_relu",
-          "leaky ReLU passes the gradient where its input was positive and scales it by the slope elsewhere",
-          "Leaky ReLU: 입력이 양수인 곳은 그대로, 나머지는 기울기를 곱해 전달")
-_register("sigmoid", "the sigmoid multiplies the gradient by σ(z)(1 − σ(z))",
-          "시그모이드: gradient에 σ(z)(1 − σ(z))를 곱함")
-_register("tanh", "tanh multiplies the gradient by 1 − tanh²(z)",
-          "tanh: gradient에 1 − tanh²(z)를 곱함")
-_register("softplus", "softplus multiplies the gradient by σ(z)",
-          "softplus: gradient에 σ(z)를 곱함")
-_register("gelu", "GELU multiplies the gradient by Φ(z) + z·φ(z), Φ and φ the standard normal CDF and density",
-          "GELU: gradient에 Φ(z) + z·φ(z)를 곱함 (Φ, φ는 표준정규분포의 누적분포함수와 밀도)")
-_register("gelu_tanh", "GELU's tanh approximation multiplies the gradient by its derivative, written with σ(2u)",
-          "GELU의 tanh 근사: gradient에 σ(2u)로 쓴 도함수를 곱함")
-_register("silu", "SiLU multiplies the gradient by σ(z)(1 + z·σ(−z))",
-          "SiLU: gradient에 σ(z)(1 + z·σ(−z))를 곱함")
-_register("identity", "the identity passes the gradient through unchanged",
-          "항등 함수: gradient를 그대로 전달")
 _register("scalar", "the node's expression is differentiated with respect to this input",
           "노드의 식을 이 입력에 대해 미분")
-_register("loss:half_squared_error", "the squared error gives (h − y)",
-          "제곱 오차: (h − y) 형태로 gradient 계산")
-_register("loss:mse", "the mean squared error gives 2(h − y)/n",
-          "평균 제곱 오차: 2(h − y)/n 형태로 gradient 계산")
-_register("loss:binary_cross_entropy", "binary cross-entropy gives (p − y)/(p(1 − p))/n",
-          "이진 교차 엔트로피: (p − y)/(p(1 − p))/n 형태로 gradient 계산")
-_register("loss:bce_with_logits", "binary cross-entropy on logits gives (σ(z) − y)/n",
-          "로짓에 대한 이진 교차 엔트로피: (σ(z) − y)/n 형태로 gradient 계산")
-_register("loss:cross_entropy", "softmax with cross-entropy gives softmax(z) − y",
-          "소프트맥스 교차 엔트로피: softmax(z) − y 형태로 gradient 계산")
-_register("loss_target:half_squared_error", "for the target, the squared error gives (y − h)",
-          "제곱 오차: 정답에 대한 gradient는 (y − h)")
-_register("loss_target:mse", "for the target, the mean squared error gives 2(y − h)/n",
-          "평균 제곱 오차: 정답에 대한 gradient는 2(y − h)/n")
-_register("loss_target:binary_cross_entropy", "for the target, binary cross-entropy gives (log(1 − p) − log p)/n",
-          "이진 교차 엔트로피: 정답에 대한 gradient는 (log(1 − p) − log p)/n")
-_register("loss_target:bce_with_logits", "for the target, binary cross-entropy on logits gives −z/n",
-          "로짓에 대한 이진 교차 엔트로피: 정답에 대한 gradient는 −z/n")
-_register("loss_target:cross_entropy", "for the target, softmax with cross-entropy gives −log softmax(z)",
-          "소프트맥스 교차 엔트로피: 정답에 대한 gradient는 −log softmax(z)")
+for _activation in ACTIVATION_OPS.values():
+    _register(_activation.name, *_activation.sentence)
+for _loss in LOSS_OPS.values():
+    _register("loss:" + _loss.name, *_loss.prediction.sentence)
+    _register("loss_target:" + _loss.name, *_loss.target.sentence)
 
 
 def activation_rule(name: str) -> str:
@@ -227,100 +190,9 @@ def _loss(op: T.LossOp, g: T.Tensor) -> list[Pull]:
     ]
 
 
-# -- loss gradients: explicit (SymPy, element by element) and numeric (NumPy) -------------
-
-def _n(h) -> int:
-    return len(h)
-
-
-@dataclass(frozen=True)
-class LossGradientFormula:
-    explicit: Callable[[sp.Matrix, sp.Matrix], sp.Matrix]
-    numeric: Callable[[np.ndarray, np.ndarray], np.ndarray]
-
-
-def _size(a: np.ndarray) -> int:
-    return a.shape[-2] * a.shape[-1]
-
-
-def _bce_prediction(p, y):
-    # PyTorch's BCELoss backward divides by max(p(1 − p), 1e-12), keeping p = 0 or 1 finite.
-    return (p - y) / np.maximum(p * (1 - p), EPSILON) / _size(p)
-
-
-def _bce_target(p, y):
-    with np.errstate(divide="ignore"):
-        log_p = np.maximum(np.log(p), -100.0)
-        log_q = np.maximum(np.log1p(-p), -100.0)
-    return (log_q - log_p) / _size(p)
-
-
-def _softmax(z):
-    return np.exp(log_softmax(z))
-
-
-# NumPy kernels are named functions, so that a generated module can carry their source.
-def _error(h, y):
-    return h - y
-
-
-def _negative_error(h, y):
-    return y - h
-
-
-def _mse_prediction(h, y):
-    return 2 * (h - y) / _size(h)
-
-
-def _mse_target(h, y):
-    return 2 * (y - h) / _size(h)
-
-
-def _bce_logits_prediction(z, y):
-    return (stable_sigmoid(z) - y) / _size(z)
-
-
-def _bce_logits_target(z, y):
-    return -z / _size(z)
-
-
-def _cross_entropy_prediction(z, y):
-    return _softmax(z) - y
-
-
-def _cross_entropy_target(z, y):
-    return -log_softmax(z)
-
-
-def _softmax_explicit(z):
-    total = sum(sp.exp(z[i]) for i in range(len(z)))
-    return sp.Matrix([sp.exp(z[i]) / total for i in range(len(z))])
-
-
-LOSS_GRADIENTS: dict[tuple[str, str], LossGradientFormula] = {
-    ("half_squared_error", "prediction"): LossGradientFormula(lambda h, y: h - y, _error),
-    ("half_squared_error", "target"): LossGradientFormula(lambda h, y: y - h, _negative_error),
-    ("mse", "prediction"): LossGradientFormula(
-        lambda h, y: 2 * (h - y) / _n(h), _mse_prediction),
-    ("mse", "target"): LossGradientFormula(
-        lambda h, y: 2 * (y - h) / _n(h), _mse_target),
-    ("binary_cross_entropy", "prediction"): LossGradientFormula(
-        lambda p, y: sp.Matrix([(p[i] - y[i]) / (p[i] * (1 - p[i])) / _n(p) for i in range(_n(p))]),
-        _bce_prediction),
-    ("binary_cross_entropy", "target"): LossGradientFormula(
-        lambda p, y: sp.Matrix([(sp.log(1 - p[i]) - sp.log(p[i])) / _n(p) for i in range(_n(p))]),
-        _bce_target),
-    ("bce_with_logits", "prediction"): LossGradientFormula(
-        lambda z, y: sp.Matrix([(Sigmoid(z[i]) - y[i]) / _n(z) for i in range(_n(z))]),
-        _bce_logits_prediction),
-    ("bce_with_logits", "target"): LossGradientFormula(
-        lambda z, y: -z / _n(z), _bce_logits_target),
-    ("cross_entropy", "prediction"): LossGradientFormula(
-        lambda z, y: _softmax_explicit(z) - y,
-        _cross_entropy_prediction),
-    ("cross_entropy", "target"): LossGradientFormula(
-        lambda z, y: -(z - sp.ones(*z.shape) * sp.log(sum(sp.exp(z[i]) for i in range(len(z))))),
-        _cross_entropy_target),
+#: ∂loss/∂prediction and ∂loss/∂target of every loss, by (loss, "prediction" or "target").
+LOSS_GRADIENTS: dict[tuple[str, str], LossGradientOp] = {
+    (name, wrt): op.gradient(wrt) for name, op in LOSS_OPS.items() for wrt in ("prediction", "target")
 }
 
 
@@ -374,14 +246,11 @@ def scalar_local(expr: sp.Expr, symbol: sp.Symbol, where: str) -> sp.Expr:
     return local
 
 
-_ACTIVATION_CLASSES = {ReLU: "relu", Sigmoid: "sigmoid", Softplus: "softplus",
-                       LeakyReLU: "leaky_relu", sp.tanh: "tanh", GELU: "gelu", GELUTanh: "gelu_tanh", SiLU: "silu"}
-
-
 def _classify(expr: sp.Expr, symbol: sp.Symbol) -> str:
     """The name of the local rule that differentiating ``expr`` by ``symbol`` applies."""
-    if expr.func in _ACTIVATION_CLASSES and expr.args[0] == symbol:
-        return _ACTIVATION_CLASSES[expr.func]
+    activation = activation_op_of(expr)
+    if activation is not None and expr.args[0] == symbol:
+        return activation.name
     if isinstance(expr, sp.Mul) and len(expr.args) == 2 and expr.args[0] == sp.Rational(1, 2):
         inner = expr.args[1]
         if isinstance(inner, sp.Pow) and inner.exp == 2 and inner.base.is_Add and inner.base.has(symbol):

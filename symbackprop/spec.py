@@ -51,6 +51,8 @@ from . import tensor as T
 from .errors import DuplicateNameError, ExpressionError, ShapeMismatchError, SymbackpropError
 from .finite import number_problem
 from .network import Network
+from .ops import ACTIVATION_OPS, LOSS_OPS
+from .ops.activations import make_relu
 from .parsing import Limits, parse_assignment_name, parse_expression
 
 try:  # Python 3.11+
@@ -513,20 +515,16 @@ def _function(implementation: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _loss(kind: str, level: str) -> Callable[[Any, Any], Any]:
-    vector_level = {
-        "half_squared_error": F.half_squared_error, "mse": F.mse,
-        "binary_cross_entropy": F.binary_cross_entropy, "bce_with_logits": F.bce_with_logits,
-        "cross_entropy": F.cross_entropy,
-    }[kind]
+    op = LOSS_OPS[kind]
     if level == "vector":
-        return vector_level
+        return op
 
     def scalar_level(prediction: Any, target: Any) -> Any:
         # Written out element by element, as sbp.mlp(..., level="scalar") does.
         h, y = _as_matrix(prediction), _as_matrix(target)
         if h.shape != y.shape:
             raise ShapeMismatchError(f"{kind}: prediction has shape {h.shape} but target has shape {y.shape}")
-        return F.LOSSES[kind].explicit(h, y)
+        return op.written_out(list(zip(h, y)))
 
     return scalar_level
 
@@ -543,13 +541,6 @@ def _transpose(value: Any) -> Any:
     if isinstance(value, T.Tensor):
         return value.T
     return value
-
-
-_PYTORCH_LEAKY_SLOPE = sp.Rational(1, 100)
-
-
-def _leaky_relu(argument: Any, negative_slope: Any = _PYTORCH_LEAKY_SLOPE) -> Any:
-    return F.leaky_relu(argument, negative_slope=negative_slope)
 
 
 _ELEMENTWISE_MATH = {name: F.elementwise(getattr(sp, name), name) for name in ("exp", "log", "sin", "cos", "sqrt")}
@@ -573,21 +564,14 @@ def _special(name: str) -> Callable[[Any], Any]:
 def spec_functions(level: str = "vector", *, relu_grad_at_zero: Any = 0) -> dict[str, Callable[..., Any]]:
     """The functions a spec expression may call, by name."""
     table: dict[str, Callable[..., Any]] = {
-        "relu": F.make_relu(relu_grad_at_zero),
-        "sigmoid": F.sigmoid,
-        "tanh": F.tanh,
-        "softplus": F.softplus,
-        "identity": F.identity,
-        "leaky_relu": _leaky_relu,
-        "gelu": F.gelu,
-        "gelu_tanh": F.ACTIVATIONS["gelu_tanh"],
-        "silu": F.silu,
+        **{name: op.callable for name, op in ACTIVATION_OPS.items()},
+        "relu": make_relu(relu_grad_at_zero),
         **_ELEMENTWISE_MATH,
         **{name: _special(name) for name in _SPECIAL},
         "sum": _total,
         "transpose": _transpose,
     }
-    for kind in ("half_squared_error", "mse", "binary_cross_entropy", "bce_with_logits", "cross_entropy"):
+    for kind in LOSS_OPS:
         table[kind] = _loss(kind, level)
     return {name: _function(implementation) for name, implementation in table.items()}
 

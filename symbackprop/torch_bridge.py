@@ -24,20 +24,17 @@ from typing import Any
 
 import numpy as np
 
-from . import functions as F
 from .errors import NetworkError, UnsupportedFunctionError
 from .network import Network
+from .ops import ACTIVATION_OPS, LOSS_OPS, Activation
 
 #: Loss names and the functions that build them; "mse" is ``((y_pred - y) ** 2).mean()``.
-LOSSES: dict[str, Callable[[Any, Any], Any]] = {
-    "mse": F.mse,
-    "half_squared_error": F.half_squared_error,
-    "binary_cross_entropy": F.binary_cross_entropy,
-    "bce_with_logits": F.bce_with_logits,
-    "cross_entropy": F.cross_entropy,
-}
+LOSSES: dict[str, Callable[[Any, Any], Any]] = dict(LOSS_OPS)
 
-SUPPORTED = ("Linear", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "Softplus", "GELU", "SiLU", "Identity", "Sequential")
+#: PyTorch's module class names for each built-in activation.
+_BY_TORCH_NAME = {op.torch: op for op in ACTIVATION_OPS.values() if op.torch is not None}
+
+SUPPORTED = ("Linear", *_BY_TORCH_NAME, "Sequential")
 
 
 def _torch():
@@ -50,31 +47,18 @@ def _torch():
     return torch
 
 
-def _activation(module: Any) -> F.Activation | None:
+def _activation(module: Any) -> Activation | None:
     """The activation of a PyTorch module (None for Identity); raises for anything else."""
     nn = _torch().nn
+    op = _BY_TORCH_NAME.get(type(module).__name__)
+    if op is None or not isinstance(module, getattr(nn, op.torch)):
+        raise UnsupportedFunctionError(
+            f"unsupported layer {type(module).__name__}: from_torch converts nn.Sequential of "
+            f"{', '.join(SUPPORTED[:-1])} (and nested nn.Sequential)"
+        )
     if isinstance(module, nn.Identity):
         return None
-    if isinstance(module, nn.ReLU):
-        return F.relu
-    if isinstance(module, nn.Sigmoid):
-        return F.sigmoid
-    if isinstance(module, nn.Tanh):
-        return F.tanh
-    if isinstance(module, nn.LeakyReLU):
-        return F.leaky_relu(negative_slope=module.negative_slope)
-    if isinstance(module, nn.GELU):
-        return F.gelu(approximate=module.approximate)
-    if isinstance(module, nn.SiLU):
-        return F.silu
-    if isinstance(module, nn.Softplus):
-        if module.beta != 1:
-            raise UnsupportedFunctionError(f"nn.Softplus with beta={module.beta} is not supported; only beta=1")
-        return F.softplus
-    raise UnsupportedFunctionError(
-        f"unsupported layer {type(module).__name__}: from_torch converts nn.Sequential of "
-        f"{', '.join(SUPPORTED[:-1])} (and nested nn.Sequential)"
-    )
+    return op.from_torch(module) if op.from_torch is not None else op.activation
 
 
 def _flatten(module: Any, prefix: str = "") -> list[tuple[str, Any]]:
@@ -87,7 +71,7 @@ def _flatten(module: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return [(prefix, module)]
 
 
-def _walk(module: Any) -> list[tuple[str, Any, F.Activation | None]]:
+def _walk(module: Any) -> list[tuple[str, Any, Activation | None]]:
     """(torch prefix, Linear module or None, activation or None) per layer, in order."""
     nn = _torch().nn
     if not isinstance(module, nn.Sequential):

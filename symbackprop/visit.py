@@ -4,8 +4,9 @@ Every interpreter of the tensor algebra (code generation, closed forms, cost
 counts, gradient-flow products, LaTeX, DOT labels) subclasses
 :class:`TreeVisitor` and defines ``visit_<NodeClass>`` for each node type, as
 SymPy's printers define ``_print_<Class>``.  A method for a base class serves
-its subclasses.  :func:`unhandled` lists the node types an interpreter has no
-method for, so a test can require that every interpreter handles every node.
+its subclasses (``visit_Tensor`` is a deliberate catch-all).  :func:`unhandled`
+lists the node types an interpreter has no method for, so a test can require
+that every interpreter handles every node.
 """
 
 from __future__ import annotations
@@ -44,8 +45,7 @@ class TreeVisitor:
     def _method(cls, node_type: type) -> Callable[[Any, T.Tensor], Any]:
         name = cls._methods.get(node_type)
         if name is None:
-            name = next((f"visit_{c.__name__}" for c in node_type.__mro__
-                         if c is not T.Tensor and hasattr(cls, f"visit_{c.__name__}")), "")
+            name = next((f"visit_{c.__name__}" for c in node_type.__mro__ if hasattr(cls, f"visit_{c.__name__}")), "")
             cls._methods[node_type] = name
         if not name:
             raise UnsupportedFunctionError(f"{cls.__name__} cannot handle {node_type.__name__}")
@@ -55,4 +55,4 @@ class TreeVisitor:
 def unhandled(visitor: type[TreeVisitor]) -> list[str]:
     """The node types ``visitor`` has no method for (empty when it handles the whole algebra)."""
     return [cls.__name__ for cls in node_types()
-            if not any(hasattr(visitor, f"visit_{c.__name__}") for c in cls.__mro__ if c is not T.Tensor)]
+            if not any(hasattr(visitor, f"visit_{c.__name__}") for c in cls.__mro__)]

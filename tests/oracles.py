@@ -14,8 +14,10 @@ import sympy as sp
 
 from symbackprop import tensor as T
 from symbackprop.network import INPUT, PARAM, Network
-from symbackprop.stable import STABLE_CLASSES
+from symbackprop.ops.stable import LikelihoodSlope, LogLikelihood, LogOdds, LogSumExp
 from symbackprop.values import conform
+
+STABLE_CLASSES = (LogSumExp, LogLikelihood, LikelihoodSlope, LogOdds)
 
 
 @dataclass(frozen=True)

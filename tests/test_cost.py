@@ -17,7 +17,7 @@ from symbackprop.cost import (
     scalar_operations,
     tensor_operations,
 )
-from symbackprop.functions import ReLU
+from symbackprop.ops.activations import ReLU
 
 a, b, c, x, y = sp.symbols("a b c x y", real=True)
 

@@ -13,7 +13,7 @@ import sympy as sp
 
 import symbackprop as sbp
 from symbackprop.errors import UnsupportedFunctionError
-from symbackprop.stable import LogLikelihood
+from symbackprop.ops.stable import LogLikelihood
 
 torch = pytest.importorskip("torch", reason="PyTorch float64 is the oracle (pip install torch==2.13.0)")
 F = torch.nn.functional

@@ -26,7 +26,7 @@ from symbackprop import tensor as T
 from symbackprop.analysis import naive as naive_module
 from symbackprop.analysis.reports import Reports, analyse
 from symbackprop.cost import CostReport, NaiveCost
-from symbackprop.functions import ReLU, Sigmoid
+from symbackprop.ops.activations import ReLU, Sigmoid
 from symbackprop.printing import DocumentOptionError, code, documents
 from symbackprop.printing.names import Notation
 from symbackprop.printing.numbers import NumberFormat

@@ -9,7 +9,9 @@ import sympy as sp
 
 import symbackprop as sbp
 from symbackprop.functions import NUMPY_FUNCTIONS, primitive_form
-from symbackprop.stable import STABLE_CLASSES, LikelihoodSlope, LogLikelihood, LogOdds, LogSumExp
+from symbackprop.ops.stable import LikelihoodSlope, LogLikelihood, LogOdds, LogSumExp
+
+STABLE_CLASSES = (LogSumExp, LogLikelihood, LikelihoodSlope, LogOdds)
 
 a, b, c = sp.symbols("a b c", real=True)
 p, y = sp.symbols("p y", real=True)

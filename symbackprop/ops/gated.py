@@ -12,41 +12,34 @@ derivatives are written with Φ and σ for the same reason.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import sympy as sp
 from mpmath.libmp.libmpf import prec_to_dps
 
-from .special import _erfc
+from ..errors import UnsupportedFunctionError
+from ..special import _erfc
+from .activations import Sigmoid, stable_sigmoid
+from .record import Activation, ActivationOp, FunctionOp, declare
 
 #: PyTorch's coefficient of the cubic term in the tanh approximation.
 TANH_CUBIC = sp.Rational(44715, 1000000)
 _SQRT_2_OVER_PI = sp.sqrt(2 / sp.pi)
 
 
-def _sigmoid_class():
-    from .functions import Sigmoid  # functions imports this module
-
-    return Sigmoid
-
-
 class _Named(sp.Function):
-    """Evaluates numerically through its primitive form and prints as its LaTeX name."""
+    """Evaluates numerically through its primitive form."""
 
     nargs = 1
-    latex_name = ""
 
     def _eval_evalf(self, prec):
         return self.primitive().evalf(prec_to_dps(prec))
-
-    def _latex(self, printer, exp=None):
-        head = f"{self.latex_name}^{{{exp}}}" if exp else self.latex_name
-        return rf"{head}\left({printer._print(self.args[0])}\right)"
 
 
 class NormalCDF(_Named):
     """Φ(z) = ½(1 + erf(z/√2)), the standard normal CDF; Φ′(z) = e^(−z²/2)/√(2π)."""
 
-    latex_name = r"\Phi"
 
     @classmethod
     def eval(cls, z):
@@ -63,7 +56,6 @@ class NormalCDF(_Named):
 class GELU(_Named):
     """z·Φ(z) (PyTorch's exact GELU); GELU′(z) = Φ(z) + z·e^(−z²/2)/√(2π)."""
 
-    latex_name = r"\operatorname{GELU}"
 
     @classmethod
     def eval(cls, z):
@@ -86,17 +78,15 @@ def tanh_argument(z: sp.Expr) -> sp.Expr:
 class GELUTanh(_Named):
     """½z(1 + tanh u) = z·σ(2u); its derivative is σ(2u) + 2z·σ(2u)σ(−2u)·u′."""
 
-    latex_name = r"\operatorname{GELU}_{\tanh}"
 
     @classmethod
     def eval(cls, z):
         return sp.S.Zero if z.is_zero else None
 
     def fdiff(self, argindex=1):
-        sigmoid = _sigmoid_class()
         z = self.args[0]
         u = tanh_argument(z)
-        return sigmoid(2 * u) + 2 * z * sigmoid(2 * u) * sigmoid(-2 * u) * sp.diff(u, z)
+        return Sigmoid(2 * u) + 2 * z * Sigmoid(2 * u) * Sigmoid(-2 * u) * sp.diff(u, z)
 
     def primitive(self) -> sp.Expr:
         z = self.args[0]
@@ -106,16 +96,14 @@ class GELUTanh(_Named):
 class SiLU(_Named):
     """z·σ(z) (also called swish); SiLU′(z) = σ(z)(1 + z·σ(−z))."""
 
-    latex_name = r"\operatorname{SiLU}"
 
     @classmethod
     def eval(cls, z):
         return sp.S.Zero if z.is_zero else None
 
     def fdiff(self, argindex=1):
-        sigmoid = _sigmoid_class()
         z = self.args[0]
-        return sigmoid(z) * (1 + z * sigmoid(-z))
+        return Sigmoid(z) * (1 + z * Sigmoid(-z))
 
     def primitive(self) -> sp.Expr:
         z = self.args[0]
@@ -129,11 +117,6 @@ _SQRT_2_OVER_PI_FLOAT = float(np.sqrt(2.0 / np.pi))
 _CUBIC = 0.044715
 
 
-def _sigmoid(x):
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
 def _normal_cdf(x):
     return 0.5 * _erfc(-np.asarray(x, dtype=float) * _SQRT_HALF)
 
@@ -145,14 +128,44 @@ def _gelu(x):
 
 def _gelu_tanh(x):
     x = np.asarray(x, dtype=float)
-    return x * _sigmoid(2.0 * _SQRT_2_OVER_PI_FLOAT * (x + _CUBIC * x ** 3))
+    return x * stable_sigmoid(2.0 * _SQRT_2_OVER_PI_FLOAT * (x + _CUBIC * x ** 3))
 
 
 def _silu(x):
     x = np.asarray(x, dtype=float)
-    return x * _sigmoid(x)
+    return x * stable_sigmoid(x)
 
 
-#: Kernels by class name (the name the NumPy printer gives an application of each class).
-GATED_KERNELS = {"NormalCDF": _normal_cdf, "GELU": _gelu, "GELUTanh": _gelu_tanh, "SiLU": _silu}
-GATED_CLASSES = (NormalCDF, GELU, GELUTanh, SiLU)
+# -- the records ---------------------------------------------------------------------------------
+
+declare(FunctionOp(NormalCDF, _normal_cdf, r"\Phi", "Φ"))
+declare(FunctionOp(GELU, _gelu, r"\operatorname{GELU}", "GELU"))
+declare(FunctionOp(GELUTanh, _gelu_tanh, r"\operatorname{GELU}_{\tanh}", "GELU (tanh)"))
+declare(FunctionOp(SiLU, _silu, r"\operatorname{SiLU}", "SiLU"))
+
+gelu_tanh = Activation("gelu_tanh", lambda z: GELUTanh(z))
+silu = Activation("silu", lambda z: SiLU(z))
+
+
+class _GELU(Activation):
+    """``nn.GELU``: ``gelu(z)``; ``gelu(approximate="tanh")`` is PyTorch's tanh approximation."""
+
+    def __call__(self, argument: Any = None, approximate: str = "none") -> Any:
+        chosen = {"none": self, "tanh": gelu_tanh}.get(approximate)
+        if chosen is None:
+            raise UnsupportedFunctionError(f"gelu: approximate must be 'none' or 'tanh', not {approximate!r}")
+        return chosen if argument is None else Activation.__call__(chosen, argument)
+
+
+gelu = _GELU("gelu", lambda z: GELU(z))
+
+declare(ActivationOp("gelu", gelu, r"\operatorname{GELU}", "GELU",
+                     ("GELU multiplies the gradient by Φ(z) + z·φ(z), Φ and φ the standard normal CDF and density",
+                      "GELU: gradient에 Φ(z) + z·φ(z)를 곱함 (Φ, φ는 표준정규분포의 누적분포함수와 밀도)"),
+                     torch="GELU", from_torch=lambda module: gelu(approximate=module.approximate)))
+declare(ActivationOp("gelu_tanh", gelu_tanh, r"\operatorname{GELU}_{\tanh}", "GELU (tanh)",
+                     ("GELU's tanh approximation multiplies the gradient by its derivative, written with σ(2u)",
+                      "GELU의 tanh 근사: gradient에 σ(2u)로 쓴 도함수를 곱함")))
+declare(ActivationOp("silu", silu, r"\operatorname{SiLU}", "SiLU",
+                     ("SiLU multiplies the gradient by σ(z)(1 + z·σ(−z))", "SiLU: gradient에 σ(z)(1 + z·σ(−z))를 곱함"),
+                     torch="SiLU"))

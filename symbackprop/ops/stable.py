@@ -13,12 +13,13 @@ writes them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import sympy as sp
 from mpmath.libmp.libmpf import prec_to_dps
 from sympy.printing.precedence import PRECEDENCE
+
+from .activations import ReLU
+from .record import FunctionOp, declare
 
 #: PyTorch's BCELoss: each log is at least this, and the gradient divides by at least EPSILON,
 #: its 1e-12 as a float32 constant (9.99999996e-13), which sets the gradient where p(1 − p) < 1e-12.
@@ -131,8 +132,6 @@ class LogOdds(_Stable):
 def relu_for_max(body: sp.Expr) -> sp.Expr:
     """max(a, 0) as ReLU(a), whose derivative at 0 is the documented 0 (PyTorch's) at both levels,
     where SymPy's would be Heaviside(0) = ½; any other max or min is left to be refused."""
-    from .functions import ReLU  # functions imports this module
-
     return body.replace(lambda e: isinstance(e, sp.Max) and len(e.args) == 2 and sp.S.Zero in e.args,
                         lambda e: ReLU(e.args[1] if e.args[0] == 0 else e.args[0]))
 
@@ -168,13 +167,8 @@ def _log_odds(p):
     return log_p - log_q
 
 
-#: The classes above, for the rewriting to primitives and the engine's trust in their derivatives.
-STABLE_CLASSES = (LogSumExp, LogLikelihood, LikelihoodSlope, LogOdds)
-
-#: Their NumPy kernels by class name, the name the code printer writes.
-STABLE_KERNELS: dict[str, Callable] = {
-    "LogSumExp": _log_sum_exp,
-    "LogLikelihood": _log_likelihood,
-    "LikelihoodSlope": _likelihood_slope,
-    "LogOdds": _log_odds,
-}
+# The scalar level's loss pieces print as formulas (printing/scalars.py), so they declare no LaTeX name.
+declare(FunctionOp(LogSumExp, _log_sum_exp, None, "log Σ exp"))
+declare(FunctionOp(LogLikelihood, _log_likelihood, None, "log-likelihood"))
+declare(FunctionOp(LikelihoodSlope, _likelihood_slope, None, "∂ log-likelihood"))
+declare(FunctionOp(LogOdds, _log_odds, None, "log-odds"))

@@ -29,9 +29,9 @@ from .. import tensor as T
 from ..analysis.layers import OUTPUT_GROUP, StepGroup, step_groups
 from ..analysis.reports import Reports
 from ..derivation import SUM, Derivation, Step
-from ..functions import LeakyReLU, ReLU, Sigmoid, Softplus
-from ..gelu_silu import GELU, GELUTanh, SiLU
 from ..network import INPUT, LOSS, NODE, PARAM, Quantity
+from ..ops import activation_op_of
+from ..ops.activations import ReLU
 from . import structure as S
 from .blocks import Block, Bullets, Display, Heading, Marker, Paragraph, Separator
 from .code import activation_latex, code_section
@@ -52,9 +52,6 @@ PATH_LIMIT = 4
 FACTORS_PER_ROW = 6
 TERMS_PER_ROW = 3
 
-_SCALAR_ACTIVATIONS = {ReLU: r"\operatorname{ReLU}", Sigmoid: r"\sigma", Softplus: r"\operatorname{softplus}",
-                       LeakyReLU: r"\operatorname{LeakyReLU}", sp.tanh: r"\tanh", GELU: r"\operatorname{GELU}",
-                       GELUTanh: r"\operatorname{GELU}_{\tanh}", SiLU: r"\operatorname{SiLU}"}
 
 
 def step_marker(step: Step) -> Marker:
@@ -158,7 +155,7 @@ class Writer:
             if isinstance(definition, T.Elementwise):
                 return "describe.activation"
             return "describe.linear" if _is_affine(definition) else None
-        if definition.func in _SCALAR_ACTIVATIONS and definition.args[0].is_Symbol:
+        if activation_op_of(definition) is not None and definition.args[0].is_Symbol:
             return "describe.activation"
         if definition.is_Add and all(_is_monomial(term) for term in definition.args):
             return "describe.linear"
@@ -227,8 +224,9 @@ class Writer:
             definition = self.network[quantity.elements[0][0]].definition
         if isinstance(definition, T.Elementwise):
             return activation_name(definition.function)
-        if isinstance(definition, sp.Basic) and definition.func in _SCALAR_ACTIVATIONS:
-            return _SCALAR_ACTIVATIONS[definition.func]
+        op = activation_op_of(definition) if isinstance(definition, sp.Basic) else None
+        if op is not None:
+            return op.latex
         return None
 
     def python_functions(self) -> list[str]:

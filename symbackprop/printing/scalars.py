@@ -16,8 +16,9 @@ from typing import Any
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from ..functions import Sigmoid
-from ..stable import LogSumExp
+from ..ops import FUNCTION_OPS
+from ..ops.activations import Sigmoid
+from ..ops.stable import LogSumExp
 from ..tensor import BATCH_SIZE, AdjointSymbol
 from .names import Notation
 
@@ -78,17 +79,11 @@ class ScalarPrinter(LatexPrinter):
         text = rf"\left({indicator(magnitude, _RELATIONS[(flipped, False)])} + {tie}\right)"
         return rf"{text}^{{{exp}}}" if exp else text
 
-    def _print_ReLU(self, expr: sp.Function, exp: str | None = None) -> str:
-        return self._function(r"\operatorname{ReLU}", expr.args[0], exp)
-
-    def _print_Sigmoid(self, expr: sp.Function, exp: str | None = None) -> str:
-        return self._function(r"\sigma", expr.args[0], exp)
-
-    def _print_Softplus(self, expr: sp.Function, exp: str | None = None) -> str:
-        return self._function(r"\operatorname{softplus}", expr.args[0], exp)
-
-    def _print_LeakyReLU(self, expr: sp.Function, exp: str | None = None) -> str:
-        return self._function(r"\operatorname{LeakyReLU}", expr.args[0], exp)
+    def _print_Function(self, expr: sp.Function, exp: str | None = None) -> str:
+        op = FUNCTION_OPS.get(type(expr).__name__)
+        if op is None or op.latex is None:
+            return super()._print_Function(expr, exp)
+        return self._function(op.latex, expr.args[0], exp)  # further arguments (a slope) are the name's
 
     # -- the scalar level's losses (symbackprop.stable), as the textbook writes them -------------
 

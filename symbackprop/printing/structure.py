@@ -14,13 +14,13 @@ from collections.abc import Iterable
 from .. import tensor as T
 from ..derivation import EDGE, SUM, Derivation, Step
 from ..network import INPUT, NODE, PARAM, Network
+from ..ops import ACTIVATION_OPS
 
 OUTPUT, ACTIVATION, WEIGHT, BIAS, PASSED, INPUT_ROLE, TARGET, PARAMETER, INTERMEDIATE, PART, FAN_OUT = (
     "output", "activation", "weight", "bias", "passed", "input", "target", "parameter", "node", "part", "fan_out",
 )
 
-_ACTIVATION_RULES = {"relu", "leaky_relu", "sigmoid", "tanh", "softplus", "identity", "activation",
-                     "gelu", "gelu_tanh", "silu"}
+_ACTIVATION_RULES = {*ACTIVATION_OPS, "activation"}
 _PRODUCT_RULES = {"matmul", "multiply", "hadamard"}
 _PASS_THROUGH_RULES = {"add", "broadcast"}
 

@@ -1,6 +1,6 @@
 """LaTeX for the vector/matrix expression trees of :mod:`symbackprop.tensor`.
 
-A small dispatcher on the node class, as SymPy's printers are: every node
+A :class:`~symbackprop.visit.TreeVisitor`, as SymPy's printers are: every node
 prints itself from its children's text and says how tightly it binds, so
 parentheses appear exactly where the reading would otherwise change.
 Juxtaposition is the matrix product, ⊙ the element-wise one, ^⊤ the transpose.
@@ -10,126 +10,42 @@ A ``leaf`` hook lets the worked example print numbers in place of names.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 import sympy as sp
 
 from .. import tensor as T
-from ..functions import Activation, Sigmoid
+from ..ops import ACTIVATION_OPS, LOSS_OPS, Activation
+from ..ops.record import ADD, ATOM, FRACTION, HADAMARD, NEGATIVE, POSTFIX, PRODUCT, Printed
+from ..visit import TreeVisitor
 from .names import Notation
 from .scalars import ScalarPrinter, Shown
 
-# How tightly a printed tensor binds: an operand binding less tightly than its context is parenthesised.
-ADD, NEGATIVE, HADAMARD, PRODUCT, FRACTION, POSTFIX, ATOM = 10, 15, 18, 20, 25, 30, 40
-
-#: The page's names of the built-in activations; any other prints as \operatorname{name}.
-ACTIVATION_NAMES: dict[str, str] = {
-    "relu": r"\operatorname{ReLU}",
-    "sigmoid": r"\sigma",
-    "tanh": r"\tanh",
-    "softplus": r"\operatorname{softplus}",
-    "identity": r"\operatorname{id}",
-    "leaky_relu": r"\operatorname{LeakyReLU}",
-    "gelu": r"\operatorname{GELU}",
-    "gelu_tanh": r"\operatorname{GELU}_{\tanh}",
-    "silu": r"\operatorname{SiLU}",
-}
-
 _ARGUMENT = sp.Symbol("symbackprop_argument", real=True)
-
-
-@dataclass(frozen=True)
-class Printed:
-    text: str
-    precedence: int
-
 
 Leaf = Callable[[T.Tensor], "Printed | None"]
 
 
 def activation_name(activation: Activation) -> str:
+    """The page's name of a built-in activation; any other prints as \\operatorname{name}."""
     name = activation.name
-    if name in ACTIVATION_NAMES:
-        return ACTIVATION_NAMES[name]
+    if name in ACTIVATION_OPS:
+        return ACTIVATION_OPS[name].latex
     if len(name) == 1:
         return name
     return r"\operatorname{" + name.replace("_", r"\_") + "}"
 
 
 def _elementwise_derivative(activation: Activation, argument: str) -> Printed | None:
-    """σ′ and tanh′ of a vector, written with ⊙ where SymPy's scalar form would juxtapose."""
-    body = activation.formula(_ARGUMENT)
-    if body in (Sigmoid(_ARGUMENT) * (1 - Sigmoid(_ARGUMENT)), Sigmoid(_ARGUMENT) * Sigmoid(-_ARGUMENT)):
-        return Printed(rf"\sigma\left({argument}\right) \odot \left(1 - \sigma\left({argument}\right)\right)", HADAMARD)
-    if body == 1 - sp.tanh(_ARGUMENT) ** 2:
-        return Printed(rf"1 - \tanh^{{2}}\left({argument}\right)", ADD)
-    return None
+    """f′ of a vector as its record writes it (σ′ with ⊙), where SymPy's scalar form would juxtapose."""
+    op = ACTIVATION_OPS.get(activation.is_derivative_of or "")
+    if op is None or op.derivative_latex is None:
+        return None
+    if activation.formula(_ARGUMENT) != op.activation.derivative.formula(_ARGUMENT):
+        return None  # a function of the user's that only shares the name
+    return op.derivative_latex(argument)
 
 
-def _over(n: int, numerator: int = 1) -> str:
-    """The factor numerator/n, omitted when it is 1."""
-    if numerator == n:
-        return ""
-    if n == 1:
-        return f"{numerator} "
-    return rf"\frac{{{numerator}}}{{{n}}} "
-
-
-def _loss_text(kind: str, h: str, y: str, n: int, scalar: bool) -> Printed:
-    if kind == "half_squared_error":
-        if scalar:
-            return Printed(rf"\frac{{1}}{{2}} \left({h} - {y}\right)^{{2}}", PRODUCT)
-        return Printed(rf"\frac{{1}}{{2}} \left\lVert {h} - {y} \right\rVert^{{2}}", PRODUCT)
-    if kind == "mse":
-        if scalar:
-            return Printed(rf"\left({h} - {y}\right)^{{2}}", POSTFIX)
-        return Printed(rf"{_over(n)}\left\lVert {h} - {y} \right\rVert^{{2}}", PRODUCT)
-    if kind == "binary_cross_entropy":
-        if scalar:
-            return Printed(rf"-\left({y} \log {h} + \left(1 - {y}\right) \log\left(1 - {h}\right)\right)", NEGATIVE)
-        return Printed(rf"-{_over(n)}\left({y}^{{\top}} \log {h} + \left(1 - {y}\right)^{{\top}} "
-                       rf"\log\left(1 - {h}\right)\right)", NEGATIVE)
-    if kind == "bce_with_logits":
-        if scalar:
-            return Printed(rf"\operatorname{{softplus}}\left({h}\right) - {y} {h}", ADD)
-        return Printed(rf"{_over(n)}\mathbf{{1}}^{{\top}} \left(\operatorname{{softplus}}\left({h}\right) "
-                       rf"- {y} \odot {h}\right)", PRODUCT)
-    if kind == "cross_entropy":
-        return Printed(rf"-{y}^{{\top}} \log \operatorname{{softmax}}\left({h}\right)", NEGATIVE)
-    escaped = kind.replace("_", r"\_")
-    return Printed(rf"\operatorname{{{escaped}}}\left({h}, {y}\right)", ATOM)
-
-
-def _loss_gradient_text(kind: str, wrt: str, h: str, y: str, n: int) -> Printed:
-    """The readable formula of each entry of :data:`symbackprop.rules.LOSS_GRADIENTS`."""
-    prediction = wrt == "prediction"
-    if kind == "binary_cross_entropy" and prediction and n == 1:
-        return Printed(rf"\frac{{{h} - {y}}}{{{h} \left(1 - {h}\right)}}", FRACTION)
-    if kind == "half_squared_error":
-        return Printed(f"{h} - {y}" if prediction else f"{y} - {h}", ADD)
-    if kind == "mse":
-        difference = f"{h} - {y}" if prediction else f"{y} - {h}"
-        if n == 2:
-            return Printed(difference, ADD)
-        return Printed(rf"{_over(n, 2)}\left({difference}\right)", PRODUCT)
-    if kind == "binary_cross_entropy":
-        if prediction:
-            return Printed(rf"{_over(n)}\left({h} - {y}\right) \oslash \left({h} \odot \left(1 - {h}\right)\right)",
-                           PRODUCT)
-        return Printed(rf"{_over(n)}\left(\log\left(1 - {h}\right) - \log {h}\right)", PRODUCT)
-    if kind == "bce_with_logits":
-        if prediction:
-            return Printed(rf"{_over(n)}\left(\sigma\left({h}\right) - {y}\right)", PRODUCT)
-        return Printed(rf"-{_over(n)}{h}", NEGATIVE)
-    if kind == "cross_entropy":
-        if prediction:
-            return Printed(rf"\operatorname{{softmax}}\left({h}\right) - {y}", ADD)
-        return Printed(rf"-\log \operatorname{{softmax}}\left({h}\right)", NEGATIVE)
-    escaped = kind.replace("_", r"\_")
-    return Printed(rf"\frac{{\partial \operatorname{{{escaped}}}}}{{\partial {wrt}}}", FRACTION)
-
-
-class TensorPrinter:
+class TensorPrinter(TreeVisitor):
     """``doprint(tree)`` → LaTeX.  ``shown`` replaces scalar symbols by text (numbers)."""
 
     def __init__(self, notation: Notation, *, leaf: Leaf | None = None,
@@ -146,10 +62,7 @@ class TensorPrinter:
             printed = self.leaf(node)
             if printed is not None:
                 return printed
-        method = getattr(self, "_print_" + type(node).__name__, None)
-        if method is None:
-            raise TypeError(f"no LaTeX for tensor node {type(node).__name__}")
-        return method(node)
+        return self.visit(node)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -179,29 +92,29 @@ class TensorPrinter:
 
     # -- leaves ---------------------------------------------------------------------------------
 
-    def _print_Ref(self, node: T.Ref) -> Printed:
+    def visit_Ref(self, node: T.Ref) -> Printed:
         return Printed(self.notation.name(node.name), ATOM)
 
-    def _print_Adjoint(self, node: T.Adjoint) -> Printed:
+    def visit_Adjoint(self, node: T.Adjoint) -> Printed:
         return Printed(self.notation.adjoint(node.name), FRACTION)
 
-    def _print_Scalar(self, node: T.Scalar) -> Printed:
+    def visit_Scalar(self, node: T.Scalar) -> Printed:
         return self.scalar(node.expr)
 
-    def _print_Ones(self, node: T.Ones) -> Printed:
+    def visit_Ones(self, node: T.Ones) -> Printed:
         rows, columns = node.shape
         return Printed(rf"\mathbf{{1}}_{{{rows} \times {columns}}}", ATOM)
 
     # -- operations -----------------------------------------------------------------------------
 
-    def _print_MatMul(self, node: T.MatMul) -> Printed:
+    def visit_MatMul(self, node: T.MatMul) -> Printed:
         left = self.print(node.left)
         left_text = left.text if left.precedence >= PRODUCT and not isinstance(node.left, T.Hadamard) else (
             rf"\left({left.text}\right)")
         right_text = self._wrapped(node.right, FRACTION if isinstance(node.right, T.MatMul) else PRODUCT)
         return Printed(rf"{left_text} \, {right_text}", PRODUCT)
 
-    def _print_Hadamard(self, node: T.Hadamard) -> Printed:
+    def visit_Hadamard(self, node: T.Hadamard) -> Printed:
         parts = []
         for operand in (node.left, node.right):
             printed = self.print(operand)
@@ -209,7 +122,7 @@ class TensorPrinter:
             parts.append(printed.text if keep else rf"\left({printed.text}\right)")
         return Printed(r" \odot ".join(parts), HADAMARD)
 
-    def _print_Add(self, node: T.Add) -> Printed:
+    def visit_Add(self, node: T.Add) -> Printed:
         left = self.print(node.left).text
         right = node.right
         if isinstance(right, T.Scale) and right.factor.could_extract_minus_sign():
@@ -221,7 +134,7 @@ class TensorPrinter:
             return Printed(f"{left} - {text}", ADD)
         return Printed(f"{left} + {self._wrapped(right, NEGATIVE)}", ADD)
 
-    def _print_Scale(self, node: T.Scale) -> Printed:
+    def visit_Scale(self, node: T.Scale) -> Printed:
         factor = sp.sympify(node.factor)
         if factor.could_extract_minus_sign():
             positive = T.scale(-factor, node.operand)
@@ -233,17 +146,17 @@ class TensorPrinter:
         separator = r" \cdot " if operand[:1].isdigit() or operand.startswith("-") else " "
         return Printed(f"{factor_text}{separator}{operand}", PRODUCT)
 
-    def _print_Transpose(self, node: T.Transpose) -> Printed:
+    def visit_Transpose(self, node: T.Transpose) -> Printed:
         return Printed(self._wrapped(node.operand, ATOM) + r"^{\top}", POSTFIX)
 
-    def _print_Power(self, node: T.Power) -> Printed:
+    def visit_Power(self, node: T.Power) -> Printed:
         exponent = self.scalar(node.exponent).text
         return Printed(self._wrapped(node.operand, ATOM) + rf"^{{\circ {exponent}}}", POSTFIX)
 
-    def _print_Sum(self, node: T.Sum) -> Printed:
+    def visit_Sum(self, node: T.Sum) -> Printed:
         return Printed(rf"\operatorname{{sum}}\left({self._function_argument(node.operand)}\right)", ATOM)
 
-    def _print_Elementwise(self, node: T.Elementwise) -> Printed:
+    def visit_Elementwise(self, node: T.Elementwise) -> Printed:
         function = node.function
         argument = self.print(node.operand)
         if function.is_derivative_of is None:
@@ -257,14 +170,14 @@ class TensorPrinter:
         text = ScalarPrinter(self.notation, shown, numeric=bool(self.shown)).doprint(body)
         return Printed(text, self._scalar_precedence(body, text) if body != _ARGUMENT else argument.precedence)
 
-    def _print_LossOp(self, node: T.LossOp) -> Printed:
+    def visit_LossOp(self, node: T.LossOp) -> Printed:
         h = self._wrapped(node.prediction, ATOM)
         y = self._wrapped(node.target, ATOM)
         rows, columns = node.prediction.shape
-        return _loss_text(node.kind, h, y, rows * columns, node.prediction.is_scalar)
+        return LOSS_OPS[node.kind].latex(h, y, rows * columns, node.prediction.is_scalar)
 
-    def _print_LossGradient(self, node: T.LossGradient) -> Printed:
+    def visit_LossGradient(self, node: T.LossGradient) -> Printed:
         h = self._wrapped(node.prediction, ATOM)
         y = self._wrapped(node.target, ATOM)
         rows, columns = node.prediction.shape
-        return _loss_gradient_text(node.kind, node.wrt, h, y, rows * columns)
+        return LOSS_OPS[node.kind].gradient(node.wrt).latex(h, y, rows * columns)

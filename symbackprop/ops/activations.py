@@ -1,0 +1,201 @@
+"""The classic activations: ReLU, the sigmoid, tanh, softplus, the identity and leaky ReLU.
+
+Each SymPy class here has its derivative (``fdiff``), its textbook form
+(``primitive``, which the oracle differentiates independently) and a NumPy
+kernel that stays finite in both tails: ``1/(1+exp(-z))`` is NaN below −710,
+the form built on ``exp(-|z|)`` is exact there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import sympy as sp
+from mpmath.libmp.libmpf import prec_to_dps
+
+from ..errors import UnsupportedFunctionError
+from .record import ADD, HADAMARD, Activation, ActivationOp, FunctionOp, Printed, declare
+
+
+class _Primitive(sp.Function):
+    """Our functions evaluate numerically through their SymPy primitive form."""
+
+    def _eval_evalf(self, prec):
+        return self.primitive().evalf(prec_to_dps(prec))
+
+
+class ReLU(_Primitive):
+    """max(0, z); its derivative at 0 is the second argument (default 0, as in PyTorch)."""
+
+    nargs = (1, 2)
+
+    @classmethod
+    def eval(cls, z, at_zero=None):
+        if z.is_number and z.is_real:
+            return z if z > 0 else sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        if argindex != 1:
+            raise sp.ArgumentIndexError(self, argindex)
+        return sp.Heaviside(self.args[0], self.grad_at_zero)
+
+    @property
+    def grad_at_zero(self) -> sp.Expr:
+        return self.args[1] if len(self.args) > 1 else sp.S.Zero
+
+    def primitive(self) -> sp.Expr:
+        z = self.args[0]
+        return sp.Piecewise((z, z > 0), (0, True))
+
+
+class Sigmoid(_Primitive):
+    """σ(z) = 1/(1 + e^{−z}); σ′(z) = σ(z)(1 − σ(z)), from the same σ(z) its consumers see."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, z):
+        if z.is_zero:
+            return sp.S.Half
+        if z.is_Number:
+            return 1 / (1 + sp.exp(-z))
+        return None
+
+    def fdiff(self, argindex=1):
+        # s(1 − s), as PyTorch: a consumer dividing by 1 − s (BCE) cancels it exactly
+        s = Sigmoid(self.args[0])
+        return s * (1 - s)
+
+    def primitive(self) -> sp.Expr:
+        return 1 / (1 + sp.exp(-self.args[0]))
+
+
+class Softplus(_Primitive):
+    """log(1 + e^z); its derivative is σ(z)."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, z):
+        if z.is_zero:
+            return sp.log(2)
+        return None
+
+    def fdiff(self, argindex=1):
+        return Sigmoid(self.args[0])
+
+    def primitive(self) -> sp.Expr:
+        return sp.log(1 + sp.exp(self.args[0]))
+
+
+class LeakyReLU(_Primitive):
+    """z for z > 0, slope·z otherwise (PyTorch's derivative at 0 is the slope)."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, z, slope):
+        if z.is_number and z.is_real:
+            return z if z > 0 else slope * z
+        return None
+
+    def fdiff(self, argindex=1):
+        if argindex != 1:
+            raise sp.ArgumentIndexError(self, argindex)
+        z, slope = self.args
+        return sp.Heaviside(z, 0) + slope * sp.Heaviside(-z, 1)
+
+    def primitive(self) -> sp.Expr:
+        z, slope = self.args
+        return sp.Piecewise((z, z > 0), (slope * z, True))
+
+
+# -- NumPy kernels ------------------------------------------------------------------------------
+
+def stable_sigmoid(z):
+    z = np.asarray(z, dtype=float)
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _relu(z, at_zero=0):
+    return np.maximum(z, 0.0)
+
+
+def _leaky_relu(z, slope):
+    return np.where(z > 0, z, slope * z)
+
+
+def _softplus(z):
+    return np.logaddexp(0.0, z)
+
+
+# -- the records ---------------------------------------------------------------------------------
+
+declare(FunctionOp(ReLU, _relu, r"\operatorname{ReLU}", "ReLU"))
+declare(FunctionOp(Sigmoid, stable_sigmoid, r"\sigma", "σ"))
+declare(FunctionOp(Softplus, _softplus, r"\operatorname{softplus}", "softplus"))
+declare(FunctionOp(LeakyReLU, _leaky_relu, r"\operatorname{LeakyReLU}", "LReLU"))
+
+relu = Activation("relu", lambda z: ReLU(z))
+sigmoid = Activation("sigmoid", lambda z: Sigmoid(z))
+tanh = Activation("tanh", lambda z: sp.tanh(z))
+softplus = Activation("softplus", lambda z: Softplus(z))
+identity = Activation("identity", lambda z: z)
+
+_DEFAULT_SLOPE = sp.Rational(1, 100)
+
+
+def leaky_relu(argument: Any = None, negative_slope: Any = _DEFAULT_SLOPE) -> Any:
+    """PyTorch's LeakyReLU (default slope 0.01); ``leaky_relu(z)`` applies it,
+    ``leaky_relu(negative_slope=0.2)`` returns the activation."""
+    slope = sp.nsimplify(negative_slope)
+    activation = Activation("leaky_relu", lambda z: LeakyReLU(z, slope))
+    return activation if argument is None else activation(argument)
+
+
+def make_relu(grad_at_zero: Any = 0) -> Activation:
+    """ReLU whose derivative at exactly 0 is ``grad_at_zero`` (PyTorch: 0; SymPy's Heaviside: 1/2)."""
+    value = sp.nsimplify(grad_at_zero)
+    if value == 0:
+        return relu
+    return Activation("relu", lambda z: ReLU(z, value))
+
+
+def _sigmoid_derivative(argument: str) -> Printed:
+    return Printed(rf"\sigma\left({argument}\right) \odot \left(1 - \sigma\left({argument}\right)\right)", HADAMARD)
+
+
+def _tanh_derivative(argument: str) -> Printed:
+    return Printed(rf"1 - \tanh^{{2}}\left({argument}\right)", ADD)
+
+
+declare(ActivationOp("relu", relu, r"\operatorname{ReLU}", "ReLU",
+                     ("ReLU passes the gradient where its input was positive",
+                      "ReLU: 입력이 양수였던 곳만 gradient 전달"), torch="ReLU"))
+declare(ActivationOp("sigmoid", sigmoid, r"\sigma", "σ",
+                     ("the sigmoid multiplies the gradient by σ(z)(1 − σ(z))",
+                      "시그모이드: gradient에 σ(z)(1 − σ(z))를 곱함"), torch="Sigmoid",
+                     derivative_latex=_sigmoid_derivative))
+declare(ActivationOp("tanh", tanh, r"\tanh", "tanh",
+                     ("tanh multiplies the gradient by 1 − tanh²(z)", "tanh: gradient에 1 − tanh²(z)를 곱함"),
+                     torch="Tanh", derivative_latex=_tanh_derivative))
+declare(ActivationOp("softplus", softplus, r"\operatorname{softplus}", "softplus",
+                     ("softplus multiplies the gradient by σ(z)", "softplus: gradient에 σ(z)를 곱함"),
+                     torch="Softplus", from_torch=lambda module: _softplus_from_torch(module)))
+declare(ActivationOp("identity", identity, r"\operatorname{id}", "id",
+                     ("the identity passes the gradient through unchanged", "항등 함수: gradient를 그대로 전달"),
+                     torch="Identity"))
+declare(ActivationOp("leaky_relu", leaky_relu(), r"\operatorname{LeakyReLU}", "LReLU",
+                     ("leaky ReLU passes the gradient where its input was positive and scales it by the slope "
+                      "elsewhere", "Leaky ReLU: 입력이 양수인 곳은 그대로, 나머지는 기울기를 곱해 전달"),
+                     torch="LeakyReLU", from_torch=lambda module: leaky_relu(negative_slope=module.negative_slope),
+                     call=leaky_relu))
+
+
+def _softplus_from_torch(module: Any) -> Activation:
+    if module.beta != 1:
+        raise UnsupportedFunctionError(f"nn.Softplus with beta={module.beta} is not supported; only beta=1")
+    return softplus

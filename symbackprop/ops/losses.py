@@ -1,0 +1,256 @@
+"""The losses, one record each: forward, both gradients, NumPy kernels, LaTeX, label, PyTorch's name.
+
+Kernels take (…, rows, 1) arrays and give the (…, 1, 1) loss, so a batch is a
+leading axis; ``explicit`` writes the same loss element by element in SymPy
+(exact numbers, closed forms) and ``written_out`` is the scalar level's loss of
+(hᵢ, yᵢ) pairs, with the vector level's safeguards as SymPy functions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from .activations import Sigmoid, Softplus, stable_sigmoid
+from .record import ADD, FRACTION, NEGATIVE, POSTFIX, PRODUCT, LossGradientOp, LossOp, Printed, declare, over
+from .stable import EPSILON, LOG_CLAMP, LogLikelihood, LogSumExp
+
+
+def _size(a: np.ndarray) -> int:
+    return a.shape[-2] * a.shape[-1]
+
+
+def _sum_last2(a):
+    return np.sum(a, axis=(-2, -1), keepdims=True)
+
+
+def log_softmax(z):
+    """Column-wise log-softmax by log-sum-exp (stable for any logits)."""
+    shifted = z - np.max(z, axis=-2, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=-2, keepdims=True))
+
+
+def _clamped_logs(p):
+    # PyTorch's BCELoss clamps each log at −100 so that p = 0 or 1 gives a finite loss.
+    with np.errstate(divide="ignore"):
+        return np.maximum(np.log(p), LOG_CLAMP), np.maximum(np.log1p(-p), LOG_CLAMP)
+
+
+# -- ½‖h − y‖² -------------------------------------------------------------------------------------
+
+def _half_sse(h, y):
+    return 0.5 * _sum_last2((h - y) ** 2)
+
+
+def _error(h, y):
+    return h - y
+
+
+def _negative_error(h, y):
+    return y - h
+
+
+def _half_sse_latex(h: str, y: str, n: int, scalar: bool) -> Printed:
+    if scalar:
+        return Printed(rf"\frac{{1}}{{2}} \left({h} - {y}\right)^{{2}}", PRODUCT)
+    return Printed(rf"\frac{{1}}{{2}} \left\lVert {h} - {y} \right\rVert^{{2}}", PRODUCT)
+
+
+half_squared_error = declare(LossOp(
+    "half_squared_error",
+    explicit=lambda h, y: sp.Rational(1, 2) * sum((h[i] - y[i]) ** 2 for i in range(len(h))),
+    numeric=_half_sse,
+    written_out=lambda pairs: sp.Rational(1, 2) * sum((a - b) ** 2 for a, b in pairs),
+    latex=_half_sse_latex, dot="½‖·‖²", torch="0.5 * sum of squares",
+    prediction=LossGradientOp(lambda h, y: h - y, _error, lambda h, y, n: Printed(f"{h} - {y}", ADD),
+                              ("the squared error gives (h − y)", "제곱 오차: (h − y) 형태로 gradient 계산")),
+    target=LossGradientOp(lambda h, y: y - h, _negative_error, lambda h, y, n: Printed(f"{y} - {h}", ADD),
+                          ("for the target, the squared error gives (y − h)",
+                           "제곱 오차: 정답에 대한 gradient는 (y − h)")),
+    scalars_written_out=True,
+))
+
+
+# -- mean squared error -------------------------------------------------------------------------
+
+def _mse(h, y):
+    return _sum_last2((h - y) ** 2) / _size(h)
+
+
+def _mse_prediction(h, y):
+    return 2 * (h - y) / _size(h)
+
+
+def _mse_target(h, y):
+    return 2 * (y - h) / _size(h)
+
+
+def _mse_latex(h: str, y: str, n: int, scalar: bool) -> Printed:
+    if scalar:
+        return Printed(rf"\left({h} - {y}\right)^{{2}}", POSTFIX)
+    return Printed(rf"{over(n)}\left\lVert {h} - {y} \right\rVert^{{2}}", PRODUCT)
+
+
+def _twice_over(difference: str, n: int) -> Printed:
+    return Printed(difference, ADD) if n == 2 else Printed(rf"{over(n, 2)}\left({difference}\right)", PRODUCT)
+
+
+mse = declare(LossOp(
+    "mse",
+    explicit=lambda h, y: sum((h[i] - y[i]) ** 2 for i in range(len(h))) / len(h),
+    numeric=_mse,
+    written_out=lambda pairs: sum((a - b) ** 2 for a, b in pairs) / len(pairs),
+    latex=_mse_latex, dot="MSE", torch="nn.MSELoss",
+    prediction=LossGradientOp(lambda h, y: 2 * (h - y) / len(h), _mse_prediction,
+                              lambda h, y, n: _twice_over(f"{h} - {y}", n),
+                              ("the mean squared error gives 2(h − y)/n",
+                               "평균 제곱 오차: 2(h − y)/n 형태로 gradient 계산")),
+    target=LossGradientOp(lambda h, y: 2 * (y - h) / len(h), _mse_target,
+                          lambda h, y, n: _twice_over(f"{y} - {h}", n),
+                          ("for the target, the mean squared error gives 2(y − h)/n",
+                           "평균 제곱 오차: 정답에 대한 gradient는 2(y − h)/n")),
+    scalars_written_out=True,
+))
+
+
+# -- binary cross-entropy of probabilities --------------------------------------------------------
+
+def _bce(p, y):
+    log_p, log_q = _clamped_logs(p)
+    return -_sum_last2(y * log_p + (1 - y) * log_q) / _size(p)
+
+
+def _bce_prediction(p, y):
+    # PyTorch's BCELoss backward divides by max(p(1 − p), ε), keeping p = 0 or 1 finite.
+    return (p - y) / np.maximum(p * (1 - p), EPSILON) / _size(p)
+
+
+def _bce_target(p, y):
+    log_p, log_q = _clamped_logs(p)
+    return (log_q - log_p) / _size(p)
+
+
+def _bce_latex(h: str, y: str, n: int, scalar: bool) -> Printed:
+    if scalar:
+        return Printed(rf"-\left({y} \log {h} + \left(1 - {y}\right) \log\left(1 - {h}\right)\right)", NEGATIVE)
+    return Printed(rf"-{over(n)}\left({y}^{{\top}} \log {h} + \left(1 - {y}\right)^{{\top}} "
+                   rf"\log\left(1 - {h}\right)\right)", NEGATIVE)
+
+
+def _bce_prediction_latex(h: str, y: str, n: int) -> Printed:
+    if n == 1:
+        return Printed(rf"\frac{{{h} - {y}}}{{{h} \left(1 - {h}\right)}}", FRACTION)
+    return Printed(rf"{over(n)}\left({h} - {y}\right) \oslash \left({h} \odot \left(1 - {h}\right)\right)", PRODUCT)
+
+
+binary_cross_entropy = declare(LossOp(
+    "binary_cross_entropy",
+    explicit=lambda p, y: -sum(y[i] * sp.log(p[i]) + (1 - y[i]) * sp.log(1 - p[i]) for i in range(len(p))) / len(p),
+    numeric=_bce,
+    written_out=lambda pairs: -sum(LogLikelihood(a, b) for a, b in pairs) / len(pairs),
+    latex=_bce_latex, dot="BCE", torch="nn.BCELoss",
+    prediction=LossGradientOp(
+        lambda p, y: sp.Matrix([(p[i] - y[i]) / (p[i] * (1 - p[i])) / len(p) for i in range(len(p))]),
+        _bce_prediction, _bce_prediction_latex,
+        ("binary cross-entropy gives (p − y)/(p(1 − p))/n",
+         "이진 교차 엔트로피: (p − y)/(p(1 − p))/n 형태로 gradient 계산")),
+    target=LossGradientOp(
+        lambda p, y: sp.Matrix([(sp.log(1 - p[i]) - sp.log(p[i])) / len(p) for i in range(len(p))]),
+        _bce_target,
+        lambda h, y, n: Printed(rf"{over(n)}\left(\log\left(1 - {h}\right) - \log {h}\right)", PRODUCT),
+        ("for the target, binary cross-entropy gives (log(1 − p) − log p)/n",
+         "이진 교차 엔트로피: 정답에 대한 gradient는 (log(1 − p) − log p)/n")),
+    aliases=("bce",),
+))
+
+
+# -- binary cross-entropy of logits ---------------------------------------------------------------
+
+def _bce_logits(z, y):
+    return _sum_last2(np.logaddexp(0.0, z) - y * z) / _size(z)
+
+
+def _bce_logits_prediction(z, y):
+    return (stable_sigmoid(z) - y) / _size(z)
+
+
+def _bce_logits_target(z, y):
+    return -z / _size(z)
+
+
+def _bce_logits_latex(h: str, y: str, n: int, scalar: bool) -> Printed:
+    if scalar:
+        return Printed(rf"\operatorname{{softplus}}\left({h}\right) - {y} {h}", ADD)
+    return Printed(rf"{over(n)}\mathbf{{1}}^{{\top}} \left(\operatorname{{softplus}}\left({h}\right) "
+                   rf"- {y} \odot {h}\right)", PRODUCT)
+
+
+bce_with_logits = declare(LossOp(
+    "bce_with_logits",
+    explicit=lambda z, y: sum(Softplus(z[i]) - y[i] * z[i] for i in range(len(z))) / len(z),
+    numeric=_bce_logits,
+    written_out=lambda pairs: sum(Softplus(a) - b * a for a, b in pairs) / len(pairs),
+    latex=_bce_logits_latex, dot="BCE\\nlogits", torch="nn.BCEWithLogitsLoss",
+    prediction=LossGradientOp(
+        lambda z, y: sp.Matrix([(Sigmoid(z[i]) - y[i]) / len(z) for i in range(len(z))]),
+        _bce_logits_prediction,
+        lambda h, y, n: Printed(rf"{over(n)}\left(\sigma\left({h}\right) - {y}\right)", PRODUCT),
+        ("binary cross-entropy on logits gives (σ(z) − y)/n",
+         "로짓에 대한 이진 교차 엔트로피: (σ(z) − y)/n 형태로 gradient 계산")),
+    target=LossGradientOp(
+        lambda z, y: -z / len(z), _bce_logits_target, lambda h, y, n: Printed(rf"-{over(n)}{h}", NEGATIVE),
+        ("for the target, binary cross-entropy on logits gives −z/n",
+         "로짓에 대한 이진 교차 엔트로피: 정답에 대한 gradient는 −z/n")),
+))
+
+
+# -- softmax cross-entropy ------------------------------------------------------------------------
+
+def _cross_entropy(z, y):
+    return -_sum_last2(y * log_softmax(z))
+
+
+def _cross_entropy_prediction(z, y):
+    return np.exp(log_softmax(z)) - y
+
+
+def _cross_entropy_target(z, y):
+    return -log_softmax(z)
+
+
+def _softmax_explicit(z):
+    total = sum(sp.exp(z[i]) for i in range(len(z)))
+    return sp.Matrix([sp.exp(z[i]) / total for i in range(len(z))])
+
+
+def _cross_entropy_written_out(pairs):
+    log_sum = LogSumExp(*(a for a, _ in pairs))
+    return -sum(b * (a - log_sum) for a, b in pairs)
+
+
+def _explicit_cross_entropy(z, y):
+    log_sum = sp.log(sum(sp.exp(z[i]) for i in range(len(z))))
+    return -sum(y[i] * (z[i] - log_sum) for i in range(len(z)))
+
+
+cross_entropy = declare(LossOp(
+    "cross_entropy",
+    explicit=_explicit_cross_entropy,
+    numeric=_cross_entropy,
+    written_out=_cross_entropy_written_out,
+    latex=lambda h, y, n, scalar: Printed(rf"-{y}^{{\top}} \log \operatorname{{softmax}}\left({h}\right)", NEGATIVE),
+    dot="CE", torch="nn.CrossEntropyLoss",
+    prediction=LossGradientOp(
+        lambda z, y: _softmax_explicit(z) - y, _cross_entropy_prediction,
+        lambda h, y, n: Printed(rf"\operatorname{{softmax}}\left({h}\right) - {y}", ADD),
+        ("softmax with cross-entropy gives softmax(z) − y",
+         "소프트맥스 교차 엔트로피: softmax(z) − y 형태로 gradient 계산")),
+    target=LossGradientOp(
+        lambda z, y: -(z - sp.ones(*z.shape) * sp.log(sum(sp.exp(z[i]) for i in range(len(z))))),
+        _cross_entropy_target,
+        lambda h, y, n: Printed(rf"-\log \operatorname{{softmax}}\left({h}\right)", NEGATIVE),
+        ("for the target, softmax with cross-entropy gives −log softmax(z)",
+         "소프트맥스 교차 엔트로피: 정답에 대한 gradient는 −log softmax(z)")),
+))
+
+softmax_cross_entropy = cross_entropy

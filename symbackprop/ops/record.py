@@ -1,0 +1,207 @@
+"""The records an operation is declared with, and the registries every other module reads.
+
+An activation is one :class:`ActivationOp`, a loss one :class:`LossOp`, a SymPy
+function class of ours one :class:`FunctionOp`: each holds everything the rest
+of symbackprop needs to know about it — its SymPy forward, its stable NumPy
+kernel, its LaTeX and graph label, its spec-file name, its PyTorch counterpart
+and its rule sentence.  Declaring a record registers it; nothing else names it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy as sp
+
+from .. import tensor as T
+from ..errors import InvalidOperandError, UnsupportedFunctionError
+
+VARIABLE = sp.Symbol("t", real=True)
+
+# How tightly printed LaTeX binds: an operand binding less tightly than its context is parenthesised.
+ADD, NEGATIVE, HADAMARD, PRODUCT, FRACTION, POSTFIX, ATOM = 10, 15, 18, 20, 25, 30, 40
+
+
+@dataclass(frozen=True)
+class Printed:
+    text: str
+    precedence: int
+
+
+def over(n: int, numerator: int = 1) -> str:
+    """The LaTeX factor numerator/n, omitted when it is 1."""
+    if numerator == n:
+        return ""
+    if n == 1:
+        return f"{numerator} "
+    return rf"\frac{{{numerator}}}{{{n}}} "
+
+
+# -- element-wise functions ---------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class Activation:
+    """An element-wise function of one variable.
+
+    ``formula`` maps a SymPy scalar to a SymPy expression; ``derivative`` is its
+    own Activation, derived by SymPy, so f′ prints and evaluates like any f.
+    ``source`` keeps a user's plain Python function for rendering.
+    """
+
+    name: str
+    formula: Callable[[sp.Expr], sp.Expr]
+    source: Callable | None = field(default=None, compare=False)
+    is_derivative_of: str | None = None
+
+    def __call__(self, argument: Any) -> Any:
+        if isinstance(argument, T.Tensor):
+            return T.Elementwise(self, argument)
+        if isinstance(argument, sp.MatrixBase):
+            return argument.applyfunc(self.formula)
+        if isinstance(argument, (sp.MatrixExpr,)):
+            raise InvalidOperandError(f"{self.name}: SymPy matrix expressions are not supported; use net.input/param")
+        if isinstance(argument, (int, float)) and not isinstance(argument, bool):
+            argument = sp.sympify(argument)
+        if isinstance(argument, sp.Expr):
+            return self.formula(argument)
+        raise InvalidOperandError(f"{self.name} cannot be applied to {type(argument).__name__}")
+
+    def at(self, symbol: sp.Symbol) -> sp.Expr:
+        """The formula applied to a symbol: f(z)."""
+        return self.formula(symbol)
+
+    @property
+    def derivative(self) -> Activation:
+        cached = _DERIVATIVES.get(id(self))
+        if cached is None:
+            body = sp.diff(self.formula(VARIABLE), VARIABLE)
+            if body.has(sp.Derivative, sp.Subs):
+                raise UnsupportedFunctionError(
+                    f"cannot differentiate activation {self.name!r}: SymPy leaves {body}"
+                )
+            cached = (self, Activation(self.name + "'", sp.Lambda(VARIABLE, body), is_derivative_of=self.name))
+            _DERIVATIVES[id(self)] = cached  # the key object is kept alive with its value
+        return cached[1]
+
+    def __repr__(self) -> str:
+        return f"Activation({self.name!r})"
+
+
+_DERIVATIVES: dict[int, tuple[Activation, Activation]] = {}
+
+
+@dataclass(frozen=True)
+class FunctionOp:
+    """A SymPy function class of ours: evaluated by ``kernel``, printed and drawn by name.
+
+    The class carries its derivative (``fdiff``) and its textbook form
+    (``primitive()``, for the oracle); the NumPy printer writes an application
+    by the class name, which is what the kernel is registered under.
+    """
+
+    function: type
+    kernel: Callable
+    latex: str | None  # None: a printer method writes it (a formula, not a name)
+    dot: str
+
+
+@dataclass(frozen=True)
+class ActivationOp:
+    """A built-in activation: ``sbp.<name>``, the spec files' ``<name>(...)`` and ``nn.<torch>``."""
+
+    name: str
+    activation: Activation
+    latex: str
+    dot: str
+    sentence: tuple[str, str]  # the rule sentence of its step, en and ko
+    torch: str | None = None
+    from_torch: Callable[[Any], Activation] | None = None  # for a module with options (a slope)
+    derivative_latex: Callable[[str], Printed] | None = None  # f′ of a vector, where ⊙ reads better
+    call: Callable[..., Any] | None = None  # what the name means when called with options (a slope)
+
+    @property
+    def callable(self) -> Callable[..., Any]:
+        return self.call if self.call is not None else self.activation
+
+
+@dataclass(frozen=True)
+class LossGradientOp:
+    """∂loss/∂prediction or ∂loss/∂target per unit upstream gradient."""
+
+    explicit: Callable[[sp.Matrix, sp.Matrix], sp.Matrix]
+    numeric: Callable
+    latex: Callable[[str, str, int], Printed]
+    sentence: tuple[str, str]
+
+
+@dataclass(frozen=True)
+class LossOp:
+    """A loss of a prediction against a target of the same shape: ``sbp.<name>(h, y)``."""
+
+    name: str
+    explicit: Callable[[sp.Matrix, sp.Matrix], sp.Expr]  # element by element, for exact numbers
+    numeric: Callable  # NumPy on (…, rows, 1) arrays, the (…, 1, 1) loss
+    written_out: Callable[[list[tuple[Any, Any]]], sp.Expr]  # the scalar level's loss of (hᵢ, yᵢ) pairs
+    latex: Callable[[str, str, int, bool], Printed]  # (h, y, n, scalar)
+    dot: str
+    torch: str
+    prediction: LossGradientOp
+    target: LossGradientOp
+    aliases: tuple[str, ...] = ()
+    scalars_written_out: bool = False  # two scalars give the written-out formula, not a loss node
+
+    def gradient(self, wrt: str) -> LossGradientOp:
+        return self.prediction if wrt == "prediction" else self.target
+
+    def __call__(self, prediction: Any, target: Any) -> Any:
+        """The loss node of ``prediction`` against ``target`` (for two scalars, maybe the formula itself)."""
+        both_scalar = not isinstance(prediction, T.Tensor) and not isinstance(target, T.Tensor)
+        if both_scalar and self.scalars_written_out:
+            return self.written_out([(prediction, target)])
+        h, y = T.as_tensor(prediction), T.as_tensor(target)
+        if h.shape != y.shape:
+            raise T.ShapeMismatchError(
+                f"{self.name}: prediction {h!r} has shape {h.shape} but target {y!r} has shape {y.shape}"
+            )
+        if h.shape[1] != 1:
+            raise T.ShapeMismatchError(
+                f"{self.name}: prediction and target must be column vectors, got shape {h.shape}")
+        return T.LossOp(self.name, h, y)
+
+
+#: The registries, filled as the records are declared.
+ACTIVATION_OPS: dict[str, ActivationOp] = {}
+FUNCTION_OPS: dict[str, FunctionOp] = {}
+LOSS_OPS: dict[str, LossOp] = {}
+
+
+def declare(record: ActivationOp | FunctionOp | LossOp) -> Any:
+    """Register a record under its name (a function under its class's name); returns it."""
+    if isinstance(record, ActivationOp):
+        table, key = ACTIVATION_OPS, record.name
+    elif isinstance(record, FunctionOp):
+        table, key = FUNCTION_OPS, record.function.__name__
+    else:
+        table, key = LOSS_OPS, record.name
+    if key in table:
+        raise ValueError(f"{key!r} is declared twice")
+    table[key] = record
+    _BY_FUNCTION.clear()
+    return record
+
+
+_BY_FUNCTION: dict[type, ActivationOp] = {}
+
+
+def activation_op_of(expr: sp.Basic) -> ActivationOp | None:
+    """The built-in activation whose formula ``expr`` applies to one argument (ReLU(z) → relu)."""
+    if not isinstance(expr, sp.Function) or not expr.args:
+        return None
+    if not _BY_FUNCTION:
+        for op in reversed(ACTIVATION_OPS.values()):  # the first declared wins (relu over a ReLU variant)
+            applied = op.activation.formula(VARIABLE)
+            if isinstance(applied, sp.Function):
+                _BY_FUNCTION[applied.func] = op
+    return _BY_FUNCTION.get(expr.func)
