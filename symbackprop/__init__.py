@@ -32,7 +32,7 @@ from .models import mlp
 from .network import Network
 from .numeric import Evaluation, GradientFunction
 from .ops import ACTIVATIONS
-from .ops.activations import identity, leaky_relu, make_relu, relu, sigmoid, softplus, tanh
+from .ops.activations import identity, leaky_relu, make_relu, mish, relu, sigmoid, softplus, tanh
 from .ops.gated import gelu, silu
 from .ops.losses import (
     bce_with_logits,
@@ -56,7 +56,7 @@ __all__ = [
     "ShapeMismatchError", "Step", "SymbackpropError", "UnknownNameError", "UnsupportedFunctionError",
     "UnusedParameterWarning", "ValueShapeError", "ValuesError", "backprop", "bce_with_logits",
     "binary_cross_entropy", "cross_entropy", "elementwise", "gelu", "half_squared_error", "identity",
-    "leaky_relu", "make_relu", "mlp", "mse", "relu", "sigmoid", "silu", "softmax_cross_entropy", "softplus",
+    "leaky_relu", "make_relu", "mish", "mlp", "mse", "relu", "sigmoid", "silu", "softmax_cross_entropy", "softplus",
     "tanh", "total", "deep_chain", "plot_gradient_flow", "from_torch", "clip_grad_norm", "sgd_step", "train",
     "reference_network", "reference_values", "REFERENCE_LEARNING_RATE",
     "ComplexValueError", "ForeignQuantityError", "InvalidNumberError", "InvalidOperandError", "OptionError",

@@ -199,3 +199,11 @@ def _softplus_from_torch(module: Any) -> Activation:
     if module.beta != 1:
         raise UnsupportedFunctionError(f"nn.Softplus with beta={module.beta} is not supported; only beta=1")
     return softplus
+
+
+mish = Activation("mish", lambda z: z * sp.tanh(Softplus(z)))
+
+declare(ActivationOp("mish", mish, r"\operatorname{Mish}", "Mish",
+                     ("Mish multiplies the gradient by tanh(softplus z) + z·σ(z)·(1 − tanh²(softplus z))",
+                      "Mish: gradient에 도함수 tanh(softplus z) + z·σ(z)·(1 − tanh²(softplus z))를 곱함"),
+                     torch="Mish"))
