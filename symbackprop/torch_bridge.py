@@ -9,10 +9,9 @@ Names: Linear layer k gives Wk (PyTorch's ``weight``, out × in), bk (``bias``)
 and zk = Wk·h(k−1) + bk with h0 = x; an activation after it gives hk = f(zk).
 A network ending in a Linear layer (as the page's does) ends with zk, which the
 loss compares with the target y.  PyTorch's batch x of shape (N, features) is
-accepted as it is.  PyTorch's ReLU′(0) = 0 and LeakyReLU′(0) = slope are also
-symbackprop's, and ``nn.GELU`` (either ``approximate``) and ``nn.SiLU`` are
-the same functions; ``nn.Softplus`` becomes linear above its threshold (20), which
-symbackprop's softplus does not, so values beyond it differ by ~e⁻²⁰.
+accepted as it is.  Each activation's record (symbackprop/ops) names its
+PyTorch module and how that module's options map to it; where PyTorch's
+definition differs anywhere, the record says so.
 
 torch is an optional dependency: it is imported only when a module is converted.
 """
