@@ -1,0 +1,58 @@
+"""Vector/matrix expressions: the small tensor algebra a layer is written in.
+
+SymPy's own matrix expressions cannot mix a 1×1 product with a scalar
+(``W2 @ h1 + b2`` raises), cannot carry element-wise functions through
+``lambdify`` and cannot differentiate a whole network (see docs/conventions.md).
+So shaped quantities are :class:`Tensor` trees whose leaves name quantities of
+the network, while scalars stay plain SymPy expressions.
+
+Every tree is immutable and compares structurally, which is what lets the code
+generator share repeated subexpressions.  Shapes are checked when a tree is
+built, so a mismatch is reported where the user wrote it.
+"""
+
+from ..errors import ShapeMismatchError
+from .algebra import (
+    Owner,
+    add,
+    as_scalar_expr,
+    as_tensor,
+    free_scalars,
+    hadamard,
+    matmul,
+    multiply,
+    power,
+    scale,
+    total,
+    transpose,
+    walk,
+)
+from .nodes import (
+    BATCH_SIZE,
+    SCALAR_SHAPE,
+    Add,
+    Adjoint,
+    AdjointSymbol,
+    Elementwise,
+    Hadamard,
+    LossGradient,
+    LossOp,
+    MatMul,
+    Ones,
+    Power,
+    Ref,
+    Scalar,
+    Scale,
+    Shape,
+    Sum,
+    Tensor,
+    Transpose,
+    shape_text,
+)
+
+__all__ = [
+    "BATCH_SIZE", "SCALAR_SHAPE", "Add", "Adjoint", "AdjointSymbol", "Elementwise", "Hadamard", "LossGradient",
+    "LossOp", "MatMul", "Ones", "Owner", "Power", "Ref", "Scalar", "Scale", "Shape", "ShapeMismatchError", "Sum",
+    "Tensor", "Transpose", "add", "as_scalar_expr", "as_tensor", "free_scalars", "hadamard", "matmul", "multiply",
+    "power", "scale", "shape_text", "total", "transpose", "walk",
+]

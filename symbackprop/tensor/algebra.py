@@ -1,0 +1,170 @@
+"""Building trees: the only place shapes are checked and trivial trees folded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+
+from ..errors import InvalidOperandError, ShapeMismatchError
+from .nodes import (
+    Add,
+    Adjoint,
+    AdjointSymbol,
+    Hadamard,
+    MatMul,
+    Power,
+    Scalar,
+    Scale,
+    Sum,
+    Tensor,
+    Transpose,
+    shape_text,
+)
+
+
+class Owner:
+    """The network a handle belongs to: compared by identity, ignored by equality of trees."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<network {id(self):#x}>"
+
+
+def as_tensor(value: Any, beside: Tensor | None = None) -> Tensor:
+    """Lift a Tensor, SymPy scalar or number into a Tensor (scalars become 1×1).
+
+    ``beside`` is the other operand, named in the message when ``value`` does not fit.
+    """
+    if isinstance(value, Tensor):
+        return value
+    partner = "" if beside is None else f" {beside!r}"
+    if isinstance(value, (sp.MatrixBase, sp.MatrixExpr)):
+        raise InvalidOperandError(
+            f"an explicit SymPy matrix cannot be combined with the symbackprop tensor{partner}: the matrix "
+            f"(shape {value.shape}) is a quantity declared with elements=True or an sp.Matrix; declare every "
+            "quantity with elements=True for a scalar-level network, or none of them"
+        )
+    if isinstance(value, (int, float, sp.Basic)) and not isinstance(value, bool):
+        expr = sp.sympify(value)  # numbers and SymPy objects only: no text reaches sympify
+        if not isinstance(expr, sp.Expr):
+            raise InvalidOperandError(f"cannot use {value!r} in a tensor expression")
+        return Scalar(expr)
+    raise InvalidOperandError(f"cannot use {type(value).__name__} {value!r} in a tensor expression")
+
+
+def _require_broadcastable(op: str, left: Tensor, right: Tensor) -> None:
+    if left.shape != right.shape and not (left.is_scalar or right.is_scalar):
+        raise ShapeMismatchError(
+            f"cannot {op} {left!r} of shape {shape_text(left.shape)} and "
+            f"{right!r} of shape {shape_text(right.shape)}: shapes differ"
+        )
+
+
+def add(left: Tensor, right: Tensor) -> Tensor:
+    _require_broadcastable("add", left, right)
+    return Add(left, right)
+
+
+def matmul(left: Tensor, right: Tensor) -> Tensor:
+    if left.shape[1] != right.shape[0]:
+        raise ShapeMismatchError(
+            f"cannot multiply {left!r} of shape {shape_text(left.shape)} by "
+            f"{right!r} of shape {shape_text(right.shape)}: inner dimensions "
+            f"{left.shape[1]} and {right.shape[0]} differ"
+        )
+    return MatMul(left, right)
+
+
+def hadamard(left: Tensor, right: Tensor) -> Tensor:
+    _require_broadcastable("multiply element-wise", left, right)
+    if isinstance(left, Scalar):
+        return scale(left.expr, right)
+    if isinstance(right, Scalar):
+        return scale(right.expr, left)
+    return Hadamard(left, right)
+
+
+def multiply(left: Any, right: Any) -> Tensor:
+    """``*``: a scalar factor scales; two tensors multiply element-wise, as in NumPy."""
+    if not isinstance(left, Tensor):
+        return scale(sp.sympify(left), right) if _is_number_like(left) else hadamard(as_tensor(left, right), right)
+    if not isinstance(right, Tensor):
+        return scale(sp.sympify(right), left) if _is_number_like(right) else hadamard(left, as_tensor(right, left))
+    return hadamard(left, right)
+
+
+def _is_number_like(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) or (
+        isinstance(value, sp.Basic) and value.is_number
+    )
+
+
+def scale(factor: Any, operand: Tensor) -> Tensor:
+    factor = sp.sympify(factor)
+    if factor == 1:
+        return operand
+    if isinstance(operand, Scale):
+        return scale(factor * operand.factor, operand.operand)
+    if isinstance(operand, Scalar):
+        return Scalar(factor * operand.expr)
+    return Scale(factor, operand)
+
+
+def transpose(operand: Tensor) -> Tensor:
+    if isinstance(operand, Transpose):
+        return operand.operand
+    if isinstance(operand, Scalar):
+        return operand
+    return Transpose(operand)
+
+
+def power(operand: Tensor, exponent: Any) -> Tensor:
+    exponent = sp.sympify(exponent) if isinstance(exponent, (int, float, sp.Basic)) else exponent
+    if not (isinstance(exponent, sp.Expr) and exponent.is_number and exponent.is_real):
+        kind = "a tensor" if isinstance(exponent, Tensor) else (
+            "a symbol" if isinstance(exponent, sp.Expr) and exponent.free_symbols else "not a real number")
+        raise InvalidOperandError(
+            f"cannot raise the tensor {operand!r} to the power {exponent!r} ({kind}): a tensor's exponent "
+            "must be a constant real number, such as 2 or 0.5"
+        )
+    if exponent == 1:
+        return operand
+    return Power(operand, exponent)
+
+
+def total(operand: Tensor) -> Tensor:
+    return operand if operand.is_scalar else Sum(operand)
+
+
+def walk(tensor: Tensor):
+    """Every node of a tree, parents before children (a node may repeat)."""
+    stack = [tensor]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(node.children))
+
+
+def free_scalars(tensor: Tensor) -> set[sp.Symbol]:
+    """The SymPy symbols used by the scalar leaves of a tree."""
+    found: set[sp.Symbol] = set()
+    for node in walk(tensor):
+        if isinstance(node, Scalar):
+            found |= node.expr.free_symbols
+        elif isinstance(node, Scale):
+            found |= node.factor.free_symbols
+    return found
+
+
+def as_scalar_expr(value: Tensor) -> sp.Expr | None:
+    """The SymPy scalar a 1×1 tree stands for, where that is immediate; else None."""
+    if isinstance(value, Scalar):
+        return value.expr
+    if isinstance(value, Adjoint) and value.is_scalar:
+        return AdjointSymbol(value.name)
+    if isinstance(value, Scale):
+        inner = as_scalar_expr(value.operand)
+        return None if inner is None else value.factor * inner
+    return None
