@@ -14,6 +14,7 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..analysis.reports import Reports
 from .blocks import (
     MARKUP,
     Block,
@@ -55,7 +56,7 @@ KOREAN_STYLE = "<style>\nbody { word-break: keep-all; overflow-wrap: break-word;
 
 
 def derivation_to_html(derivation: Derivation, values: Mapping[str, Any] | None = None, *,
-                       reports: Any = None, katex: str | Path = "auto", katex_head: str | None = None,
+                       reports: Reports | None = None, katex: str | Path = "auto", katex_head: str | None = None,
                        standalone: bool = True, figure: Path | None = None, **options: Any) -> str:
     """The derivation as an HTML page; ``reports`` and options as for
     :func:`~symbackprop.printing.latex.derivation_to_latex`, plus ``links=True`` for [[wikilinks]]
@@ -71,8 +72,7 @@ def derivation_to_html(derivation: Derivation, values: Mapping[str, Any] | None 
     from .compose import Writer
 
     settings = Options.from_keywords(**options)
-    given = {} if reports is None else {"reports": reports}
-    blocks = Writer(derivation, settings, figure=figure, **given).compose(values)
+    blocks = Writer(derivation, settings, figure=figure, reports=reports or Reports()).compose(values)
     base = figure.parent if figure is not None else None
     body = render(blocks, links=settings.links, base=base)
     if not standalone:
