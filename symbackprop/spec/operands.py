@@ -1,0 +1,115 @@
+"""The quantities a spec expression combines, so that one text means one network at either level.
+
+At the vector level operators go straight to the tensor algebra.  At the scalar
+level the operands are SymPy matrices, whose own ``*`` and ``**`` are matrix
+products and powers and which refuse to add a scalar; here they act element by
+element with scalars broadcasting, as tensors do, and a 1×1 result is a scalar.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import sympy as sp
+
+from ..errors import ShapeMismatchError
+from ..finite import number_problem
+
+__all__ = ["Operand", "as_matrix", "collapse", "scalar_number_problem", "unwrap"]
+
+
+def _forward(op: Callable[[Any, Any], Any], *, reflected: bool = False) -> Callable[[Operand, Any], Operand]:
+    def method(self: Operand, other: Any) -> Operand:
+        left, right = (unwrap(other), self.value) if reflected else (self.value, unwrap(other))
+        return Operand(_combine(op, left, right))
+
+    return method
+
+
+class Operand:
+    """A quantity inside a spec expression (see the module's docstring)."""
+
+    __slots__ = ("value",)
+    # SymPy hands binary operations to the operand with the higher priority.
+    _op_priority = 1_000_000.0
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    __add__ = _forward(operator.add)
+    __radd__ = _forward(operator.add, reflected=True)
+    __sub__ = _forward(operator.sub)
+    __rsub__ = _forward(operator.sub, reflected=True)
+    __mul__ = _forward(operator.mul)
+    __rmul__ = _forward(operator.mul, reflected=True)
+    __truediv__ = _forward(operator.truediv)
+    __rtruediv__ = _forward(operator.truediv, reflected=True)
+    __matmul__ = _forward(operator.matmul)
+    __rmatmul__ = _forward(operator.matmul, reflected=True)
+    __pow__ = _forward(operator.pow)
+    __rpow__ = _forward(operator.pow, reflected=True)
+
+    def __neg__(self) -> Operand:
+        return Operand(_combine(operator.mul, sp.Integer(-1), self.value))
+
+
+def unwrap(value: Any) -> Any:
+    return value.value if isinstance(value, Operand) else value
+
+
+def scalar_number_problem(value: Any) -> str | None:
+    """What is wrong with a scalar result (1/0, log(0), sqrt(-1), exp(1000)), if anything."""
+    # Scalars only: they are small, and every such result is a scalar.
+    # Tensors and matrices are checked once, whole, when the node is defined.
+    value = unwrap(value)
+    return number_problem(value) if isinstance(value, sp.Expr) else None
+
+
+def collapse(value: Any) -> Any:
+    """A 1×1 SymPy matrix is a scalar, as a 1×1 tensor is."""
+    if isinstance(value, sp.MatrixBase) and value.shape == (1, 1):
+        return value[0, 0]
+    return value
+
+
+def as_matrix(value: Any) -> sp.ImmutableMatrix:
+    return value if isinstance(value, sp.MatrixBase) else sp.ImmutableMatrix([[value]])
+
+
+_OPERATOR_TEXT = {
+    operator.add: "add", operator.sub: "subtract", operator.mul: "multiply element-wise",
+    operator.truediv: "divide", operator.matmul: "multiply", operator.pow: "raise",
+}
+
+
+def _combine(op: Callable[[Any, Any], Any], left: Any, right: Any) -> Any:
+    if not (isinstance(left, sp.MatrixBase) or isinstance(right, sp.MatrixBase)):
+        return op(left, right)
+    symbol = _OPERATOR_TEXT[op]
+    if op is operator.matmul:
+        if not (isinstance(left, sp.MatrixBase) and isinstance(right, sp.MatrixBase)):
+            left, right = as_matrix(left), as_matrix(right)
+        if left.shape[1] != right.shape[0]:
+            raise ShapeMismatchError(
+                f"cannot multiply shape {left.shape} by shape {right.shape}: inner dimensions "
+                f"{left.shape[1]} and {right.shape[0]} differ"
+            )
+        return collapse(sp.ImmutableMatrix(left * right))
+    if op is operator.pow:
+        if isinstance(right, sp.MatrixBase):
+            raise TypeError("the exponent must be a number")
+        return collapse(left.applyfunc(lambda e: e**right))
+    if op is operator.truediv and isinstance(right, sp.MatrixBase):
+        raise TypeError("division by a vector or matrix is not supported; multiply by a scalar instead")
+    if isinstance(left, sp.MatrixBase) and isinstance(right, sp.MatrixBase):
+        if left.shape != right.shape:
+            raise ShapeMismatchError(
+                f"cannot {symbol} shape {left.shape} and shape {right.shape}: shapes differ"
+            )
+        return collapse(sp.ImmutableMatrix(*left.shape, [op(a, b) for a, b in zip(left, right)]))
+    # A scalar broadcasts over the matrix, keeping its side of the operator.
+    if isinstance(left, sp.MatrixBase):
+        return collapse(left.applyfunc(lambda e: op(e, right)))
+    return collapse(right.applyfunc(lambda e: op(left, e)))
