@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,18 +37,17 @@ def read_text(path: Path, limit: int) -> str:
 def parse_toml(text: str, source: str) -> dict[str, Any]:
     if _toml is None:  # pragma: no cover - Python 3.10 without tomli
         raise SpecError("reading TOML on Python 3.10 needs the 'tomli' package: pip install tomli")
-    try:
-        return _toml.loads(text)
-    except _toml.TOMLDecodeError as error:
-        raise SpecError(f"{source}: not valid TOML: {error}") from None
-    except RecursionError:
-        raise SpecError(f"{source}: not valid TOML: nested too deeply") from None
+    return _decoded(_toml.loads, _toml.TOMLDecodeError, "TOML", text, source)
 
 
 def parse_json(text: str, source: str) -> Any:
+    return _decoded(json.loads, json.JSONDecodeError, "JSON", text, source)
+
+
+def _decoded(loads: Callable[[str], Any], decode_error: type[Exception], language: str, text: str, source: str) -> Any:
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise SpecError(f"{source}: not valid JSON: {error}") from None
+        return loads(text)
+    except decode_error as error:
+        raise SpecError(f"{source}: not valid {language}: {error}") from None
     except RecursionError:
-        raise SpecError(f"{source}: not valid JSON: nested too deeply") from None
+        raise SpecError(f"{source}: not valid {language}: nested too deeply") from None

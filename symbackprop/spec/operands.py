@@ -20,12 +20,18 @@ from ..finite import number_problem
 __all__ = ["Operand", "as_matrix", "collapse", "scalar_number_problem", "unwrap"]
 
 
-def _forward(op: Callable[[Any, Any], Any], *, reflected: bool = False) -> Callable[[Operand, Any], Operand]:
-    def method(self: Operand, other: Any) -> Operand:
-        left, right = (unwrap(other), self.value) if reflected else (self.value, unwrap(other))
-        return Operand(_combine(op, left, right))
+def _operator_pair(
+    op: Callable[[Any, Any], Any],
+) -> tuple[Callable[[Operand, Any], Operand], Callable[[Operand, Any], Operand]]:
+    """The method for ``operand <op> other`` and the one for ``other <op> operand``."""
 
-    return method
+    def forward(self: Operand, other: Any) -> Operand:
+        return Operand(_combine(op, self.value, unwrap(other)))
+
+    def reflected(self: Operand, other: Any) -> Operand:
+        return Operand(_combine(op, unwrap(other), self.value))
+
+    return forward, reflected
 
 
 class Operand:
@@ -38,18 +44,12 @@ class Operand:
     def __init__(self, value: Any) -> None:
         self.value = value
 
-    __add__ = _forward(operator.add)
-    __radd__ = _forward(operator.add, reflected=True)
-    __sub__ = _forward(operator.sub)
-    __rsub__ = _forward(operator.sub, reflected=True)
-    __mul__ = _forward(operator.mul)
-    __rmul__ = _forward(operator.mul, reflected=True)
-    __truediv__ = _forward(operator.truediv)
-    __rtruediv__ = _forward(operator.truediv, reflected=True)
-    __matmul__ = _forward(operator.matmul)
-    __rmatmul__ = _forward(operator.matmul, reflected=True)
-    __pow__ = _forward(operator.pow)
-    __rpow__ = _forward(operator.pow, reflected=True)
+    __add__, __radd__ = _operator_pair(operator.add)
+    __sub__, __rsub__ = _operator_pair(operator.sub)
+    __mul__, __rmul__ = _operator_pair(operator.mul)
+    __truediv__, __rtruediv__ = _operator_pair(operator.truediv)
+    __matmul__, __rmatmul__ = _operator_pair(operator.matmul)
+    __pow__, __rpow__ = _operator_pair(operator.pow)
 
     def __neg__(self) -> Operand:
         return Operand(_combine(operator.mul, sp.Integer(-1), self.value))
