@@ -25,9 +25,8 @@ from sympy.printing.numpy import NumPyPrinter
 
 from . import tensor as T
 from .errors import UnsupportedFunctionError
-from .functions import LOSSES, NUMPY_FUNCTIONS
 from .kernels import KERNELS
-from .rules import LOSS_GRADIENTS
+from .ops import LOSS_OPS, NUMPY_KERNELS
 from .visit import TreeVisitor
 
 
@@ -153,12 +152,12 @@ class TreeEmitter(TreeVisitor):
 
     def visit_LossOp(self, node: T.LossOp) -> ast.expr:
         function = f"_loss_{node.kind}"
-        self.namespace[function] = LOSSES[node.kind].numeric
+        self.namespace[function] = LOSS_OPS[node.kind].numeric
         return call(function, self.tensor(node.prediction), self.tensor(node.target))
 
     def visit_LossGradient(self, node: T.LossGradient) -> ast.expr:
         function = f"_d_{node.kind}_d_{node.wrt}"
-        self.namespace[function] = LOSS_GRADIENTS[(node.kind, node.wrt)].numeric
+        self.namespace[function] = LOSS_OPS[node.kind].gradient(node.wrt).numeric
         return call(function, self.tensor(node.prediction), self.tensor(node.target))
 
     # -- activations ---------------------------------------------------------------------
@@ -314,7 +313,7 @@ def resolve(source: str, namespace: dict[str, Any]) -> dict[str, Any]:
     bound = {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments) for a in n.args}
     bound |= {t.id for n in ast.walk(tree) if isinstance(n, ast.Assign) for t in n.targets
               if isinstance(t, ast.Name)}
-    available = {"np": np, **KERNELS, **NUMPY_FUNCTIONS, **namespace}
+    available = {"np": np, **KERNELS, **NUMPY_KERNELS, **namespace}
     resolved: dict[str, Any] = {}
     for identifier in sorted(names_read(tree) - defined - bound):
         if identifier in available:

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import sympy as sp
 
 from . import tensor as T
-from .functions import LOSSES
-from .rules import LOSS_GRADIENTS
+from .ops import LOSS_OPS
+from .visit import TreeVisitor
 
 if TYPE_CHECKING:
     from .derivation import Derivation
@@ -65,42 +65,64 @@ def _broadcast(a: sp.ImmutableMatrix, b: sp.ImmutableMatrix) -> tuple:
 
 
 def _tensor(node: T.Tensor, forward: Lookup, adjoint: Lookup) -> sp.ImmutableMatrix:
-    def rec(n: T.Tensor) -> sp.ImmutableMatrix:
-        return _tensor(n, forward, adjoint)
+    return ElementByElement(forward, adjoint).visit(node)
 
-    if isinstance(node, T.Ref):
-        return _as_matrix(forward(node.name))
-    if isinstance(node, T.Adjoint):
-        return _as_matrix(adjoint(node.name))
-    if isinstance(node, T.Scalar):
-        return _as_matrix(_scalar(node.expr, forward, adjoint))
-    if isinstance(node, T.MatMul):
-        return sp.ImmutableMatrix(rec(node.left) * rec(node.right))
-    if isinstance(node, T.Add):
-        a, b = _broadcast(rec(node.left), rec(node.right))
+
+class ElementByElement(TreeVisitor):
+    """A tensor tree as an explicit SymPy matrix, its leaves looked up by name."""
+
+    def __init__(self, forward: Lookup, adjoint: Lookup) -> None:
+        self.forward = forward
+        self.adjoint = adjoint
+
+    def scalar(self, expr: sp.Expr) -> sp.Expr:
+        return _scalar(expr, self.forward, self.adjoint)
+
+    def visit_Ref(self, node: T.Ref) -> sp.ImmutableMatrix:
+        return _as_matrix(self.forward(node.name))
+
+    def visit_Adjoint(self, node: T.Adjoint) -> sp.ImmutableMatrix:
+        return _as_matrix(self.adjoint(node.name))
+
+    def visit_Scalar(self, node: T.Scalar) -> sp.ImmutableMatrix:
+        return _as_matrix(self.scalar(node.expr))
+
+    def visit_MatMul(self, node: T.MatMul) -> sp.ImmutableMatrix:
+        return sp.ImmutableMatrix(self.visit(node.left) * self.visit(node.right))
+
+    def visit_Add(self, node: T.Add) -> sp.ImmutableMatrix:
+        a, b = _broadcast(self.visit(node.left), self.visit(node.right))
         return sp.ImmutableMatrix(a + b)
-    if isinstance(node, T.Hadamard):
-        a, b = _broadcast(rec(node.left), rec(node.right))
+
+    def visit_Hadamard(self, node: T.Hadamard) -> sp.ImmutableMatrix:
+        a, b = _broadcast(self.visit(node.left), self.visit(node.right))
         return sp.ImmutableMatrix(a.multiply_elementwise(b))
-    if isinstance(node, T.Scale):
-        return sp.ImmutableMatrix(rec(node.operand) * _scalar(node.factor, forward, adjoint))
-    if isinstance(node, T.Transpose):
-        return rec(node.operand).T
-    if isinstance(node, T.Elementwise):
-        return rec(node.operand).applyfunc(node.function.formula)
-    if isinstance(node, T.Power):
-        return rec(node.operand).applyfunc(lambda e: e ** node.exponent)
-    if isinstance(node, T.Sum):
-        return sp.ImmutableMatrix([[sum(rec(node.operand))]])
-    if isinstance(node, T.Ones):
+
+    def visit_Scale(self, node: T.Scale) -> sp.ImmutableMatrix:
+        return sp.ImmutableMatrix(self.visit(node.operand) * self.scalar(node.factor))
+
+    def visit_Transpose(self, node: T.Transpose) -> sp.ImmutableMatrix:
+        return self.visit(node.operand).T
+
+    def visit_Elementwise(self, node: T.Elementwise) -> sp.ImmutableMatrix:
+        return self.visit(node.operand).applyfunc(node.function.formula)
+
+    def visit_Power(self, node: T.Power) -> sp.ImmutableMatrix:
+        return self.visit(node.operand).applyfunc(lambda e: e ** node.exponent)
+
+    def visit_Sum(self, node: T.Sum) -> sp.ImmutableMatrix:
+        return sp.ImmutableMatrix([[sum(self.visit(node.operand))]])
+
+    def visit_Ones(self, node: T.Ones) -> sp.ImmutableMatrix:
         return sp.ImmutableMatrix.ones(*node.shape)
-    if isinstance(node, T.LossOp):
-        value = LOSSES[node.kind].explicit(rec(node.prediction), rec(node.target))
+
+    def visit_LossOp(self, node: T.LossOp) -> sp.ImmutableMatrix:
+        value = LOSS_OPS[node.kind].explicit(self.visit(node.prediction), self.visit(node.target))
         return sp.ImmutableMatrix([[value]])
-    if isinstance(node, T.LossGradient):
-        formula = LOSS_GRADIENTS[(node.kind, node.wrt)]
-        return sp.ImmutableMatrix(formula.explicit(rec(node.prediction), rec(node.target)))
-    raise TypeError(f"cannot write {type(node).__name__} element by element")
+
+    def visit_LossGradient(self, node: T.LossGradient) -> sp.ImmutableMatrix:
+        formula = LOSS_OPS[node.kind].gradient(node.wrt)
+        return sp.ImmutableMatrix(formula.explicit(self.visit(node.prediction), self.visit(node.target)))
 
 
 class ClosedForms:

@@ -14,16 +14,12 @@ import sympy as sp
 
 from . import tensor as T
 from .errors import UnsupportedFunctionError
-from .ops import ACTIVATIONS, LOSS_OPS, NUMPY_KERNELS, Activation, loss_op, primitive_form
+from .ops import ACTIVATIONS, Activation, loss_op, primitive_form
 from .ops.record import VARIABLE
 from .ops.stable import relu_for_max
 from .special import check_expression
 
-#: Kept for the code that looks kernels and activations up here.
-NUMPY_FUNCTIONS = NUMPY_KERNELS
-LOSSES = LOSS_OPS
-
-__all__ = ["ACTIVATIONS", "LOSSES", "NUMPY_FUNCTIONS", "Activation", "elementwise", "loss", "primitive_form", "total"]
+__all__ = ["ACTIVATIONS", "Activation", "elementwise", "loss", "primitive_form", "total"]
 
 
 def elementwise(function: Any, name: str | None = None) -> Activation:

@@ -20,7 +20,7 @@ import sympy as sp
 
 from . import tensor as T
 from .errors import UnsupportedFunctionError
-from .ops import ACTIVATION_OPS, LOSS_OPS, LossGradientOp, activation_op_of
+from .ops import ACTIVATION_OPS, LOSS_OPS, activation_op_of
 
 #: How the local factor combines with the upstream gradient g.
 IDENTITY, HADAMARD, RIGHT, LEFT, SCALE, TRANSPOSE, SUM, OTHER = (
@@ -188,12 +188,6 @@ def _loss(op: T.LossOp, g: T.Tensor) -> list[Pull]:
         Pull(op.target, T.hadamard(g, T.LossGradient(op.kind, "target", op.prediction, op.target)),
              "loss_target:" + op.kind, T.LossGradient(op.kind, "target", op.prediction, op.target), SCALE),
     ]
-
-
-#: ∂loss/∂prediction and ∂loss/∂target of every loss, by (loss, "prediction" or "target").
-LOSS_GRADIENTS: dict[tuple[str, str], LossGradientOp] = {
-    (name, wrt): op.gradient(wrt) for name, op in LOSS_OPS.items() for wrt in ("prediction", "target")
-}
 
 
 # -- scalar expressions -----------------------------------------------------------------

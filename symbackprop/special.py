@@ -131,9 +131,9 @@ class _Printer(NumPyPrinter):
 
 
 def _known_names() -> set[str]:
-    from .functions import NUMPY_FUNCTIONS  # functions imports this module: look the table up late
+    from .ops import NUMPY_KERNELS  # the operation records import this module: look the table up late
 
-    return set(NUMPY_FUNCTIONS) | _PROGRAM_NAMES
+    return set(NUMPY_KERNELS) | _PROGRAM_NAMES
 
 
 def _missing(expr: sp.Expr, arguments: set[str]) -> list[str]:

@@ -166,13 +166,13 @@ def test_lambdify_source_runs_on_its_own():
 
 
 def test_every_kernel_can_be_written_into_a_standalone_module():
-    from symbackprop.functions import LOSSES, NUMPY_FUNCTIONS
     from symbackprop.kernels import KERNELS
-    from symbackprop.rules import LOSS_GRADIENTS
+    from symbackprop.ops import LOSS_OPS, NUMPY_KERNELS
 
-    objects = {**KERNELS, **NUMPY_FUNCTIONS}
-    objects.update({f"_loss_{k}": v.numeric for k, v in LOSSES.items()})
-    objects.update({f"_d_{k}_d_{w}": v.numeric for (k, w), v in LOSS_GRADIENTS.items()})
+    objects = {**KERNELS, **NUMPY_KERNELS}
+    objects.update({f"_loss_{k}": v.numeric for k, v in LOSS_OPS.items()})
+    for kind, op in LOSS_OPS.items():
+        objects.update({f"_d_{kind}_d_{wrt}": op.gradient(wrt).numeric for wrt in ("prediction", "target")})
     module = codegen.standalone_module("", objects, "every kernel")
     scope: dict = {}
     exec(compile(module, "<kernels>", "exec"), scope)

@@ -149,10 +149,10 @@ def _function_with_derivative(derivative):
     (lambda z: sp.polygamma(0, z), True, None),
 ])
 def test_a_function_is_refused_when_its_derivative_cannot_be_evaluated(monkeypatch, derivative, scipy, reason):
-    from symbackprop.functions import NUMPY_FUNCTIONS
+    from symbackprop.ops import NUMPY_KERNELS
 
     own = _function_with_derivative(derivative)
-    monkeypatch.setitem(NUMPY_FUNCTIONS, "Own", np.exp)  # the function itself evaluates
+    monkeypatch.setitem(NUMPY_KERNELS, "Own", np.exp)  # the function itself evaluates
     if not scipy:
         monkeypatch.setattr(special, "scipy_special", lambda: None)
     net = sbp.Network()

@@ -8,7 +8,8 @@ import pytest
 import sympy as sp
 
 import symbackprop as sbp
-from symbackprop.functions import NUMPY_FUNCTIONS, primitive_form
+from symbackprop.ops import NUMPY_KERNELS as NUMPY_FUNCTIONS
+from symbackprop.ops import primitive_form
 from symbackprop.ops.stable import LikelihoodSlope, LogLikelihood, LogOdds, LogSumExp
 
 STABLE_CLASSES = (LogSumExp, LogLikelihood, LikelihoodSlope, LogOdds)

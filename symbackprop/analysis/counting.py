@@ -35,9 +35,8 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .. import tensor as T
-from ..functions import LOSSES
 from ..network import LOSS, NODE, PARAM, Network
-from ..rules import LOSS_GRADIENTS
+from ..ops import LOSS_OPS
 from ..visit import TreeVisitor
 
 if TYPE_CHECKING:
@@ -183,14 +182,14 @@ class OperationCounter(TreeVisitor):
         shape = node.prediction.shape
         key = ("loss", node.kind, shape)
         if key not in self.memo:
-            self.memo[key] = self.scalar(LOSSES[node.kind].explicit(*_element_matrices(shape)))
+            self.memo[key] = self.scalar(LOSS_OPS[node.kind].explicit(*_element_matrices(shape)))
         return self.memo[key] + self.count(node.prediction) + self.count(node.target)
 
     def visit_LossGradient(self, node: T.LossGradient) -> int:
         shape = node.prediction.shape
         key = ("loss_gradient", node.kind, node.wrt, shape)
         if key not in self.memo:
-            value = LOSS_GRADIENTS[(node.kind, node.wrt)].explicit(*_element_matrices(shape))
+            value = LOSS_OPS[node.kind].gradient(node.wrt).explicit(*_element_matrices(shape))
             self.memo[key] = sum(self.scalar(element) for element in value)
         return self.memo[key] + self.count(node.prediction) + self.count(node.target)
 

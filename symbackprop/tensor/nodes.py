@@ -321,7 +321,7 @@ class Sum(Tensor):
 class LossOp(Tensor):
     """A loss of a prediction against a target: a 1×1 result.
 
-    ``kind`` names an entry of :data:`symbackprop.functions.LOSSES`.
+    ``kind`` names a loss record of :data:`symbackprop.ops.LOSS_OPS`.
     """
 
     kind: str
@@ -359,7 +359,7 @@ class Ones(Tensor):
 class LossGradient(Tensor):
     """∂loss/∂prediction or ∂loss/∂target of a :class:`LossOp`, per unit upstream gradient.
 
-    Its formula is an entry of :data:`symbackprop.rules.LOSS_GRADIENTS`.
+    Its formula is its loss record's ``prediction`` or ``target`` gradient.
     """
 
     kind: str

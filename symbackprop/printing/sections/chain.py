@@ -1,0 +1,88 @@
+"""The chain rule for each parameter: every path from the loss, and the order backpropagation takes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .. import structure as S
+from ..blocks import Block, Bullets, Display, Heading, Paragraph
+from ..names import partial
+
+if TYPE_CHECKING:
+    from ..compose import Writer
+
+#: How many paths of one parameter the chain-rule section writes out before summarising.
+PATH_LIMIT = 4
+#: Factors of a chain, and terms of a sum, per displayed row.
+FACTORS_PER_ROW = 6
+TERMS_PER_ROW = 3
+
+
+def chain_factors(w: Writer, path: list[str]) -> list[str]:
+    first = partial(w.notation.loss, w.name(path[1]))
+    return [first, *(w.local(a, b) for a, b in zip(path[1:], path[2:]))]
+
+
+def chain_section(w: Writer) -> list[Block]:
+    rows: list[str] = []
+    crowded: list[str] = []
+    longest: list[str] = []
+    for name in S.reached_parameters(w.derivation):
+        found, total = S.paths(w.derivation, name, PATH_LIMIT)
+        if total > PATH_LIMIT:
+            sources = dict.fromkeys(path[-2] for path in found)
+            sources.update(dict.fromkeys(s.source for s in w.derivation.steps_into(name) if s.source))
+            terms = [f"{w.adjoint(s)} \\cdot {w.local(s, name)}" for s in sources]
+            rows += broken_sum(w.adjoint(name), terms)
+            crowded.append(f"${w.adjoint(name)}$: {w.say('chain.paths', n=total)}")
+            continue
+        products = [broken_product(chain_factors(w, path)) for path in found]
+        rows += broken_sum(w.adjoint(name), [p[0] for p in products], continued=[p[1:] for p in products])
+        for path in found:
+            if len(path) > len(longest):
+                longest = path
+    blocks: list[Block] = [Heading(2, w.say("chain.heading")), Paragraph(w.say("chain.intro"))]
+    if rows:
+        blocks.append(Display(tuple(rows)))
+    if crowded:
+        blocks.append(Bullets(tuple(crowded)))
+    if len(longest) > 2:
+        items = [w.say("chain.first", adjoint=w.adjoint(longest[1]))]
+        for previous, current in zip(longest[1:], longest[2:]):
+            product = f"{w.adjoint(previous)} \\cdot {w.local(previous, current)}"
+            items.append(w.say("chain.step", product=product, adjoint=w.adjoint(current)))
+        blocks += [Paragraph(w.say("chain.order", name=w.adjoint(longest[-1]))),
+                   Bullets(tuple(items), numbered=True), Paragraph(w.say("chain.outro"))]
+    return blocks
+
+
+def broken_product(factors: list[str]) -> list[str]:
+    """A long chain of factors split into balanced rows of at most FACTORS_PER_ROW."""
+    count = -(-len(factors) // FACTORS_PER_ROW)
+    size = -(-len(factors) // count) if factors else 1
+    chunks = [factors[i:i + size] for i in range(0, len(factors), size)]
+    return [r" \cdot ".join(chunk) for chunk in chunks]
+
+
+def broken_sum(lhs: str, terms: list[str], continued: list[list[str]] | None = None) -> list[str]:
+    """``lhs &= t1 + t2 + …`` on rows of TERMS_PER_ROW terms; a term may carry continuation rows."""
+    continued = continued or [[] for _ in terms]
+    rows: list[str] = []
+    line: list[str] = []
+    for term, more in zip(terms, continued):
+        line.append(term)
+        if more or len(line) == TERMS_PER_ROW:
+            rows.append(" + ".join(line))
+            rows += [r"\cdot " + m for m in more]
+            line = []
+    if line:
+        rows.append(" + ".join(line))
+    result = []
+    for i, row in enumerate(rows):
+        if i == 0:
+            result.append(f"{lhs} &= {row}")
+        elif row.startswith(r"\cdot"):
+            result.append(rf"&\quad {row}")
+        else:
+            result.append(rf"&\quad + {row}")
+    return result
