@@ -19,13 +19,15 @@ from .errors import UnsupportedFunctionError
 
 
 def node_types() -> list[type]:
-    """Every concrete node type of the tensor algebra."""
+    """Every concrete node type of the tensor algebra (the bases Binary and Unary are not)."""
     found: list[type] = []
     pending = list(T.Tensor.__subclasses__())
     while pending:
         cls = pending.pop()
-        found.append(cls)
-        pending.extend(cls.__subclasses__())
+        subclasses = cls.__subclasses__()
+        if not subclasses:
+            found.append(cls)
+        pending.extend(subclasses)
     return sorted(found, key=lambda c: c.__name__)
 
 

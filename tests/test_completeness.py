@@ -8,10 +8,12 @@ from symbackprop import visit
 from symbackprop.analysis.counting import OperationCounter
 from symbackprop.analysis.products import FactorText, UpstreamProducts
 from symbackprop.codegen import TreeEmitter
+from symbackprop.explicit import ElementByElement
 from symbackprop.graph import _DotWriter
 from symbackprop.printing.tensors import TensorPrinter
 
-INTERPRETERS = [TreeEmitter, OperationCounter, FactorText, UpstreamProducts, TensorPrinter, _DotWriter]
+INTERPRETERS = [TreeEmitter, ElementByElement, OperationCounter, FactorText, UpstreamProducts, TensorPrinter,
+                _DotWriter]
 
 
 def test_the_algebra_has_node_types():

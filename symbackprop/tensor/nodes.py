@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sympy as sp
 
@@ -172,65 +172,56 @@ class Scalar(Tensor):
 
 
 @dataclass(frozen=True, eq=True, repr=False)
-class MatMul(Tensor):
+class Binary(Tensor):
+    """A node of two tensor operands, written ``(left symbol right)``."""
+
+    symbol: ClassVar[str] = "?"
     left: Tensor
     right: Tensor
+
+    @property
+    def children(self) -> tuple[Tensor, ...]:
+        return (self.left, self.right)
+
+    def __repr__(self) -> str:
+        return f"({self.left!r} {self.symbol} {self.right!r})"
+
+
+@dataclass(frozen=True, eq=True, repr=False)
+class MatMul(Binary):
+    symbol: ClassVar[str] = "@"
 
     @property
     def shape(self) -> Shape:
         return (self.left.shape[0], self.right.shape[1])
 
-    @property
-    def children(self) -> tuple[Tensor, ...]:
-        return (self.left, self.right)
-
-    def __repr__(self) -> str:
-        return f"({self.left!r} @ {self.right!r})"
-
 
 @dataclass(frozen=True, eq=True, repr=False)
-class Add(Tensor):
-    """Sum of two tensors; a 1×1 operand broadcasts over the other."""
-
-    left: Tensor
-    right: Tensor
+class Broadcasting(Binary):
+    """An element-wise operation of two tensors; a 1×1 operand broadcasts over the other."""
 
     @property
     def shape(self) -> Shape:
         return self.right.shape if self.left.is_scalar else self.left.shape
 
-    @property
-    def children(self) -> tuple[Tensor, ...]:
-        return (self.left, self.right)
 
-    def __repr__(self) -> str:
-        return f"({self.left!r} + {self.right!r})"
+@dataclass(frozen=True, eq=True, repr=False)
+class Add(Broadcasting):
+    """Sum of two tensors."""
+
+    symbol: ClassVar[str] = "+"
 
 
 @dataclass(frozen=True, eq=True, repr=False)
-class Hadamard(Tensor):
-    """Element-wise product ⊙; a 1×1 operand broadcasts over the other."""
+class Hadamard(Broadcasting):
+    """Element-wise product ⊙."""
 
-    left: Tensor
-    right: Tensor
-
-    @property
-    def shape(self) -> Shape:
-        return self.right.shape if self.left.is_scalar else self.left.shape
-
-    @property
-    def children(self) -> tuple[Tensor, ...]:
-        return (self.left, self.right)
-
-    def __repr__(self) -> str:
-        return f"({self.left!r} * {self.right!r})"
+    symbol: ClassVar[str] = "*"
 
 
-@dataclass(frozen=True, eq=True, repr=False)
-class Scale(Tensor):
-    """A constant factor times a tensor (−x is Scale(−1, x))."""
+class Unary(Tensor):
+    """A node of one tensor operand, ``operand`` (each subclass places it among its fields)."""
 
-    factor: sp.Expr
     operand: Tensor
 
     @property
@@ -240,67 +231,55 @@ class Scale(Tensor):
     @property
     def children(self) -> tuple[Tensor, ...]:
         return (self.operand,)
+
+
+@dataclass(frozen=True, eq=True, repr=False)
+class Scale(Unary):
+    """A constant factor times a tensor (−x is Scale(−1, x))."""
+
+    factor: sp.Expr
+    operand: Tensor
 
     def __repr__(self) -> str:
         return f"{self.factor}*{self.operand!r}"
 
 
 @dataclass(frozen=True, eq=True, repr=False)
-class Transpose(Tensor):
+class Transpose(Unary):
     operand: Tensor
 
     @property
     def shape(self) -> Shape:
         return (self.operand.shape[1], self.operand.shape[0])
 
-    @property
-    def children(self) -> tuple[Tensor, ...]:
-        return (self.operand,)
-
     def __repr__(self) -> str:
         return f"{self.operand!r}.T"
 
 
 @dataclass(frozen=True, eq=True, repr=False)
-class Elementwise(Tensor):
+class Elementwise(Unary):
     """An activation applied to every element."""
 
     function: Activation
     operand: Tensor
-
-    @property
-    def shape(self) -> Shape:
-        return self.operand.shape
-
-    @property
-    def children(self) -> tuple[Tensor, ...]:
-        return (self.operand,)
 
     def __repr__(self) -> str:
         return f"{self.function.name}({self.operand!r})"
 
 
 @dataclass(frozen=True, eq=True, repr=False)
-class Power(Tensor):
+class Power(Unary):
     """Element-wise power by a constant exponent."""
 
     operand: Tensor
     exponent: sp.Expr
-
-    @property
-    def shape(self) -> Shape:
-        return self.operand.shape
-
-    @property
-    def children(self) -> tuple[Tensor, ...]:
-        return (self.operand,)
 
     def __repr__(self) -> str:
         return f"{self.operand!r}**{self.exponent}"
 
 
 @dataclass(frozen=True, eq=True, repr=False)
-class Sum(Tensor):
+class Sum(Unary):
     """The sum of all elements: a 1×1 result."""
 
     operand: Tensor
@@ -308,10 +287,6 @@ class Sum(Tensor):
     @property
     def shape(self) -> Shape:
         return SCALAR_SHAPE
-
-    @property
-    def children(self) -> tuple[Tensor, ...]:
-        return (self.operand,)
 
     def __repr__(self) -> str:
         return f"sum({self.operand!r})"
