@@ -37,6 +37,7 @@ from .errors import (
     UnsupportedFunctionError,
 )
 from .finite import number_problem
+from .ops.stable import relu_for_max
 from .parsing import parse_assignment_name
 from .special import check_expression, is_differentiable_function
 
@@ -270,6 +271,7 @@ class Network:
             dependencies = self._check_tensor(name, value)
             shape = None if value.is_scalar else value.shape
         elif isinstance(value, sp.Expr):
+            value = relu_for_max(value)  # max(a, 0) takes ReLU′(0) = 0 here as in an element-wise function
             dependencies = self._check_scalar(name, value)
             shape = None
         else:
@@ -284,6 +286,7 @@ class Network:
     def _define_elements(self, name: str, kind: str, value: sp.MatrixBase) -> Any:
         rows, columns = value.shape
         dims = (rows, columns)
+        value = value.applyfunc(lambda e: relu_for_max(sp.sympify(e)))
         names = tuple(tuple(_element_name(name, i, j, dims) for j in range(columns)) for i in range(rows))
         checked = [[self._check_scalar(names[i][j], value[i, j]) for j in range(columns)] for i in range(rows)]
         for row in names:

@@ -281,3 +281,14 @@ def test_random_graphs_match_the_oracle(operations, exponent_picks, width, batch
                                    err_msg=q.name)
         np.testing.assert_allclose(compiled[q.name], expected[q.name], rtol=1e-9, atol=1e-11 * scale,
                                    err_msg=q.name)
+
+
+def test_max_with_zero_written_in_a_scalar_node_follows_the_relu_convention():
+    torch = pytest.importorskip("torch")
+    net = sbp.Network()
+    x = net.param("x", (3, 1), elements=True)
+    net.loss("L", sp.Add(*[sp.Max(e, 0) for e in x]) + sp.Max(0, x[0] - 1))
+    got = sbp.backprop(net).evaluate({"x": [0.0, 1.0, -2.0]}).grad["x"].ravel()
+    t = torch.tensor([0.0, 1.0, -2.0], dtype=torch.float64, requires_grad=True)
+    (torch.relu(t).sum() + torch.relu(t[0] - 1)).backward()
+    np.testing.assert_array_equal(got, t.grad.numpy())
