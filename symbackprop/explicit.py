@@ -126,13 +126,19 @@ class ElementByElement(TreeVisitor):
 
 
 class ClosedForms:
-    """Memoized closed forms of every forward value and gradient of a derivation."""
+    """Memoized closed forms of every forward value and gradient of a derivation.
 
-    def __init__(self, derivation: Derivation, *, expand: bool) -> None:
+    ``leaves`` gives inputs and parameters (and their elements) values, numbers
+    for exact evaluation; ``seed`` replaces ∂L/∂L (1/N becomes 1 for one sample).
+    """
+
+    def __init__(self, derivation: Derivation, *, expand: bool, leaves: dict[str, Any] | None = None,
+                 seed: sp.Expr | None = None) -> None:
         self.derivation = derivation
         self.network = derivation.network
         self.expand = expand
-        self._forward: dict[str, Any] = {}
+        self.seed = derivation.seed if seed is None else seed
+        self._forward: dict[str, Any] = dict(leaves or {})
         self._gradient: dict[str, Any] = {}
 
     def forward(self, name: str) -> Any:
@@ -161,7 +167,7 @@ class ClosedForms:
         if quantity.elements is not None:
             return sp.ImmutableMatrix([[self.gradient(e) for e in row] for row in quantity.elements])
         if name == self.derivation.loss:
-            return self.derivation.seed
+            return self.seed
         step = self.derivation.step_for(name)
         if step is None:
             return sp.S.Zero if quantity.is_scalar else sp.ImmutableMatrix.zeros(*quantity.shape)

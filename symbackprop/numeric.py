@@ -24,7 +24,7 @@ from .codegen import Line, TreeEmitter, function_source, live, resolve, share_su
 from .errors import (
     ValuesError,
 )
-from .explicit import to_explicit
+from .explicit import ClosedForms
 from .network import INPUT, PARAM, Quantity
 from .values import conform, conform_all  # noqa: F401 - re-exported: the numbers start from checked values
 
@@ -258,58 +258,29 @@ def evaluate_exact(derivation: Derivation, values: Mapping[str, Any]) -> Evaluat
     if batch_size is not None:
         raise ValuesError("exact evaluation takes one sample; evaluate a batch with exact=False")
     network = derivation.network
-    known: dict[str, Any] = {}
+    leaves: dict[str, Any] = {}
     for name, array in arrays.items():
         q = network[name]
         matrix = sp.ImmutableMatrix(array.tolist())
-        known[name] = matrix[0, 0] if q.is_scalar else matrix
+        leaves[name] = matrix[0, 0] if q.is_scalar else matrix
         for row in q.elements or ():
             for element in row:
                 i, j = network[element].index
-                known[element] = matrix[i, j]
-
-    def forward(name: str) -> Any:
-        if name not in known:
-            q = network[name]
-            if q.elements is not None:
-                known[name] = sp.ImmutableMatrix([[forward(e) for e in row] for row in q.elements])
-            else:
-                value = to_explicit(q.definition, forward, gradient)
-                known[name] = sp.nsimplify(value[0, 0]) if q.is_scalar and isinstance(value, sp.MatrixBase) else value
-        return known[name]
-
-    gradients: dict[str, Any] = {}
-
-    def gradient(name: str) -> Any:
-        if name not in gradients:
-            q = network[name]
-            if q.elements is not None:
-                gradients[name] = sp.ImmutableMatrix([[gradient(e) for e in row] for row in q.elements])
-            elif name == derivation.loss:
-                gradients[name] = derivation.seed.subs(T.BATCH_SIZE, 1)
-            else:
-                step = derivation.step_for(name)
-                if step is None:
-                    gradients[name] = sp.S.Zero if q.is_scalar else sp.ImmutableMatrix.zeros(*q.shape)
-                else:
-                    value = to_explicit(step.result, forward, gradient)
-                    if isinstance(value, sp.MatrixBase) and q.is_scalar:
-                        value = value[0, 0]
-                    gradients[name] = value.subs(T.BATCH_SIZE, 1) if hasattr(value, "subs") else value
-        return gradients[name]
-
+                leaves[element] = matrix[i, j]
+    one_sample = derivation.seed.subs(T.BATCH_SIZE, 1)
+    forms = ClosedForms(derivation, expand=True, leaves=leaves, seed=one_sample)
     out_forward, out_grad = {}, {}
     for q in network.quantities(elements=False):
-        out_forward[q.name] = _exact_array(forward(q.name))
-        out_grad[q.name] = _exact_array(gradient(q.name))
+        out_forward[q.name] = _exact_array(forms.forward(q.name))
+        out_grad[q.name] = _exact_array(forms.gradient(q.name))  # a batch derivation's steps still hold N
     return Evaluation(out_forward, out_grad, None, True, derivation.loss)
 
 
 def _exact_array(value: Any) -> Any:
-    """A matrix as an object array of SymPy numbers; a scalar as the SymPy number itself."""
+    """A matrix as an object array of SymPy numbers; a scalar as the SymPy number itself (N, one sample, is 1)."""
     if isinstance(value, sp.MatrixBase):
-        return np.array(value.tolist(), dtype=object)
-    return value if isinstance(value, sp.Basic) else sp.nsimplify(value)
+        return np.array(value.subs(T.BATCH_SIZE, 1).tolist(), dtype=object)
+    return value.subs(T.BATCH_SIZE, 1) if isinstance(value, sp.Basic) else sp.nsimplify(value)
 
 
 class GradientFunction:

@@ -292,3 +292,11 @@ def test_max_with_zero_written_in_a_scalar_node_follows_the_relu_convention():
     t = torch.tensor([0.0, 1.0, -2.0], dtype=torch.float64, requires_grad=True)
     (torch.relu(t).sum() + torch.relu(t[0] - 1)).backward()
     np.testing.assert_array_equal(got, t.grad.numpy())
+
+
+def test_exact_evaluation_of_a_batch_derivation_is_one_sample():
+    values = sbp.reference.reference_values(exact=True)
+    plain = sbp.backprop(sbp.reference.reference_network()).evaluate(values, exact=True)
+    shown = sbp.backprop(sbp.reference.reference_network(), batch=True).evaluate(values, exact=True)
+    for name in ("W1", "b1", "W2", "b2"):
+        assert np.array_equal(np.asarray(plain.grad[name]), np.asarray(shown.grad[name])), name
