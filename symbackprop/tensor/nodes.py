@@ -127,31 +127,30 @@ class Tensor:
 
 
 @dataclass(frozen=True, eq=True, repr=False)
-class Ref(Tensor):
-    """A named quantity of the network: an input, a parameter or a node."""
+class Named(Tensor):
+    """A leaf that stands for a named quantity (or its gradient) of a declared shape."""
 
     name: str
     ref_shape: Shape
-    owner: Owner | None = field(default=None, compare=False)
 
     @property
     def shape(self) -> Shape:
         return self.ref_shape
+
+
+@dataclass(frozen=True, eq=True, repr=False)
+class Ref(Named):
+    """A named quantity of the network: an input, a parameter or a node."""
+
+    owner: Owner | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:
         return self.name
 
 
 @dataclass(frozen=True, eq=True, repr=False)
-class Adjoint(Tensor):
+class Adjoint(Named):
     """∂L/∂name: the gradient of the loss with respect to a named quantity."""
-
-    name: str
-    ref_shape: Shape
-
-    @property
-    def shape(self) -> Shape:
-        return self.ref_shape
 
     def __repr__(self) -> str:
         return f"dL/d{self.name}"
