@@ -1,0 +1,68 @@
+"""The registry itself: one table of vector–Jacobian products by node type, one of rule sentences.
+
+A module that adds a node type registers its rule here with :func:`vjp`, and
+its sentence with :func:`register`; everything else asks :func:`pulls`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sympy as sp
+
+from .. import tensor as T
+from ..errors import UnsupportedFunctionError
+
+#: How the local factor combines with the upstream gradient g.
+IDENTITY, HADAMARD, RIGHT, LEFT, SCALE, TRANSPOSE, SUM, OTHER = (
+    "identity", "hadamard", "right", "left", "scale", "transpose", "sum", "other",
+)
+
+
+@dataclass(frozen=True)
+class Pull:
+    """What one operand receives: ``gradient`` = g combined with ``local`` by ``product``."""
+
+    operand: T.Tensor
+    gradient: T.Tensor
+    rule: str
+    local: T.Tensor | sp.Expr | None = None
+    product: str = OTHER
+
+
+@dataclass(frozen=True)
+class Rule:
+    key: str
+    explanation: dict[str, str]
+
+
+RULES: dict[str, Rule] = {}
+_VJPS: dict[type, Callable[[T.Tensor, T.Tensor], list[Pull]]] = {}
+
+
+def register(key: str, en: str, ko: str) -> Rule:
+    """The sentence (English, Korean) that explains the rule ``key`` in the documents."""
+    rule = Rule(key, {"en": en, "ko": ko})
+    RULES[key] = rule
+    return rule
+
+
+def vjp(op_type: type):
+    def decorate(function):
+        _VJPS[op_type] = function
+        return function
+    return decorate
+
+
+def pulls(op: T.Tensor, upstream: T.Tensor) -> list[Pull]:
+    """Apply the registered rule of ``op`` to the upstream gradient."""
+    try:
+        rule = _VJPS[type(op)]
+    except KeyError:
+        raise UnsupportedFunctionError(f"no derivative rule for {type(op).__name__}") from None
+    return rule(op, upstream)
+
+
+def activation_rule(name: str) -> str:
+    return name if name in RULES else "activation"

@@ -1,0 +1,134 @@
+"""The rules of the core tensor operations: sums, products, transposes, element-wise functions, losses."""
+
+from __future__ import annotations
+
+from .. import tensor as T
+from ..ops import ACTIVATION_OPS, LOSS_OPS
+from .registry import (
+    HADAMARD,
+    IDENTITY,
+    LEFT,
+    OTHER,
+    RIGHT,
+    SCALE,
+    SUM,
+    TRANSPOSE,
+    Pull,
+    activation_rule,
+    register,
+    vjp,
+)
+
+register("seed", "the loss's gradient with respect to itself is 1",
+          "손실의 자기 자신에 대한 gradient는 1")
+register("batch_mean", "the batch loss is the mean, so each sample's loss receives 1/N",
+          "배치 손실은 평균이므로 각 샘플의 손실은 1/N을 받음")
+register("fan_out", "a value used in several places sums the gradients it receives",
+          "여러 곳에서 쓰인 값은 받은 gradient를 모두 더함")
+register("add", "addition passes the gradient through unchanged",
+          "덧셈: gradient를 그대로 전달")
+register("broadcast", "a scalar added to every element receives the sum of their gradients",
+          "모든 원소에 더해진 스칼라는 gradient의 합을 받음")
+register("matmul", "multiplication multiplies the gradient by the other input (transposed)",
+          "곱셈: gradient에 다른 입력값(의 전치)을 곱함")
+register("multiply", "multiplication multiplies the gradient by the other input",
+          "곱셈: gradient에 다른 입력값을 곱함")
+register("hadamard", "an element-wise product multiplies the gradient element-wise by the other factor",
+          "원소별 곱: gradient에 다른 인자를 원소별로 곱함")
+register("scale", "a constant factor multiplies the gradient by the same constant",
+          "상수배: gradient에 같은 상수를 곱함")
+register("transpose", "a transpose transposes the gradient",
+          "전치: gradient를 전치")
+register("power", "a power zⁿ multiplies the gradient by n·zⁿ⁻¹",
+          "거듭제곱 zⁿ: gradient에 n·zⁿ⁻¹을 곱함")
+register("total", "a sum sends its gradient to every element",
+          "합: gradient를 모든 원소에 전달")
+register("activation", "an element-wise function multiplies the gradient by its derivative f′(z)",
+          "활성화 함수: gradient에 f′(z)를 원소별로 곱함")
+register("scalar", "the node's expression is differentiated with respect to this input",
+          "노드의 식을 이 입력에 대해 미분")
+for _activation in ACTIVATION_OPS.values():
+    register(_activation.name, *_activation.sentence)
+for _loss in LOSS_OPS.values():
+    register("loss:" + _loss.name, *_loss.prediction.sentence)
+    register("loss_target:" + _loss.name, *_loss.target.sentence)
+
+
+def _broadcast_back(operand: T.Tensor, other: T.Tensor, gradient: T.Tensor) -> tuple[T.Tensor, str]:
+    """A 1×1 operand broadcast over a larger one receives the sum of the gradient."""
+    if operand.is_scalar and not other.is_scalar:
+        return T.total(gradient), SUM
+    return gradient, IDENTITY
+
+
+@vjp(T.Add)
+def _add(op: T.Add, g: T.Tensor) -> list[Pull]:
+    result = []
+    for operand, other in ((op.left, op.right), (op.right, op.left)):
+        gradient, product = _broadcast_back(operand, other, g)
+        result.append(Pull(operand, gradient, "add" if product == IDENTITY else "broadcast",
+                           None, product))
+    return result
+
+
+@vjp(T.MatMul)
+def _matmul(op: T.MatMul, g: T.Tensor) -> list[Pull]:
+    a, b = op.left, op.right
+    return [
+        Pull(a, T.matmul(g, T.transpose(b)), "matmul", T.transpose(b), RIGHT),
+        Pull(b, T.matmul(T.transpose(a), g), "matmul", T.transpose(a), LEFT),
+    ]
+
+
+@vjp(T.Hadamard)
+def _hadamard(op: T.Hadamard, g: T.Tensor) -> list[Pull]:
+    result = []
+    for operand, other in ((op.left, op.right), (op.right, op.left)):
+        gradient = T.hadamard(g, other)
+        if operand.is_scalar and not other.is_scalar:
+            result.append(Pull(operand, T.total(gradient), "hadamard", other, OTHER))
+        else:
+            result.append(Pull(operand, gradient, "hadamard", other, HADAMARD))
+    return result
+
+
+@vjp(T.Scale)
+def _scale(op: T.Scale, g: T.Tensor) -> list[Pull]:
+    result = [Pull(op.operand, T.scale(op.factor, g), "scale", op.factor, SCALE)]
+    if op.factor.free_symbols:
+        # a factor that depends on quantities is an operand too: it receives Σ g ⊙ operand
+        result.append(Pull(T.Scalar(op.factor), T.total(T.hadamard(g, op.operand)),
+                           "multiply", op.operand, OTHER))
+    return result
+
+
+@vjp(T.Transpose)
+def _transpose(op: T.Transpose, g: T.Tensor) -> list[Pull]:
+    return [Pull(op.operand, T.transpose(g), "transpose", None, TRANSPOSE)]
+
+
+@vjp(T.Elementwise)
+def _elementwise(op: T.Elementwise, g: T.Tensor) -> list[Pull]:
+    local = T.Elementwise(op.function.derivative, op.operand)
+    return [Pull(op.operand, T.hadamard(g, local), activation_rule(op.function.name), local, HADAMARD)]
+
+
+@vjp(T.Power)
+def _power(op: T.Power, g: T.Tensor) -> list[Pull]:
+    local = T.scale(op.exponent, T.power(op.operand, op.exponent - 1))
+    return [Pull(op.operand, T.hadamard(g, local), "power", local, HADAMARD)]
+
+
+@vjp(T.Sum)
+def _sum(op: T.Sum, g: T.Tensor) -> list[Pull]:
+    return [Pull(op.operand, T.hadamard(g, T.Ones(op.operand.shape)), "total", None, SUM)]
+
+
+@vjp(T.LossOp)
+def _loss(op: T.LossOp, g: T.Tensor) -> list[Pull]:
+    return [
+        Pull(op.prediction, T.hadamard(g, T.LossGradient(op.kind, "prediction", op.prediction, op.target)),
+             "loss:" + op.kind, T.LossGradient(op.kind, "prediction", op.prediction, op.target), SCALE),
+        Pull(op.target, T.hadamard(g, T.LossGradient(op.kind, "target", op.prediction, op.target)),
+             "loss_target:" + op.kind, T.LossGradient(op.kind, "target", op.prediction, op.target), SCALE),
+    ]
