@@ -38,6 +38,18 @@ class NonScalarLossError(NetworkError):
     """The loss is not a scalar."""
 
 
+class IndexOutOfRangeError(NetworkError, IndexError):
+    """An index or a range of indices lies outside the shape of the tensor it selects from."""
+
+
+class InvalidIndexError(NetworkError):
+    """An index is not an integer or a slice of integers with step 1 (X[0, :], X[:, 1:3])."""
+
+
+class InvalidAxisError(NetworkError):
+    """An axis is not one of a matrix's two axes, 0 (rows) and 1 (columns)."""
+
+
 class InvalidNumberError(NetworkError):
     """An expression holds a number that is not a finite real a float can hold (1/0, log(0), sqrt(-1))."""
 
