@@ -116,6 +116,19 @@ class ElementByElement(TreeVisitor):
     def visit_Ones(self, node: T.Ones) -> sp.ImmutableMatrix:
         return sp.ImmutableMatrix.ones(*node.shape)
 
+    def visit_Slice(self, node: T.Slice) -> sp.ImmutableMatrix:
+        (a, b), (c, d) = node.rows, node.columns
+        return sp.ImmutableMatrix(self.visit(node.operand)[a:b, c:d])
+
+    def visit_Embed(self, node: T.Embed) -> sp.ImmutableMatrix:
+        result = sp.zeros(*node.outer)
+        result[node.rows[0]:node.rows[1], node.columns[0]:node.columns[1]] = self.visit(node.operand)
+        return sp.ImmutableMatrix(result)
+
+    def visit_Concat(self, node: T.Concat) -> sp.ImmutableMatrix:
+        join = sp.Matrix.vstack if node.axis == 0 else sp.Matrix.hstack
+        return sp.ImmutableMatrix(join(*(self.visit(p) for p in node.parts)))
+
     def visit_LossOp(self, node: T.LossOp) -> sp.ImmutableMatrix:
         value = LOSS_OPS[node.kind].explicit(self.visit(node.prediction), self.visit(node.target))
         return sp.ImmutableMatrix([[value]])

@@ -205,6 +205,12 @@ class _DotWriter(TreeVisitor):
     def visit_LossOp(self, node: T.LossOp) -> str:
         return self._apply(LOSS_OPS[node.kind].dot, [node.prediction, node.target], ordered=True)
 
+    def visit_Slice(self, node: T.Slice) -> str:
+        return self._apply(repr(node)[len(repr(node.operand)):], [node.operand])  # "[:, 1]", as written
+
+    def visit_Concat(self, node: T.Concat) -> str:
+        return self._apply(f"concat, axis {node.axis}", list(node.parts), ordered=True)
+
     def visit_Tensor(self, node: T.Tensor) -> str:
         """A gradient-side node (∂L/∂z, 1, a loss's gradient) does not occur in a forward definition."""
         return self._apply(type(node).__name__, list(node.children))

@@ -178,6 +178,15 @@ class OperationCounter(TreeVisitor):
     def visit_Sum(self, node: T.Sum) -> int:
         return _size(node.operand.shape) - 1 + self.count(node.operand)
 
+    def visit_Slice(self, node: T.Slice) -> int:
+        return self.count(node.operand)  # reading entries, no arithmetic
+
+    def visit_Embed(self, node: T.Embed) -> int:
+        return self.count(node.operand)  # placing into zeros, like a broadcast, is free
+
+    def visit_Concat(self, node: T.Concat) -> int:
+        return sum(self.count(part) for part in node.parts)
+
     def visit_LossOp(self, node: T.LossOp) -> int:
         shape = node.prediction.shape
         key = ("loss", node.kind, shape)

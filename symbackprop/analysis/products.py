@@ -45,6 +45,7 @@ def serve_with(visitor: type[TreeVisitor], method: str, node_names: tuple[str, .
 
 serve_with(FactorText, "as_written", ("Add", "Hadamard", "LossOp", "MatMul", "Ones", "Power", "Ref", "Scalar",
                                       "Scale", "Sum"))
+serve_with(FactorText, "as_written", ("Concat", "Embed", "Slice"))
 
 
 def factor_text(value: Any) -> str:
@@ -196,10 +197,14 @@ class UpstreamProducts(TreeVisitor):
                 changes[f.name] = new
         return dataclasses.replace(node, **changes) if changes else node
 
+    def visit_Concat(self, node: T.Tensor) -> T.Tensor:
+        return dataclasses.replace(node, parts=tuple(self.visit(part) for part in node.parts))
+
 
 
 serve_with(UpstreamProducts, "rebuilt", ("Add", "Elementwise", "Hadamard", "LossGradient", "LossOp", "MatMul",
                                          "Ones", "Power", "Ref", "Scale", "Sum", "Transpose"))
+serve_with(UpstreamProducts, "rebuilt", ("Embed", "Slice"))
 
 
 __all__ = ["FactorText", "UpstreamProducts", "factor_text", "tree_size"]

@@ -19,6 +19,7 @@ from sympy.printing.numpy import NumPyPrinter
 from .. import tensor as T
 from ..ops import LOSS_OPS
 from ..visit import TreeVisitor
+from .indexing import IndexingEmitter
 
 
 def var(prefix: str, name: str) -> str:
@@ -59,7 +60,7 @@ class ScalarPrinter(NumPyPrinter):
         return self._names(expr)
 
 
-class TreeEmitter(TreeVisitor):
+class TreeEmitter(IndexingEmitter, TreeVisitor):
     """Tensor trees and scalar expressions to ``ast`` expressions of a NumPy program.
 
     ``namespace`` collects the Python objects the code names (kernels, activations, losses).

@@ -17,6 +17,7 @@ from .. import tensor as T
 from ..ops import ACTIVATION_OPS, LOSS_OPS, Activation
 from ..ops.record import ADD, ATOM, FRACTION, HADAMARD, NEGATIVE, POSTFIX, PRODUCT, Printed
 from ..visit import TreeVisitor
+from .indexing import IndexingPrinter
 from .names import Notation
 from .scalars import ScalarPrinter, Shown
 
@@ -45,7 +46,7 @@ def _elementwise_derivative(activation: Activation, argument: str) -> Printed | 
     return op.derivative_latex(argument)
 
 
-class TensorPrinter(TreeVisitor):
+class TensorPrinter(IndexingPrinter, TreeVisitor):
     """``doprint(tree)`` → LaTeX.  ``shown`` replaces scalar symbols by text (numbers)."""
 
     def __init__(self, notation: Notation, *, leaf: Leaf | None = None,

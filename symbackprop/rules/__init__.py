@@ -11,7 +11,10 @@ Scalar SymPy expressions are differentiated by SymPy (``sympy.diff``) one
 named input at a time; :func:`scalar_step` also names the kind of step for the prose.
 """
 
-from . import tensor_ops  # noqa: F401 - declaring the core rules registers them
+from . import (
+    indexing,  # noqa: F401 - slices and concatenations
+    tensor_ops,  # noqa: F401 - declaring the core rules registers them
+)
 from .registry import (
     HADAMARD,
     IDENTITY,

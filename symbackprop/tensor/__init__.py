@@ -27,6 +27,7 @@ from .algebra import (
     transpose,
     walk,
 )
+from .indexing import Concat, Embed, Slice, concat, embed, normalize_axis, select, slice_of, spans_of
 from .nodes import (
     BATCH_SIZE,
     SCALAR_SHAPE,
@@ -55,4 +56,5 @@ __all__ = [
     "LossOp", "MatMul", "Ones", "Owner", "Power", "Ref", "Scalar", "Scale", "Shape", "ShapeMismatchError", "Sum",
     "Tensor", "Transpose", "add", "as_scalar_expr", "as_tensor", "free_scalars", "hadamard", "matmul", "multiply",
     "power", "scale", "shape_text", "total", "transpose", "walk",
+    "Concat", "Embed", "Slice", "concat", "embed", "normalize_axis", "select", "slice_of", "spans_of",
 ]

@@ -108,6 +108,14 @@ class Tensor:
     def __pow__(self, exponent: Any) -> Tensor:
         return _algebra().power(self, exponent)
 
+    def __getitem__(self, key: Any) -> Tensor:
+        from . import indexing  # slices are node types built on this one, so they are looked up when used
+
+        return indexing.select(self, key)
+
+    # Indexing alone would make a tensor iterable row by row through the old sequence protocol.
+    __iter__ = None
+
     def __rpow__(self, base: Any) -> Tensor:
         raise InvalidOperandError(
             f"cannot raise {base!r} to the power of the tensor {self!r}: an exponent must be a constant number"
