@@ -1,4 +1,4 @@
-"""Ready-made networks: the multilayer perceptron of the reference page, at either level."""
+"""The multilayer perceptron of the reference page, at either level."""
 
 from __future__ import annotations
 
@@ -7,24 +7,11 @@ from typing import Any
 
 import sympy as sp
 
-from . import functions as F
-from .errors import NetworkError
-from .network import Network
-from .ops import ACTIVATIONS, loss_names, loss_op
+from ..errors import NetworkError
+from ..network import Network
+from .options import check_loss, loss_value, resolve_activation
 
 LEVELS = ("vector", "scalar")
-
-
-def _activation(spec: Any) -> F.Activation:
-    if isinstance(spec, F.Activation):
-        return spec
-    if isinstance(spec, str):
-        try:
-            return ACTIVATIONS[spec]
-        except KeyError:
-            known = ", ".join(sorted(ACTIVATIONS))
-            raise NetworkError(f"unknown activation {spec!r}; known: {known}") from None
-    return F.elementwise(spec)
 
 
 def mlp(sizes: Sequence[int], activation: Any = "relu", output_activation: Any = "relu",
@@ -41,9 +28,8 @@ def mlp(sizes: Sequence[int], activation: Any = "relu", output_activation: Any =
         raise NetworkError(f"unknown level {level!r}; use 'vector' or 'scalar'")
     if len(sizes) < 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in sizes):
         raise NetworkError(f"sizes must be at least two positive integers, got {list(sizes)!r}")
-    if loss not in loss_names():
-        raise NetworkError(f"unknown loss {loss!r}; known: {', '.join(loss_names())}")
-    hidden, output = _activation(activation), _activation(output_activation)
+    check_loss(loss)
+    hidden, output = resolve_activation(activation), resolve_activation(output_activation)
     elements = level == "scalar"
     net = Network()
     h = net.input("x", (sizes[0], 1), elements=elements)
@@ -57,12 +43,5 @@ def mlp(sizes: Sequence[int], activation: Any = "relu", output_activation: Any =
             b = sp.ImmutableMatrix([[b]])  # a one-neuron layer at the scalar level
         z = net.node(f"z{k}", product + b)
         h = net.node(f"h{k}", (output if k == layers else hidden)(z))
-    net.loss("L", _loss_value(loss, h, y))
+    net.loss("L", loss_value(loss, h, y))
     return net
-
-
-def _loss_value(loss: str, h: Any, y: Any) -> Any:
-    op = loss_op(loss)
-    if isinstance(h, sp.MatrixBase):  # the scalar level writes the loss out element by element
-        return op.written_out(list(zip(h, y)))
-    return op(h, y)
