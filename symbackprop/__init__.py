@@ -10,6 +10,9 @@ from .errors import (
     ExtraValueError,
     ForeignQuantityError,
     GradientCheckError,
+    IndexOutOfRangeError,
+    InvalidAxisError,
+    InvalidIndexError,
     InvalidNameError,
     InvalidNumberError,
     InvalidOperandError,
@@ -43,6 +46,7 @@ from .ops.losses import (
     softmax_cross_entropy,
 )
 from .reference import REFERENCE_LEARNING_RATE, reference_network, reference_values
+from .tensor.indexing import concat
 from .torch_bridge import from_torch
 from .training import clip_grad_norm, sgd_step, train
 
@@ -61,4 +65,5 @@ __all__ = [
     "reference_network", "reference_values", "REFERENCE_LEARNING_RATE",
     "ComplexValueError", "ForeignQuantityError", "InvalidNumberError", "InvalidOperandError", "OptionError",
     "TensorInSymPyError",
+    "IndexOutOfRangeError", "InvalidAxisError", "InvalidIndexError", "concat",
 ]

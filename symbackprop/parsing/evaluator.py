@@ -12,6 +12,7 @@ from ..errors import ExpressionError, SymbackpropError
 from .limits import Limits
 from .numbers import number_from_literal
 from .source import Source
+from .subscripts import index_key
 from .whitelist import BINARY_OPERATORS
 
 __all__ = ["Evaluator"]
@@ -43,6 +44,8 @@ class Evaluator:
             return self._apply(node, combine, self.evaluate(node.left), self.evaluate(node.right))
         if isinstance(node, ast.Call):
             return self._call(node)
+        if isinstance(node, ast.Subscript):
+            return self._apply(node, operator.getitem, self.evaluate(node.value), index_key(node.slice))
         raise AssertionError(f"unchecked node {type(node).__name__}")  # pragma: no cover
 
     def _call(self, node: ast.Call) -> object:

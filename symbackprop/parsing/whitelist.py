@@ -18,6 +18,7 @@ from ..errors import ExpressionError
 from .limits import Limits
 from .numbers import digit_count, number_from_literal, signed_literal
 from .source import Source, unquoted
+from .subscripts import index_constants
 
 __all__ = ["BINARY_OPERATORS", "Checker", "check_size"]
 
@@ -44,7 +45,6 @@ _OPERATOR_SYMBOLS: dict[type[ast.AST], str] = {
 
 _FORBIDDEN_CONSTRUCTS: dict[type[ast.AST], str] = {
     ast.Attribute: "attribute access is",
-    ast.Subscript: "indexing is",
     ast.Slice: "slices are",
     ast.Lambda: "lambda expressions are",
     ast.ListComp: "comprehensions are",
@@ -133,6 +133,8 @@ class Checker:
             self._check_binary(node, exponent_scale)
         elif isinstance(node, ast.Call):
             self._check_call(node, exponent_scale)
+        elif isinstance(node, ast.Subscript):
+            self._check_subscript(node)
         else:
             raise _forbidden(node, self.source)
 
@@ -201,6 +203,11 @@ class Checker:
             self.check(argument, exponent_scale=exponent_scale)
         for keyword_argument in node.keywords:
             self._check_keyword(keyword_argument)
+
+    def _check_subscript(self, node: ast.Subscript) -> None:
+        for constant in index_constants(node, self.source):
+            self._count_number(constant, exponent_scale=sympy.Integer(1))
+        self._check_reference(node.value, called=False)
 
     def _check_keyword(self, node: ast.keyword) -> None:
         if node.arg is None:

@@ -33,6 +33,7 @@ def spec_functions(level: str = "vector", *, relu_grad_at_zero: Any = 0) -> dict
         **{name: _special(name) for name in _SPECIAL},
         "sum": _total,
         "transpose": _transpose,
+        "concat": _concat,
     }
     for kind in LOSS_OPS:
         table[kind] = _loss(kind, level)
@@ -68,6 +69,11 @@ def _total(value: Any) -> Any:
     if isinstance(value, sp.MatrixBase):
         return sp.Add(*value)
     return F.total(value)
+
+
+def _concat(*parts: Any, axis: Any = 0) -> Any:
+    """``concat(a, b, ..., axis=0)``: the parts one below the other (axis 0) or side by side (axis 1)."""
+    return T.concat(parts, axis)
 
 
 def _transpose(value: Any) -> Any:

@@ -14,8 +14,10 @@ from typing import Any
 
 import sympy as sp
 
+from .. import tensor as T
 from ..errors import ShapeMismatchError
 from ..finite import number_problem
+from ..tensor.indexing import select_elements
 
 __all__ = ["Operand", "as_matrix", "collapse", "scalar_number_problem", "unwrap"]
 
@@ -53,6 +55,15 @@ class Operand:
 
     def __neg__(self) -> Operand:
         return Operand(_combine(operator.mul, sp.Integer(-1), self.value))
+
+    def __getitem__(self, key: Any) -> Operand:
+        if isinstance(self.value, T.Tensor):
+            return Operand(self.value[key])
+        return Operand(select_elements(self.value, key, _described(self.value)))
+
+
+def _described(value: Any) -> str:
+    return "a scalar" if not isinstance(value, sp.MatrixBase) else "a matrix"
 
 
 def unwrap(value: Any) -> Any:

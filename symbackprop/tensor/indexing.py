@@ -215,10 +215,13 @@ def concat(parts: Iterable[Any], axis: Any = 0) -> Tensor:
         raise InvalidIndexError(
             f"concat takes a list of tensors, as in concat([a, b], axis=0); got {type(parts).__name__}"
         )
-    tensors = [as_tensor(part) for part in parts]
-    if not tensors:
+    parts = list(parts)
+    if not parts:
         raise ShapeMismatchError("concat needs at least one tensor")
     axis = normalize_axis(axis)
+    if not any(isinstance(part, Tensor) for part in parts) and any(isinstance(p, sp.MatrixBase) for p in parts):
+        return _concat_elements(parts, axis)
+    tensors = [as_tensor(part) for part in parts]
     other = 1 - axis
     first = tensors[0]
     for part in tensors[1:]:
@@ -233,6 +236,30 @@ def concat(parts: Iterable[Any], axis: Any = 0) -> Tensor:
     for part in tensors:
         flat.extend(part.parts if isinstance(part, Concat) and part.axis == axis else (part,))
     return flat[0] if len(flat) == 1 else Concat(tuple(flat), axis)
+
+
+def _concat_elements(parts: list[Any], axis: int) -> Any:
+    """The scalar level: SymPy matrices (and scalars, as 1×1) joined into one matrix."""
+    matrices = [part if isinstance(part, sp.MatrixBase) else sp.ImmutableMatrix([[part]]) for part in parts]
+    other = 1 - axis
+    for matrix in matrices[1:]:
+        if matrix.shape[other] != matrices[0].shape[other]:
+            raise ShapeMismatchError(
+                f"cannot concatenate shape {shape_text(matrices[0].shape)} and shape {shape_text(matrix.shape)} "
+                f"along axis {axis}: their {_AXIS_NAMES[other]} counts differ"
+            )
+    join = sp.Matrix.vstack if axis == 0 else sp.Matrix.hstack
+    return sp.ImmutableMatrix(join(*matrices))
+
+
+def select_elements(matrix: Any, key: Any, what: str) -> Any:
+    """``matrix[key]`` of a SymPy matrix or scalar (the scalar level) with the tensors' rules; 1×1 is a scalar."""
+    shape = matrix.shape if isinstance(matrix, sp.MatrixBase) else (1, 1)
+    (a, b), (c, d) = spans_of(key, shape, what)
+    if not isinstance(matrix, sp.MatrixBase):
+        return matrix
+    selected = sp.ImmutableMatrix(matrix[a:b, c:d])
+    return selected[0, 0] if selected.shape == (1, 1) else selected
 
 
 def normalize_axis(axis: Any) -> int:
