@@ -45,6 +45,7 @@ from .ops.losses import (
     mse,
     softmax_cross_entropy,
 )
+from .ops.softmax import log_softmax, softmax
 from .reference import REFERENCE_LEARNING_RATE, reference_network, reference_values
 from .tensor.indexing import concat
 from .torch_bridge import from_torch
@@ -65,5 +66,6 @@ __all__ = [
     "reference_network", "reference_values", "REFERENCE_LEARNING_RATE",
     "ComplexValueError", "ForeignQuantityError", "InvalidNumberError", "InvalidOperandError", "OptionError",
     "TensorInSymPyError",
+    "log_softmax", "softmax",
     "IndexOutOfRangeError", "InvalidAxisError", "InvalidIndexError", "concat",
 ]

@@ -93,7 +93,8 @@ class _Sweep:
         definition = quantity.definition
         if isinstance(definition, T.Tensor):
             upstream = T.Scalar(self.seed) if is_loss else T.Adjoint(quantity.name, quantity.matrix_shape)
-            arrivals = _walk(definition, upstream, self.network)
+            output = None if is_loss else T.Ref(quantity.name, quantity.matrix_shape)
+            arrivals = _walk(definition, upstream, self.network, output)
         else:
             upstream = self.seed if is_loss else T.AdjointSymbol(quantity.name)
             arrivals = {}
@@ -126,8 +127,11 @@ class _Sweep:
         return step
 
 
-def _walk(definition: T.Tensor, upstream: T.Tensor, network: Network) -> dict[str, list]:
+def _walk(definition: T.Tensor, upstream: T.Tensor, network: Network,
+          output: T.Tensor | None = None) -> dict[str, list]:
     """Pull ``upstream`` through a tensor expression down to its named leaves.
+
+    ``output`` is the named value the whole expression defines, for rules written with it.
 
     Returns, per leaf name, the arriving gradients with the rules met on the
     way and the local factor (kept only when the path has one non-trivial step).
@@ -148,7 +152,7 @@ def _walk(definition: T.Tensor, upstream: T.Tensor, network: Network) -> dict[st
                 arrivals[name].append((T.scale(local, gradient), path + ((rule,) if local != 1 else ()),
                                        *_single_factor(step_factor)))
             return
-        for pull in rules.pulls(node, gradient):
+        for pull in rules.pulls(node, gradient, output if node is definition else None):
             nontrivial = pull.product != rules.IDENTITY
             visit(pull.operand, pull.gradient, path + (pull.rule,),
                   factor + (((pull.local, pull.product),) if nontrivial else ()))

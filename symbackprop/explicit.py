@@ -15,6 +15,7 @@ import sympy as sp
 
 from . import tensor as T
 from .ops import LOSS_OPS
+from .ops.softmax import log_softmax_entries, softmax_entries
 from .visit import TreeVisitor
 
 if TYPE_CHECKING:
@@ -112,6 +113,12 @@ class ElementByElement(TreeVisitor):
 
     def visit_Sum(self, node: T.Sum) -> sp.ImmutableMatrix:
         return sp.ImmutableMatrix([[sum(self.visit(node.operand))]])
+
+    def visit_Softmax(self, node: T.Softmax) -> sp.ImmutableMatrix:
+        return softmax_entries(self.visit(node.operand), node.axis)
+
+    def visit_LogSoftmax(self, node: T.LogSoftmax) -> sp.ImmutableMatrix:
+        return log_softmax_entries(self.visit(node.operand), node.axis)
 
     def visit_Ones(self, node: T.Ones) -> sp.ImmutableMatrix:
         return sp.ImmutableMatrix.ones(*node.shape)

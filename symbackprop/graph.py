@@ -202,6 +202,11 @@ class _DotWriter(TreeVisitor):
     def visit_Sum(self, node: T.Sum) -> str:
         return self._apply("Σ", [node.operand])
 
+    def visit_Normalised(self, node: T.Normalised) -> str:
+        label = node.name.replace("_", " ")
+        return self._apply(label if node.along_vector else f"{label}\n{'rows' if node.axis == 1 else 'columns'}",
+                           [node.operand])
+
     def visit_LossOp(self, node: T.LossOp) -> str:
         return self._apply(LOSS_OPS[node.kind].dot, [node.prediction, node.target], ordered=True)
 

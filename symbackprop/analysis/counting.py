@@ -187,6 +187,14 @@ class OperationCounter(TreeVisitor):
     def visit_Concat(self, node: T.Concat) -> int:
         return sum(self.count(part) for part in node.parts)
 
+    def visit_Normalised(self, node: T.Normalised) -> int:
+        # per entry one exponential, per slice (length − 1) additions; then per entry a division
+        # (softmax) or per slice a logarithm and per entry a subtraction (log-softmax)
+        size, slices = _size(node.shape), node.slices
+        sums = slices * (node.length - 1)
+        finish = size if isinstance(node, T.Softmax) else slices + size
+        return size + sums + finish + self.count(node.operand)
+
     def visit_LossOp(self, node: T.LossOp) -> int:
         shape = node.prediction.shape
         key = ("loss", node.kind, shape)

@@ -46,6 +46,7 @@ def serve_with(visitor: type[TreeVisitor], method: str, node_names: tuple[str, .
 serve_with(FactorText, "as_written", ("Add", "Hadamard", "LossOp", "MatMul", "Ones", "Power", "Ref", "Scalar",
                                       "Scale", "Sum"))
 serve_with(FactorText, "as_written", ("Concat", "Embed", "Slice"))
+serve_with(FactorText, "as_written", ("Normalised",))
 
 
 def factor_text(value: Any) -> str:
@@ -205,6 +206,7 @@ class UpstreamProducts(TreeVisitor):
 serve_with(UpstreamProducts, "rebuilt", ("Add", "Elementwise", "Hadamard", "LossGradient", "LossOp", "MatMul",
                                          "Ones", "Power", "Ref", "Scale", "Sum", "Transpose"))
 serve_with(UpstreamProducts, "rebuilt", ("Embed", "Slice"))
+serve_with(UpstreamProducts, "rebuilt", ("Normalised",))
 
 
 __all__ = ["FactorText", "UpstreamProducts", "factor_text", "tree_size"]

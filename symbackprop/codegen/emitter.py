@@ -18,6 +18,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from .. import tensor as T
 from ..ops import LOSS_OPS
+from ..ops.softmax import SOFTMAX_KERNELS, numpy_axis
 from ..visit import TreeVisitor
 from .indexing import IndexingEmitter
 
@@ -138,6 +139,11 @@ class TreeEmitter(IndexingEmitter, TreeVisitor):
     def visit_Sum(self, node: T.Sum) -> ast.expr:
         return call("_total", self.tensor(node.operand))
 
+    def visit_Normalised(self, node: T.Normalised) -> ast.expr:
+        kernel = f"_{node.name}"
+        self.namespace[kernel] = SOFTMAX_KERNELS[kernel]
+        return call(kernel, self.tensor(node.operand), constant(numpy_axis(node.axis)))
+
     def visit_Ones(self, node: T.Ones) -> ast.expr:
         shape = ast.Tuple([ast.Constant(d) for d in node.shape], ast.Load())
         return ast.Call(ast.Attribute(name("np"), "ones", ast.Load()), [shape], [])
@@ -196,5 +202,3 @@ def step_at_zero(node: T.Tensor) -> sp.Expr | None:
     if isinstance(body, sp.Heaviside) and body.args[0] == t:
         return body.args[1] if len(body.args) > 1 else sp.S.Half
     return None
-
-

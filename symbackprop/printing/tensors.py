@@ -171,6 +171,12 @@ class TensorPrinter(IndexingPrinter, TreeVisitor):
         text = ScalarPrinter(self.notation, shown, numeric=bool(self.shown)).doprint(body)
         return Printed(text, self._scalar_precedence(body, text) if body != _ARGUMENT else argument.precedence)
 
+    def visit_Normalised(self, node: T.Normalised) -> Printed:
+        name = r"\operatorname{softmax}" if isinstance(node, T.Softmax) else r"\log \operatorname{softmax}"
+        if not node.along_vector:  # a matrix: say which way each distribution runs
+            name += r"_{\mathrm{row}}" if node.axis == 1 else r"_{\mathrm{col}}"
+        return Printed(rf"{name}\left({self._function_argument(node.operand)}\right)", ATOM)
+
     def visit_LossOp(self, node: T.LossOp) -> Printed:
         h = self._wrapped(node.prediction, ATOM)
         y = self._wrapped(node.target, ATOM)

@@ -38,7 +38,8 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {}
-_VJPS: dict[type, Callable[[T.Tensor, T.Tensor], list[Pull]]] = {}
+_VJPS: dict[type, Callable[..., list[Pull]]] = {}
+_WITH_OUTPUT: set[type] = set()
 
 
 def register(key: str, en: str, ko: str) -> Rule:
@@ -48,19 +49,29 @@ def register(key: str, en: str, ko: str) -> Rule:
     return rule
 
 
-def vjp(op_type: type):
+def vjp(op_type: type, *, with_output: bool = False):
+    """Register the rule of ``op_type``; ``with_output`` rules also receive the node's value (see :func:`pulls`)."""
     def decorate(function):
         _VJPS[op_type] = function
+        if with_output:
+            _WITH_OUTPUT.add(op_type)
         return function
     return decorate
 
 
-def pulls(op: T.Tensor, upstream: T.Tensor) -> list[Pull]:
-    """Apply the registered rule of ``op`` to the upstream gradient."""
+def pulls(op: T.Tensor, upstream: T.Tensor, output: T.Tensor | None = None) -> list[Pull]:
+    """Apply the registered rule of ``op`` to the upstream gradient.
+
+    ``output`` names ``op``'s value where ``op`` is a whole definition (a of a = softmax(z)): a rule
+    whose gradient is written with its own output (s ⊙ (g − 1 (sᵀ g))) then reads the stored value by
+    its name; elsewhere it receives ``op`` itself.
+    """
     try:
         rule = _VJPS[type(op)]
     except KeyError:
         raise UnsupportedFunctionError(f"no derivative rule for {type(op).__name__}") from None
+    if type(op) in _WITH_OUTPUT:
+        return rule(op, upstream, op if output is None else output)
     return rule(op, upstream)
 
 

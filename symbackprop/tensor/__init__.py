@@ -50,6 +50,7 @@ from .nodes import (
     Transpose,
     shape_text,
 )
+from .softmax import LogSoftmax, Normalised, Softmax, log_softmax, softmax
 
 __all__ = [
     "BATCH_SIZE", "SCALAR_SHAPE", "Add", "Adjoint", "AdjointSymbol", "Elementwise", "Hadamard", "LossGradient",
@@ -57,4 +58,5 @@ __all__ = [
     "Tensor", "Transpose", "add", "as_scalar_expr", "as_tensor", "free_scalars", "hadamard", "matmul", "multiply",
     "power", "scale", "shape_text", "total", "transpose", "walk",
     "Concat", "Embed", "Slice", "concat", "embed", "normalize_axis", "select", "slice_of", "spans_of",
+    "LogSoftmax", "Normalised", "Softmax", "log_softmax", "softmax",
 ]
