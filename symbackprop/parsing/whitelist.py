@@ -205,6 +205,8 @@ class Checker:
             self._check_keyword(keyword_argument)
 
     def _check_subscript(self, node: ast.Subscript) -> None:
+        if isinstance(node.value, ast.Attribute):
+            raise _forbidden(node.value, self.source)
         for constant in index_constants(node, self.source):
             self._count_number(constant, exponent_scale=sympy.Integer(1))
         self._check_reference(node.value, called=False)
