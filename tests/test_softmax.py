@@ -150,3 +150,35 @@ def test_generated_module_runs_on_its_own():
     values = {"X": rng.normal(size=(2, 3)), "W": rng.normal(size=(3, 3)), "C": rng.normal(size=(2, 3))}
     forward, gradients = scope["derivation"](values["X"], values["W"], values["C"], 1)
     np.testing.assert_allclose(gradients["W"], d.evaluate(values).grad["W"], rtol=1e-14)
+
+
+def test_spec_files_call_softmax_with_an_axis():
+    from symbackprop.spec import parse_spec
+
+    text = ('[inputs]\nX = [2, 3]\n[params]\nC = [2, 3]\n[nodes]\nA = "softmax(X, axis=1)"\n'
+            'B = "log_softmax(X)"\n[loss]\nL = "sum(A * C) + sum(B * C)"\n')
+    spec = parse_spec(text)
+    rng = np.random.default_rng(2)
+    x, c = rng.normal(size=(2, 3)), rng.normal(size=(2, 3))
+    ev = sbp.backprop(spec.network).evaluate({"X": x, "C": c})
+    xt = torch.tensor(x, requires_grad=True)
+    ct = torch.tensor(c)
+    ((torch.softmax(xt, 1) * ct).sum() + (torch.log_softmax(xt, 0) * ct).sum()).backward()
+    np.testing.assert_allclose(ev.grad["X"], xt.grad.numpy(), rtol=1e-12)
+    with pytest.raises(sbp.SymbackpropError, match="axis"):
+        parse_spec(text.replace("axis=1", "axis=2"))
+
+
+def test_the_scalar_level_writes_softmax_out_with_the_same_numbers():
+    from symbackprop.spec import parse_spec
+
+    text = ('[inputs]\nX = [2, 3]\n[params]\nC = [2, 3]\n[nodes]\nA = "softmax(X, axis=1)"\n'
+            'B = "log_softmax(X, axis=0)"\n[loss]\nL = "sum(A * C) + sum(B * C)"\n')
+    x = np.array([[800.0, -800.0, 1.0], [0.5, 799.0, -3.0]])
+    c = np.array([[1.0, -2.0, 0.5], [0.25, 3.0, -1.0]])
+    xt = torch.tensor(x, requires_grad=True)
+    ((torch.softmax(xt, 1) * torch.tensor(c)).sum() + (torch.log_softmax(xt, 0) * torch.tensor(c)).sum()).backward()
+    for level in ("vector", "scalar"):
+        ev = sbp.backprop(parse_spec(text, level=level).network).evaluate({"X": x, "C": c})
+        np.testing.assert_allclose(np.asarray(ev.grad["X"], dtype=float).reshape(2, 3), xt.grad.numpy(),
+                                   rtol=1e-12, atol=1e-300, err_msg=level)

@@ -160,7 +160,7 @@ def test_spec_functions_are_the_documented_whitelist():
         "relu", "sigmoid", "tanh", "softplus", "identity", "leaky_relu", "exp", "log", "sin", "cos",
         "sqrt", "sum", "transpose", "half_squared_error", "mse", "binary_cross_entropy",
         "bce_with_logits", "cross_entropy", "gelu", "gelu_tanh", "silu", "mish", "asinh", "acosh", "atanh", "erf",
-        "erfc", "loggamma", "digamma", "sinc", "concat",
+        "erfc", "loggamma", "digamma", "sinc", "concat", "softmax", "log_softmax",
     }
     documented = (Path(__file__).resolve().parent.parent / "docs" / "spec-format.md").read_text(encoding="utf-8")
     for name in SPEC_FUNCTIONS:
@@ -184,7 +184,7 @@ def test_spec_functions_are_the_documented_whitelist():
     (spec_with("h = 3"), SpecError, "[nodes] h: expected an expression in quotes"),
     (spec_with('h = "W @ v"'), ExpressionError, "[nodes] h: unknown name 'v'"),
     (spec_with('h = "W @ W @ x @ x"'), ShapeMismatchError, "[nodes] h:"),
-    (spec_with('h = "softmax(W @ x)"'), ExpressionError, "unknown function 'softmax'"),
+    (spec_with('h = "logsumexp(W @ x)"'), ExpressionError, "unknown function 'logsumexp'"),
     (spec_with('h = "W @ x"', loss='L = "h"'), NonScalarLossError, "[loss] L:"),
     (spec_with('h = "W @ x"\nx = "h"'), DuplicateNameError, "[nodes] x: name 'x' is already defined"),
     (spec_with('h = "W @ x"', params='"2W" = [2, 2]'), InvalidNameError, "invalid name '2W'"),

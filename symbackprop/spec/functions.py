@@ -12,6 +12,7 @@ from .. import tensor as T
 from ..errors import ShapeMismatchError
 from ..ops import ACTIVATION_OPS, LOSS_OPS
 from ..ops.activations import make_relu
+from ..ops.softmax import log_softmax, softmax
 from .operands import Operand, as_matrix, collapse, unwrap
 
 __all__ = ["SPEC_FUNCTIONS", "spec_functions"]
@@ -33,6 +34,8 @@ def spec_functions(level: str = "vector", *, relu_grad_at_zero: Any = 0) -> dict
         **{name: _special(name) for name in _SPECIAL},
         "sum": _total,
         "transpose": _transpose,
+        "softmax": softmax,
+        "log_softmax": log_softmax,
         "concat": _concat,
     }
     for kind in LOSS_OPS:
