@@ -32,7 +32,9 @@ def chain_section(w: Writer) -> list[Block]:
         if total > PATH_LIMIT:
             sources = dict.fromkeys(path[-2] for path in found)
             sources.update(dict.fromkeys(s.source for s in w.derivation.steps_into(name) if s.source))
-            terms = [f"{w.adjoint(s)} \\cdot {w.local(s, name)}" for s in sources]
+            order = {q.name: i for i, q in enumerate(w.network.quantities(elements=True))}
+            # in the order the sources were defined, as the backward pass prints the same sum
+            terms = [f"{w.adjoint(s)} \\cdot {w.local(s, name)}" for s in sorted(sources, key=order.get)]
             rows += broken_sum(w.adjoint(name), terms)
             crowded.append(f"${w.adjoint(name)}$: {w.say('chain.paths', n=total)}")
             continue
