@@ -30,12 +30,13 @@ from .errors import (
     ValueShapeError,
 )
 from .flow import deep_chain, plot_gradient_flow
-from .functions import Activation, elementwise, total
+from .functions import Activation, elementwise, mean, total
 from .models import mlp
 from .network import Network
 from .numeric import Evaluation, GradientFunction
 from .ops import ACTIVATIONS
 from .ops.activations import identity, leaky_relu, make_relu, mish, relu, sigmoid, softplus, tanh
+from .ops.elementwise_math import abs, cos, exp, log, sin, sqrt  # noqa: A004 - sbp.abs as in NumPy
 from .ops.gated import gelu, silu
 from .ops.losses import (
     bce_with_logits,
@@ -68,4 +69,5 @@ __all__ = [
     "TensorInSymPyError",
     "log_softmax", "softmax",
     "IndexOutOfRangeError", "InvalidAxisError", "InvalidIndexError", "concat",
+    "abs", "cos", "exp", "log", "mean", "sin", "sqrt",
 ]

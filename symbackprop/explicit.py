@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import sympy as sp
 
 from . import tensor as T
-from .ops import LOSS_OPS
+from .ieee import applied, quotient
+from .ops import LOSS_OPS, NUMPY_KERNELS, Activation
 from .ops.softmax import log_softmax_entries, softmax_entries
 from .visit import TreeVisitor
 
@@ -58,11 +60,29 @@ def _as_matrix(value: Any) -> sp.ImmutableMatrix:
 
 
 def _broadcast(a: sp.ImmutableMatrix, b: sp.ImmutableMatrix) -> tuple:
-    if a.shape == (1, 1) and b.shape != (1, 1):
-        a = sp.ImmutableMatrix.ones(*b.shape) * a[0, 0]
-    elif b.shape == (1, 1) and a.shape != (1, 1):
-        b = sp.ImmutableMatrix.ones(*a.shape) * b[0, 0]
-    return a, b
+    """Both operands repeated to their common shape along their axes of length 1, as NumPy does."""
+    shape = (max(a.shape[0], b.shape[0]), max(a.shape[1], b.shape[1]))
+    return _repeated(a, shape), _repeated(b, shape)
+
+
+def _repeated(a: sp.ImmutableMatrix, shape: tuple[int, int]) -> sp.ImmutableMatrix:
+    if a.shape == shape:
+        return a
+    rows, columns = a.shape
+    return sp.ImmutableMatrix(*shape, lambda i, j: a[i if rows > 1 else 0, j if columns > 1 else 0])
+
+
+_NUMERIC: dict[int, tuple[Activation, Callable[[float], float]]] = {}
+
+
+def _numeric(activation: Activation) -> Callable[[float], float]:
+    """The activation as a NumPy function of one float, for the points SymPy takes off the reals."""
+    cached = _NUMERIC.get(id(activation))
+    if cached is None:
+        t = sp.Symbol("t", real=True)
+        function = sp.lambdify(t, activation.formula(t), modules=[NUMPY_KERNELS, "numpy"])
+        cached = _NUMERIC[id(activation)] = (activation, function)  # the key object is kept alive
+    return cached[1]
 
 
 def _tensor(node: T.Tensor, forward: Lookup, adjoint: Lookup) -> sp.ImmutableMatrix:
@@ -106,13 +126,30 @@ class ElementByElement(TreeVisitor):
         return self.visit(node.operand).T
 
     def visit_Elementwise(self, node: T.Elementwise) -> sp.ImmutableMatrix:
-        return self.visit(node.operand).applyfunc(node.function.formula)
+        formula, numeric = node.function.formula, _numeric(node.function)
+        return self.visit(node.operand).applyfunc(lambda e: applied(formula, numeric, e))
 
     def visit_Power(self, node: T.Power) -> sp.ImmutableMatrix:
-        return self.visit(node.operand).applyfunc(lambda e: e ** node.exponent)
+        exponent = node.exponent
+        power = float(exponent)
+        return self.visit(node.operand).applyfunc(
+            lambda e: applied(lambda b: b ** exponent, lambda b: np.float_power(b, power), e))
 
     def visit_Sum(self, node: T.Sum) -> sp.ImmutableMatrix:
         return sp.ImmutableMatrix([[sum(self.visit(node.operand))]])
+
+    def visit_AxisSum(self, node: T.AxisSum) -> sp.ImmutableMatrix:
+        value = self.visit(node.operand)
+        if node.axis == T.ROWS:
+            return sp.ImmutableMatrix([[sum(value[:, j]) for j in range(value.cols)]])
+        return sp.ImmutableMatrix([[sum(value[i, :])] for i in range(value.rows)])
+
+    def visit_BroadcastTo(self, node: T.BroadcastTo) -> sp.ImmutableMatrix:
+        return _repeated(self.visit(node.operand), node.shape)
+
+    def visit_Divide(self, node: T.Divide) -> sp.ImmutableMatrix:
+        a, b = _broadcast(self.visit(node.left), self.visit(node.right))
+        return sp.ImmutableMatrix(*a.shape, lambda i, j: quotient(a[i, j], b[i, j]))
 
     def visit_Softmax(self, node: T.Softmax) -> sp.ImmutableMatrix:
         return softmax_entries(self.visit(node.operand), node.axis)

@@ -19,7 +19,7 @@ from .ops.record import VARIABLE
 from .ops.stable import relu_for_max
 from .special import check_expression
 
-__all__ = ["ACTIVATIONS", "Activation", "elementwise", "loss", "primitive_form", "total"]
+__all__ = ["ACTIVATIONS", "Activation", "elementwise", "loss", "mean", "primitive_form", "total"]
 
 
 def elementwise(function: Any, name: str | None = None) -> Activation:
@@ -64,6 +64,35 @@ def loss(kind: str, prediction: Any, target: Any) -> Any:
     return loss_op(kind)(prediction, target)
 
 
-def total(argument: Any) -> Any:
-    """Sum of all elements of a tensor (a scalar stays as it is)."""
-    return T.total(argument) if isinstance(argument, T.Tensor) else argument
+def total(argument: Any, axis: Any = None) -> Any:
+    """Sum of all elements of a tensor (a scalar stays as it is); ``axis=0`` sums each column into a
+    (1, n) row, ``axis=1`` each row into an (m, 1) column."""
+    if isinstance(argument, T.Tensor):
+        return T.total(argument, axis)
+    axis = T.check_axis(axis, f"the sum of {argument!r}")
+    if isinstance(argument, sp.MatrixBase) and axis is not None:
+        return _collapsed(_axis_sums(argument, axis))
+    return argument
+
+
+def mean(argument: Any, axis: Any = None) -> Any:
+    """The mean of all elements of a tensor (``axis=None``, a scalar), of each column (``axis=0``, a
+    (1, n) row) or of each row (``axis=1``, an (m, 1) column); a scalar is its own mean."""
+    if isinstance(argument, T.Tensor):
+        return T.mean(argument, axis)
+    axis = T.check_axis(axis, f"the mean of {argument!r}")
+    if isinstance(argument, sp.MatrixBase):
+        if axis is None:
+            return sp.Add(*argument) / len(argument)
+        return _collapsed(_axis_sums(argument, axis) / argument.shape[axis])
+    return argument
+
+
+def _axis_sums(matrix: sp.MatrixBase, axis: int) -> sp.Matrix:
+    if axis == T.ROWS:
+        return sp.Matrix([[sp.Add(*matrix[:, j]) for j in range(matrix.cols)]])
+    return sp.Matrix([[sp.Add(*matrix[i, :])] for i in range(matrix.rows)])
+
+
+def _collapsed(matrix: sp.Matrix) -> Any:
+    return matrix[0, 0] if matrix.shape == (1, 1) else matrix

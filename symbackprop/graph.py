@@ -202,6 +202,12 @@ class _DotWriter(TreeVisitor):
     def visit_Sum(self, node: T.Sum) -> str:
         return self._apply("Σ", [node.operand])
 
+    def visit_AxisSum(self, node: T.AxisSum) -> str:
+        return self._apply("Σ rows" if node.axis == T.ROWS else "Σ columns", [node.operand])
+
+    def visit_Divide(self, node: T.Divide) -> str:
+        return self._apply("÷", [node.left, node.right], ordered=True)
+
     def visit_Normalised(self, node: T.Normalised) -> str:
         label = node.name.replace("_", " ")
         return self._apply(label if node.along_vector else f"{label}\n{'rows' if node.axis == 1 else 'columns'}",

@@ -24,6 +24,19 @@ def _total(a):
     return np.sum(a, axis=(-2, -1), keepdims=True)
 
 
+def _axis_sum(a, axis):
+    """The sum over a matrix axis (0: rows, 1: columns) of each matrix, the axis kept with length 1."""
+    return np.sum(a, axis=-2 if axis == 0 else -1, keepdims=True)
+
+
+def _broadcast(a, rows, columns):
+    """Each matrix repeated to (rows, columns) along its axes of length 1 (a sum's gradient, 1 g or g 1ᵀ)."""
+    a = np.asarray(a, dtype=float)
+    if a.ndim < 2:  # a constant 1×1 value
+        a = a.reshape(1, 1)
+    return np.array(np.broadcast_to(a, a.shape[:-2] + (rows, columns)))
+
+
 def _step(x, at_zero=0.5):
     """The Heaviside step 𝟏[x > 0] with the given value at 0; NaN stays NaN (a branch would hide it)."""
     x = np.asarray(x, dtype=float)
@@ -98,5 +111,5 @@ def _blocks(rows):
 
 
 #: Every helper by the name generated code calls it.
-KERNELS = {f.__name__: f for f in (_T, _total, _step, _gate, _mm, _mm_t, _batch_sum, _outer_sum, _mm_sum,
-                                     _mul_sum, _blocks)}
+KERNELS = {f.__name__: f for f in (_T, _total, _axis_sum, _broadcast, _step, _gate, _mm, _mm_t, _batch_sum,
+                                     _outer_sum, _mm_sum, _mul_sum, _blocks)}

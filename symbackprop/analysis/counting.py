@@ -187,6 +187,17 @@ class OperationCounter(TreeVisitor):
     def visit_Concat(self, node: T.Concat) -> int:
         return sum(self.count(part) for part in node.parts)
 
+    def visit_AxisSum(self, node: T.AxisSum) -> int:
+        rows, columns = node.operand.shape
+        additions = (rows - 1) * columns if node.axis == T.ROWS else rows * (columns - 1)
+        return additions + self.count(node.operand)
+
+    def visit_BroadcastTo(self, node: T.BroadcastTo) -> int:
+        return self.count(node.operand)  # repeating a value is no arithmetic
+
+    def visit_Divide(self, node: T.Divide) -> int:
+        return _size(node.shape) + self.count(node.left) + self.count(node.right)
+
     def visit_Normalised(self, node: T.Normalised) -> int:
         # per entry one exponential, per slice (length − 1) additions; then per entry a division
         # (softmax) or per slice a logarithm and per entry a subtraction (log-softmax)

@@ -45,6 +45,7 @@ def serve_with(visitor: type[TreeVisitor], method: str, node_names: tuple[str, .
 
 serve_with(FactorText, "as_written", ("Add", "Hadamard", "LossOp", "MatMul", "Ones", "Power", "Ref", "Scalar",
                                       "Scale", "Sum"))
+serve_with(FactorText, "as_written", ("AxisSum", "BroadcastTo", "Divide"))
 serve_with(FactorText, "as_written", ("Concat", "Embed", "Slice"))
 serve_with(FactorText, "as_written", ("Normalised",))
 
@@ -205,6 +206,7 @@ class UpstreamProducts(TreeVisitor):
 
 serve_with(UpstreamProducts, "rebuilt", ("Add", "Elementwise", "Hadamard", "LossGradient", "LossOp", "MatMul",
                                          "Ones", "Power", "Ref", "Scale", "Sum", "Transpose"))
+serve_with(UpstreamProducts, "rebuilt", ("AxisSum", "BroadcastTo", "Divide"))
 serve_with(UpstreamProducts, "rebuilt", ("Embed", "Slice"))
 serve_with(UpstreamProducts, "rebuilt", ("Normalised",))
 

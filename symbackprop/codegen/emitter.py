@@ -139,6 +139,15 @@ class TreeEmitter(IndexingEmitter, TreeVisitor):
     def visit_Sum(self, node: T.Sum) -> ast.expr:
         return call("_total", self.tensor(node.operand))
 
+    def visit_AxisSum(self, node: T.AxisSum) -> ast.expr:
+        return call("_axis_sum", self.tensor(node.operand), constant(node.axis))
+
+    def visit_BroadcastTo(self, node: T.BroadcastTo) -> ast.expr:
+        return call("_broadcast", self.tensor(node.operand), *(constant(d) for d in node.shape))
+
+    def visit_Divide(self, node: T.Divide) -> ast.expr:
+        return binary(self.tensor(node.left), ast.Div(), self.tensor(node.right))
+
     def visit_Normalised(self, node: T.Normalised) -> ast.expr:
         kernel = f"_{node.name}"
         self.namespace[kernel] = SOFTMAX_KERNELS[kernel]
@@ -202,3 +211,5 @@ def step_at_zero(node: T.Tensor) -> sp.Expr | None:
     if isinstance(body, sp.Heaviside) and body.args[0] == t:
         return body.args[1] if len(body.args) > 1 else sp.S.Half
     return None
+
+

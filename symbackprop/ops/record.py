@@ -120,6 +120,9 @@ class ActivationOp:
     from_torch: Callable[[Any], Activation] | None = None  # for a module with options (a slope)
     derivative_latex: Callable[[str], Printed] | None = None  # f′ of a vector, where ⊙ reads better
     call: Callable[..., Any] | None = None  # what the name means when called with options (a slope)
+    # SymPy's own function (exp, log, …): a scalar node applying it stays a step SymPy differentiates
+    elementary: bool = False
+    call_latex: Callable[[str], str] | None = None  # f(z) written as a formula (√z, |z|), not a name
 
     @property
     def callable(self) -> Callable[..., Any]:
@@ -151,12 +154,20 @@ class LossOp:
     target: LossGradientOp
     aliases: tuple[str, ...] = ()
     scalars_written_out: bool = False  # two scalars give the written-out formula, not a loss node
+    any_shape: bool = False  # a mean or sum over every entry: matrices too, not only columns
+    # Builds the node itself, for a loss with options (an axis) or targets of another shape (class
+    # indices); the node's options then reach every callable above as keyword arguments.
+    construct: Callable[..., Any] | None = None
 
     def gradient(self, wrt: str) -> LossGradientOp:
         return self.prediction if wrt == "prediction" else self.target
 
-    def __call__(self, prediction: Any, target: Any) -> Any:
+    def __call__(self, prediction: Any, target: Any, **options: Any) -> Any:
         """The loss node of ``prediction`` against ``target`` (for two scalars, maybe the formula itself)."""
+        if self.construct is not None and (options or isinstance(prediction, T.Tensor)):
+            return self.construct(prediction, target, **options)
+        if options:
+            raise InvalidOperandError(f"{self.name} takes no options, got {', '.join(sorted(options))}")
         both_scalar = not isinstance(prediction, T.Tensor) and not isinstance(target, T.Tensor)
         if both_scalar and self.scalars_written_out:
             return self.written_out([(prediction, target)])
@@ -165,7 +176,7 @@ class LossOp:
             raise T.ShapeMismatchError(
                 f"{self.name}: prediction {h!r} has shape {h.shape} but target {y!r} has shape {y.shape}"
             )
-        if h.shape[1] != 1:
+        if h.shape[1] != 1 and not self.any_shape:
             raise T.ShapeMismatchError(
                 f"{self.name}: prediction and target must be column vectors, got shape {h.shape}")
         return T.LossOp(self.name, h, y)
@@ -202,6 +213,6 @@ def activation_op_of(expr: sp.Basic) -> ActivationOp | None:
     if not _BY_FUNCTION:
         for op in reversed(ACTIVATION_OPS.values()):  # the first declared wins (relu over a ReLU variant)
             applied = op.activation.formula(VARIABLE)
-            if isinstance(applied, sp.Function):
+            if isinstance(applied, sp.Function) and not op.elementary:
                 _BY_FUNCTION[applied.func] = op
     return _BY_FUNCTION.get(expr.func)

@@ -119,7 +119,8 @@ class TensorPrinter(IndexingPrinter, TreeVisitor):
         parts = []
         for operand in (node.left, node.right):
             printed = self.print(operand)
-            keep = printed.precedence >= HADAMARD and not isinstance(operand, T.MatMul)  # ⊙ is associative
+            # ⊙ is associative; a quotient inside a product is parenthesised so that ⊘ never reads ambiguously
+            keep = printed.precedence >= HADAMARD and not isinstance(operand, (T.MatMul, T.Divide))
             parts.append(printed.text if keep else rf"\left({printed.text}\right)")
         return Printed(r" \odot ".join(parts), HADAMARD)
 
@@ -157,10 +158,38 @@ class TensorPrinter(IndexingPrinter, TreeVisitor):
     def visit_Sum(self, node: T.Sum) -> Printed:
         return Printed(rf"\operatorname{{sum}}\left({self._function_argument(node.operand)}\right)", ATOM)
 
+    def visit_Divide(self, node: T.Divide) -> Printed:
+        parts = []
+        for operand in (node.left, node.right):
+            printed = self.print(operand)
+            keep = printed.precedence >= FRACTION and not isinstance(operand, T.MatMul)
+            parts.append(printed.text if keep else rf"\left({printed.text}\right)")
+        return Printed(r" \oslash ".join(parts), HADAMARD)
+
+    def visit_AxisSum(self, node: T.AxisSum) -> Printed:
+        rows, columns = node.operand.shape
+        operand = self._wrapped(node.operand, PRODUCT if not isinstance(node.operand, T.Hadamard) else ATOM)
+        if node.axis == T.ROWS:  # 1ᵀ X: each column summed, a row
+            return Printed(rf"\mathbf{{1}}_{{{rows}}}^{{\top}} \, {operand}", PRODUCT)
+        return Printed(rf"{operand} \, \mathbf{{1}}_{{{columns}}}", PRODUCT)
+
+    def visit_BroadcastTo(self, node: T.BroadcastTo) -> Printed:
+        rows, columns = node.shape
+        operand = self._wrapped(node.operand, PRODUCT if not isinstance(node.operand, T.Hadamard) else ATOM)
+        kind = T.broadcast_kind(node.operand.shape, node.shape)
+        if kind == "row":  # 1 g: the row repeated down every row
+            return Printed(rf"\mathbf{{1}}_{{{rows}}} \, {operand}", PRODUCT)
+        if kind == "column":  # g 1ᵀ: the column repeated across every column
+            return Printed(rf"{operand} \, \mathbf{{1}}_{{{columns}}}^{{\top}}", PRODUCT)
+        return Printed(rf"{operand} \, \mathbf{{1}}_{{{rows} \times {columns}}}", PRODUCT)
+
     def visit_Elementwise(self, node: T.Elementwise) -> Printed:
         function = node.function
         argument = self.print(node.operand)
         if function.is_derivative_of is None:
+            op = ACTIVATION_OPS.get(function.name)
+            if op is not None and op.call_latex is not None and op.activation is function:
+                return Printed(op.call_latex(argument.text), ATOM)
             return Printed(rf"{activation_name(function)}\left({argument.text}\right)", ATOM)
         special = _elementwise_derivative(function, argument.text)
         if special is not None:

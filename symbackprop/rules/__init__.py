@@ -12,6 +12,7 @@ named input at a time; :func:`scalar_step` also names the kind of step for the p
 """
 
 from . import (
+    axes,  # noqa: F401 - the rules of axes, broadcasting and division
     indexing,  # noqa: F401 - slices and concatenations
     softmax,  # noqa: F401 - softmax and log-softmax
     tensor_ops,  # noqa: F401 - declaring the core rules registers them

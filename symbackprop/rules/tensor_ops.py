@@ -29,12 +29,20 @@ register("add", "addition passes the gradient through unchanged",
           "덧셈: gradient를 그대로 전달")
 register("broadcast", "a scalar added to every element receives the sum of their gradients",
           "모든 원소에 더해진 스칼라는 gradient의 합을 받음")
+register("broadcast_row", "a row repeated over every row receives the sum of the gradient's rows, 1ᵀ G",
+          "모든 행에 반복된 행 벡터는 gradient의 행들의 합 1ᵀ G를 받음")
+register("broadcast_column", "a column repeated over every column receives the sum of the gradient's columns, G 1",
+          "모든 열에 반복된 열 벡터는 gradient의 열들의 합 G 1을 받음")
 register("matmul", "multiplication multiplies the gradient by the other input (transposed)",
           "곱셈: gradient에 다른 입력값(의 전치)을 곱함")
 register("multiply", "multiplication multiplies the gradient by the other input",
           "곱셈: gradient에 다른 입력값을 곱함")
 register("hadamard", "an element-wise product multiplies the gradient element-wise by the other factor",
           "원소별 곱: gradient에 다른 인자를 원소별로 곱함")
+register("hadamard_broadcast_row", "a row multiplied into every row receives 1ᵀ (G ⊙ other factor), the sum "
+          "over the rows", "모든 행에 곱해진 행 벡터는 행들에 대한 합 1ᵀ (G ⊙ 다른 인자)를 받음")
+register("hadamard_broadcast_column", "a column multiplied into every column receives (G ⊙ other factor) 1, the "
+          "sum over the columns", "모든 열에 곱해진 열 벡터는 열들에 대한 합 (G ⊙ 다른 인자) 1을 받음")
 register("scale", "a constant factor multiplies the gradient by the same constant",
           "상수배: gradient에 같은 상수를 곱함")
 register("transpose", "a transpose transposes the gradient",
@@ -54,20 +62,25 @@ for _loss in LOSS_OPS.values():
     register("loss_target:" + _loss.name, *_loss.target.sentence)
 
 
-def _broadcast_back(operand: T.Tensor, other: T.Tensor, gradient: T.Tensor) -> tuple[T.Tensor, str]:
-    """A 1×1 operand broadcast over a larger one receives the sum of the gradient."""
-    if operand.is_scalar and not other.is_scalar:
-        return T.total(gradient), SUM
-    return gradient, IDENTITY
+#: The rule of an operand repeated along an axis, by how it was repeated (see tensor.broadcast_kind).
+BROADCAST_RULES = {"scalar": "broadcast", "row": "broadcast_row", "column": "broadcast_column"}
+
+
+def broadcast_back(operand: T.Tensor, result: T.Tensor, gradient: T.Tensor) -> tuple[T.Tensor, str | None]:
+    """A scalar, row or column broadcast over ``result`` receives the gradient summed along the broadcast
+    axes; the rule of that sum, or None where the operand was not broadcast."""
+    kind = T.broadcast_kind(operand.shape, result.shape)
+    if kind is None:
+        return gradient, None
+    return T.reduce_to(gradient, operand.shape), BROADCAST_RULES[kind]
 
 
 @vjp(T.Add)
 def _add(op: T.Add, g: T.Tensor) -> list[Pull]:
     result = []
-    for operand, other in ((op.left, op.right), (op.right, op.left)):
-        gradient, product = _broadcast_back(operand, other, g)
-        result.append(Pull(operand, gradient, "add" if product == IDENTITY else "broadcast",
-                           None, product))
+    for operand in (op.left, op.right):
+        gradient, rule = broadcast_back(operand, op, g)
+        result.append(Pull(operand, gradient, rule or "add", None, IDENTITY if rule is None else SUM))
     return result
 
 
@@ -84,9 +97,10 @@ def _matmul(op: T.MatMul, g: T.Tensor) -> list[Pull]:
 def _hadamard(op: T.Hadamard, g: T.Tensor) -> list[Pull]:
     result = []
     for operand, other in ((op.left, op.right), (op.right, op.left)):
-        gradient = T.hadamard(g, other)
-        if operand.is_scalar and not other.is_scalar:
-            result.append(Pull(operand, T.total(gradient), "hadamard", other, OTHER))
+        gradient, rule = broadcast_back(operand, op, T.hadamard(g, other))
+        if rule is not None:
+            result.append(Pull(operand, gradient, "hadamard" if rule == "broadcast" else "hadamard_" + rule,
+                               other, OTHER))
         else:
             result.append(Pull(operand, gradient, "hadamard", other, HADAMARD))
     return result

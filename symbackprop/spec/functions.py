@@ -17,8 +17,6 @@ from .operands import Operand, as_matrix, collapse, unwrap
 
 __all__ = ["SPEC_FUNCTIONS", "spec_functions"]
 
-_ELEMENTWISE_MATH = {name: F.elementwise(getattr(sp, name), name) for name in ("exp", "log", "sin", "cos", "sqrt")}
-
 #: SymPy's special functions by their spec names.  ``gamma`` is left out: it is a common parameter name,
 #: and a function's name cannot name a quantity.
 _SPECIAL = {"asinh": sp.asinh, "acosh": sp.acosh, "atanh": sp.atanh, "erf": sp.erf, "erfc": sp.erfc,
@@ -30,9 +28,10 @@ def spec_functions(level: str = "vector", *, relu_grad_at_zero: Any = 0) -> dict
     table: dict[str, Callable[..., Any]] = {
         **{name: op.callable for name, op in ACTIVATION_OPS.items()},
         "relu": make_relu(relu_grad_at_zero),
-        **_ELEMENTWISE_MATH,
         **{name: _special(name) for name in _SPECIAL},
         "sum": _total,
+        "total": _total,
+        "mean": F.mean,
         "transpose": _transpose,
         "softmax": softmax,
         "log_softmax": log_softmax,
@@ -47,7 +46,8 @@ def _taking_operands(implementation: Callable[..., Any]) -> Callable[..., Any]:
     """Let a whitelisted function take and return spec operands."""
 
     def call(*args: Any, **kwargs: Any) -> Operand:
-        return Operand(collapse(implementation(*(unwrap(a) for a in args), **kwargs)))
+        keywords = {key: unwrap(value) for key, value in kwargs.items()}
+        return Operand(collapse(implementation(*(unwrap(a) for a in args), **keywords)))
 
     call.__name__ = getattr(implementation, "__name__", "function")
     return call
@@ -68,10 +68,10 @@ def _loss(kind: str, level: str) -> Callable[[Any, Any], Any]:
     return scalar_level
 
 
-def _total(value: Any) -> Any:
-    if isinstance(value, sp.MatrixBase):
+def _total(value: Any, axis: Any = None) -> Any:
+    if isinstance(value, sp.MatrixBase) and axis is None:
         return sp.Add(*value)
-    return F.total(value)
+    return F.total(value, axis)
 
 
 def _concat(*parts: Any, axis: Any = 0) -> Any:

@@ -112,14 +112,18 @@ def _combine(op: Callable[[Any, Any], Any], left: Any, right: Any) -> Any:
         if isinstance(right, sp.MatrixBase):
             raise TypeError("the exponent must be a number")
         return collapse(left.applyfunc(lambda e: e**right))
-    if op is operator.truediv and isinstance(right, sp.MatrixBase):
-        raise TypeError("division by a vector or matrix is not supported; multiply by a scalar instead")
     if isinstance(left, sp.MatrixBase) and isinstance(right, sp.MatrixBase):
-        if left.shape != right.shape:
+        # a row or a column broadcasts along its axis of length 1, as NumPy and the tensor algebra do
+        if any(a != b and 1 not in (a, b) for a, b in zip(left.shape, right.shape)):
             raise ShapeMismatchError(
-                f"cannot {symbol} shape {left.shape} and shape {right.shape}: shapes differ"
+                f"cannot {symbol} shape {left.shape} and shape {right.shape}: the shapes do not broadcast"
             )
-        return collapse(sp.ImmutableMatrix(*left.shape, [op(a, b) for a, b in zip(left, right)]))
+        rows, columns = max(left.rows, right.rows), max(left.cols, right.cols)
+
+        def entry(m: sp.MatrixBase, i: int, j: int) -> Any:
+            return m[i if m.rows > 1 else 0, j if m.cols > 1 else 0]
+
+        return collapse(sp.ImmutableMatrix(rows, columns, lambda i, j: op(entry(left, i, j), entry(right, i, j))))
     # A scalar broadcasts over the matrix, keeping its side of the operator.
     if isinstance(left, sp.MatrixBase):
         return collapse(left.applyfunc(lambda e: op(e, right)))

@@ -17,9 +17,11 @@ from .algebra import (
     add,
     as_scalar_expr,
     as_tensor,
+    divide,
     free_scalars,
     hadamard,
     matmul,
+    mean,
     multiply,
     power,
     scale,
@@ -27,6 +29,8 @@ from .algebra import (
     transpose,
     walk,
 )
+from .axes import COLUMNS, ROWS, AxisSum, BroadcastTo, axis_sum, broadcast_kind, broadcast_to, check_axis, reduce_to
+from .division import Divide
 from .indexing import Concat, Embed, Slice, concat, embed, normalize_axis, select, slice_of, spans_of
 from .nodes import (
     BATCH_SIZE,
@@ -59,4 +63,6 @@ __all__ = [
     "power", "scale", "shape_text", "total", "transpose", "walk",
     "Concat", "Embed", "Slice", "concat", "embed", "normalize_axis", "select", "slice_of", "spans_of",
     "LogSoftmax", "Normalised", "Softmax", "log_softmax", "softmax",
+    "COLUMNS", "ROWS", "AxisSum", "BroadcastTo", "Divide", "axis_sum", "broadcast_kind", "broadcast_to", "check_axis",
+    "divide", "mean", "reduce_to",
 ]

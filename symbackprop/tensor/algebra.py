@@ -6,7 +6,9 @@ from typing import Any
 
 import sympy as sp
 
-from ..errors import InvalidOperandError, ShapeMismatchError
+from ..errors import InvalidNumberError, InvalidOperandError, ShapeMismatchError
+from .axes import axis_sum, broadcast_shape, check_axis
+from .division import Divide
 from .nodes import (
     Add,
     Adjoint,
@@ -55,11 +57,7 @@ def as_tensor(value: Any, beside: Tensor | None = None) -> Tensor:
 
 
 def _require_broadcastable(op: str, left: Tensor, right: Tensor) -> None:
-    if left.shape != right.shape and not (left.is_scalar or right.is_scalar):
-        raise ShapeMismatchError(
-            f"cannot {op} {left!r} of shape {shape_text(left.shape)} and "
-            f"{right!r} of shape {shape_text(right.shape)}: shapes differ"
-        )
+    broadcast_shape(op, left, right)
 
 
 def add(left: Tensor, right: Tensor) -> Tensor:
@@ -134,8 +132,30 @@ def power(operand: Tensor, exponent: Any) -> Tensor:
     return Power(operand, exponent)
 
 
-def total(operand: Tensor) -> Tensor:
+def divide(numerator: Tensor, divisor: Tensor) -> Tensor:
+    """``a / b`` element-wise; a constant divisor is a factor 1/c, and a zero constant is refused."""
+    _require_broadcastable("divide element-wise", numerator, divisor)
+    if isinstance(divisor, Scalar):
+        if divisor.expr == 0:
+            raise InvalidNumberError(f"cannot divide {numerator!r} by zero")
+        return scale(1 / divisor.expr, numerator)
+    return Divide(numerator, divisor)
+
+
+def total(operand: Tensor, axis: Any = None) -> Tensor:
+    """The sum of all entries (``axis=None``), of each column (``axis=0``, a row) or of each row (``axis=1``)."""
+    axis = check_axis(axis, f"the sum of {operand!r}")
+    if axis is not None:
+        return axis_sum(operand, axis)
     return operand if operand.is_scalar else Sum(operand)
+
+
+def mean(operand: Tensor, axis: Any = None) -> Tensor:
+    """The mean of all entries, of each column (``axis=0``) or of each row (``axis=1``)."""
+    axis = check_axis(axis, f"the mean of {operand!r}")
+    rows, columns = operand.shape
+    count = rows * columns if axis is None else operand.shape[axis]
+    return scale(sp.Rational(1, count), total(operand, axis))
 
 
 def walk(tensor: Tensor):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import sympy as sp
 
-from ..errors import InvalidNumberError, InvalidOperandError, TensorInSymPyError
+from ..errors import InvalidOperandError
 
 if TYPE_CHECKING:
     from ..ops.record import Activation
@@ -83,21 +83,10 @@ class Tensor:
         return _algebra().multiply(other, self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        if isinstance(other, Tensor):
-            raise InvalidOperandError(
-                f"cannot divide {self!r} by the tensor {other!r}: division by a tensor is not supported; "
-                "multiply by a scalar instead"
-            )
-        divisor = _algebra().as_tensor(other, self).expr
-        if divisor == 0:
-            raise InvalidNumberError(f"cannot divide {self!r} by zero")
-        return _algebra().scale(1 / divisor, self)
+        return _algebra().divide(self, _algebra().as_tensor(other, self))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        raise InvalidOperandError(
-            f"cannot divide by the tensor {self!r}: division by a tensor is not supported; "
-            "multiply by a scalar instead"
-        )
+        return _algebra().divide(_algebra().as_tensor(other, self), self)
 
     def __matmul__(self, other: Any) -> Tensor:
         return _algebra().matmul(self, _algebra().as_tensor(other, self))
@@ -124,11 +113,9 @@ class Tensor:
     def _sympy_(self) -> sp.Basic:
         # SymPy asks this when a tensor is handed to it (sp.exp(x)); its own message would
         # only say that sympify failed.
-        raise TensorInSymPyError(
-            f"the tensor {self!r} of shape {shape_text(self.shape)} was given to SymPy, whose functions "
-            f"take scalars; apply a function element by element with sbp.elementwise, as in "
-            f"sbp.elementwise(sp.exp)({self!r}), or use an activation such as sbp.sigmoid({self!r})"
-        )
+        from .sympy_guard import tensor_in_sympy  # it reads the operation records, which import this module
+
+        raise tensor_in_sympy(self)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}{self.shape}"
@@ -205,11 +192,12 @@ class MatMul(Binary):
 
 @dataclass(frozen=True, eq=True, repr=False)
 class Broadcasting(Binary):
-    """An element-wise operation of two tensors; a 1×1 operand broadcasts over the other."""
+    """An element-wise operation of two tensors; a scalar, a row or a column broadcasts as in NumPy."""
 
     @property
     def shape(self) -> Shape:
-        return self.right.shape if self.left.is_scalar else self.left.shape
+        (a, b), (c, d) = self.left.shape, self.right.shape
+        return (max(a, c), max(b, d))  # the constructors admit only lengths that agree or are 1
 
 
 @dataclass(frozen=True, eq=True, repr=False)

@@ -1,0 +1,40 @@
+"""The rules of sums over an axis, of repeating along an axis, and of element-wise division."""
+
+from __future__ import annotations
+
+from .. import tensor as T
+from .registry import HADAMARD, OTHER, SUM, Pull, register, vjp
+from .tensor_ops import broadcast_back
+
+register("sum_rows", "a sum over the rows sends each column's gradient to every entry of that column, 1 g",
+         "행에 대한 합: 각 열의 gradient를 그 열의 모든 원소에 전달 (1 g)")
+register("sum_columns", "a sum over the columns sends each row's gradient to every entry of that row, g 1ᵀ",
+         "열에 대한 합: 각 행의 gradient를 그 행의 모든 원소에 전달 (g 1ᵀ)")
+register("divide", "an element-wise quotient a ⊘ b divides the gradient element-wise by the divisor b",
+         "원소별 나눗셈 a ⊘ b: gradient를 나누는 수 b로 원소별로 나눔")
+register("divisor", "the divisor b of a ⊘ b receives −G ⊙ a ⊘ b∘², as d(a/b)/db = −a/b²",
+         "a ⊘ b의 나누는 수 b는 −G ⊙ a ⊘ b∘²를 받음 (d(a/b)/db = −a/b²)")
+
+
+@vjp(T.AxisSum)
+def _axis_sum(op: T.AxisSum, g: T.Tensor) -> list[Pull]:
+    rule = "sum_rows" if op.axis == T.ROWS else "sum_columns"
+    return [Pull(op.operand, T.broadcast_to(g, op.operand.shape), rule, None, SUM)]
+
+
+@vjp(T.BroadcastTo)
+def _broadcast_to(op: T.BroadcastTo, g: T.Tensor) -> list[Pull]:
+    gradient, rule = broadcast_back(op.operand, op, g)
+    return [Pull(op.operand, gradient, rule or "add", None, SUM)]
+
+
+@vjp(T.Divide)
+def _divide(op: T.Divide, g: T.Tensor) -> list[Pull]:
+    a, b = op.left, op.right
+    to_a, broadcast_a = broadcast_back(a, op, T.Divide(g, b))
+    local_b = T.Divide(T.hadamard(g, a), T.power(b, 2))
+    to_b, broadcast_b = broadcast_back(b, op, T.scale(-1, local_b))
+    return [
+        Pull(a, to_a, "divide", T.power(b, -1), HADAMARD if broadcast_a is None else OTHER),
+        Pull(b, to_b, "divisor", T.scale(-1, T.Divide(a, T.power(b, 2))), HADAMARD if broadcast_b is None else OTHER),
+    ]
