@@ -191,8 +191,8 @@ def test_random_slices_and_concats_with_matmul_and_activations_match_torch(case)
     x = net.input("x", (columns, 1))
     piece = net.node("P", A[r0:r1, c0:c1])
     joined = net.node("J", sbp.concat([piece, piece * 2] if axis == 0 else [piece, A[r0:r1, :]], axis=axis))
-    stacked = sbp.concat([A[0, :].T, x], axis=0)[: joined.shape[0]]  # a slice of a concatenation
-    h = net.node("h", getattr(sbp, activation)(joined @ joined.T @ stacked))
+    stacked = sbp.concat([A[0, :].T, x], axis=0)[: joined.shape[1]]  # a slice of a concatenation
+    h = net.node("h", getattr(sbp, activation)(joined.T @ joined @ stacked))
     net.loss("L", sbp.total(h * h) + sbp.total(A[:, c0] * A[:, -1]))
     rng = np.random.default_rng(seed)
     values = {"A": rng.normal(size=(rows, columns)), "x": rng.normal(size=(3, columns, 1))}
@@ -203,8 +203,8 @@ def test_random_slices_and_concats_with_matmul_and_activations_match_torch(case)
         batch = x.shape[0]
         piece = A[r0:r1, c0:c1] if c0 >= 0 else A[r0:r1, columns + c0:c1]
         joined = torch.cat([piece, piece * 2] if axis == 0 else [piece, A[r0:r1, :]], dim=axis)
-        stacked = torch.cat([A[0:1, :].T.expand(batch, columns, 1), x], dim=-2)[:, :joined.shape[0]]
-        h = act(joined @ joined.T @ stacked)
+        stacked = torch.cat([A[0:1, :].T.expand(batch, columns, 1), x], dim=-2)[:, :joined.shape[1]]
+        h = act(joined.T @ joined @ stacked)
         c = c0 % columns
         per_sample = (h * h).sum(dim=(-2, -1)) + (A[:, c] * A[:, -1]).sum()
         return per_sample.mean()
