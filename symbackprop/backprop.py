@@ -62,6 +62,7 @@ class _Sweep:
         self.steps: list[Step] = []
         self.incoming: dict[str, list[Step]] = defaultdict(list)
         self.reached: set[str] = set()
+        self._position = {q.name: i for i, q in enumerate(network.quantities(elements=True))}
 
     def run(self) -> None:
         loss = self.network[self.network.loss_name]
@@ -79,8 +80,10 @@ class _Sweep:
                 self.steps[only.index] = replace(only, complete=True)
                 edges[0] = self.steps[only.index]
             else:
+                # summed in the order the consumers were defined, as printed: z1's term before z2's
+                defined = sorted(edges, key=lambda e: self._position[e.source])
                 self._record(kind=SUM, target=quantity.name, source=None,
-                             result=_add_all([e.result for e in edges], quantity),
+                             result=_add_all([e.result for e in defined], quantity),
                              rules=("fan_out",), shape=quantity.shape,
                              parts=tuple(e.index for e in edges))
             if quantity.definition is not None:
