@@ -5,11 +5,14 @@ in the documents."""
 from __future__ import annotations
 
 import math
+import warnings
 from fractions import Fraction
 
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import symbackprop as sbp
 from symbackprop.errors import InvalidAxisError, ShapeMismatchError, TensorInSymPyError
@@ -352,3 +355,98 @@ L = "sum(M * M) + mean(Z)"
     functions = {node.function for node in sbp.tensor.walk(spec.network["Z"].definition)
                  if isinstance(node, sbp.tensor.Elementwise)}
     assert {sbp.exp, sbp.abs, sbp.sqrt, sbp.log, sbp.sin, sbp.cos} <= functions
+
+
+# -- random compositions ------------------------------------------------------------------------
+
+_UNARY = {
+    "tanh": (sbp.tanh, torch.tanh), "sigmoid": (sbp.sigmoid, torch.sigmoid),
+    "sin": (sbp.sin, torch.sin), "cos": (sbp.cos, torch.cos), "abs": (sbp.abs, torch.abs),
+    "exp": (lambda v: sbp.exp(sbp.tanh(v)), lambda v: torch.exp(torch.tanh(v))),
+    "log": (lambda v: sbp.log(v * v + 1), lambda v: torch.log(v * v + 1)),
+    "sqrt": (lambda v: sbp.sqrt(v * v + 1), lambda v: torch.sqrt(v * v + 1)),
+}
+
+
+def _shape(value):
+    return getattr(value, "shape", (1, 1))
+
+
+def _broadcasts(a, b):
+    return all(x == y or 1 in (x, y) for x, y in zip(_shape(a), _shape(b)))
+
+
+def _torch_step(kind, x, y, W, unary, axis):
+    if kind in ("add", "sub", "mul"):
+        return x + y if kind == "add" else x - y if kind == "sub" else x * y
+    if kind == "div":
+        return x / (y * y + 1)
+    if kind == "matmul":
+        return x @ W
+    if kind in ("total", "mean"):
+        reduce = torch.sum if kind == "total" else torch.mean
+        return reduce(x) if axis is None else reduce(x, dim=axis, keepdim=True)
+    return _UNARY[unary][1](x)
+
+
+@st.composite
+def _composition(draw):
+    m, n = draw(st.integers(2, 3)), draw(st.integers(2, 3))
+    steps = []
+    for _ in range(draw(st.integers(2, 6))):
+        kind = draw(st.sampled_from(["add", "sub", "mul", "div", "matmul", "unary", "total", "mean"]))
+        steps.append((kind, draw(st.integers(0, 10**6)), draw(st.sampled_from(sorted(_UNARY))),
+                      draw(st.sampled_from([None, 0, 1]))))
+    return m, n, steps, draw(st.integers(0, 2**32 - 1))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_composition())
+def test_random_compositions_against_torch(case):
+    m, n, steps, seed = case
+    net = sbp.Network()
+    pool = {"X": net.param("X", (m, n)), "r": net.param("r", (1, n)), "c": net.param("c", (m, 1)),
+            "s": net.param("s")}
+    W = net.param("W", (n, n))
+    rng = np.random.default_rng(seed)
+    values = {"X": rng.normal(size=(m, n)), "r": rng.normal(size=(1, n)), "c": rng.normal(size=(m, 1)),
+              "s": float(rng.normal()), "W": rng.normal(size=(n, n)) / n}
+    recipe = []  # what to do in torch, step by step
+    for index, (kind, pick, unary, axis) in enumerate(steps):
+        names = list(pool)
+        a = names[pick % len(names)]
+        partners = [b for b in names if _broadcasts(pool[a], pool[b])]
+        b = partners[(pick // 7) % len(partners)]
+        x, y = pool[a], pool[b]
+        if kind == "add":
+            value = x + y
+        elif kind == "sub":
+            value = x - y
+        elif kind == "mul":
+            value = x * y
+        elif kind == "div":
+            value = x / (y * y + 1)
+        elif kind == "matmul" and _shape(x)[1] == n:
+            value = x @ W
+        elif kind in ("total", "mean") and _shape(x) == (m, n):
+            value = getattr(sbp, kind)(x, axis=axis)
+        else:
+            kind, value = "unary", _UNARY[unary][0](x)
+        name = f"n{index}"
+        pool[name] = net.node(name, value)
+        recipe.append((name, kind, a, b, unary, axis))
+    last = pool[f"n{len(steps) - 1}"]
+    net.loss("L", sbp.total(last * last) + sbp.total(pool["X"] * pool["X"]) / 10)
+
+    def build(t):
+        env = dict(t)
+        for name, kind, a, b, unary, axis in recipe:
+            x, y = env[a], env[b]
+            env[name] = _torch_step(kind, x, y, env["W"], unary, axis)
+        final = env[recipe[-1][0]]
+        return (final * final).sum() + (env["X"] * env["X"]).sum() / 10
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a parameter the composition did not use
+        d = sbp.backprop(net)
+    _compare(d, values, build, ["X", "r", "c", "s", "W"], rtol=1e-9)

@@ -120,7 +120,8 @@ class TensorPrinter(IndexingPrinter, TreeVisitor):
         for operand in (node.left, node.right):
             printed = self.print(operand)
             # ⊙ is associative; a quotient inside a product is parenthesised so that ⊘ never reads ambiguously
-            keep = printed.precedence >= HADAMARD and not isinstance(operand, (T.MatMul, T.Divide))
+            keep = printed.precedence >= HADAMARD and not isinstance(
+                operand, (T.MatMul, T.Divide, T.AxisSum, T.BroadcastTo))
             parts.append(printed.text if keep else rf"\left({printed.text}\right)")
         return Printed(r" \odot ".join(parts), HADAMARD)
 
@@ -210,10 +211,10 @@ class TensorPrinter(IndexingPrinter, TreeVisitor):
         h = self._wrapped(node.prediction, ATOM)
         y = self._wrapped(node.target, ATOM)
         rows, columns = node.prediction.shape
-        return LOSS_OPS[node.kind].latex(h, y, rows * columns, node.prediction.is_scalar)
+        return LOSS_OPS[node.kind].latex(h, y, rows * columns, node.prediction.is_scalar, **dict(node.options))
 
     def visit_LossGradient(self, node: T.LossGradient) -> Printed:
         h = self._wrapped(node.prediction, ATOM)
         y = self._wrapped(node.target, ATOM)
         rows, columns = node.prediction.shape
-        return LOSS_OPS[node.kind].gradient(node.wrt).latex(h, y, rows * columns)
+        return LOSS_OPS[node.kind].gradient(node.wrt).latex(h, y, rows * columns, **dict(node.options))
