@@ -4,8 +4,12 @@ Each function returns a :class:`~symbackprop.network.Network` with documented na
 default loss (½‖out − y‖² against a target y of the output's shape).
 """
 
+from .attention import attention_head
+from .layernorm import layer_norm
 from .perceptron import mlp
+from .recurrent import rnn
 from .residual import residual_block
+from .rmsnorm import rms_norm
 from .swiglu import swiglu_mlp
 
-__all__ = ["mlp", "residual_block", "swiglu_mlp"]
+__all__ = ["attention_head", "layer_norm", "mlp", "residual_block", "rms_norm", "rnn", "swiglu_mlp"]
