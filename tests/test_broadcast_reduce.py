@@ -352,6 +352,7 @@ L = "sum(M * M) + mean(Z)"
         return (m * m).sum() + z.mean()
 
     _compare(sbp.backprop(spec.network), values, build, ["r", "c"])
+    _compare(sbp.backprop(parse_spec(text, level="scalar").network), values, build, ["r", "c"])  # rows broadcast
     functions = {node.function for node in sbp.tensor.walk(spec.network["Z"].definition)
                  if isinstance(node, sbp.tensor.Elementwise)}
     assert {sbp.exp, sbp.abs, sbp.sqrt, sbp.log, sbp.sin, sbp.cos} <= functions
