@@ -101,6 +101,10 @@ class NonFiniteValueError(ValuesError):
     """A value contains NaN or infinity."""
 
 
+class InvalidClassIndexError(ValuesError, IndexError):
+    """A class index of a cross-entropy target is not an integer from 0 to (number of classes − 1)."""
+
+
 class ComplexValueError(ValuesError):
     """A value is a complex number; symbackprop works with real numbers."""
 

@@ -174,12 +174,13 @@ class ElementByElement(TreeVisitor):
         return sp.ImmutableMatrix(join(*(self.visit(p) for p in node.parts)))
 
     def visit_LossOp(self, node: T.LossOp) -> sp.ImmutableMatrix:
-        value = LOSS_OPS[node.kind].explicit(self.visit(node.prediction), self.visit(node.target))
+        value = LOSS_OPS[node.kind].explicit(self.visit(node.prediction), self.visit(node.target), **dict(node.options))
         return sp.ImmutableMatrix([[value]])
 
     def visit_LossGradient(self, node: T.LossGradient) -> sp.ImmutableMatrix:
         formula = LOSS_OPS[node.kind].gradient(node.wrt)
-        return sp.ImmutableMatrix(formula.explicit(self.visit(node.prediction), self.visit(node.target)))
+        return sp.ImmutableMatrix(formula.explicit(self.visit(node.prediction), self.visit(node.target),
+                                                   **dict(node.options)))
 
 
 class ClosedForms:

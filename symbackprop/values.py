@@ -23,6 +23,7 @@ from .errors import (
     ValueShapeError,
 )
 from .network import INPUT, PARAM, Quantity
+from .ops.softmax_targets import check_class_indices
 
 if TYPE_CHECKING:
     from .derivation import Derivation
@@ -149,6 +150,7 @@ def conform_all(derivation: Derivation, values: Mapping[str, Any], exact: bool =
         arrays[quantity.name], size = conform(quantity, values[quantity.name], exact)
         if size is not None:
             batch_sizes[quantity.name] = size
+    check_class_indices(network, arrays)
     batched_inputs = {q.name for q in network.inputs}
     if batch_sizes:
         sizes = set(batch_sizes.values())

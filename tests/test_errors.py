@@ -182,11 +182,11 @@ def test_exact_evaluation_of_a_batch_is_refused(reference):
         reference.evaluate({**sbp.reference_values(), "x": [[1, 2], [3, 4]], "y": [1, 2]}, exact=True)
 
 
-def test_cross_entropy_needs_column_vectors():
+def test_cross_entropy_needs_a_target_of_the_logits_shape_or_class_indices():
     net = sbp.Network()
     z = net.input("z", (2, 2))
-    y = net.input("y", (2, 2))
-    with pytest.raises(sbp.ShapeMismatchError, match="must be column vectors"):
+    y = net.input("y", (2, 3))
+    with pytest.raises(sbp.ShapeMismatchError, match=r"shape \(2, 2\).*class indices of shape \(1, 2\)"):
         sbp.cross_entropy(z, y)
 
 

@@ -208,16 +208,18 @@ class OperationCounter(TreeVisitor):
 
     def visit_LossOp(self, node: T.LossOp) -> int:
         shape = node.prediction.shape
-        key = ("loss", node.kind, shape)
+        key = ("loss", node.kind, shape, node.options)
         if key not in self.memo:
-            self.memo[key] = self.scalar(LOSS_OPS[node.kind].explicit(*_element_matrices(shape)))
+            elements = _element_matrices(shape, node.target.shape)
+            self.memo[key] = self.scalar(LOSS_OPS[node.kind].explicit(*elements, **dict(node.options)))
         return self.memo[key] + self.count(node.prediction) + self.count(node.target)
 
     def visit_LossGradient(self, node: T.LossGradient) -> int:
         shape = node.prediction.shape
-        key = ("loss_gradient", node.kind, node.wrt, shape)
+        key = ("loss_gradient", node.kind, node.wrt, shape, node.options)
         if key not in self.memo:
-            value = LOSS_OPS[node.kind].gradient(node.wrt).explicit(*_element_matrices(shape))
+            elements = _element_matrices(shape, node.target.shape)
+            value = LOSS_OPS[node.kind].gradient(node.wrt).explicit(*elements, **dict(node.options))
             self.memo[key] = sum(self.scalar(element) for element in value)
         return self.memo[key] + self.count(node.prediction) + self.count(node.target)
 
@@ -230,10 +232,11 @@ def _is_ones(node: T.Tensor) -> bool:
     return isinstance(node, T.Elementwise) and node.function.formula(_t) == 1
 
 
-def _element_matrices(shape: T.Shape) -> tuple[sp.Matrix, sp.Matrix]:
-    """A prediction h and a target y with one symbol per element, for a loss's explicit formula."""
-    return tuple(sp.Matrix(shape[0], shape[1], lambda i, j, n=n: sp.Symbol(f"{n}_{i}_{j}", real=True))
-                 for n in ("h", "y"))
+def _element_matrices(shape: T.Shape, target_shape: T.Shape | None = None) -> tuple[sp.Matrix, sp.Matrix]:
+    """A prediction h and a target y (of h's shape unless given: class indices) with one symbol per element,
+    for a loss's explicit formula."""
+    return tuple(sp.Matrix(s[0], s[1], lambda i, j, n=n: sp.Symbol(f"{n}_{i}_{j}", real=True))
+                 for n, s in (("h", shape), ("y", target_shape or shape)))
 
 
 def tensor_operations(tree: T.Tensor, memo: Memo | None = None) -> int:

@@ -160,12 +160,12 @@ class TreeEmitter(IndexingEmitter, TreeVisitor):
     def visit_LossOp(self, node: T.LossOp) -> ast.expr:
         function = f"_loss_{node.kind}"
         self.namespace[function] = LOSS_OPS[node.kind].numeric
-        return call(function, self.tensor(node.prediction), self.tensor(node.target))
+        return _with_options(call(function, self.tensor(node.prediction), self.tensor(node.target)), node.options)
 
     def visit_LossGradient(self, node: T.LossGradient) -> ast.expr:
         function = f"_d_{node.kind}_d_{node.wrt}"
         self.namespace[function] = LOSS_OPS[node.kind].gradient(node.wrt).numeric
-        return call(function, self.tensor(node.prediction), self.tensor(node.target))
+        return _with_options(call(function, self.tensor(node.prediction), self.tensor(node.target)), node.options)
 
     # -- activations ---------------------------------------------------------------------
 
@@ -202,6 +202,12 @@ def _activation_definition(function: str, body: str) -> ast.FunctionDef:
     return function_definition(function, ["t"], [ast.Return(ast.parse(body, mode="eval").body)])
 
 
+def _with_options(application: ast.Call, options: tuple[tuple[str, Any], ...]) -> ast.Call:
+    """A loss kernel's call with its node's options (an axis, class indices) as keyword arguments."""
+    application.keywords = [ast.keyword(key, constant(value)) for key, value in options]
+    return application
+
+
 def step_at_zero(node: T.Tensor) -> sp.Expr | None:
     """The value at 0 if ``node`` applies the Heaviside step element-wise (ReLU′), else None."""
     if not isinstance(node, T.Elementwise):
@@ -211,5 +217,3 @@ def step_at_zero(node: T.Tensor) -> sp.Expr | None:
     if isinstance(body, sp.Heaviside) and body.args[0] == t:
         return body.args[1] if len(body.args) > 1 else sp.S.Half
     return None
-
-

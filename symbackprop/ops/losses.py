@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from . import softmax_targets as along
 from .activations import Sigmoid, Softplus, stable_sigmoid
 from .record import ADD, FRACTION, NEGATIVE, POSTFIX, PRODUCT, LossGradientOp, LossOp, Printed, declare, over
 from .stable import EPSILON, LOG_CLAMP, LogLikelihood, LogSumExp
@@ -67,7 +68,7 @@ half_squared_error = declare(LossOp(
     target=LossGradientOp(lambda h, y: y - h, _negative_error, lambda h, y, n: Printed(f"{y} - {h}", ADD),
                           ("for the target, the squared error gives (y − h)",
                            "제곱 오차: 정답에 대한 gradient는 (y − h)")),
-    scalars_written_out=True,
+    scalars_written_out=True, any_shape=True,
 ))
 
 
@@ -109,7 +110,7 @@ mse = declare(LossOp(
                           lambda h, y, n: _twice_over(f"{y} - {h}", n),
                           ("for the target, the mean squared error gives 2(y − h)/n",
                            "평균 제곱 오차: 정답에 대한 gradient는 2(y − h)/n")),
-    scalars_written_out=True,
+    scalars_written_out=True, any_shape=True,
 ))
 
 
@@ -206,16 +207,34 @@ bce_with_logits = declare(LossOp(
 
 # -- softmax cross-entropy ------------------------------------------------------------------------
 
-def _cross_entropy(z, y):
+# A node with options (an axis, class indices, a mean over columns or rows) passes them on.
+
+def _cross_entropy(z, y, axis=0, index=False, samples=1):
+    if index or axis or samples != 1:
+        return cross_entropy_along(z, y, axis, index, samples)
     return -_sum_last2(y * log_softmax(z))
 
 
-def _cross_entropy_prediction(z, y):
+def _cross_entropy_prediction(z, y, axis=0, index=False, samples=1):
+    if index or axis or samples != 1:
+        return cross_entropy_prediction_along(z, y, axis, index, samples)
     return np.exp(log_softmax(z)) - y
 
 
-def _cross_entropy_target(z, y):
+def _cross_entropy_target(z, y, axis=0, index=False, samples=1):
+    if index or axis or samples != 1:
+        return cross_entropy_target_along(z, y, axis, index, samples)
     return -log_softmax(z)
+
+
+cross_entropy_along = along.loss_along
+cross_entropy_prediction_along = along.prediction_gradient_along
+cross_entropy_target_along = along.target_gradient_along
+
+
+def _classic_or_along(classic, general):
+    """The record's SymPy or LaTeX form: the classic column's, or the general one for a node with options."""
+    return lambda *arguments, **options: general(*arguments, **options) if options else classic(*arguments)
 
 
 def _softmax_explicit(z):
@@ -235,22 +254,29 @@ def _explicit_cross_entropy(z, y):
 
 cross_entropy = declare(LossOp(
     "cross_entropy",
-    explicit=_explicit_cross_entropy,
+    explicit=_classic_or_along(_explicit_cross_entropy, along.explicit_along),
     numeric=_cross_entropy,
     written_out=_cross_entropy_written_out,
-    latex=lambda h, y, n, scalar: Printed(rf"-{y}^{{\top}} \log \operatorname{{softmax}}\left({h}\right)", NEGATIVE),
+    latex=_classic_or_along(
+        lambda h, y, n, scalar: Printed(rf"-{y}^{{\top}} \log \operatorname{{softmax}}\left({h}\right)", NEGATIVE),
+        along.latex_along),
     dot="CE", torch="nn.CrossEntropyLoss",
     prediction=LossGradientOp(
-        lambda z, y: _softmax_explicit(z) - y, _cross_entropy_prediction,
-        lambda h, y, n: Printed(rf"\operatorname{{softmax}}\left({h}\right) - {y}", ADD),
+        _classic_or_along(lambda z, y: _softmax_explicit(z) - y, along.explicit_prediction_along),
+        _cross_entropy_prediction,
+        _classic_or_along(lambda h, y, n: Printed(rf"\operatorname{{softmax}}\left({h}\right) - {y}", ADD),
+                          along.latex_prediction_along),
         ("softmax with cross-entropy gives softmax(z) − y",
          "소프트맥스 교차 엔트로피: softmax(z) − y 형태로 gradient 계산")),
     target=LossGradientOp(
-        lambda z, y: -(z - sp.ones(*z.shape) * sp.log(sum(sp.exp(z[i]) for i in range(len(z))))),
+        _classic_or_along(lambda z, y: -(z - sp.ones(*z.shape) * sp.log(sum(sp.exp(z[i]) for i in range(len(z))))),
+                          along.explicit_target_along),
         _cross_entropy_target,
-        lambda h, y, n: Printed(rf"-\log \operatorname{{softmax}}\left({h}\right)", NEGATIVE),
+        _classic_or_along(lambda h, y, n: Printed(rf"-\log \operatorname{{softmax}}\left({h}\right)", NEGATIVE),
+                          along.latex_target_along),
         ("for the target, softmax with cross-entropy gives −log softmax(z)",
          "소프트맥스 교차 엔트로피: 정답에 대한 gradient는 −log softmax(z)")),
+    construct=along.loss_node,
 ))
 
 softmax_cross_entropy = cross_entropy

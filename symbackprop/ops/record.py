@@ -165,7 +165,7 @@ class LossOp:
     def __call__(self, prediction: Any, target: Any, **options: Any) -> Any:
         """The loss node of ``prediction`` against ``target`` (for two scalars, maybe the formula itself)."""
         if self.construct is not None and (options or isinstance(prediction, T.Tensor)):
-            return self.construct(prediction, target, **options)
+            return self.construct(self.name, prediction, target, **options)
         if options:
             raise InvalidOperandError(f"{self.name} takes no options, got {', '.join(sorted(options))}")
         both_scalar = not isinstance(prediction, T.Tensor) and not isinstance(target, T.Tensor)

@@ -140,9 +140,10 @@ def _sum(op: T.Sum, g: T.Tensor) -> list[Pull]:
 
 @vjp(T.LossOp)
 def _loss(op: T.LossOp, g: T.Tensor) -> list[Pull]:
-    return [
-        Pull(op.prediction, T.hadamard(g, T.LossGradient(op.kind, "prediction", op.prediction, op.target)),
-             "loss:" + op.kind, T.LossGradient(op.kind, "prediction", op.prediction, op.target), SCALE),
-        Pull(op.target, T.hadamard(g, T.LossGradient(op.kind, "target", op.prediction, op.target)),
-             "loss_target:" + op.kind, T.LossGradient(op.kind, "target", op.prediction, op.target), SCALE),
-    ]
+    result = []
+    for wrt, operand, rule in (("prediction", op.prediction, "loss:"), ("target", op.target, "loss_target:")):
+        if wrt == "target" and dict(op.options).get("index"):
+            continue  # class indices are integers: nothing flows back to them, as in PyTorch
+        local = T.LossGradient(op.kind, wrt, op.prediction, op.target, op.options)
+        result.append(Pull(operand, T.hadamard(g, local), rule + op.kind, local, SCALE))
+    return result

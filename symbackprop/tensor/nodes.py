@@ -336,6 +336,7 @@ class LossGradient(Tensor):
     wrt: str  # "prediction" or "target"
     prediction: Tensor
     target: Tensor
+    options: tuple[tuple[str, Any], ...] = field(default=())  # its loss node's
 
     @property
     def shape(self) -> Shape:
