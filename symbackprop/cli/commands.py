@@ -147,7 +147,7 @@ def run_check(args: argparse.Namespace, progress: Progress) -> int:
         derivation = sbp.backprop(loaded.network, batch=loaded.batch)
     with progress.stage(say("stage.checking" if args.no_sympy else "stage.checking_sympy")):
         report = sbp.check_gradients(derivation, values, tolerance=args.tolerance,
-                                     use_sympy=False if args.no_sympy else None)
+                                     use_sympy=False if args.no_sympy else None, thorough=args.thorough)
     print(format_check(report))
     return EXIT_OK if report.passed else EXIT_MISMATCH
 
@@ -170,6 +170,9 @@ def format_check(report: Any, lang: str = "en") -> str:
     lines = ["  ".join(_pad(cell, width) for cell, width in zip(r, widths)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
     lines.extend(say("check.note", lang, note=note) for note in report.notes)
+    if report.sympy_sampled:
+        lines.append(say("check.sampled", lang, checked=report.sympy_checked, total=report.elements,
+                         sample=report.sympy_sample))
     failed = [r.name for r in report.rows if not r.passed]
     if failed:
         lines.append(say("check.mismatch", lang, names=", ".join(failed), tolerance=report.tolerance))

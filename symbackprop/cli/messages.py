@@ -63,6 +63,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "check.pass": "pass",
         "check.fail": "FAIL",
         "check.note": "note: {note}",
+        "check.sampled": "sympy.diff derived {checked} of the {total} parameter elements: in each parameter "
+                         "the first, the last and evenly spaced ones between, at most {sample} "
+                         "(--thorough derives every element; finite differences checked all {total})",
         "check.mismatch": "MISMATCH: {names} disagree with the oracles (tolerance {tolerance:g})",
         "check.ok": "ok: all {n} gradients agree (tolerance {tolerance:g})",
         "graph.suffix": "-o {output}: use .dot or .gv for DOT, or .svg, .png or .pdf",
@@ -120,6 +123,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "check.pass": "통과",
         "check.fail": "실패",
         "check.note": "참고: {note}",
+        "check.sampled": "sympy.diff는 파라미터 원소 {total}개 중 {checked}개를 유도했습니다: 파라미터마다 "
+                         "첫 원소, 마지막 원소와 그 사이에 고르게 놓인 원소, 최대 {sample}개 "
+                         "(--thorough를 주면 모든 원소를 유도합니다. 유한 차분은 {total}개 모두 확인했습니다)",
         "check.mismatch": "불일치: 기준 값과 다른 gradient: {names} (허용 오차 {tolerance:g})",
         "check.ok": "확인: gradient {n}개가 모두 일치합니다 (허용 오차 {tolerance:g})",
         "graph.suffix": "-o {output}: DOT는 .dot이나 .gv를, 그림은 .svg, .png, .pdf를 쓰세요",

@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="largest relative error that passes (default: 1e-5)")
     check.add_argument("--no-sympy", action="store_true",
                        help="skip the sympy.diff oracle (it is slow for large networks)")
+    check.add_argument("--thorough", action="store_true",
+                       help="derive every element with sympy.diff (default: the first, the last and evenly "
+                            "spaced elements between, at most 4 per parameter; finite differences check all)")
     check.set_defaults(run=run_check)
 
     graph = commands.add_parser(
