@@ -249,6 +249,23 @@ def memory_suite(sizes: list[int]) -> None:
           ["network", "peak RSS", "target"], [[f"{label(sizes)} (scalar)", f"{peak:.0f} MB", "under 300 MB"]])
 
 
+# -- 6. blocks: the matrix level independent of width ----------------------------------------
+
+
+def attention_suite(quick: bool) -> None:
+    """sbp.backprop(sbp.models.attention_head(d)) at d = 512 against d = 4: the target is at most 2×."""
+    repeat = 7 if quick else 15
+    widths = (4, 64, 512)
+    times = {d: median_seconds(lambda d=d: sbp.backprop(sbp.models.attention_head(d=d)), repeat=repeat)
+             for d in widths}
+    rows = []
+    for d in widths:
+        steps = len(sbp.backprop(sbp.models.attention_head(d=d)).steps)
+        rows.append([f"attention_head(d={d})", f"{steps}", f"{times[d] * 1000:.2f} ms", f"{times[d] / times[4]:.2f}×"])
+    table("6. Blocks: one attention head derived (median), against d = 4 (target: d = 512 at most 2×)",
+          ["network", "steps", "backprop", "vs d = 4"], rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small suite for CI")
@@ -261,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         numeric_suite([[8, 16, 16, 1]], [[4, 8, 8, 1]], batch=256)
         rendering_suite(quick=True)
         memory_suite([8, 16, 16, 1])
+        attention_suite(quick=True)
     else:
         scalar_suite([[4, 8, 8, 1], [8, 16, 16, 1], [16, 32, 32, 1], [4] + [4] * 8 + [1], [4] + [4] * 32 + [1]],
                      naive={"[4, 8, 8, 1]": 60.0, "[8, 16, 16, 1]": 90.0, "[16, 32, 32, 1]": 120.0,
@@ -270,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
                       [[4, 8, 8, 1], [8, 16, 16, 1]], batch=1024)
         rendering_suite(quick=False)
         memory_suite([16, 32, 32, 1])
+        attention_suite(quick=False)
     return 0
 
 
