@@ -143,11 +143,13 @@ class Derivation:
 
         return evaluate_exact(self, values) if exact else evaluate(self, values)
 
-    def lambdify(self, *, cse: bool = True) -> GradientFunction:
-        """A NumPy function ``grad(**values) -> {param: gradient}`` (batch axis accepted)."""
-        from .numeric import GradientFunction
+    def lambdify(self, *, cse: bool = True, backend: str = "numpy") -> GradientFunction:
+        """A function ``grad(**values) -> {param: gradient}`` (batch axis accepted): NumPy arrays by
+        default, a ``jax.jit``-compiled function of JAX arrays with ``backend="jax"``, a function
+        of float64 tensors that ``torch.compile`` takes with ``backend="torch"``."""
+        from .backends import gradient_function
 
-        return GradientFunction(self, cse=cse)
+        return gradient_function(self, backend, cse=cse)
 
     # -- documents: the reports their sections show are computed here, then printed -----------
 

@@ -119,3 +119,7 @@ class ExpressionError(SymbackpropError, ValueError):
 
 class GradientCheckError(SymbackpropError, AssertionError):
     """Derived gradients disagree with an independent oracle."""
+
+
+class BackendUnavailableError(SymbackpropError, ImportError):
+    """A numeric backend (JAX, PyTorch, Dask) was asked for but its package is not installed."""

@@ -1,0 +1,38 @@
+"""The kernels whose NumPy form assigns in place or branches on values, written without either.
+
+``jax.jit`` traces a function once for all values, so it can neither assign into
+an array nor take a branch on an array's contents; these forms give the same
+numbers as kernels.py's (NaN kept where the input is NaN) for every backend.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _step(x, at_zero=0.5):
+    """The Heaviside step 𝟏[x > 0] with the given value at 0; NaN stays NaN."""
+    x = np.asarray(x, dtype=float)
+    result = np.where(x > 0, 1.0, np.where(x == 0, at_zero, 0.0))
+    return np.where(np.isnan(x), np.nan, result)
+
+
+def _gate(g, x, at_zero=0.0):
+    """g ⊙ 𝟏[x > 0] — ReLU's backward step — NaN in x kept."""
+    result = np.where(x > 0, g, 0.0 * g)
+    if at_zero != 0:
+        result = result + np.where(x == 0, at_zero * g, 0.0 * g)
+    return np.where(np.isnan(x), np.nan, result)
+
+
+def _embed(g, rows, columns, row_start, row_stop, column_start, column_stop):
+    """g placed at [row_start:row_stop, column_start:column_stop] of zeros of shape (…, rows, columns)."""
+    g = np.asarray(g, dtype=float)
+    if g.ndim < 2:
+        g = g.reshape(g.shape + (1,) * (2 - g.ndim))
+    leading = g.shape[:-2]
+    height = g.shape[-2]
+    g = np.concatenate([np.zeros(leading + (height, column_start)), g,
+                        np.zeros(leading + (height, columns - column_stop))], axis=-1)
+    return np.concatenate([np.zeros(leading + (row_start, columns)), g,
+                           np.zeros(leading + (rows - row_stop, columns))], axis=-2)

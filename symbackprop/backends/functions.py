@@ -1,0 +1,107 @@
+"""``d.lambdify(backend="jax" | "torch")``: the generated program run on another array library.
+
+The program is the NumPy one, the same ``ast`` from the same emitter
+(:class:`~symbackprop.numeric.Program`); only the namespace it is executed in
+differs (:mod:`.porting`).  Values are brought to the program's layout by their
+shapes alone — (rows, columns), or (N, rows, columns) for a batch of an input,
+with the same spellings and the same errors as NumPy's ``lambdify`` — so the
+whole call can be traced by ``jax.jit`` or ``torch.compile``; their numbers are
+not inspected (NaN and infinity pass through, as in any array library).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ExtraValueError, MissingValueError, ValueShapeError
+from ..network import INPUT, PARAM, Quantity
+from .porting import port_namespace
+
+if TYPE_CHECKING:
+    from ..derivation import Derivation
+
+
+def layout(quantity: Quantity, shape: tuple[int, ...]) -> tuple[tuple[int, ...], int | None]:
+    """The program's shape for a value of ``shape`` and its batch size, as ``values.conform`` reads them."""
+    rows, columns = quantity.matrix_shape
+    batchable = quantity.kind == INPUT
+    if quantity.is_scalar:
+        if shape in ((), (1,), (1, 1)):
+            return (1, 1), None
+        if batchable and (len(shape) == 1 or shape[1:] in ((1,), (1, 1))):
+            return (shape[0], 1, 1), shape[0]
+    else:
+        if shape == (rows, columns) or (shape == (rows * columns,) and 1 in (rows, columns)):
+            return (rows, columns), None
+        if batchable and shape[1:] == (rows, columns) and len(shape) == 3:
+            return shape, shape[0]
+        if batchable and columns == 1 and len(shape) == 2 and shape[1] == rows:
+            return (shape[0], rows, 1), shape[0]
+    declared = "a scalar" if quantity.is_scalar else f"shape {quantity.shape}"
+    batch = " (or with a leading batch axis)" if batchable else ""
+    raise ValueShapeError(f"value of {quantity.kind} {quantity.name!r} has shape {shape}; expected {declared}{batch}")
+
+
+class BackendGradientFunction:
+    """``grad(**values) -> {param: ∂L/∂param}`` on JAX arrays or torch tensors (float64).
+
+    ``function`` is the compiled callable (``jax.jit`` of the whole call for JAX;
+    the plain function for torch, which ``torch.compile`` takes); ``source`` is
+    the generated program, the NumPy backend's.
+    """
+
+    def __init__(self, derivation: Derivation, backend: str, *, cse: bool = True) -> None:
+        from ..numeric import Program
+        from . import jax_arrays, torch_arrays
+
+        module = {"jax": jax_arrays, "torch": torch_arrays}[backend]
+        arrays = module.jax_backend() if backend == "jax" else module.torch_backend()
+        self.derivation = derivation
+        self.backend = backend
+        self.program = Program(derivation, cse=cse, outputs="parameters")
+        self.source = self.program.source
+        self.namespace = port_namespace(self.program.namespace, arrays)
+        scope = dict(self.namespace)
+        exec(compile(self.program.derivation_source, f"<symbackprop generated, {backend}>", "exec"), scope)
+        self._derivation = scope["derivation"]
+        self._to_backend = module.to_backend
+        self._leaves = list(derivation.network.quantities(INPUT, PARAM))
+        self._params = list(derivation.network.params)
+        self.function = module.compile_function(self.gradients)
+
+    def __call__(self, **values: Any) -> dict[str, Any]:
+        return self.function(**values)
+
+    def gradients(self, **values: Any) -> dict[str, Any]:
+        """The uncompiled call, for a caller's own ``jax.jit``, ``jax.vmap`` or ``torch.compile``."""
+        arrays, batch_size = self._conform(values)
+        _, gradient = self._derivation(*arrays, batch_size or 1)
+        return {q.name: gradient[q.name].reshape(q.shape if q.shape else ()) for q in self._params}
+
+    def _conform(self, values: dict[str, Any]) -> tuple[list[Any], int | None]:
+        names = {q.name for q in self._leaves}
+        extra = sorted(set(values) - names)
+        if extra:
+            raise ExtraValueError(f"values given for names that are not inputs or parameters: {extra}")
+        missing = [q.name for q in self._leaves if q.name not in values]
+        if missing:
+            raise MissingValueError(f"missing values for {', '.join(repr(n) for n in missing)}")
+        arrays, sizes = [], {}
+        for q in self._leaves:
+            array = self._to_backend(values[q.name])
+            shape, size = layout(q, tuple(array.shape))
+            arrays.append(array.reshape(shape))
+            if size is not None:
+                sizes[q.name] = size
+        if not sizes:
+            return arrays, None
+        unbatched = [i for i, q in enumerate(self._leaves) if q.kind == INPUT and q.name not in sizes]
+        if set(sizes.values()) == {1}:
+            for i in unbatched:
+                arrays[i] = arrays[i].reshape((1, *arrays[i].shape))
+            unbatched = []
+        if len(set(sizes.values())) > 1 or unbatched:
+            described = ", ".join(f"{n}: N={s}" for n, s in sizes.items())
+            raise ValueShapeError(f"inputs disagree about the batch size ({described}, "
+                                  f"{len(unbatched)} without a batch axis)")
+        return arrays, next(iter(sizes.values()))

@@ -1,0 +1,196 @@
+"""PyTorch as a generated program's array library: NumPy's names over float64 tensors.
+
+torch has most of NumPy's functions under NumPy's names (``arcsinh``,
+``swapaxes``, ``logaddexp``) but wants tensors where NumPy takes Python numbers,
+``dim``/``keepdim`` where NumPy says ``axis``/``keepdims``, and ``amax`` for a
+maximum over an axis.  :class:`_TorchArrays` supplies that difference and
+passes everything else to torch; every function here is one torch.compile traces.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import numpy as np
+
+from ..errors import BackendUnavailableError
+from .porting import ArrayBackend
+
+INSTALL_TORCH = "pip install 'symbackprop[torch]'"
+
+#: SciPy's special functions that ``torch.special`` has, under SciPy's names.
+_NATIVE_SPECIAL = ("erf", "erfc", "gammaln")
+
+#: NumPy's names that torch spells otherwise.
+_RENAMED = {"power": "pow", "absolute": "abs", "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh"}
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        raise BackendUnavailableError(f"the PyTorch backend needs PyTorch: {INSTALL_TORCH}") from None
+    return torch
+
+
+class _Elementwise:
+    """A NumPy ufunc of tensors or numbers, with ``.reduce`` over a sequence of arrays."""
+
+    def __init__(self, function, name: str) -> None:
+        self._function = function
+        self.__name__ = name
+
+    def __call__(self, *arguments):
+        return self._function(*_tensors(*arguments))
+
+    def reduce(self, arrays):
+        total = arrays[0]
+        for array in arrays[1:]:
+            total = self(total, array)
+        return total
+
+
+def _tensors(*values):
+    torch = _torch()
+    if not any(isinstance(v, torch.Tensor) for v in values):
+        return [torch.as_tensor(v, dtype=torch.float64) for v in values]
+    like = next(v for v in values if isinstance(v, torch.Tensor))
+    dtype = like.dtype if like.dtype.is_floating_point else torch.float64
+    return [v if isinstance(v, torch.Tensor) else torch.as_tensor(v, dtype=dtype) for v in values]
+
+
+class _TorchArrays:
+    """``np`` for a ported kernel, over torch tensors."""
+
+    newaxis = None
+    float64 = float
+    pi, e, nan, inf = np.pi, np.e, np.nan, np.inf
+
+    def __init__(self) -> None:
+        torch = self._torch = _torch()
+        for name in ("maximum", "minimum", "logaddexp", "power", "arctan2", "hypot", "heaviside", "fmod",
+                     "copysign"):
+            setattr(self, name, _Elementwise(getattr(torch, _RENAMED.get(name, name)), name))
+
+    def __getattr__(self, name: str) -> Any:
+        function = getattr(self._torch, _RENAMED.get(name, name))  # AttributeError: torch has no such function
+        if not callable(function):
+            return function
+        return _Elementwise(function, name)
+
+    def asarray(self, value, dtype=None):
+        torch = self._torch
+        if isinstance(value, torch.Tensor):
+            return value.to(torch.float64) if dtype is not None and not value.dtype == torch.float64 else value
+        return torch.as_tensor(np.asarray(value, dtype=np.float64) if dtype is not None else value,
+                               dtype=torch.float64 if dtype is not None else None)
+
+    array = asarray
+
+    @staticmethod
+    def errstate(**_: Any):
+        return contextlib.nullcontext()
+
+    def where(self, condition, x, y):
+        x, y = _tensors(x, y)
+        return self._torch.where(condition, x, y)
+
+    def sum(self, a, axis=None, keepdims=False):
+        a = _tensors(a)[0]
+        return a.sum() if axis is None else self._torch.sum(a, dim=axis, keepdim=keepdims)
+
+    def max(self, a, axis=None, keepdims=False):
+        a = _tensors(a)[0]
+        return a.max() if axis is None else self._torch.amax(a, dim=axis, keepdim=keepdims)
+
+    amax = max
+
+    def min(self, a, axis=None, keepdims=False):
+        a = _tensors(a)[0]
+        return a.min() if axis is None else self._torch.amin(a, dim=axis, keepdim=keepdims)
+
+    amin = min
+
+    def swapaxes(self, a, first, second):
+        return self._torch.swapaxes(a, first, second)
+
+    def concatenate(self, arrays, axis=0):
+        return self._torch.cat(list(arrays), dim=axis)
+
+    def broadcast_to(self, a, shape):
+        return self._torch.broadcast_to(_tensors(a)[0], tuple(shape))
+
+    def broadcast_shapes(self, *shapes):
+        return tuple(self._torch.broadcast_shapes(*shapes))
+
+    def broadcast_arrays(self, *arrays):
+        return self._torch.broadcast_tensors(*_tensors(*arrays))
+
+    def dot(self, a, b):
+        return self._torch.dot(a, b)
+
+    @staticmethod
+    def ndim(a):
+        return a.ndim if hasattr(a, "ndim") else np.ndim(a)
+
+    @staticmethod
+    def shape(a):
+        return tuple(a.shape) if hasattr(a, "shape") else np.shape(a)
+
+    def zeros(self, shape):
+        return self._torch.zeros(shape, dtype=self._torch.float64)
+
+    def ones(self, shape):
+        return self._torch.ones(shape, dtype=self._torch.float64)
+
+    def abs(self, a):
+        return self._torch.abs(_tensors(a)[0])
+
+    def select(self, conditions, choices, default=0.0):
+        result = _tensors(default)[0]
+        for condition, choice in reversed(list(zip(conditions, choices))):
+            result = self.where(condition, choice, result)
+        return result
+
+
+class _Special:
+    """``scipy.special`` for a ported kernel: torch.special's functions, the rest on the host."""
+
+    def __init__(self, host) -> None:
+        self._host = host
+
+    def __getattr__(self, name: str) -> Any:
+        torch = _torch()
+        if name in _NATIVE_SPECIAL:
+            return _Elementwise(getattr(torch.special, name), name)
+        import scipy.special
+
+        return self._host(getattr(scipy.special, name))
+
+
+def _host(function):
+    def on_host(*arguments):
+        torch = _torch()
+        values = [a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else a for a in arguments]
+        return torch.as_tensor(np.asarray(function(*values), dtype=np.float64))
+
+    on_host.__name__ = getattr(function, "__name__", "on_host")
+    return on_host
+
+
+def torch_backend() -> ArrayBackend:
+    return ArrayBackend("PyTorch", _TorchArrays(), _Special(_host), _host,
+                        # torch.special.polygamma is 5e-10 away from SciPy's
+                        on_host=frozenset({"LambertW", "besselj", "gamma", "Ei", "polygamma"}))
+
+
+def to_backend(value: Any) -> Any:
+    torch = _torch()
+    if isinstance(value, torch.Tensor):
+        return value if value.dtype == torch.float64 else value.to(torch.float64)
+    return torch.as_tensor(np.asarray(value, dtype=np.float64))
+
+
+def compile_function(function):
+    return function
