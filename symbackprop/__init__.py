@@ -1,5 +1,6 @@
 """symbackprop: backpropagation derived symbolically, step by step, and checked numerically."""
 
+from .backends.blockwise import dask_gradients
 from .backprop import BATCH_SIZE, UnusedParameterWarning, backprop
 from .checking import GradientCheck, check_gradients
 from .derivation import Derivation, Step
@@ -70,4 +71,5 @@ __all__ = [
     "log_softmax", "softmax",
     "IndexOutOfRangeError", "InvalidAxisError", "InvalidIndexError", "concat",
     "abs", "cos", "exp", "log", "mean", "sin", "sqrt",
+    "dask_gradients",
 ]
