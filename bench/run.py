@@ -279,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         rendering_suite(quick=True)
         memory_suite([8, 16, 16, 1])
         attention_suite(quick=True)
+        _check_backend_and_dask_suites(quick=True)
     else:
         scalar_suite([[4, 8, 8, 1], [8, 16, 16, 1], [16, 32, 32, 1], [4] + [4] * 8 + [1], [4] + [4] * 32 + [1]],
                      naive={"[4, 8, 8, 1]": 60.0, "[8, 16, 16, 1]": 90.0, "[16, 32, 32, 1]": 120.0,
@@ -289,7 +290,25 @@ def main(argv: list[str] | None = None) -> int:
         rendering_suite(quick=False)
         memory_suite([16, 32, 32, 1])
         attention_suite(quick=False)
+        _check_backend_and_dask_suites(quick=False)
     return 0
+
+
+def _check_backend_and_dask_suites(quick: bool) -> None:
+    """7. checks, 8. JAX and PyTorch beside hand code, 9. Dask (bench/backends.py)."""
+    import tempfile
+
+    import backends
+
+    with tempfile.TemporaryDirectory() as work:
+        backends.check_suite(Path(work))
+    if quick:
+        backends.backend_suite([[8, 16, 16, 1]], batch=256, repeat=5)
+        backends.dask_suite([8, 16, 16, 1], samples=2 ** 16, chunk=2 ** 13)
+    else:
+        backends.backend_suite([[8, 16, 16, 1], [16, 32, 32, 1], [64, 256, 256, 10], [4] + [4] * 32 + [1]],
+                               batch=1024, repeat=9)
+        backends.dask_suite([16, 32, 32, 1], samples=2 ** 21, chunk=2 ** 16)
 
 
 if __name__ == "__main__":

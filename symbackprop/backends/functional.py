@@ -19,9 +19,9 @@ def _step(x, at_zero=0.5):
 
 def _gate(g, x, at_zero=0.0):
     """g ⊙ 𝟏[x > 0] — ReLU's backward step — NaN in x kept."""
-    result = np.where(x > 0, g, 0.0 * g)
+    result = np.where(x > 0, g, 0.0)
     if at_zero != 0:
-        result = result + np.where(x == 0, at_zero * g, 0.0 * g)
+        result = result + np.where(x == 0, at_zero * g, 0.0)
     return np.where(np.isnan(x), np.nan, result)
 
 

@@ -75,9 +75,10 @@ class _TorchArrays:
 
     def __getattr__(self, name: str) -> Any:
         function = getattr(self._torch, _RENAMED.get(name, name))  # AttributeError: torch has no such function
-        if not callable(function):
-            return function
-        return _Elementwise(function, name)
+        if callable(function):
+            function = _Elementwise(function, name)
+        setattr(self, name, function)  # looked up once
+        return function
 
     def asarray(self, value, dtype=None):
         torch = self._torch
@@ -93,8 +94,10 @@ class _TorchArrays:
         return contextlib.nullcontext()
 
     def where(self, condition, x, y):
-        x, y = _tensors(x, y)
-        return self._torch.where(condition, x, y)
+        torch = self._torch
+        if not (isinstance(x, torch.Tensor) or isinstance(y, torch.Tensor)):
+            x, y = _tensors(x, y)
+        return torch.where(condition, x, y)  # a Python number beside a tensor takes the tensor's dtype
 
     def sum(self, a, axis=None, keepdims=False):
         a = _tensors(a)[0]

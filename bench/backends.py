@@ -1,0 +1,201 @@
+"""The suites of gradient checks, of JAX and PyTorch beside hand-written code, and of Dask throughput.
+
+Imported by bench/run.py, which sets one thread per library before NumPy loads; each figure
+stands beside its baseline measured in the same process.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import symbackprop as sbp
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECKED = [15, 3, 3, 1]  # 64 parameters
+
+
+def _table(title, header, rows):
+    from run import table  # bench/run.py's table, one format for the whole suite
+
+    table(title, header, rows)
+
+
+def _median(function, repeat: int, number: int = 1) -> float:
+    from run import median_seconds
+
+    return median_seconds(function, repeat=repeat, number=number)
+
+
+def _network_values(sizes: list[int], batch: int | None, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    layers = len(sizes) - 1
+    values = {"x": rng.normal(size=(batch, sizes[0]) if batch else (sizes[0], 1)),
+              "y": rng.normal(size=(batch, sizes[-1]) if batch else (sizes[-1], 1))}
+    if sizes[-1] == 1:
+        values["y"] = values["y"][:, 0] if batch else 0.5
+    for k in range(layers):
+        values[f"W{k + 1}"] = rng.normal(size=(sizes[k + 1], sizes[k])) / np.sqrt(sizes[k])
+        values[f"b{k + 1}"] = rng.normal(size=(sizes[k + 1], 1)) * 0.1
+    return values
+
+
+# -- 7. checks ----------------------------------------------------------------------------------
+
+
+_NET_FILE = """
+import numpy as np
+import symbackprop as sbp
+
+net = sbp.mlp({sizes!r}, level={level!r})
+rng = np.random.default_rng(0)
+values = {{"x": rng.normal(size={inputs}).tolist(), "y": 0.5}}
+for k, (n, m) in enumerate({shapes!r}, start=1):
+    values[f"W{{k}}"] = (rng.normal(size=(n, m)) / np.sqrt(m)).tolist()
+    values[f"b{{k}}"] = (rng.normal(size=(n, 1)) * 0.1).tolist()
+"""
+
+
+def check_suite(work: Path) -> None:
+    """check_gradients and `symbackprop check` on the 64-parameter net, by default and thorough."""
+    rows = []
+    shapes = [(CHECKED[k + 1], CHECKED[k]) for k in range(len(CHECKED) - 1)]
+    for level in ("scalar", "vector"):
+        d = sbp.backprop(sbp.mlp(CHECKED, level=level))
+        values = _network_values(CHECKED, None, np.random.default_rng(0))
+        cells = [f"{CHECKED} ({level}), 64 params"]
+        for thorough in (False, True):
+            start = time.perf_counter()
+            report = sbp.check_gradients(d, values, thorough=thorough)
+            cells.append(f"{time.perf_counter() - start:.2f} s ({report.sympy_checked} of 64 by sympy.diff)")
+            assert report.passed
+        path = work / f"net64_{level}.py"
+        path.write_text(_NET_FILE.format(sizes=CHECKED, level=level, inputs=CHECKED[0], shapes=shapes))
+        for extra in ([], ["--thorough"]):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "symbackprop", "check", str(path), "-q", *extra], check=True,
+                           capture_output=True, cwd=ROOT)
+            cells.append(f"{time.perf_counter() - start:.2f} s")
+        rows.append(cells)
+    _table("7. Checks: check_gradients and `symbackprop check` (the command's time includes starting Python)",
+           ["network", "check_gradients", "thorough=True", "symbackprop check", "--thorough"], rows)
+
+
+# -- 8. JAX and PyTorch: ours against the same hand-written backprop ---------------------------------
+
+
+def _hand(xp, weights, biases, x, y):
+    """bench/run.py's hand_backprop in any NumPy-like module (jax.numpy, torch): samples as rows."""
+    n = x.shape[0]
+    hs, zs = [x], []
+    for W, b in zip(weights, biases):
+        z = hs[-1] @ W.T + b[:, 0]
+        zs.append(z)
+        hs.append(xp.maximum(z, 0.0 * z))
+    g = (hs[-1] - y) / n
+    grads = []
+    for k in range(len(weights) - 1, -1, -1):
+        g = g * (zs[k] > 0)
+        grads.append((g.T @ hs[k], g.sum(0)[:, None]))
+        g = g @ weights[k]
+    return grads[::-1]
+
+
+def _backend_row(backend: str, sizes: list[int], batch: int, rng: np.random.Generator, repeat: int) -> list[str]:
+    from run import label
+
+    d = sbp.backprop(sbp.mlp(sizes))
+    values = _network_values(sizes, batch, rng)
+    layers = len(sizes) - 1
+    if backend == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        to = jnp.asarray
+        hand = jax.jit(lambda w, b, x, y: _hand(jnp, w, b, x, y))
+
+        def ready(result):
+            return jax.block_until_ready(result)
+    else:
+        import torch
+
+        to = torch.as_tensor
+        hand = lambda w, b, x, y: _hand(torch, w, b, x, y)  # noqa: E731
+
+        def ready(result):
+            return result
+    grad = d.lambdify(backend=backend)
+    arrays = {k: to(v) for k, v in values.items()}
+    weights = [arrays[f"W{k + 1}"] for k in range(layers)]
+    biases = [arrays[f"b{k + 1}"] for k in range(layers)]
+    y = arrays["y"].reshape(batch, sizes[-1])
+    ours, theirs = ready(grad(**arrays)), ready(hand(weights, biases, arrays["x"], y))
+    reference = d.lambdify()(**values)
+    for k, (dW, db) in enumerate(theirs):  # the three agree before being timed
+        np.testing.assert_allclose(np.asarray(ours[f"W{k + 1}"]), reference[f"W{k + 1}"], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(np.asarray(dW), reference[f"W{k + 1}"], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(np.asarray(db).reshape(-1), reference[f"b{k + 1}"].reshape(-1), rtol=1e-9,
+                                   atol=1e-12)
+    ours_s = _median(lambda: ready(grad(**arrays)), repeat=repeat, number=5)
+    hand_s = _median(lambda: ready(hand(weights, biases, arrays["x"], y)), repeat=repeat, number=5)
+    numpy_grad = d.lambdify()
+    numpy_s = _median(lambda: numpy_grad(**values), repeat=repeat, number=5)
+    return [label(sizes), f"{ours_s * 1e3:.3f} ms", f"{hand_s * 1e3:.3f} ms", f"{ours_s / hand_s:.2f}×",
+            f"{numpy_s * 1e3:.3f} ms"]
+
+
+def backend_suite(networks: list[list[int]], batch: int, repeat: int) -> None:
+    for backend, title, ours, hand in (
+            ("jax", "jax.jit", "jax.jit(d.lambdify(backend=\"jax\"))", "jax.jit(hand JAX)"),
+            ("torch", "PyTorch", "d.lambdify(backend=\"torch\")", "hand torch (no autograd)")):
+        if importlib.util.find_spec(backend) is None:
+            print(f"\n(8. {title}: {backend} is not installed)")
+            continue
+        if backend == "torch":
+            import torch
+
+            torch.set_num_threads(1)
+        rng = np.random.default_rng(0)
+        rows = [_backend_row(backend, sizes, batch, rng, repeat) for sizes in networks]
+        _table(f"8. {title}: our generated program against the same hand-written backprop, batch {batch} "
+               "(vector level, float64, median per call, one thread)",
+               ["network", ours, hand, "ratio", "d.lambdify() (NumPy)"], rows)
+
+
+# -- 9. Dask: throughput at 1 and 2 workers -------------------------------------------------------
+
+
+def dask_suite(sizes: list[int], samples: int, chunk: int) -> None:
+    if importlib.util.find_spec("distributed") is None:
+        print("\n(9. Dask: dask/distributed are not installed)")
+        return
+    import dask.array as da
+    import distributed
+
+    d = sbp.backprop(sbp.mlp(sizes))
+    rng = np.random.default_rng(0)
+    params = {k: v for k, v in _network_values(sizes, None, rng).items() if k[0] in "Wb"}
+    rows = []
+    for workers in (1, 2):
+        with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                      dashboard_address=None) as cluster, distributed.Client(cluster):
+            # the samples are made on the workers, block by block, as data read where it lives would be
+            x = da.random.RandomState(1).normal(size=(samples, sizes[0]), chunks=(chunk, sizes[0]))
+            y = da.random.RandomState(2).normal(size=(samples,), chunks=(chunk,))
+            sbp.dask_gradients(d, {"x": x[:chunk], "y": y[:chunk]}, params)  # the workers compile the program
+            times = []
+            for _ in range(3):
+                start = time.perf_counter()
+                sbp.dask_gradients(d, {"x": x, "y": y}, params)
+                times.append(time.perf_counter() - start)
+        best = min(times)
+        rows.append([f"{sizes}", f"{workers}", f"{samples:,} in {samples // chunk} blocks of {chunk:,}",
+                     f"{best:.2f} s", f"{samples / best / 1e6:.2f} M samples/s"])
+    rows[1].append(f"{float(rows[1][4].split()[0]) / float(rows[0][4].split()[0]):.2f}×")
+    rows[0].append("1.00×")
+    _table("9. Dask: sbp.dask_gradients on a distributed LocalCluster (worker processes, one thread each; "
+           "best of 3)", ["network", "workers", "samples", "time", "throughput", "vs 1 worker"], rows)
