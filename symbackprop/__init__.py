@@ -13,6 +13,7 @@ from .errors import (
     GradientCheckError,
     IndexOutOfRangeError,
     InvalidAxisError,
+    InvalidClassIndexError,
     InvalidIndexError,
     InvalidNameError,
     InvalidNumberError,
@@ -69,7 +70,7 @@ __all__ = [
     "ComplexValueError", "ForeignQuantityError", "InvalidNumberError", "InvalidOperandError", "OptionError",
     "TensorInSymPyError",
     "log_softmax", "softmax",
-    "IndexOutOfRangeError", "InvalidAxisError", "InvalidIndexError", "concat",
+    "IndexOutOfRangeError", "InvalidAxisError", "InvalidClassIndexError", "InvalidIndexError", "concat",
     "abs", "cos", "exp", "log", "mean", "sin", "sqrt",
     "dask_gradients",
 ]

@@ -300,3 +300,12 @@ def test_exact_evaluation_of_a_batch_derivation_is_one_sample():
     shown = sbp.backprop(sbp.reference.reference_network(), batch=True).evaluate(values, exact=True)
     for name in ("W1", "b1", "W2", "b2"):
         assert np.array_equal(np.asarray(plain.grad[name]), np.asarray(shown.grad[name])), name
+
+
+def test_a_network_without_parameters_still_writes_its_document():
+    net = sbp.Network()
+    x = net.input("x")
+    net.loss("L", x ** 2)
+    d = sbp.backprop(net)
+    assert "L" in d.to_latex(values={"x": 2})
+    assert float(d.evaluate({"x": 2.0}).grad["x"]) == 4.0

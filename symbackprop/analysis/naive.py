@@ -141,7 +141,7 @@ def naive_operations(derivation: Derivation, *, cap: int = 64, sample: int = 2, 
         loss = loss.xreplace(replacements)
     affordable = work // max(loss_ops, 1)  # elements whose derivatives the work bound pays for
     if parameters <= cap and parameters <= affordable:
-        per_parameter, reason, measured, limit = max(len(s) for _, s, _ in groups), EVERY_ELEMENT, 0, 0
+        per_parameter, reason, measured, limit = max((len(s) for _, s, _ in groups), default=0), EVERY_ELEMENT, 0, 0
     else:
         per_parameter = max(1, affordable // max(len(groups), 1))
         if parameters > cap and sample <= per_parameter:
