@@ -13,16 +13,18 @@ import numpy as np
 def _step(x, at_zero=0.5):
     """The Heaviside step 𝟏[x > 0] with the given value at 0; NaN stays NaN."""
     x = np.asarray(x, dtype=float)
-    result = np.where(x > 0, 1.0, np.where(x == 0, at_zero, 0.0))
-    return np.where(np.isnan(x), np.nan, result)
+    result = np.asarray(x > 0, dtype=float)
+    if at_zero != 0:
+        result = result + at_zero * np.asarray(x == 0, dtype=float)
+    return np.where(np.isnan(x), x, result)  # x itself, not a NaN constant: no scalar to broadcast
 
 
 def _gate(g, x, at_zero=0.0):
     """g ⊙ 𝟏[x > 0] — ReLU's backward step — NaN in x kept."""
-    result = np.where(x > 0, g, 0.0)
+    result = g * np.asarray(x > 0, dtype=float)
     if at_zero != 0:
-        result = result + np.where(x == 0, at_zero * g, 0.0)
-    return np.where(np.isnan(x), np.nan, result)
+        result = result + at_zero * g * np.asarray(x == 0, dtype=float)
+    return np.where(np.isnan(x), x, result)
 
 
 def _embed(g, rows, columns, row_start, row_stop, column_start, column_stop):

@@ -67,6 +67,7 @@ class BackendGradientFunction:
         self._to_backend = module.to_backend
         self._leaves = list(derivation.network.quantities(INPUT, PARAM))
         self._params = list(derivation.network.params)
+        self._layouts: dict[tuple[str, tuple[int, ...]], tuple[tuple[int, ...], int | None]] = {}
         self.function = module.compile_function(self.gradients)
 
     def __call__(self, **values: Any) -> dict[str, Any]:
@@ -77,6 +78,13 @@ class BackendGradientFunction:
         arrays, batch_size = self._conform(values)
         _, gradient = self._derivation(*arrays, batch_size or 1)
         return {q.name: gradient[q.name].reshape(q.shape if q.shape else ()) for q in self._params}
+
+    def _layout(self, q: Quantity, shape: tuple[int, ...]) -> tuple[tuple[int, ...], int | None]:
+        key = (q.name, shape)
+        found = self._layouts.get(key)
+        if found is None:
+            found = self._layouts[key] = layout(q, shape)  # once per shape, as a training loop repeats them
+        return found
 
     def _conform(self, values: dict[str, Any]) -> tuple[list[Any], int | None]:
         names = {q.name for q in self._leaves}
@@ -89,8 +97,8 @@ class BackendGradientFunction:
         arrays, sizes = [], {}
         for q in self._leaves:
             array = self._to_backend(values[q.name])
-            shape, size = layout(q, tuple(array.shape))
-            arrays.append(array.reshape(shape))
+            shape, size = self._layout(q, tuple(array.shape))
+            arrays.append(array if tuple(array.shape) == shape else array.reshape(shape))
             if size is not None:
                 sizes[q.name] = size
         if not sizes:

@@ -53,6 +53,8 @@ class _Elementwise:
 
 def _tensors(*values):
     torch = _torch()
+    if all(isinstance(v, torch.Tensor) for v in values):
+        return values
     if not any(isinstance(v, torch.Tensor) for v in values):
         return [torch.as_tensor(v, dtype=torch.float64) for v in values]
     like = next(v for v in values if isinstance(v, torch.Tensor))
