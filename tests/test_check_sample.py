@@ -145,7 +145,7 @@ def test_the_command_says_which_elements_sympy_diff_derived(invoke):
     checked = sum(min(n, SYMPY_ORACLE_SAMPLE) for n in (45, 3, 9, 3, 3, 1))
     assert (f"sympy.diff derived {checked} of the 64 parameter elements: in each parameter the first, the last "
             f"and evenly spaced ones between, at most {SYMPY_ORACLE_SAMPLE}") in out
-    assert "ok: all 64 gradients agree" in out or "ok: all 6 gradients agree" in out
+    assert out.splitlines()[-1].startswith("ok: all 6 gradients agree")  # the verdict closes the report
 
 
 def test_thorough_derives_every_element(invoke):
