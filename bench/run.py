@@ -276,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         scalar_suite([[4, 8, 8, 1], [8, 16, 16, 1]], naive={"[4, 8, 8, 1]": 10.0})
         vector_suite(quick=True)
         numeric_suite([[8, 16, 16, 1]], [[4, 8, 8, 1]], batch=256)
+        numeric_suite([[8, 16, 16, 1]], [], batch=32)
         rendering_suite(quick=True)
         memory_suite([8, 16, 16, 1])
         attention_suite(quick=True)
@@ -287,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         vector_suite(quick=False)
         numeric_suite([[8, 16, 16, 1], [16, 32, 32, 1], [64, 256, 256, 10], [4] + [4] * 32 + [1]],
                       [[4, 8, 8, 1], [8, 16, 16, 1]], batch=1024)
+        numeric_suite([[8, 16, 16, 1], [16, 32, 32, 1], [64, 256, 256, 10], [4] + [4] * 32 + [1]], [], batch=32)
         rendering_suite(quick=False)
         memory_suite([16, 32, 32, 1])
         attention_suite(quick=False)

@@ -143,13 +143,14 @@ class Derivation:
 
         return evaluate_exact(self, values) if exact else evaluate(self, values)
 
-    def lambdify(self, *, cse: bool = True, backend: str = "numpy") -> GradientFunction:
+    def lambdify(self, *, cse: bool = True, backend: str = "numpy", check: bool = True) -> GradientFunction:
         """A function ``grad(**values) -> {param: gradient}`` (batch axis accepted): NumPy arrays by
         default, a ``jax.jit``-compiled function of JAX arrays with ``backend="jax"``, a function
-        of float64 tensors that ``torch.compile`` takes with ``backend="torch"``."""
+        of float64 tensors that ``torch.compile`` takes with ``backend="torch"``.  ``check=False``
+        lets NaN and infinity through the NumPy function unchecked (names and shapes are still checked)."""
         from .backends import gradient_function
 
-        return gradient_function(self, backend, cse=cse)
+        return gradient_function(self, backend, cse=cse, check=check)
 
     # -- documents: the reports their sections show are computed here, then printed -----------
 

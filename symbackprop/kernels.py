@@ -43,7 +43,8 @@ def _step(x, at_zero=0.5):
     result = (x > 0).astype(float)
     if at_zero != 0:
         result[x == 0] = at_zero
-    if np.isnan(np.sum(x)):  # one pass without a mask in the common case that nothing is NaN
+    total = np.add.reduce(x, None)  # one pass without a mask in the common case that nothing is NaN
+    if total != total:
         result[np.isnan(x)] = np.nan
     return result
 
@@ -53,7 +54,8 @@ def _gate(g, x, at_zero=0.0):
     result = g * (x > 0)
     if at_zero != 0:
         result = result + at_zero * g * (x == 0)
-    if np.isnan(np.sum(x)):
+    total = np.add.reduce(x, None)  # NaN if any element is (or if +inf meets -inf: then the mask finds none)
+    if total != total:
         result = np.where(np.isnan(x), np.nan, result)
     return result
 
@@ -74,7 +76,7 @@ def _mm_t(a, b):
 
 def _batch_sum(a, batch_size):
     """A parameter's gradient: per-sample terms summed over the batch (a shared term counts N times)."""
-    if np.ndim(a) == 3:
+    if getattr(a, "ndim", 0) == 3:
         return a.sum(axis=0)
     return np.asarray(a, dtype=float) * batch_size
 

@@ -26,6 +26,7 @@ from .errors import (
 )
 from .explicit import ClosedForms
 from .network import INPUT, PARAM, Quantity
+from .signatures import SignatureCache
 from .values import conform, conform_all  # noqa: F401 - re-exported: the numbers start from checked values
 
 if TYPE_CHECKING:
@@ -290,15 +291,20 @@ class GradientFunction:
     every forward value and every gradient.
     """
 
-    def __init__(self, derivation: Derivation, *, cse: bool = True) -> None:
+    def __init__(self, derivation: Derivation, *, cse: bool = True, check: bool = True) -> None:
         self.derivation = derivation
         self.program = Program(derivation, cse=cse, outputs="parameters")
         self.source = self.program.source
+        self.check = check
+        self._values = SignatureCache(derivation, check=check)
+        self._outputs = [(q.name, q.is_scalar) for q in derivation.network.params]
 
     def __call__(self, **values: Any) -> dict[str, np.ndarray]:
-        arrays, batch_size = conform_all(self.derivation, values)
-        _, gradient = self.program(arrays, batch_size or 1)
-        return {q.name: _shape_output(q, gradient[q.name], False) for q in self.derivation.network.params}
+        arguments, batch_size = self._values.arguments(values)
+        with np.errstate(all="ignore"):
+            _, gradient = self.program.function(*arguments, batch_size or 1)
+        return {name: np.asarray(gradient[name]).reshape(()) if scalar else np.asarray(gradient[name])
+                for name, scalar in self._outputs}
 
     def forward_and_gradients(self, **values: Any) -> Evaluation:
         return evaluate(self.derivation, values)

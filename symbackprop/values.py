@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 _EXACT_TYPES = (int, Fraction, sp.Rational, sp.Integer)
 
 
-def _to_array(name: str, value: Any, exact: bool) -> np.ndarray:
+def _to_array(name: str, value: Any, exact: bool, check_finite: bool = True) -> np.ndarray:
     if isinstance(value, (str, bytes)):
         raise ValuesError(f"value of {name!r} must be numbers, not text")
     if value is None:
@@ -60,7 +60,7 @@ def _to_array(name: str, value: Any, exact: bool) -> np.ndarray:
             raise ValuesError(f"value of {name!r}: {error}") from None
         finite = all(sp.sympify(v).is_finite for v in array.flat)
     else:
-        finite = bool(np.isfinite(array).all())
+        finite = not check_finite or bool(np.isfinite(array).all())
     if not finite:
         raise NonFiniteValueError(f"value of {name!r} contains NaN or infinity: {value!r}")
     return array
@@ -90,7 +90,8 @@ def _shape_text(shape: tuple) -> str:
     return "a scalar" if shape in ((), (1, 1)) else f"shape {shape}"
 
 
-def conform(quantity: Quantity, value: Any, exact: bool = False) -> tuple[np.ndarray, int | None]:
+def conform(quantity: Quantity, value: Any, exact: bool = False, *, finite: bool = True
+            ) -> tuple[np.ndarray, int | None]:
     """The value as a (rows, columns) or (N, rows, columns) array, and N (None if unbatched).
 
     A flat list is one vector: a column for shape (n, 1), a row for shape (1, n).
@@ -98,7 +99,7 @@ def conform(quantity: Quantity, value: Any, exact: bool = False) -> tuple[np.nda
     (N, n), but a batch of rows only (N, 1, n), since (N, n) already reads as N
     columns' worth of numbers for a column input and a row input must not mean otherwise.
     """
-    array = _to_array(quantity.name, value, exact)
+    array = _to_array(quantity.name, value, exact, finite)
     rows, columns = quantity.matrix_shape
     shape = array.shape
     batchable = quantity.kind == INPUT
@@ -128,9 +129,10 @@ def missing_names(network: Any, values: Mapping[str, Any]) -> list[str]:
     return [q.name for q in network.quantities(INPUT, PARAM) if q.name not in values]
 
 
-def conform_all(derivation: Derivation, values: Mapping[str, Any], exact: bool = False
+def conform_all(derivation: Derivation, values: Mapping[str, Any], exact: bool = False, *, finite: bool = True
                 ) -> tuple[dict[str, np.ndarray], int | None]:
-    """Check names, shapes and numbers of all values; return them conformed and the batch size."""
+    """Check names, shapes and numbers of all values (NaN and infinity too unless ``finite`` is
+    False); return them conformed and the batch size."""
     if not isinstance(values, Mapping):
         raise ValuesError(f"values must be a mapping of names to numbers, got {type(values).__name__}")
     network = derivation.network
@@ -147,7 +149,7 @@ def conform_all(derivation: Derivation, values: Mapping[str, Any], exact: bool =
     arrays: dict[str, np.ndarray] = {}
     batch_sizes: dict[str, int] = {}
     for quantity in needed:
-        arrays[quantity.name], size = conform(quantity, values[quantity.name], exact)
+        arrays[quantity.name], size = conform(quantity, values[quantity.name], exact, finite=finite)
         if size is not None:
             batch_sizes[quantity.name] = size
     check_class_indices(network, arrays)

@@ -19,14 +19,14 @@ if TYPE_CHECKING:
 BACKENDS = ("numpy", "jax", "torch")
 
 
-def gradient_function(derivation: Derivation, backend: str = "numpy", *, cse: bool = True) -> Any:
-    """The compiled gradients of ``derivation`` on ``backend``."""
+def gradient_function(derivation: Derivation, backend: str = "numpy", *, cse: bool = True, check: bool = True) -> Any:
+    """The compiled gradients of ``derivation`` on ``backend`` (``check``: NaN and infinity refused, NumPy)."""
     if backend not in BACKENDS:
         raise OptionError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, not {backend!r}")
     if backend == "numpy":
         from ..numeric import GradientFunction
 
-        return GradientFunction(derivation, cse=cse)
+        return GradientFunction(derivation, cse=cse, check=check)
     from .functions import BackendGradientFunction
 
     return BackendGradientFunction(derivation, backend, cse=cse)

@@ -89,7 +89,7 @@ class TreeEmitter(IndexingEmitter, TreeVisitor):
         if expr.is_Integer:
             return constant(int(expr))
         text = self._printer.doprint(expr)
-        return ast.parse(text, mode="eval").body  # SymPy's printer parenthesises; parsing keeps that
+        return _gated(ast.parse(text, mode="eval").body)  # SymPy's printer parenthesises; parsing keeps that
 
     # -- tensors -------------------------------------------------------------------------
 
@@ -206,6 +206,15 @@ def _with_options(application: ast.Call, options: tuple[tuple[str, Any], ...]) -
     """A loss kernel's call with its node's options (an axis, class indices) as keyword arguments."""
     application.keywords = [ast.keyword(key, constant(value)) for key, value in options]
     return application
+
+
+def _gated(code: ast.expr) -> ast.expr:
+    """``g * _step(x, a)`` as ``_gate(g, x, a)``: the same numbers without the step's array."""
+    if isinstance(code, ast.BinOp) and isinstance(code.op, ast.Mult):
+        for step, other in ((code.right, code.left), (code.left, code.right)):
+            if isinstance(step, ast.Call) and isinstance(step.func, ast.Name) and step.func.id == "_step":
+                return call("_gate", other, *step.args)
+    return code
 
 
 def step_at_zero(node: T.Tensor) -> sp.Expr | None:

@@ -1,0 +1,83 @@
+"""Values checked once per shape signature: the fast path of a compiled gradient's calls.
+
+A training loop calls the same function thousands of times with arrays of the
+same shapes.  The first call of each signature — the names given, each value a
+float64 ndarray of a given shape — runs every check of :func:`~symbackprop.values.conform_all`
+and records what it did (which values it reshaped, to what, and the batch size);
+later calls with that signature repeat only that, and the finiteness check,
+which depends on the numbers.  Anything else (lists, other dtypes, new shapes,
+class indices, whose check reads the numbers) takes the full path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .network import INPUT, PARAM
+from .ops.softmax_targets import class_indices
+from .values import conform_all
+
+if TYPE_CHECKING:
+    from .derivation import Derivation
+
+_FLOAT = np.dtype(np.float64)
+
+#: Arrays up to this many numbers are checked for NaN and infinity together, in one reduction.
+_SMALL = 4096
+
+
+class SignatureCache:
+    """``arguments(values) -> (arrays in the program's order, batch size or None)``, checked as
+    ``conform_all`` checks them; ``check=False`` lets NaN and infinity through uninspected."""
+
+    def __init__(self, derivation: Derivation, *, check: bool = True) -> None:
+        network = derivation.network
+        self.derivation = derivation
+        self.check = check
+        self.names = tuple(q.name for q in network.quantities(INPUT, PARAM))
+        self._name_set = frozenset(self.names)
+        self._remembers = not class_indices(network)
+        self._layouts: dict[tuple, tuple[tuple, int | None, tuple[int, ...], tuple[int, ...]]] = {}
+
+    def arguments(self, values: Mapping[str, Any]) -> tuple[list[np.ndarray], int | None]:
+        given = self._given(values)
+        layout = self._layouts.get(tuple([v.shape for v in given])) if given is not None else None
+        if layout is None:
+            return self._first(values, given)
+        shapes, batch_size, small, large = layout
+        if self.check and not _all_finite(given, small, large):
+            return self._first(values, given)  # the full check names the value (or finds an overflowing sum)
+        arrays = [v if shape is None else v.reshape(shape) for v, shape in zip(given, shapes)]
+        return arrays, batch_size
+
+    def _given(self, values: Mapping[str, Any]) -> list[np.ndarray] | None:
+        """The values in order if every one is a float64 ndarray and the names are exactly ours."""
+        if not self._remembers or not isinstance(values, dict) or values.keys() != self._name_set:
+            return None
+        given = [values[n] for n in self.names]
+        if {type(v) for v in given} != {np.ndarray} or {v.dtype for v in given} != {_FLOAT}:
+            return None
+        return given
+
+    def _first(self, values: Mapping[str, Any], given: list[np.ndarray] | None
+               ) -> tuple[list[np.ndarray], int | None]:
+        conformed, batch_size = conform_all(self.derivation, values, finite=self.check)
+        arrays = [conformed[n] for n in self.names]
+        if given is not None:  # float64 arrays are only reshaped (or given a batch axis of 1): repeatable
+            shapes = tuple(None if a is v else a.shape for a, v in zip(arrays, given))
+            small = tuple(i for i, v in enumerate(given) if v.size <= _SMALL)
+            large = tuple(i for i, v in enumerate(given) if v.size > _SMALL)
+            self._layouts[tuple(v.shape for v in given)] = (shapes, batch_size, small, large)
+        return arrays, batch_size
+
+
+def _all_finite(given: list[np.ndarray], small: tuple[int, ...], large: tuple[int, ...]) -> bool:
+    """True if no value holds NaN or infinity (False may also mean a sum overflowed: check each then)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(np.concatenate([given[i].ravel() for i in small])) if small else 0.0
+        for i in large:
+            total = total + np.add.reduce(given[i], None)
+    return bool(total - total == 0)  # NaN for NaN or infinity
