@@ -21,6 +21,7 @@ from .blocks import Block, Bullets, Display, Heading, Paragraph
 from .numbers import WorkedValues
 from .scalars import ScalarPrinter, Shown
 from .tensors import ATOM, NEGATIVE, Printed, TensorPrinter
+from .widths import ROW_WIDTH, printed_width
 
 if TYPE_CHECKING:
     from .compose import Writer
@@ -167,8 +168,9 @@ class Example:
         value = self.format.matrix(self.values.step_value(step))
         if step.kind == SUM:
             parts = [self.values.step_value(part) for part in w.parts(step)]
-            total = " + ".join(self.factor(p, first=k == 0) for k, p in enumerate(parts))
-            return [f"{w.adjoint(target)} &= {total} = {value}"]
+            terms = [self.factor(p, first=k == 0) for k, p in enumerate(parts)]
+            row = f"{w.adjoint(target)} &= {' + '.join(terms)} = {value}"
+            return [row] if printed_width(row) <= ROW_WIDTH else _sum_rows(w.adjoint(target), terms, value)
         lhs = w.adjoint(target) if step.complete else w.contribution(step)
         if source == w.derivation.loss:
             return _chain_of_equalities(lhs, [w.expr(step.result), self.substituted(step.result), value])
@@ -216,3 +218,15 @@ def _chain_of_equalities(lhs: str, sides: list[str], relation: str = "=") -> lis
     if sum(side.count(r"\begin{bmatrix}") for side in distinct) <= 2 and sum(map(len, distinct)) < 160:
         return [f"{lhs} &{relation} " + " = ".join(distinct)]
     return [f"{lhs} &{relation} {distinct[0]}", *(f"&= {side}" for side in distinct[1:])]
+
+
+def _sum_rows(lhs: str, terms: list[str], total: str) -> list[str]:
+    """A wide sum: its terms on rows that fit, as many to a row as fit, then its value on a row of its own."""
+    rows: list[list[str]] = [[]]
+    for term in terms:
+        if rows[-1] and printed_width(" + ".join([*rows[-1], term])) > ROW_WIDTH:
+            rows.append([])
+        rows[-1].append(term)
+    lines = [f"{lhs} &= {' + '.join(rows[0])}"]
+    lines += [rf"&\quad + {' + '.join(row)}" for row in rows[1:]]
+    return [*lines, f"&= {total}"]

@@ -27,6 +27,7 @@ from .blocks import (
     link_label,
 )
 from .options import Options
+from .widths import ROW_WIDTH, left_side, printed_width
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
@@ -48,6 +49,15 @@ _UNICODE = {
 _SUPERSCRIPTS = {"ⁿ": "n", "⁻": r"\ensuremath{-}", "⁰": "0", "¹": "1", "²": "2", "³": "3", "ᵢ": "i"}
 _SUPERSCRIPT_RUN = re.compile("[" + "".join(_SUPERSCRIPTS) + "]+")
 _MATRIX = re.compile(r"\\begin\{bmatrix\}.*?\\end\{bmatrix\}", re.S)
+_FIT = r"\sbpfitrow"
+#: A row wider than the line scaled to it: ``\sbpfitrow{left side}{right side}`` leaves the right side
+#: as it is where it fits beside the left side (and its relation), and shrinks it to that room otherwise;
+#: the 1em spare covers a left side the estimate of widths took for narrower than another.
+_FIT_DEFINITION = (
+    r"\providecommand{\sbpfitrow}[2]{\setbox0=\hbox{$\displaystyle #1{}={}$}"
+    r"\resizebox{\ifdim\dimexpr\width+\wd0+1em\relax>\linewidth\dimexpr\linewidth-\wd0-1em\relax\else\width\fi}"
+    r"{!}{$\displaystyle #2$}}" "\n"
+)
 CODE_WIDTH = 92
 
 
@@ -76,7 +86,7 @@ def derivation_to_latex(derivation: Derivation, values: Mapping[str, Any] | None
 def latex_document(body: str, *, lang: str = "en") -> str:
     """A standalone article around a fragment (kotex for Korean)."""
     korean = "\\usepackage{kotex}\n" if lang == "ko" else ""
-    graphics = "\\usepackage{graphicx}\n" if "\\includegraphics" in body else ""
+    graphics = "\\usepackage{graphicx}\n" if "\\includegraphics" in body or _FIT in body else ""
     return (
         "\\documentclass[11pt]{article}\n"
         "\\usepackage[margin=2.2cm]{geometry}\n"
@@ -144,10 +154,26 @@ def single_row(rows: tuple[str, ...]) -> str | None:
 def display(rows: tuple[str, ...], columns: int = 1) -> str:
     row = single_row(rows) if columns == 1 else None
     if row is not None:
-        return f"\\[\n{row}\n\\]\n"
+        fitted = _fitted("", row) if printed_width(row) > ROW_WIDTH else row
+        return f"{_FIT_DEFINITION if fitted != row else ''}\\[\n{fitted}\n\\]\n"
     begin, end = ("\\begin{align*}", "\\end{align*}") if columns == 1 else (
         f"\\begin{{alignat*}}{{{columns}}}", "\\end{alignat*}")
-    return f"{begin}\n" + " \\\\\n".join(rows) + f"\n{end}\n"
+    if columns == 1 and any(printed_width(row) > ROW_WIDTH for row in rows):
+        widest = max((left_side(row) for row in rows), key=printed_width)
+        rows = tuple(_fitted(widest, row) if printed_width(row) > ROW_WIDTH else row for row in rows)
+    definition = _FIT_DEFINITION if any(_FIT in row for row in rows) else ""
+    return f"{definition}{begin}\n" + " \\\\\n".join(rows) + f"\n{end}\n"
+
+
+def _fitted(widest_left: str, row: str) -> str:
+    """A row whose right side is scaled down to what the line leaves beside the widest left side."""
+    left = left_side(row)
+    if not left and not row.startswith("&"):
+        return f"{_FIT}{{}}{{{row}}}"
+    mark = len(left)
+    relation = re.match(r"&(=|\\leftarrow)?\s*", row[mark:])
+    start = mark + relation.end()
+    return f"{row[:start]}{_FIT}{{{widest_left}}}{{{row[start:]}}}"
 
 
 def text(markup: str) -> str:

@@ -43,7 +43,9 @@ def network_section(w: Writer) -> list[Block]:
         item = f"${w.lhs(quantity)} = {w.expr(quantity.definition)}$"
         description = describe(w, quantity)
         items.append(f"{item} ({w.say(description)})" if description else item)
-    blocks += [Paragraph(w.say("network.where")), Bullets(tuple(items))]
+    if chain:  # "where:" explains the diagram's names; without a diagram the intro leads into the list
+        blocks.append(Paragraph(w.say("network.where")))
+    blocks.append(Bullets(tuple(items)))
     if w.derivation.batch:
         loss, sample = w.notation.loss, w.notation.sample_loss
         blocks += [Paragraph(w.say("network.batch")),
