@@ -96,7 +96,8 @@ def _ids() -> list[str]:
 
 def test_the_documented_examples_are_there():
     documented = {"reference.py", "sigmoid_classifier.py", "softmax_3class.py", "batch.py", "custom_activation.py",
-                  "scalar_fanout.py", "reference.toml"}
+                  "scalar_fanout.py", "reference.toml", "residual_block.py", "layer_norm.py", "rms_norm.py",
+                  "swiglu_mlp.py", "attention_head.py", "rnn_bptt.py"}
     assert documented <= {path.name for path in SCRIPTS + SPECS}
 
 
