@@ -690,3 +690,15 @@ def test_write_tex_without_matplotlib_has_no_plot(reference, tmp_path, monkeypat
     tex = (tmp_path / "d.tex").read_text(encoding="utf-8")
     assert "includegraphics" not in tex and "graphicx" not in tex and "## " not in tex
     assert not (tmp_path / "d-gradient-flow.png").exists()
+
+
+def test_a_one_by_one_factor_of_an_element_wise_product_prints_as_a_scale():
+    from symbackprop import tensor as T
+
+    net = sbp.Network()
+    g = net.param("g")
+    x = net.param("x", (3, 1))
+    printer = TensorPrinter(Notation(net))
+    text = printer.doprint(T.Hadamard(T.Adjoint("g", (1, 1)), T.Ones((3, 1))))
+    assert r"\odot" not in text and r"\mathbf{1}_{3 \times 1}" in text
+    del g, x

@@ -116,6 +116,15 @@ class TensorPrinter(IndexingPrinter, TreeVisitor):
         return Printed(rf"{left_text} \, {right_text}", PRODUCT)
 
     def visit_Hadamard(self, node: T.Hadamard) -> Printed:
+        if node.left.is_scalar != node.right.is_scalar:  # a 1×1 factor scales: c x, not c ⊙ x
+            factor, other = (node.left, node.right) if node.left.is_scalar else (node.right, node.left)
+            printed = self.print(factor)
+            factor_text = printed.text if printed.precedence >= PRODUCT else rf"\left({printed.text}\right)"
+            operand = self._wrapped(other, PRODUCT)
+            # a number beside a number, or beside the vector of ones 𝟏, would read as one number
+            numbers_meet = factor_text[-1:].isdigit() or operand[:1].isdigit() or operand.startswith("-")
+            separator = r" \cdot " if numbers_meet else " "
+            return Printed(f"{factor_text}{separator}{operand}", PRODUCT)
         parts = []
         for operand in (node.left, node.right):
             printed = self.print(operand)
