@@ -698,7 +698,7 @@ def test_a_one_by_one_factor_of_an_element_wise_product_prints_as_a_scale():
     net = sbp.Network()
     g = net.param("g")
     x = net.param("x", (3, 1))
+    net.loss("L", g * sbp.total(x))
     printer = TensorPrinter(Notation(net))
     text = printer.doprint(T.Hadamard(T.Adjoint("g", (1, 1)), T.Ones((3, 1))))
     assert r"\odot" not in text and r"\mathbf{1}_{3 \times 1}" in text
-    del g, x
