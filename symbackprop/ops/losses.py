@@ -11,36 +11,25 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from ..kernels import _total
 from . import softmax_targets as along
 from .activations import Sigmoid, Softplus, stable_sigmoid
 from .record import ADD, FRACTION, NEGATIVE, POSTFIX, PRODUCT, LossGradientOp, LossOp, Printed, declare, over
-from .stable import EPSILON, LOG_CLAMP, LogLikelihood, LogSumExp
+from .softmax import _log_softmax
+from .stable import EPSILON, LogLikelihood, LogSumExp, _clamped_logs
+
+#: The NumPy axis of a column's entries in (…, rows, 1) arrays.
+COLUMNS = -2
 
 
 def _size(a: np.ndarray) -> int:
     return a.shape[-2] * a.shape[-1]
 
 
-def _sum_last2(a):
-    return np.sum(a, axis=(-2, -1), keepdims=True)
-
-
-def log_softmax(z):
-    """Column-wise log-softmax by log-sum-exp (stable for any logits)."""
-    shifted = z - np.max(z, axis=-2, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=-2, keepdims=True))
-
-
-def _clamped_logs(p):
-    # PyTorch's BCELoss clamps each log at −100 so that p = 0 or 1 gives a finite loss.
-    with np.errstate(divide="ignore"):
-        return np.maximum(np.log(p), LOG_CLAMP), np.maximum(np.log1p(-p), LOG_CLAMP)
-
-
 # -- ½‖h − y‖² -------------------------------------------------------------------------------------
 
 def _half_sse(h, y):
-    return 0.5 * _sum_last2((h - y) ** 2)
+    return 0.5 * _total((h - y) ** 2)
 
 
 def _error(h, y):
@@ -75,7 +64,7 @@ half_squared_error = declare(LossOp(
 # -- mean squared error -------------------------------------------------------------------------
 
 def _mse(h, y):
-    return _sum_last2((h - y) ** 2) / _size(h)
+    return _total((h - y) ** 2) / _size(h)
 
 
 def _mse_prediction(h, y):
@@ -118,7 +107,7 @@ mse = declare(LossOp(
 
 def _bce(p, y):
     log_p, log_q = _clamped_logs(p)
-    return -_sum_last2(y * log_p + (1 - y) * log_q) / _size(p)
+    return -_total(y * log_p + (1 - y) * log_q) / _size(p)
 
 
 def _bce_prediction(p, y):
@@ -168,7 +157,7 @@ binary_cross_entropy = declare(LossOp(
 # -- binary cross-entropy of logits ---------------------------------------------------------------
 
 def _bce_logits(z, y):
-    return _sum_last2(np.logaddexp(0.0, z) - y * z) / _size(z)
+    return _total(np.logaddexp(0.0, z) - y * z) / _size(z)
 
 
 def _bce_logits_prediction(z, y):
@@ -212,19 +201,19 @@ bce_with_logits = declare(LossOp(
 def _cross_entropy(z, y, axis=0, index=False, samples=1):
     if index or axis or samples != 1:
         return cross_entropy_along(z, y, axis, index, samples)
-    return -_sum_last2(y * log_softmax(z))
+    return -_total(y * _log_softmax(z, COLUMNS))
 
 
 def _cross_entropy_prediction(z, y, axis=0, index=False, samples=1):
     if index or axis or samples != 1:
         return cross_entropy_prediction_along(z, y, axis, index, samples)
-    return np.exp(log_softmax(z)) - y
+    return np.exp(_log_softmax(z, COLUMNS)) - y
 
 
 def _cross_entropy_target(z, y, axis=0, index=False, samples=1):
     if index or axis or samples != 1:
         return cross_entropy_target_along(z, y, axis, index, samples)
-    return -log_softmax(z)
+    return -_log_softmax(z, COLUMNS)
 
 
 cross_entropy_along = along.loss_along

@@ -148,6 +148,7 @@ def _log_sum_exp(*z):
 
 
 def _clamped_logs(p):
+    # PyTorch's BCELoss clamps each log at −100 so that p = 0 or 1 gives a finite loss.
     with np.errstate(divide="ignore"):
         return np.maximum(np.log(p), LOG_CLAMP), np.maximum(np.log1p(-p), LOG_CLAMP)
 
