@@ -23,7 +23,6 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 from sympy.core.function import Application, ArgumentIndexError
-from sympy.printing.numpy import NumPyPrinter
 
 from .errors import UnsupportedFunctionError
 
@@ -120,16 +119,6 @@ def is_differentiable_function(func: sp.Basic) -> bool:
     return True
 
 
-class _Printer(NumPyPrinter):
-    """The printer a generated program is written with (the Heaviside step is the program's own)."""
-
-    def __init__(self) -> None:
-        super().__init__({"allow_unknown_functions": True, "fully_qualified_modules": False, "strict": False})
-
-    def _print_Heaviside(self, expr):
-        return f"_step({', '.join(self._print(a) for a in expr.args)})"
-
-
 def _known_names() -> set[str]:
     from .ops import NUMPY_KERNELS  # the operation records import this module: look the table up late
 
@@ -138,7 +127,9 @@ def _known_names() -> set[str]:
 
 def _missing(expr: sp.Expr, arguments: set[str]) -> list[str]:
     """The names the printed code of ``expr`` calls or reads that nothing provides."""
-    text = _Printer().doprint(expr)
+    from .codegen import ScalarPrinter  # the code generator reads the operation records, which import this module
+
+    text = ScalarPrinter(lambda symbol: symbol.name, partial=True).doprint(expr)  # what a program would call
     try:
         tree = ast.parse(text.strip(), mode="exec")
     except SyntaxError:

@@ -49,8 +49,10 @@ def binary(left: ast.expr, operator: ast.operator, right: ast.expr) -> ast.BinOp
 class ScalarPrinter(NumPyPrinter):
     """NumPy code for scalar SymPy expressions, with program variables for symbols."""
 
-    def __init__(self, names: Callable[[sp.Symbol], str]) -> None:
-        super().__init__({"allow_unknown_functions": True, "fully_qualified_modules": False})
+    def __init__(self, names: Callable[[sp.Symbol], str], *, partial: bool = False) -> None:
+        # partial: print what NumPy lacks by its name instead of refusing, to learn which names are missing
+        settings = {"allow_unknown_functions": True, "fully_qualified_modules": False}
+        super().__init__({**settings, "strict": False} if partial else settings)
         self._names = names
 
     def _print_Heaviside(self, expr):
