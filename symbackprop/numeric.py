@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import sympy as sp
 
+from . import codegen
 from . import tensor as T
 from .codegen import Line, TreeEmitter, function_source, live, resolve, share_subexpressions, standalone_module, var
 from .errors import (
@@ -103,7 +104,7 @@ class Program:
                 lines.append(Line(var("g", step.target), _ratio(1.0, "batch_size"), "seed"))
                 continue
             if step.kind == "sum":
-                total = _sum_of([_name(partial_names[i]) for i in step.parts])
+                total = _sum_of([codegen.name(partial_names[i]) for i in step.parts])
                 lines.append(Line(var("g", step.target), total, "fan-out"))
                 continue
             code = self._edge(step)
@@ -135,22 +136,22 @@ class Program:
             if summed is not None:
                 return summed
         code = emit.value(step.result)
-        if from_loss and not self.derivation.batch:
-            code = ast.BinOp(_name(var("g", step.source)), ast.Mult(), code)  # a batch is averaged even when not shown
+        if from_loss and not self.derivation.batch:  # a batch is averaged even when not shown
+            code = ast.BinOp(codegen.name(var("g", step.source)), ast.Mult(), code)
         if self.network[step.target].kind == PARAM:
-            return _call("_batch_sum", code, _name("batch_size"))
+            return codegen.call("_batch_sum", code, codegen.name("batch_size"))
         return code
 
     def _summed_product(self, result: Any) -> ast.expr | None:
         """A parameter gradient that is a product summed over the batch, as one product."""
         emit = self._emit
-        batch = _name("batch_size")
+        batch = codegen.name("batch_size")
         if isinstance(result, T.MatMul) and isinstance(result.right, T.Transpose):
-            return _call("_outer_sum", emit.tensor(result.left), emit.tensor(result.right.operand), batch)
+            return codegen.call("_outer_sum", emit.tensor(result.left), emit.tensor(result.right.operand), batch)
         if isinstance(result, T.MatMul):
-            return _call("_mm_sum", emit.tensor(result.left), emit.tensor(result.right), batch)
+            return codegen.call("_mm_sum", emit.tensor(result.left), emit.tensor(result.right), batch)
         if isinstance(result, sp.Mul) and len(result.args) == 2 and not any(a.is_number for a in result.args):
-            return _call("_mul_sum", emit.scalar(result.args[0]), emit.scalar(result.args[1]), batch)
+            return codegen.call("_mul_sum", emit.scalar(result.args[0]), emit.scalar(result.args[1]), batch)
         return None
 
     def __call__(self, arrays: dict[str, np.ndarray], batch_size: int) -> tuple[dict, dict]:
@@ -159,16 +160,8 @@ class Program:
             return self.function(*arguments, batch_size)
 
 
-def _name(identifier: str) -> ast.Name:
-    return ast.Name(identifier, ast.Load())
-
-
-def _call(function: str, *arguments: ast.expr) -> ast.Call:
-    return ast.Call(_name(function), list(arguments), [])
-
-
 def _ratio(numerator: float, denominator: str) -> ast.expr:
-    return ast.BinOp(ast.Constant(numerator), ast.Div(), _name(denominator))
+    return ast.BinOp(ast.Constant(numerator), ast.Div(), codegen.name(denominator))
 
 
 def _sum_of(terms: list[ast.expr]) -> ast.expr:
@@ -179,7 +172,7 @@ def _sum_of(terms: list[ast.expr]) -> ast.expr:
 
 
 def _zeros(shape: tuple[int, int]) -> ast.expr:
-    return ast.Call(ast.Attribute(_name("np"), "zeros", ast.Load()),
+    return ast.Call(ast.Attribute(codegen.name("np"), "zeros", ast.Load()),
                     [ast.Tuple([ast.Constant(d) for d in shape], ast.Load())], [])
 
 
@@ -187,16 +180,17 @@ def _element_of(array: str, i: int, j: int) -> ast.expr:
     """``array[..., i:i+1, j:j+1]``: one element, kept as a (…, 1, 1) block."""
     index = ast.Tuple([ast.Constant(Ellipsis), ast.Slice(ast.Constant(i), ast.Constant(i + 1)),
                        ast.Slice(ast.Constant(j), ast.Constant(j + 1))], ast.Load())
-    return ast.Subscript(_name(array), index, ast.Load())
+    return ast.Subscript(codegen.name(array), index, ast.Load())
 
 
 def _assemble(prefix: str, q: Quantity) -> ast.expr:
-    rows = ast.List([ast.List([_name(var(prefix, e)) for e in row], ast.Load()) for row in q.elements], ast.Load())
-    return _call("_blocks", rows)
+    rows = ast.List([ast.List([codegen.name(var(prefix, e)) for e in row], ast.Load()) for row in q.elements],
+                    ast.Load())
+    return codegen.call("_blocks", rows)
 
 
 def _dictionary(prefix: str, names: list[str]) -> ast.Dict:
-    return ast.Dict([ast.Constant(n) for n in names], [_name(var(prefix, n)) for n in names])
+    return ast.Dict([ast.Constant(n) for n in names], [codegen.name(var(prefix, n)) for n in names])
 
 
 # -- results ------------------------------------------------------------------------------
