@@ -80,6 +80,18 @@ def document_options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
         if fmt not in ("md", "html"):
             raise CommandError(say("option.links"))
         options["links"] = True
+    if args.decimals is not None:
+        options["decimals"] = args.decimals
+    if args.page != "derivation":
+        options["page"] = args.page
+    if args.sections is not None:
+        options["sections"] = args.sections
+    if args.batch_size is not None:
+        options["batch_size"] = args.batch_size
+    if args.interactive:
+        if fmt != "html":
+            raise CommandError(say("option.interactive"))
+        options["interactive"] = True
     return options
 
 

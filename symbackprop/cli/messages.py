@@ -47,6 +47,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "values.remedy_python": "add them to its `values` dict, or give every value with --values FILE",
         "option.invalid": "{option} {reason}",
         "option.links": "--links applies to Markdown and HTML documents (--format md or html)",
+        "option.interactive": "--interactive applies to HTML documents (--format html or OUT ending in .html)",
         "option.format_mismatch": "-o {output} ends in {suffix} but --format is {format}; make them agree",
         "option.format_unknown": "-o {output}: cannot tell the format from {suffix}; "
                                  "add --format ({formats}) or use .tex, .md, .pdf or .html",
@@ -107,6 +108,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "values.remedy_python": "`values` dict에 넣거나, --values FILE로 모든 값을 주세요",
         "option.invalid": "{option} {reason}",
         "option.links": "--links는 Markdown과 HTML 문서에만 적용됩니다 (--format md 또는 html)",
+        "option.interactive": "--interactive는 HTML 문서에만 적용됩니다 (--format html 또는 .html로 끝나는 OUT)",
         "option.format_mismatch": "-o {output}: 확장자({suffix})와 --format({format})이 다릅니다. 둘을 맞추세요",
         "option.format_unknown": "-o {output}: 확장자 {suffix}: 형식을 알 수 없습니다. "
                                  "--format ({formats})을 주거나 .tex, .md, .pdf, .html을 쓰세요",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..printing.options import PAGES, SECTIONS
 from .commands import FORMATS, run_check, run_derive, run_graph
 
 
@@ -46,6 +47,19 @@ def build_parser() -> argparse.ArgumentParser:
                         help="show the loss as the batch mean L = (1/N) Σ Lᵢ")
     derive.add_argument("--digits", type=int, metavar="N",
                         help="significant digits of decimal numbers in the worked example (default: 4)")
+    derive.add_argument("--decimals", type=int, metavar="N",
+                        help="round decimals to at most N places after the point instead (2: the page's 1.78, -1.22)")
+    derive.add_argument("--page", choices=PAGES, default="derivation",
+                        help="derivation: the derivation and its later sections (default); full: every section "
+                             "of the reference page in its order, each built from NET")
+    derive.add_argument("--sections", metavar="LIST", type=_section_list,
+                        help=f"comma-separated later sections to include, of {', '.join(SECTIONS)}, "
+                             "or 'none' (default: all; flow needs values)")
+    derive.add_argument("--batch-size", type=int, metavar="N",
+                        help="the batch the memory section counts numbers for (default: 32)")
+    derive.add_argument("--interactive", action="store_true",
+                        help="for html: the computational graph to click, each node's value, gradient and step, "
+                             "and a button that walks the backward pass")
     derive.add_argument("--learning-rate", metavar="ETA",
                         help="learning rate of the gradient-descent update, e.g. 0.01 or 1/100 (default: 1/100)")
     derive.add_argument("--title", help="the document's title")
@@ -87,6 +101,17 @@ def build_parser() -> argparse.ArgumentParser:
                             "default: DOT on standard output")
     graph.set_defaults(run=run_graph)
     return parser
+
+
+def _section_list(text: str) -> tuple[str, ...]:
+    """``efficiency,memory`` → ("efficiency", "memory"); ``none`` → ()."""
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if names == ("none",):
+        return ()
+    unknown = [name for name in names if name not in SECTIONS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"{text!r}: use a comma-separated list of {', '.join(SECTIONS)}, or none")
+    return names
 
 
 def _add_common_options(parser: argparse.ArgumentParser, *, default: Any) -> None:

@@ -117,7 +117,7 @@ class Writer:
         blocks += self.backward_section()
         if values is not None:
             worked = WorkedValues(self.derivation, values, digits=self.options.digits,
-                                  learning_rate=self.options.learning_rate)
+                                  decimals=self.options.decimals, learning_rate=self.options.learning_rate)
             blocks += [Separator(), *Example(self, worked).section()]
         blocks += [Separator(), *chain_section(self)]
         sections, reports = self.options.sections, self.reports

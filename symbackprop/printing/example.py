@@ -94,7 +94,10 @@ class Example:
         if self.values.exact and not self.format.rounded:
             notes.append(w.say("example.exact"))
         elif self.format.rounded:
-            notes.append(w.say("example.rounded", digits=w.options.digits))
+            if w.options.decimals is not None:
+                notes.append(w.say("example.rounded_places", decimals=w.options.decimals))
+            else:
+                notes.append(w.say("example.rounded", digits=w.options.digits))
         eta = self.format.number(self.values.learning_rate)
         return [
             Heading(2, w.say("example.heading")),

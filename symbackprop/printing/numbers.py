@@ -1,7 +1,9 @@
 """Numbers for the worked example: taken from ``Derivation.evaluate`` and written as LaTeX.
 
 Exact inputs (ints, Fractions, SymPy rationals) are evaluated exactly and
-print as fractions; anything else prints with ``digits`` significant digits.
+print as fractions; anything else prints with ``digits`` significant digits, or with
+at most ``decimals`` places after the point where that is given (1.2, 1.78, −1.22, as the page
+prints them).
 Element quantities of a scalar-level network read their number out of their
 whole quantity's array, so every printer can ask for any name.
 """
@@ -44,9 +46,10 @@ def is_exact(values: Mapping[str, Any]) -> bool:
 class NumberFormat:
     """LaTeX for one number or one matrix of numbers."""
 
-    def __init__(self, *, exact: bool, digits: int) -> None:
+    def __init__(self, *, exact: bool, digits: int, decimals: int | None = None) -> None:
         self.exact = exact
         self.digits = digits
+        self.decimals = decimals
         self.rounded = False  # whether any number printed was rounded (the document says so)
 
     def number(self, value: Any, *, in_matrix: bool = False) -> str:
@@ -62,13 +65,25 @@ class NumberFormat:
     def _decimal(self, value: float) -> str:
         if value == 0:
             return "0"
-        text = f"{value:.{self.digits}g}"
+        text = self._rounded(value)
         if float(text) != value:
             self.rounded = True
         if "e" in text:
             mantissa, exponent = text.split("e")
             return rf"{mantissa} \times 10^{{{int(exponent)}}}"
         return text
+
+    def _rounded(self, value: float) -> str:
+        if self.decimals is None:
+            return f"{value:.{self.digits}g}"
+        if abs(value) < 0.5 * 10.0 ** -self.decimals:
+            # a number too small for the places shown keeps as many significant digits, never reads "0.00"
+            return f"{value:.{max(self.decimals, 1)}g}"
+        if abs(value) >= 1e16:  # beyond float's exact integers: a mantissa and a power of ten
+            return f"{value:.{self.decimals + 1}e}"
+        text = f"{value:.{self.decimals}f}"
+        # at most that many places, as the page prints 1.2 and 3 beside 1.78
+        return text.rstrip("0").rstrip(".") if "." in text else text
 
     def shown(self, value: Any) -> Shown:
         """A scalar as text for the scalar printer, marked negative where it needs parentheses."""
@@ -148,7 +163,7 @@ class WorkedValues:
     """Every forward value and gradient of a derivation at the given values."""
 
     def __init__(self, derivation: Derivation, values: Mapping[str, Any], *, digits: int,
-                 learning_rate: Any) -> None:
+                 learning_rate: Any, decimals: int | None = None) -> None:
         self.derivation = derivation
         self.network = derivation.network
         exact = is_exact(values)
@@ -162,7 +177,7 @@ class WorkedValues:
         self.evaluation = evaluation
         self.exact = exact
         self.batch_size = evaluation.batch_size
-        self.format = NumberFormat(exact=exact, digits=digits)
+        self.format = NumberFormat(exact=exact, digits=digits, decimals=decimals)
         self.learning_rate = _exact_rate(learning_rate) if exact else float(learning_rate)
 
     @property

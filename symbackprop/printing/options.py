@@ -16,6 +16,9 @@ from .prose import LANGUAGES
 #: Gradient 소실/폭발 (written only when values are given) and 메모리 사용.
 SECTIONS = ANALYSES
 
+#: "derivation": the derivation with its optional sections; "full": the whole reference page.
+PAGES = ("derivation", "full")
+
 
 class DocumentOptionError(SymbackpropError, ValueError):
     """A document option has a value the printers cannot use."""
@@ -31,7 +34,11 @@ class Options:
     [[wikilinks]] in Markdown; ``learning_rate`` η of the update step; ``title`` of the
     document; ``code`` adds the generated NumPy code; ``sections`` names the page's later
     sections to add (any of "efficiency", "flow" and "memory"; "flow" needs values; ``()``
-    leaves them all out); ``batch_size`` is the batch the memory section counts numbers for."""
+    leaves them all out); ``batch_size`` is the batch the memory section counts numbers for;
+    ``decimals`` rounds decimals to that many places after the point instead of ``digits``
+    significant digits (2 prints the page's 1.78 and −1.46); ``page`` is "derivation" (the
+    derivation and its sections) or "full" (every section of the reference page, in its order,
+    each built from this network); ``interactive`` (HTML only) adds the clickable graph."""
 
     lang: str = "en"
     digits: int = 4
@@ -41,6 +48,9 @@ class Options:
     code: bool = False
     sections: tuple[str, ...] = SECTIONS
     batch_size: int = 32
+    decimals: int | None = None
+    page: str = "derivation"
+    interactive: bool = False
 
     def __post_init__(self) -> None:
         if self.lang not in LANGUAGES:
@@ -63,6 +73,14 @@ class Options:
         object.__setattr__(self, "sections", tuple(s for s in SECTIONS if s in sections))  # the page's order
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise DocumentOptionError(f"batch_size must be a positive integer, got {self.batch_size!r}")
+
+        if self.decimals is not None and (isinstance(self.decimals, bool) or not isinstance(self.decimals, int)
+                                          or not 0 <= self.decimals <= 15):
+            raise DocumentOptionError(f"decimals must be an integer from 0 to 15, got {self.decimals!r}")
+        if self.page not in PAGES:
+            raise DocumentOptionError(f"unknown page {self.page!r}; use one of {', '.join(PAGES)}")
+        if not isinstance(self.interactive, bool):
+            raise DocumentOptionError(f"interactive must be True or False, got {self.interactive!r}")
 
     @classmethod
     def of_document(cls, options: dict[str, Any]) -> Options:

@@ -70,6 +70,7 @@ PROSE: dict[str, dict[str, str]] = {
         "value.parameter": "parameter",
         "example.exact": "The values are exact, so every result below is an exact fraction.",
         "example.rounded": "Decimals are rounded to {digits} significant digits.",
+        "example.rounded_places": "Decimals are rounded to at most {decimals} places after the point.",
         "example.batch": "The inputs hold a batch of {n} samples: every input and node lists its values sample by "
                          "sample, and every parameter's gradient is the mean over the batch.",
         "example.computation": "Computation:",
@@ -225,6 +226,7 @@ PROSE: dict[str, dict[str, str]] = {
         "value.parameter": "파라미터",
         "example.exact": "값이 정확한 분수이므로 아래의 모든 결과도 정확한 분수입니다.",
         "example.rounded": "소수는 유효숫자 {digits}자리로 반올림했습니다.",
+        "example.rounded_places": "소수는 소수점 아래 최대 {decimals}자리로 반올림했습니다.",
         "example.batch": "입력은 샘플 {n}개의 배치입니다. 입력과 노드는 샘플별 값을 차례로 나열하고, "
                          "파라미터의 gradient는 배치 평균입니다.",
         "example.computation": "계산 과정:",
