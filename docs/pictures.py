@@ -1,0 +1,237 @@
+"""Every picture in docs/, made by the commands its captions give.
+
+    python docs/pictures.py            # remake every picture and docs/pictures.json
+    python docs/pictures.py graph-     # remake the pictures whose file name contains "graph-"
+    python docs/pictures.py --check    # say which pictures are out of date, remake nothing
+
+A picture is a page of a PDF that ``symbackprop derive`` wrote (``pdftoppm -png``), a graph that
+``symbackprop graph`` wrote (drawn by Graphviz's ``dot``), or an HTML page that ``symbackprop
+derive`` wrote, photographed by a headless chromium. docs/pictures.json records, per picture,
+a digest of the document it was made from (its LaTeX, DOT or HTML text) and a digest of the
+picture itself: tests/test_pictures.py remakes the documents, which needs no TeX and no browser,
+and fails when a document no longer matches its picture.
+
+Making the pictures needs pdflatex with kotex, poppler-utils, graphviz and chromium
+(``apt-get install texlive-latex-base texlive-lang-korean poppler-utils graphviz chromium
+fonts-noto-cjk``); a page with clicks also needs playwright (``pip install playwright``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import io
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = ROOT / "docs" / "pictures.json"
+CHROMIUM = "/usr/bin/chromium"
+
+
+@dataclass(frozen=True)
+class Page:
+    """Page ``page`` of the PDF ``symbackprop derive ARGS -o document.pdf`` writes; ``shows`` is
+    text that page must contain, so that a page break moving the content is caught, not pictured."""
+
+    picture: str
+    args: tuple[str, ...]
+    page: int
+    shows: str
+    dpi: int = 80
+
+    def document(self, directory: Path) -> bytes:
+        return _symbackprop("derive", *self.args, "-o", str(directory / "document.tex"))
+
+    def make(self, directory: Path, target: Path) -> None:
+        pdf = directory / "document.pdf"
+        _symbackprop("derive", *self.args, "-o", str(pdf))
+        text = _run("pdftotext", "-f", str(self.page), "-l", str(self.page), str(pdf), "-").decode()
+        if self.shows not in " ".join(text.split()):
+            raise SystemExit(f"{self.picture}: page {self.page} no longer shows {self.shows!r}; choose the page again")
+        _run("pdftoppm", "-png", "-r", str(self.dpi), "-f", str(self.page), "-l", str(self.page), "-singlefile",
+             str(pdf), str(target.with_suffix("")))
+
+
+@dataclass(frozen=True)
+class Graph:
+    """The graph ``symbackprop graph ARGS -o graph.dot`` writes, drawn by ``dot -Tpng -Gdpi=DPI``."""
+
+    picture: str
+    args: tuple[str, ...]
+    dpi: int = 60
+
+    def document(self, directory: Path) -> bytes:
+        return _symbackprop("graph", *self.args, "-o", str(directory / "graph.dot"))
+
+    def make(self, directory: Path, target: Path) -> None:
+        dot = directory / "graph.dot"
+        dot.write_bytes(self.document(directory))
+        _run("dot", "-Tpng", f"-Gdpi={self.dpi}", str(dot), "-o", str(target))
+
+
+@dataclass(frozen=True)
+class Browser:
+    """The HTML page ``symbackprop derive ARGS -o page.html`` writes, as chromium shows it in a window
+    of ``size`` pixels after clicking ``clicks`` (CSS selectors) in turn."""
+
+    picture: str
+    args: tuple[str, ...]
+    size: tuple[int, int]
+    clicks: tuple[str, ...] = ()
+
+    def document(self, directory: Path) -> bytes:
+        # KaTeX linked, not inlined: the digest follows this page, not the KaTeX release at hand.
+        return _symbackprop("derive", *self.args, "--katex", "cdn", "-o", str(directory / "page.html"))
+
+    def make(self, directory: Path, target: Path) -> None:
+        page = directory / "page.html"
+        _symbackprop("derive", *self.args, "-o", str(page))
+        width, height = self.size
+        if not self.clicks:
+            _run(CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                 f"--window-size={width},{height}", f"--screenshot={target}", page.as_uri())
+            return
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            view = browser.new_page(viewport={"width": width, "height": height})
+            view.goto(page.as_uri())
+            for selector in self.clicks:
+                view.click(selector)
+            view.screenshot(path=str(target))
+            browser.close()
+
+
+Picture = Page | Graph | Browser
+REFERENCE = ()  # the reference network: `symbackprop derive -o reference.pdf`
+
+
+def _example(name: str) -> str:
+    return f"examples/{name}.py"
+
+
+PICTURES: tuple[Picture, ...] = (
+    # README
+    Page("docs/images/reference-derivation-1.png", REFERENCE, 1, "Backpropagation, step by step", dpi=110),
+    Page("docs/images/reference-derivation-2.png", REFERENCE, 2, "The squared error gives", dpi=110),
+    Page("docs/images/reference-worked-example.png", REFERENCE, 5, "one step of gradient descent", dpi=110),
+    Page("docs/images/reference-efficiency-flow.png", REFERENCE, 7, "Efficiency of backpropagation", dpi=110),
+    # docs/gallery.md
+    Page("docs/gallery/reference-forward.png", REFERENCE, 1, "Forward Pass"),
+    Page("docs/gallery/reference-backward.png", REFERENCE, 2, "The squared error gives"),
+    Page("docs/gallery/reference-worked-example.png", REFERENCE, 5, "one step of gradient descent"),
+    Page("docs/gallery/reference-ko.png", ("--lang", "ko"), 1, "수학적 표현"),
+    Page("docs/gallery/scalar-fanout.png", (_example("scalar_fanout"),), 3, "Addition passes the gradient through"),
+    Graph("docs/gallery/graph-reference.png", (), dpi=96),
+    Graph("docs/gallery/graph-scalar.png", ("--level", "scalar"), dpi=96),
+    Graph("docs/gallery/graph-fanout.png", (_example("scalar_fanout"),), dpi=96),
+    Browser("docs/gallery/html-ko.png", ("--lang", "ko"), (656, 880)),
+    Page("docs/gallery/residual-block-backward.png", (_example("residual_block"),), 6, "Propagate to layer 1"),
+    Graph("docs/gallery/graph-residual-block.png", (_example("residual_block"),)),
+    Page("docs/gallery/layer-norm-backward.png", (_example("layer_norm"),), 6, "Start at the output layer"),
+    Page("docs/gallery/layer-norm-backward-2.png", (_example("layer_norm"),), 7, "one step of gradient descent"),
+    Graph("docs/gallery/graph-layer-norm.png", (_example("layer_norm"),)),
+    Page("docs/gallery/rms-norm-backward.png", (_example("rms_norm"),), 5, "Propagate to layer 1"),
+    Graph("docs/gallery/graph-rms-norm.png", (_example("rms_norm"),)),
+    Page("docs/gallery/swiglu-backward.png", (_example("swiglu_mlp"),), 6, "Propagate to layer 1"),
+    Graph("docs/gallery/graph-swiglu-mlp.png", (_example("swiglu_mlp"),)),
+    Page("docs/gallery/attention-backward.png", (_example("attention_head"),), 6, "The same steps with the numbers"),
+    Page("docs/gallery/attention-backward-2.png", (_example("attention_head"),), 7, "one step of gradient descent"),
+    Graph("docs/gallery/graph-attention-head.png", (_example("attention_head"),)),
+    Page("docs/gallery/rnn-bptt-sums.png", (_example("rnn_bptt"),), 5, "Fan-out: the paths add up"),
+    Page("docs/gallery/rnn-bptt-backward.png", (_example("rnn_bptt"),), 10, "Propagate to layer 1"),
+    Graph("docs/gallery/graph-rnn-bptt.png", (_example("rnn_bptt"),)),
+)
+
+
+def _symbackprop(*args: str) -> bytes:
+    """Run the command line in this process (from the project's root, as the captions do); returns
+    the file it wrote."""
+    from symbackprop.cli import main
+
+    with contextlib.redirect_stderr(io.StringIO()) as errors, _working_directory(ROOT):
+        status = main(["-q", *args])
+    if status != 0:
+        raise SystemExit(f"symbackprop {' '.join(args)} failed ({status}): {errors.getvalue().strip()}")
+    return Path(args[args.index("-o") + 1]).read_bytes()
+
+
+@contextlib.contextmanager
+def _working_directory(path: Path):
+    import os
+
+    before = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def _run(*command: str) -> bytes:
+    if shutil.which(command[0]) is None:
+        raise SystemExit(f"{command[0]} is needed to make the pictures (see python docs/pictures.py --help)")
+    return subprocess.run(command, check=True, capture_output=True).stdout
+
+
+def digest(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def document_digest(picture: Picture) -> str:
+    """The digest of the document a picture is made from, and of the recipe that makes it."""
+    with tempfile.TemporaryDirectory(prefix="pictures-") as directory:
+        return digest(repr(picture).encode() + b"\0" + picture.document(Path(directory)))
+
+
+def stale(manifest: dict[str, dict[str, str]]) -> list[str]:
+    """The pictures whose document, or whose file, is not the one the manifest records."""
+    found = []
+    for picture in PICTURES:
+        entry = manifest.get(picture.picture)
+        path = ROOT / picture.picture
+        if entry is None or not path.exists() or entry["picture"] != digest(path.read_bytes()) \
+                or entry["document"] != document_digest(picture):
+            found.append(picture.picture)
+    return found
+
+
+def read_manifest() -> dict[str, dict[str, str]]:
+    return json.loads(MANIFEST.read_text(encoding="utf-8")) if MANIFEST.exists() else {}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", help="remake only pictures whose path contains one of these")
+    parser.add_argument("--check", action="store_true", help="list the pictures out of date and exit 1 if any")
+    args = parser.parse_args(argv)
+    manifest = read_manifest()
+    if args.check:
+        out_of_date = stale(manifest)
+        print("\n".join(out_of_date) or "every picture is current")
+        return 1 if out_of_date else 0
+    chosen = [p for p in PICTURES if not args.names or any(name in p.picture for name in args.names)]
+    for picture in chosen:
+        target = ROOT / picture.picture
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="pictures-") as directory:
+            picture.make(Path(directory), target)
+        manifest[picture.picture] = {"document": document_digest(picture), "picture": digest(target.read_bytes())}
+        print(f"wrote {picture.picture}", file=sys.stderr)
+    known = {p.picture for p in PICTURES}
+    manifest = {name: manifest[name] for name in sorted(manifest) if name in known}
+    MANIFEST.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
