@@ -51,6 +51,18 @@ REPORT_PROSE: dict[str, dict[str, str]] = {
         "memory.every": "checkpoint every {k} layer(s)",
         "memory.plan": "{name}: store {stored} numbers ({names}), peak {peak}; recompute {ops} operations per sample "
                        "({ratio} forward passes)",
+        "evaluation.loss": "At these values the loss is {loss}.",
+        "evaluation.batch": "The inputs hold a batch of {n} samples: inputs and nodes list their samples (at most "
+                            "four), the loss and the parameters' gradients are means over the batch.",
+        "evaluation.name": "name",
+        "evaluation.kind": "kind",
+        "evaluation.shape": "shape",
+        "evaluation.value": "forward value",
+        "evaluation.gradient": "gradient",
+        "evaluation.kind.input": "input",
+        "evaluation.kind.param": "parameter",
+        "evaluation.kind.node": "node",
+        "evaluation.kind.loss": "loss",
     },
     "ko": {
         "cost.heading": "연산 수 (스칼라 +, −, ×, ÷, 거듭제곱과 함수 적용, 원소별)",
@@ -96,6 +108,18 @@ REPORT_PROSE: dict[str, dict[str, str]] = {
         "memory.every": "{k}개 층마다 checkpoint",
         "memory.plan": "{name}: 숫자 {stored}개 저장 ({names}), 최대 {peak}개; 샘플당 연산 {ops}개 재계산 "
                        "(forward pass {ratio}번)",
+        "evaluation.loss": "이 값에서 손실은 {loss}입니다.",
+        "evaluation.batch": "입력은 샘플 {n}개의 배치입니다. 입력과 노드는 샘플별 값을 (최대 네 개까지) 나열하고, "
+                            "손실과 파라미터의 gradient는 배치 평균입니다.",
+        "evaluation.name": "이름",
+        "evaluation.kind": "종류",
+        "evaluation.shape": "크기(shape)",
+        "evaluation.value": "forward 값",
+        "evaluation.gradient": "gradient",
+        "evaluation.kind.input": "입력",
+        "evaluation.kind.param": "파라미터",
+        "evaluation.kind.node": "노드",
+        "evaluation.kind.loss": "손실",
     },
 }
 
