@@ -184,7 +184,8 @@ class Derivation:
         from .printing.options import Options
 
         settings = Options.of_document(options)
-        reports = analyse(self, values, sections=settings.sections, batch_size=settings.batch_size)
+        reports = analyse(self, values, sections=settings.sections, batch_size=settings.batch_size,
+                          page=settings.page)
         return {**options, "reports": reports}
 
     def _repr_latex_(self) -> str:

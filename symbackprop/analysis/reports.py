@@ -27,18 +27,21 @@ class Reports:
     """What the later sections print; a section whose report is None is left out.
 
     ``memory`` counts one sample; ``batch_memory`` the batch the document counts
-    numbers for (None when that batch is one sample).
+    numbers for (None when that batch is one sample); ``batch`` is the derivation of the
+    same network over a batch, for the whole page's 배치 처리에서의 역전파 (None: not asked for).
     """
 
     cost: CostReport | None = None
     flow: GradientFlow | None = None
     memory: MemoryReport | None = None
     batch_memory: MemoryReport | None = None
+    batch: Derivation | None = None
 
 
 def analyse(derivation: Derivation, values: Mapping[str, Any] | None = None, *,
-            sections: Iterable[str] = ANALYSES, batch_size: int = 1) -> Reports:
-    """The reports of the named ``sections`` (any of :data:`ANALYSES`); "flow" needs values."""
+            sections: Iterable[str] = ANALYSES, batch_size: int = 1, page: str = "derivation") -> Reports:
+    """The reports of the named ``sections`` (any of :data:`ANALYSES`); "flow" needs values;
+    ``page="full"`` adds the batch derivation the whole page's batch section prints."""
     wanted = set(sections)
     unknown = sorted(wanted - set(ANALYSES))
     if unknown:
@@ -49,7 +52,16 @@ def analyse(derivation: Derivation, values: Mapping[str, Any] | None = None, *,
         flow=gradient_flow(derivation, dict(values)) if "flow" in wanted and values is not None else None,
         memory=one_sample,
         batch_memory=memory(derivation, batch=batch_size) if one_sample is not None and batch_size > 1 else None,
+        batch=_batch_derivation(derivation) if page == "full" else None,
     )
+
+
+def _batch_derivation(derivation: Derivation) -> Derivation:
+    if derivation.batch:
+        return derivation
+    from ..backprop import backprop
+
+    return backprop(derivation.network, batch=True)
 
 
 __all__ = ["ANALYSES", "Reports", "analyse"]
