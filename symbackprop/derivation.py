@@ -59,6 +59,14 @@ class Step:
             return ()
         return (("L", self.source), (self.source, self.target))
 
+    def _repr_latex_(self) -> str | None:
+        derivation = self.__dict__.get("_derivation")  # set by the Derivation that holds the step
+        if derivation is None:
+            return None
+        from .printing.rich import step_latex
+
+        return step_latex(derivation, self)
+
 
 class Derivation:
     """Every ∂L/∂name of a network, derived in reverse order; see :func:`symbackprop.backprop`."""
@@ -74,6 +82,8 @@ class Derivation:
         self._into: dict[str, list[Step]] = {}
         for step in steps:
             self._into.setdefault(step.target, []).append(step)
+            # a step shown on its own (in a notebook) prints with its derivation's names
+            object.__setattr__(step, "_derivation", self)
 
     # -- the records ------------------------------------------------------------------
 

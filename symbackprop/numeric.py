@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -216,6 +216,15 @@ class Evaluation:
         return self.forward[self._loss_name]
 
     _loss_name: str = ""
+    #: The network evaluated, for the names, kinds and shapes a notebook's table shows.
+    network: Any = field(default=None, compare=False, repr=False)
+
+    def _repr_markdown_(self) -> str | None:
+        if self.network is None:
+            return None
+        from .printing.rich import evaluation_markdown
+
+        return evaluation_markdown(self)
 
 
 def _shape_output(q: Quantity, array: Any, batched: bool) -> Any:
@@ -244,7 +253,7 @@ def evaluate(derivation: Derivation, values: Mapping[str, Any]) -> Evaluation:
             grad = np.broadcast_to(grad, (batch_size, *grad.shape)).copy()
         out_grad[q.name] = _shape_output(q, grad, batched and grad.ndim == 3)
     out_grad[derivation.loss] = np.asarray(1.0)
-    return Evaluation(out_forward, out_grad, batch_size, False, derivation.loss)
+    return Evaluation(out_forward, out_grad, batch_size, False, derivation.loss, derivation.network)
 
 
 def evaluate_exact(derivation: Derivation, values: Mapping[str, Any]) -> Evaluation:
@@ -268,7 +277,7 @@ def evaluate_exact(derivation: Derivation, values: Mapping[str, Any]) -> Evaluat
     for q in network.quantities(elements=False):
         out_forward[q.name] = _exact_array(forms.forward(q.name))
         out_grad[q.name] = _exact_array(forms.gradient(q.name))  # a batch derivation's steps still hold N
-    return Evaluation(out_forward, out_grad, None, True, derivation.loss)
+    return Evaluation(out_forward, out_grad, None, True, derivation.loss, derivation.network)
 
 
 def _exact_array(value: Any) -> Any:

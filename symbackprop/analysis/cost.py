@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from .counting import OperationCounts, count_operations
 from .naive import NaiveCost, naive_operations
@@ -19,6 +19,8 @@ class CostReport:
     counts: OperationCounts
     naive: NaiveCost | None
     parameters: int
+    #: The derivation counted, for the names a notebook's display prints.
+    derivation: Any = field(default=None, compare=False, repr=False)
 
     @property
     def forward(self) -> int:
@@ -74,6 +76,11 @@ class CostReport:
     def __str__(self) -> str:
         return self.summary()
 
+    def _repr_markdown_(self) -> str | None:
+        from ..printing.rich import cost_markdown
+
+        return cost_markdown(self) if self.derivation is not None else None
+
 
 def cost(derivation: Derivation, *, naive: bool = True, naive_cap: int = 64, naive_sample: int = 2,
          naive_work: int = 50_000, naive_loss_cap: int = 20_000, naive_build_cap: int = 50_000) -> CostReport:
@@ -88,7 +95,7 @@ def cost(derivation: Derivation, *, naive: bool = True, naive_cap: int = 64, nai
     if naive:
         naive_cost = naive_operations(derivation, cap=naive_cap, sample=naive_sample, work=naive_work,
                                       loss_cap=naive_loss_cap, build_cap=naive_build_cap, forward=counts.forward)
-    return CostReport(counts, naive_cost, parameters)
+    return CostReport(counts, naive_cost, parameters, derivation)
 
 
 __all__ = ["CostReport", "cost"]

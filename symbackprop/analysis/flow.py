@@ -10,7 +10,7 @@ the layers where it vanishes or explodes relative to the layer nearest the loss.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -131,6 +131,8 @@ class GradientFlow:
     vanishing: float
     exploding: float
     batch_size: int | None
+    #: The derivation the report reads, for the names a notebook's display prints.
+    derivation: Any = field(default=None, compare=False, repr=False)
 
     def entry(self, name: str) -> FlowEntry:
         for e in self.entries:
@@ -164,6 +166,11 @@ class GradientFlow:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_markdown_(self) -> str | None:
+        from ..printing.rich import flow_markdown
+
+        return flow_markdown(self) if self.derivation is not None else None
 
 
 # -- building the report ---------------------------------------------------------------------
@@ -313,7 +320,7 @@ def gradient_flow(derivation: Derivation, values: Mapping[str, Any], *, vanishin
         layer_flows.append(LayerFlow(layer, output.norm, output.relative,
                                      weight.norm if weight else None, weight.relative if weight else None,
                                      bias.norm if bias else None, status))
-    return GradientFlow(tuple(entries), tuple(layer_flows), vanishing, exploding, evaluation.batch_size)
+    return GradientFlow(tuple(entries), tuple(layer_flows), vanishing, exploding, evaluation.batch_size, derivation)
 
 
 __all__ = [

@@ -16,8 +16,8 @@ they do not depend on the plan).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
@@ -230,6 +230,8 @@ class MemoryReport:
     layers: int
     plain: CheckpointPlan
     checkpointed: CheckpointPlan
+    #: The derivation the report reads, for the names a notebook's display prints.
+    derivation: Any = field(default=None, compare=False, repr=False)
 
     def summary(self, lang: str = "en") -> str:
         from ..printing.report_text import memory_summary
@@ -238,6 +240,15 @@ class MemoryReport:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_markdown_(self) -> str | None:
+        if self.derivation is None:
+            return None
+        from ..printing.rich import memory_markdown
+
+        # the section gives numbers per sample beside the batch's, as the document does
+        one = self if self.batch == 1 else memory(self.derivation, checkpoint_every=self.checkpointed.every)
+        return memory_markdown(self, one)
 
 
 def memory(derivation: Derivation, *, batch: int = 1, checkpoint_every: int | None = None) -> MemoryReport:
@@ -269,7 +280,7 @@ def memory(derivation: Derivation, *, batch: int = 1, checkpoint_every: int | No
         batch, tuple(step_reads), plain.stored, plain.stored_numbers,
         sum(graph.numbers(n, batch) for n in read if network[n].kind == INPUT) if read else 0,
         sum(network[n].size for n in read if network[n].kind == PARAM),
-        layer_count, plain, plan_for(graph, every, batch),
+        layer_count, plain, plan_for(graph, every, batch), derivation,
     )
 
 
