@@ -75,6 +75,10 @@ def derivation_to_html(derivation: Derivation, values: Mapping[str, Any] | None 
     blocks = Writer(derivation, settings, figure=figure, reports=reports or Reports()).compose(values)
     base = figure.parent if figure is not None else None
     body = render(blocks, links=settings.links, base=base)
+    if settings.interactive:  # the graph to click and the backward pass to walk
+        from .interactive import with_graph
+
+        body = with_graph(body, derivation, values, settings)
     if not standalone:
         return body
     title = next((plain_text(b.text) for b in blocks if isinstance(b, Heading) and b.level == 1), "Backpropagation")
