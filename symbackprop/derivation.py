@@ -59,6 +59,10 @@ class Step:
             return ()
         return (("L", self.source), (self.source, self.target))
 
+    def __getstate__(self) -> dict[str, Any]:
+        # a pickled step stays what it was before it joined a derivation (which may not pickle)
+        return {k: v for k, v in self.__dict__.items() if k != "_derivation"}
+
     def _repr_latex_(self) -> str | None:
         derivation = self.__dict__.get("_derivation")  # set by the Derivation that holds the step
         if derivation is None:

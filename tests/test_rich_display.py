@@ -8,6 +8,7 @@ against GFM's table syntax, and against KaTeX.
 from __future__ import annotations
 
 import importlib.util
+import pickle
 import runpy
 from dataclasses import replace
 from fractions import Fraction
@@ -92,6 +93,11 @@ def test_a_step_outside_a_derivation_shows_as_text():
 def test_replacing_a_step_keeps_it_equal_and_displayable_only_through_its_derivation(d):
     step = d.step_for("W2")
     assert replace(step) == step and replace(step)._repr_latex_() is None
+
+
+def test_a_step_pickles_without_its_derivation(d):
+    step = d.step_for("W2")
+    assert pickle.loads(pickle.dumps(step)) == step
 
 
 # -- an evaluation ---------------------------------------------------------------------------------
