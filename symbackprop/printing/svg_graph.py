@@ -173,6 +173,8 @@ def _order(graph: Graph, columns: list[list[str]], successors: dict[str, list[st
            predecessors: dict[str, list[str]]) -> list[list[str]]:
     """Columns sorted by their neighbours' mean position, sweeping both ways; a group stays together."""
     position = {n: i for column in columns for i, n in enumerate(column)}
+    # Between equals, a matrix product's first operand above its second, as the product is written.
+    operand = {e.source: int(e.label) for e in graph.edges if e.label and e.label.isdigit()}
     for sweep in range(6):
         neighbours = predecessors if sweep % 2 == 0 else successors
         for column in columns if sweep % 2 == 0 else reversed(columns):
@@ -181,7 +183,8 @@ def _order(graph: Graph, columns: list[list[str]], successors: dict[str, list[st
             for n in column:
                 if graph.nodes[n].group is not None:
                     groups.setdefault(graph.nodes[n].group, []).append(centre[n])
-            key = {n: (_mean(groups[g], 0) if (g := graph.nodes[n].group) else centre[n], position[n]) for n in column}
+            key = {n: (_mean(groups[g], 0) if (g := graph.nodes[n].group) else centre[n], operand.get(n, 0),
+                       position[n]) for n in column}
             column.sort(key=key.__getitem__)
             position.update({n: i for i, n in enumerate(column)})
     return columns
