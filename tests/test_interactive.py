@@ -310,6 +310,10 @@ def test_clicking_a_quantity_shows_its_value_gradient_and_step(browser, referenc
         np.testing.assert_allclose(numbers_after_last_equals(opened.tex(".sbp-panel .sbp-gradient")[0]),
                                    [float(evaluation.grad["z2"])], rtol=5e-4)
         assert page.locator(".sbp-node.sbp-selected").count() == 1
+        operation = next(n for n in graph_of(reference.network).nodes.values() if n.kind == "op" and n.quantity == "h1")
+        page.click(f"#sbp-{operation.id}")  # an operation shows the quantity it computes
+        assert "h_{1}" in opened.tex(".sbp-panel h3")[0]
+        assert page.locator(".sbp-panel .katex-error, .sbp-nokatex").count() == 0
         assert opened.attempted == [] and opened.errors == []
 
 
@@ -353,6 +357,7 @@ def test_without_katex_at_hand_the_page_still_works_and_shows_the_tex(browser, r
         assert opened.attempted and all("cdn.jsdelivr" in url for url in opened.attempted)
         opened.page.click("#sbp-q_W1")
         assert r"\begin{bmatrix}" in opened.page.inner_text(".sbp-panel .sbp-gradient")
+        assert opened.page.locator(".sbp-panel .sbp-nokatex").count() == 1
         opened.page.click(".sbp-step")
         assert opened.marked()["nodes"] == [reference.loss] and opened.errors == []
 

@@ -64,6 +64,9 @@ WORDS: dict[str, dict[str, str]] = {
         "kind.node": "node",
         "kind.loss": "loss",
         "hint": "Click a box in the graph.",
+        "nokatex": "KaTeX could not be loaded (the page links it from the web, and there is no network), so the "
+                   "formulas are shown as TeX. A page written with KaTeX inlined (--katex auto where "
+                   "node_modules/katex is installed, or --katex PATH) reads the same offline.",
     },
     "ko": {
         "heading": "계산 그래프",
@@ -89,6 +92,9 @@ WORDS: dict[str, dict[str, str]] = {
         "kind.node": "노드",
         "kind.loss": "손실 함수",
         "hint": "그래프의 상자를 눌러 보세요.",
+        "nokatex": "KaTeX를 불러오지 못해(페이지가 웹에서 KaTeX를 불러오는데 네트워크가 없음) 수식을 TeX 그대로 "
+                   "보여줍니다. KaTeX를 포함해 만든 페이지(node_modules/katex가 있을 때 --katex auto, 또는 "
+                   "--katex PATH)는 오프라인에서도 똑같이 보입니다.",
     },
 }
 
@@ -167,7 +173,7 @@ class _Panels:
             "loss": self.derivation.loss,
             "values": self.worked is not None,
             "words": {"ready": self.say("ready", n=len(steps)), "progress": self.say("progress"),
-                      "done": self.say("done")},
+                      "done": self.say("done"), "nokatex": self.say("nokatex")},
             "nodes": {n.quantity: {"id": f"sbp-{n.id}", "html": self.node_html(n.quantity),
                                    "steps": [s.index for s in self.derivation.steps_into(n.quantity)]}
                       for n in quantities},
@@ -197,13 +203,13 @@ class _Panels:
         parts = [render(blocks)]
         parts.append(_division("sbp-forward", self.say("forward"), self.forward_rows(name)))
         parts.append(_division("sbp-gradient", self.say("gradient"), self.gradient_rows(name)))
+        if self.worked is None:
+            parts.append(render([Paragraph(self.say("symbols"))]))
         steps = self.derivation.steps_into(name)
         if not steps:
             parts.append(render([Paragraph(self.say("unreached"))]))
-        else:
+        else:  # the page's script puts the steps' own panels after this
             parts.append(render([Paragraph(f"**{self.say('produced.many' if len(steps) > 1 else 'produced')}:**")]))
-        if self.worked is None:
-            parts.append(render([Paragraph(self.say("symbols"))]))
         return "\n".join(parts)
 
     def forward_rows(self, name: str) -> list[str]:

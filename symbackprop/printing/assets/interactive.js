@@ -18,9 +18,13 @@
 
   function show(html) {
     panel.innerHTML = html;
-    // Without KaTeX (a CDN page offline) the panel still works and shows the TeX source.
     if (typeof renderMathInElement === "function") {
       renderMathInElement(panel, {delimiters: delimiters, throwOnError: false});
+    } else { // a page that links KaTeX, opened offline: the panel still works and shows the TeX
+      const note = document.createElement("p");
+      note.className = "sbp-nokatex";
+      note.textContent = data.words.nokatex;
+      panel.prepend(note);
     }
   }
 
