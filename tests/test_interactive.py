@@ -13,7 +13,6 @@ import re
 import runpy
 import shutil
 import struct
-import tempfile
 import xml.etree.ElementTree as ET
 from collections import Counter
 from contextlib import contextmanager
@@ -77,6 +76,9 @@ def example_networks():
     for path in network_examples():
         namespace = runpy.run_path(str(path), run_name="example")
         yield pytest.param(namespace["net"], namespace.get("values"), id=path.stem)
+    # Every weight its own box, the elements of one matrix framed together.
+    yield pytest.param(sbp.mlp([2, 2, 1], level="scalar"), None, id="scalar-level")
+    yield pytest.param(sbp.deep_chain(12, "tanh", 0.5).derivation.network, None, id="deep-chain")
 
 
 # -- the file --------------------------------------------------------------------------------
@@ -395,17 +397,16 @@ def test_photograph(browser, reference, dist, tmp_path):
     assert width > 1000 and height > 500
 
 
-def test_a_batch_page_keeps_parameters_means(browser, dist, tmp_path):
+def test_a_batch_page_shows_the_parameters_mean_gradient(browser, dist, tmp_path):
     derivation = sbp.backprop(sbp.reference_network())
     values = dict(sbp.reference_values(), x=[[[1], [2]], [[0.5], [-1]]], y=[3, 1])
     evaluation = derivation.evaluate(values)
-    with tempfile.TemporaryDirectory() as folder:
-        path = derivation.write(Path(folder) / "batch.html", values, interactive=True, katex=dist)
-        with offline(browser, path) as opened:
-            opened.page.click("#sbp-q_W1")
-            np.testing.assert_allclose(numbers_after_last_equals(opened.tex(".sbp-panel .sbp-gradient")[0]),
-                                       np.ravel(evaluation.grad["W1"]), rtol=5e-4)
-            assert opened.errors == [] and opened.page.locator(".katex-error").count() == 0
+    path = derivation.write(tmp_path / "batch.html", values, interactive=True, katex=dist)
+    with offline(browser, path) as opened:
+        opened.page.click("#sbp-q_W1")
+        np.testing.assert_allclose(numbers_after_last_equals(opened.tex(".sbp-panel .sbp-gradient")[0]),
+                                   np.ravel(evaluation.grad["W1"]), rtol=5e-4)
+        assert opened.errors == [] and opened.page.locator(".katex-error").count() == 0
 
 
 def test_the_options_reach_the_panel(reference):

@@ -243,9 +243,11 @@ def to_svg(graph: Graph, where: Layout | None = None, *, title: str = "") -> str
     """The graph as an ``<svg>`` element: ``g.sbp-node`` per node (``data-quantity`` names the
     quantity a click shows) and ``g.sbp-edge`` per arrow (``data-from``, ``data-to``)."""
     where = where or layout(graph)
-    svg = ET.Element("svg", {"xmlns": SVG_NAMESPACE, "class": "sbp-graph", "role": "img",
+    svg = ET.Element("svg", {"xmlns": SVG_NAMESPACE, "class": "sbp-graph", "aria-label": title or "graph",
                              "viewBox": f"0 0 {where.width:.0f} {where.height:.0f}",
-                             "width": f"{where.width:.0f}", "height": f"{where.height:.0f}"})
+                             "width": f"{where.width:.0f}", "height": f"{where.height:.0f}",
+                             # a wide graph shrinks to the page, but not below a readable size: then it scrolls
+                             "style": f"min-width: {0.6 * where.width:.0f}px"})
     if title:
         ET.SubElement(svg, "title").text = title
     defs = ET.SubElement(svg, "defs")
