@@ -23,7 +23,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from ..derivation import EDGE, SEED, SUM, Step
-from ..network import INPUT
+from ..network import INPUT, LOSS
 from . import structure as S
 from .blocks import Block, Display, Heading, Marker, Paragraph
 from .example import Example
@@ -151,7 +151,6 @@ class _Panels:
         from .compose import Writer
 
         self.derivation = derivation
-        self.options = options
         self.lang = options.lang
         self.graph = graph
         self.w: Writer = Writer(derivation, options)
@@ -219,7 +218,9 @@ class _Panels:
         if quantity.definition is not None:
             rows.append(f"{lhs} &= {w.expr(quantity.definition)}")
         if self.example is not None:
-            rows.append(f"{lhs if not rows else ''} &= {self._value(name, gradient=False)}")
+            # a batch's loss is defined per sample (L_i) and its value is the mean L
+            again = w.name(name) if quantity.kind == LOSS and self.derivation.batch else ("" if rows else lhs)
+            rows.append(f"{again} &= {self.example.samples(name)}")
         elif not rows:
             rows.append(f"{lhs}{w.shape(quantity.shape)}")
         return rows
@@ -234,12 +235,8 @@ class _Panels:
             return [f"{adjoint} &= 0"]
         rows = [f"{adjoint} &= {w.expr(step.result)}"]
         if self.example is not None:
-            rows.append(f"&= {self._value(name, gradient=True)}")
+            rows.append(f"&= {self.example.samples(name, gradient=True)}")
         return rows
-
-    def _value(self, name: str, *, gradient: bool) -> str:
-        assert self.example is not None
-        return self.example.samples(name, gradient=gradient)
 
     # -- the panel of a step --------------------------------------------------------------------
 
