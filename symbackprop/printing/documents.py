@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +69,19 @@ def compile_pdf(source: str, *, timeout: float = 60, files: Mapping[str, bytes] 
 
     Every failure is a :class:`DocumentBuildError` that says what to install or what went wrong.
     """
+    return typeset(source, timeout=timeout, files=files).pdf
+
+
+@dataclass(frozen=True)
+class Typeset:
+    """A compiled document: the PDF and pdflatex's log (overfull lines, fonts, warnings)."""
+
+    pdf: bytes
+    log: str
+
+
+def typeset(source: str, *, timeout: float = 60, files: Mapping[str, bytes] | None = None) -> Typeset:
+    """:func:`compile_pdf` that also returns pdflatex's whole log, for checking how the pages came out."""
     pdflatex = shutil.which("pdflatex")
     if pdflatex is None:
         raise DocumentBuildError(f"writing a PDF needs pdflatex, which was not found; install TeX Live with: "
@@ -83,9 +97,11 @@ def compile_pdf(source: str, *, timeout: float = 60, files: Mapping[str, bytes] 
         except subprocess.TimeoutExpired:
             raise DocumentBuildError(f"pdflatex did not finish within {timeout:g} s") from None
         pdf = tex.with_suffix(".pdf")
+        output = run.stdout.decode("utf-8", "replace")
         if run.returncode != 0 or not pdf.exists():
-            raise DocumentBuildError(_pdflatex_failure(run.stdout.decode("utf-8", "replace")))
-        return pdf.read_bytes()
+            raise DocumentBuildError(_pdflatex_failure(output))
+        log = tex.with_suffix(".log")
+        return Typeset(pdf.read_bytes(), log.read_text("utf-8", "replace") if log.exists() else output)
 
 
 def _pdflatex_failure(log: str) -> str:

@@ -83,9 +83,36 @@ def derivation_to_latex(derivation: Derivation, values: Mapping[str, Any] | None
     return latex_document(body, lang=settings.lang) if standalone else body
 
 
+#: Korean for pdflatex.  Hangul in the UHC Myeongjo fonts (uhcmj): kotex's default, Nanum Myeongjo,
+#: embeds each of its 256-glyph subfonts with a Subrs array thousands of entries long, so that a page
+#: of Korean made a 2.8 MB PDF (150 KB in English).  uhcmj has no bold: bold Hangul is stroked as
+#: well as filled (``2 Tr``).  English words in Korean text are not hyphenated ("gra-dient"):
+#: lines break between Hangul syllables and at spaces instead.  The pdfTeX-only part is skipped
+#: where kotex runs under XeTeX or LuaTeX.
+KOREAN_PREAMBLE = (
+    "\\usepackage{kotex}\n"
+    "\\makeatletter\n"
+    "\\ifdefined\\dobeforeh@ngulch@r\n"
+    "  \\SetHangulFonts{uhcmj}{uhcmj}{uhcmj}\\SetHanjaFonts{uhcmj}{uhcmj}{uhcmj}\n"
+    "  \\DeclareFontFamily{LUC}{uhcmj}{\\hyphenchar\\font\\m@ne}\n"
+    "  \\DeclareFontShape{LUC}{uhcmj}{m}{n}{<-> LUC * uwmj}{}\n"
+    "  \\DeclareFontShape{LUC}{uhcmj}{bx}{n}{<-> ssub * uhcmj/m/n}{}\n"
+    "  \\DeclareFontShape{LUC}{uhcmj}{b}{n}{<-> ssub * uhcmj/m/n}{}\n"
+    "  \\def\\sbp@bold{bx}\n"
+    "  \\let\\sbp@beforehangul\\dobeforeh@ngulch@r\n"
+    "  \\let\\sbp@afterhangul\\do@fterh@ngulch@r\n"
+    "  \\def\\dobeforeh@ngulch@r{\\sbp@beforehangul\\ifx\\f@series\\sbp@bold\\leavevmode"
+    "\\pdfliteral direct{2 Tr 0.35 w}\\fi}\n"
+    "  \\def\\do@fterh@ngulch@r{\\ifx\\f@series\\sbp@bold\\pdfliteral direct{0 Tr}\\fi\\sbp@afterhangul}\n"
+    "\\fi\n"
+    "\\makeatother\n"
+    "\\hyphenpenalty=10000\n"
+)
+
+
 def latex_document(body: str, *, lang: str = "en") -> str:
     """A standalone article around a fragment (kotex for Korean)."""
-    korean = "\\usepackage{kotex}\n" if lang == "ko" else ""
+    korean = KOREAN_PREAMBLE if lang == "ko" else ""
     graphics = "\\usepackage{graphicx}\n" if "\\includegraphics" in body or _FIT in body else ""
     return (
         "\\documentclass[11pt]{article}\n"
@@ -95,7 +122,7 @@ def latex_document(body: str, *, lang: str = "en") -> str:
         f"{graphics}"
         "\\setcounter{MaxMatrixCols}{64}\n"  # wide weight matrices: amsmath's default is 10 columns
         f"{korean}"
-        "\\allowdisplaybreaks\n"
+        "\\allowdisplaybreaks\n"  # between equations; a row ending in \\* keeps an equation's rows together
         "\\setlength{\\parindent}{0pt}\n"
         "\\setlength{\\parskip}{0.6em}\n"
         "\\begin{document}\n\n"
@@ -152,6 +179,7 @@ def single_row(rows: tuple[str, ...]) -> str | None:
 
 
 def display(rows: tuple[str, ...], columns: int = 1) -> str:
+    rows = wrapped(rows) if columns == 1 else rows
     row = single_row(rows) if columns == 1 else None
     if row is not None:
         fitted = _fitted("", row) if printed_width(row) > ROW_WIDTH else row
@@ -162,7 +190,78 @@ def display(rows: tuple[str, ...], columns: int = 1) -> str:
         widest = max((left_side(row) for row in rows), key=printed_width)
         rows = tuple(_fitted(widest, row) if printed_width(row) > ROW_WIDTH else row for row in rows)
     definition = _FIT_DEFINITION if any(_FIT in row for row in rows) else ""
-    return f"{definition}{begin}\n" + " \\\\\n".join(rows) + f"\n{end}\n"
+    return f"{definition}{begin}\n" + joined(rows) + f"\n{end}\n"
+
+
+def joined(rows: tuple[str, ...]) -> str:
+    """Display rows joined with ``\\\\``, or with ``\\\\*`` before a row that continues the equation above
+    (it has no left side): an equation's rows are never split across pages."""
+    out = rows[:1]
+    for row in rows[1:]:
+        out = (*out, (" \\\\*\n" if row.startswith("&") else " \\\\\n") + row)
+    return "".join(out)
+
+
+def wrapped(rows: tuple[str, ...]) -> tuple[str, ...]:
+    """Rows too wide for the line broken at their top-level ``=`` into aligned continuation rows
+    (``A &= B = C`` becomes ``A &= B`` and ``&= C``), as many parts to a row as fit."""
+    out: list[str] = []
+    for row in rows:
+        out.extend(_broken_chain(row) if printed_width(row) > ROW_WIDTH else [row])
+    return tuple(out)
+
+
+def _broken_chain(row: str) -> list[str]:
+    left = left_side(row)
+    relation = re.match(r"&(=|\\leftarrow)?\s*", row[len(left):])
+    if relation is None or (not left and not row.startswith("&")):
+        return [row]
+    head = row[:len(left) + relation.end()]
+    parts = _top_level_split(row[len(head):])
+    if parts is None or len(parts) == 1:
+        return [row]
+    room = ROW_WIDTH - printed_width(left)
+    lines, current = [], parts[0]
+    for part in parts[1:]:
+        if printed_width(current + " = " + part) > room:
+            lines.append(current)
+            current = part
+        else:
+            current += " = " + part
+    lines.append(current)
+    return [head + lines[0], *(f"&= {line}" for line in lines[1:])]
+
+
+_OPENERS = re.compile(r"\\begin\b|\\left\b|\{")
+_CLOSERS = re.compile(r"\\end\b|\\right\b|\}")
+
+
+def _top_level_split(math: str) -> list[str] | None:
+    """``math`` split at each `` = `` outside braces, environments and ``\\left … \\right``; None when
+    it holds an alignment mark of its own."""
+    parts, depth, start, index = [], 0, 0, 0
+    while index < len(math):
+        if math[index] == "\\" and (_OPENERS.match(math, index) or _CLOSERS.match(math, index)):
+            depth += 1 if _OPENERS.match(math, index) else -1
+            index += 2
+            continue
+        if math[index] == "\\":
+            index += 2
+            continue
+        if math[index] == "{":
+            depth += 1
+        elif math[index] == "}":
+            depth -= 1
+        elif math[index] == "&" and depth == 0:
+            return None
+        elif math.startswith(" = ", index) and depth == 0:
+            parts.append(math[start:index].strip())
+            start = index + 3
+            index += 3
+            continue
+        index += 1
+    parts.append(math[start:].strip())
+    return parts
 
 
 def _fitted(widest_left: str, row: str) -> str:

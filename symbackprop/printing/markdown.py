@@ -21,7 +21,7 @@ from .blocks import (
     Table,
     link_label,
 )
-from .latex import single_row
+from .latex import single_row, wrapped
 from .options import Options
 
 if TYPE_CHECKING:
@@ -78,6 +78,7 @@ def table(block: Table, links: bool) -> str:
 
 
 def display(rows: tuple[str, ...], columns: int = 1) -> str:
+    rows = wrapped(rows) if columns == 1 else rows  # KaTeX cannot scale a row to the line: break it
     row = single_row(rows) if columns == 1 else None
     if row is not None:
         return f"$$\n{row}\n$$"
