@@ -22,6 +22,7 @@ import sympy as sp
 from . import codegen
 from . import tensor as T
 from .codegen import Line, TreeEmitter, function_source, live, resolve, share_subexpressions, standalone_module, var
+from .codegen.rows import rows_program
 from .errors import (
     ValuesError,
 )
@@ -62,6 +63,7 @@ class Program:
             lines = live(lines, {var("v", n) for n in forward} | {var("g", n) for n in gradients})
         arguments = [var("v", q.name) for q in self.network.quantities(INPUT, PARAM)] + ["batch_size"]
         returns = ast.Tuple([_dictionary("v", forward), _dictionary("g", gradients)], ast.Load())
+        self.lines, self.arguments, self.returns = lines, arguments, returns  # for the rows layout's rewrite
         main = function_source("derivation", arguments, lines, returns)
         helpers = [ast.unparse(d) for d in self._emit.definitions]
         self.derivation_source = "\n\n\n".join([main, *helpers])  # the activations it calls follow it
@@ -153,6 +155,12 @@ class Program:
         if isinstance(result, sp.Mul) and len(result.args) == 2 and not any(a.is_number for a in result.args):
             return codegen.call("_mul_sum", emit.scalar(result.args[0]), emit.scalar(result.args[1]), batch)
         return None
+
+    def rows_function(self, arguments: list[Any], batch_size: int) -> Any:
+        """The program rewritten for these batched arrays with samples as rows (None where a line has no rule)."""
+        activations = {d.name: d for d in self._emit.definitions}
+        return rows_program(self.lines, self.arguments, self.returns, self.namespace, activations,
+                            [*arguments, batch_size], batch_size)
 
     def __call__(self, arrays: dict[str, np.ndarray], batch_size: int) -> tuple[dict, dict]:
         arguments = [arrays[q.name] for q in self.network.quantities(INPUT, PARAM)]
@@ -301,11 +309,20 @@ class GradientFunction:
         self.check = check
         self._values = SignatureCache(derivation, check=check)
         self._outputs = [(q.name, q.is_scalar) for q in derivation.network.params]
+        self._inputs = [i for i, q in enumerate(derivation.network.quantities(INPUT, PARAM)) if q.kind == INPUT]
+        self._rows: dict[tuple[int, ...], Any] = {}  # the rows program of each layout of the inputs' axes
 
     def __call__(self, **values: Any) -> dict[str, np.ndarray]:
         arguments, batch_size = self._values.arguments(values)
+        function = self.program.function
+        if batch_size is not None:
+            key = tuple([arguments[i].ndim for i in self._inputs])
+            rows = self._rows.get(key)
+            if rows is None:
+                rows = self._rows[key] = self.program.rows_function(arguments, batch_size) or function
+            function = rows
         with np.errstate(all="ignore"):
-            _, gradient = self.program.function(*arguments, batch_size or 1)
+            _, gradient = function(*arguments, batch_size or 1)
         return {name: np.asarray(gradient[name]).reshape(()) if scalar else np.asarray(gradient[name])
                 for name, scalar in self._outputs}
 

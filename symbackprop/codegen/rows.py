@@ -1,0 +1,415 @@
+"""A batched program rewritten with samples as rows: one GEMM per layer, no per-call bookkeeping.
+
+The generated program keeps a batch of column vectors as an (N, rows, 1) stack,
+which is what the derivation writes and what every kernel accepts.  A training
+loop calls it with the same layout thousands of times, so the first batched call
+runs the program once more, line by line, to learn which values are stacks of
+columns and which are shared by every sample, and rewrites each line for the
+(N, rows) layout a hand-written backprop uses: ``W @ x`` becomes ``x @ W.T``, the
+weight gradient Σₙ gₙ hₙᵀ becomes ``g.T @ h``, a bias joins as ``b.T``, an
+element-wise activation runs on the rows unchanged (its kernel's one NumPy
+expression written in place of the call).  A line no rule covers leaves the
+program as it was: the rewrite is all or nothing, never a guess.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .emitter import call, name
+from .lines import Line, function_source, names_read
+
+ROWS, SHARED, COLUMNS = "rows", "shared", "columns"
+
+#: Up to this many numbers ReLU′'s gate is one ``np.heaviside`` (NaN kept); beyond, the mask and one NaN guard are faster.
+_HEAVISIDE_SIZE = 1024
+
+_MATMUL = {"_mm": True, "_mm_t": False}  # kernel → whether the shared matrix is transposed
+_REDUCTIONS = ("_outer_sum", "_mul_sum", "_mm_sum")
+
+
+def flatten(lines: list[Line]) -> list[Line]:
+    """Every call and operation on a line of its own, so that each has a recorded value."""
+    flat: list[Line] = []
+
+    def atom(node: ast.expr) -> ast.expr:
+        if isinstance(node, (ast.Name, ast.Constant)) or _is_number(node):
+            return node
+        value = children(node)
+        target = f"_t{len(flat)}"
+        flat.append(Line(target, value))
+        return name(target)
+
+    def children(node: ast.expr) -> ast.expr:
+        if isinstance(node, ast.Call):
+            return ast.Call(node.func, [atom(a) for a in node.args],
+                            [ast.keyword(k.arg, atom(k.value)) for k in node.keywords])
+        if isinstance(node, ast.BinOp):
+            return ast.BinOp(atom(node.left), node.op, atom(node.right))
+        if isinstance(node, ast.UnaryOp) and not _is_number(node):
+            return ast.UnaryOp(node.op, atom(node.operand))
+        return node  # left whole: the rewrite keeps it only where it reads shared values alone
+
+    for line in lines:
+        flat.append(Line(line.target, children(line.value), line.comment))
+    return flat
+
+
+def _is_number(node: ast.expr) -> bool:
+    return (isinstance(node, ast.Constant) or (isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant)))
+
+
+def layout_of(value: Any, batch_size: int) -> str | None:
+    """ROWS for an (N, rows, 1) stack, SHARED for a matrix or number every sample shares, COLUMNS for
+    any other batched array (kept as the program has it), else None."""
+    if isinstance(value, np.ndarray):
+        if value.ndim == 3 and value.shape[0] == batch_size and value.shape[2] == 1:
+            return ROWS
+        return SHARED if value.ndim <= 2 else COLUMNS
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        return SHARED
+    return None
+
+
+class RowsRewriter:
+    """Rewrites flattened lines for the rows layout, given every variable's recorded value."""
+
+    def __init__(self, values: dict[str, Any], batch_size: int, namespace: dict[str, Any],
+                 activations: dict[str, ast.FunctionDef]) -> None:
+        self.values = values
+        self.batch_size = batch_size
+        self.namespace = namespace
+        self.activations = activations
+        self.layouts = {k: layout_of(v, batch_size) for k, v in values.items()}
+
+    def line(self, line: Line) -> Line | None:
+        layout = self.layouts.get(line.target)
+        if layout is None:
+            return None
+        read = names_read(line.value) & set(self.layouts) - {"np"}
+        if any(self.layouts[n] is None for n in read):
+            return None
+        if all(self.layouts[n] == SHARED for n in read):
+            return line if layout == SHARED else None
+        value = None
+        if layout == ROWS:
+            value = self._rows(line.value)
+        elif layout == SHARED:
+            value = self._reduced(line.value)
+        return Line(line.target, value or self._bridged(line.value, layout), line.comment)
+
+    def _bridged(self, node: ast.expr, layout: str) -> ast.expr:
+        """What no rule covers, computed as the program computes it: rows given back their column axis
+        (a view), the result's taken away again."""
+        layouts = self.layouts
+
+        class Columns(ast.NodeTransformer):
+            def visit_Name(self, leaf: ast.Name) -> ast.expr:
+                return _axis(leaf, None) if layouts.get(leaf.id) == ROWS else leaf
+
+        value = Columns().visit(ast.parse(ast.unparse(node), mode="eval").body)
+        return _axis(value, 0) if layout == ROWS else value
+
+    # -- values with a rows layout -------------------------------------------------------------
+
+    def _rows(self, node: ast.expr) -> ast.expr | None:
+        if isinstance(node, ast.Name):
+            return node if self.layouts.get(node.id) == ROWS else None
+        if isinstance(node, ast.BinOp):
+            left, right = self._operand(node.left), self._operand(node.right)
+            if left is None or right is None or isinstance(node.op, ast.MatMult):
+                return None
+            return ast.BinOp(left, node.op, right)
+        if isinstance(node, ast.UnaryOp):
+            operand = self._operand(node.operand)
+            return None if operand is None else ast.UnaryOp(node.op, operand)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            return self._rows_call(node, node.func.id)
+        if isinstance(node, ast.Call) and self._is_ufunc(node.func):
+            return self._elementwise(node)
+        return None
+
+    def _rows_call(self, node: ast.Call, function: str) -> ast.expr | None:
+        arguments = node.args
+        if function in _MATMUL and len(arguments) == 2 and not node.keywords:
+            matrix, stack = arguments
+            if self._layout(matrix) != SHARED or self._layout(stack) != ROWS or np.ndim(self._value(matrix)) != 2:
+                return None
+            shared = ast.Attribute(matrix, "T", ast.Load()) if _MATMUL[function] else matrix
+            return ast.BinOp(stack, ast.MatMult(), shared)  # (N, k) @ (k, rows): one GEMM for the batch
+        if function == "_gate":
+            return self._gate(node)
+        if function in ("_total", "_axis_sum") and self._layout(arguments[0]) == ROWS:
+            if function == "_axis_sum" and not (len(arguments) == 2 and _constant(arguments[1]) == 0):
+                return None
+            return ast.Call(ast.Attribute(name("np"), "sum", ast.Load()), [arguments[0]],
+                            [ast.keyword("axis", ast.Constant(1)), ast.keyword("keepdims", ast.Constant(True))])
+        if function in self.activations or function in self.namespace and self._is_elementwise(function):
+            return self._elementwise(node)
+        inlined = self._inlined(node, elementwise_only=True)
+        return None if inlined is node else self._rows(inlined)
+
+    def _gate(self, node: ast.Call) -> ast.expr | None:
+        if len(node.args) != 3 or node.keywords:
+            return None
+        upstream, x, at_zero = (self._operand(a) for a in node.args)
+        if upstream is None or x is None or at_zero is None:
+            return None
+        size = int(np.size(self._value(node.args[1])))
+        if _constant(node.args[2]) == 0 and size <= _HEAVISIDE_SIZE:
+            # heaviside(x, 0) is 1, 0 or NaN: g ⊙ ReLU′(x) with NaN kept, in one pass
+            step = ast.Call(ast.Attribute(name("np"), "heaviside", ast.Load()), [x, ast.Constant(0.0)], [])
+            return ast.BinOp(upstream, ast.Mult(), step)
+        gate = call("_gate", upstream, x, at_zero)
+        if _constant(node.args[2]) != 0:
+            return gate
+        # g * (x > 0) unless x's sum is NaN (a NaN in x, or +inf meeting -inf): then the kernel, which keeps NaN
+        total = ast.NamedExpr(ast.Name("_sum", ast.Store()),
+                              ast.Call(ast.Attribute(ast.Attribute(name("np"), "add", ast.Load()), "reduce",
+                                                     ast.Load()), [x, ast.Constant(None)], []))
+        masked = ast.BinOp(upstream, ast.Mult(), ast.Compare(x, [ast.Gt()], [ast.Constant(0)]))
+        return ast.IfExp(ast.Compare(total, [ast.Eq()], [name("_sum")]), masked, gate)
+
+    def _elementwise(self, node: ast.Call) -> ast.expr | None:
+        arguments = [self._operand(a) for a in node.args]
+        keywords = [ast.keyword(k.arg, self._operand(k.value)) for k in node.keywords]
+        if any(a is None for a in arguments) or any(k.value is None for k in keywords):
+            return None
+        rewritten = ast.Call(node.func, arguments, keywords)
+        return self._inlined(rewritten)
+
+    def _operand(self, node: ast.expr) -> ast.expr | None:
+        """An operand of an element-wise step on rows: rows as they are, a shared value broadcast to them."""
+        if _is_number(node):
+            return node
+        if not isinstance(node, ast.Name):
+            return self._rows(node)  # an inlined kernel's inner operation
+        layout = self._layout(node)
+        if layout == ROWS:
+            return node
+        if layout != SHARED:
+            return None
+        shape = np.shape(self._value(node))
+        if int(np.prod(shape)) == 1:
+            return node
+        if len(shape) == 2 and shape[1] == 1:  # a column every sample shares (a bias) joins each row as bᵀ
+            return ast.Attribute(node, "T", ast.Load())
+        return None
+
+    # -- shared values summed from rows ------------------------------------------------------------
+
+    def _reduced(self, node: ast.expr) -> ast.expr | None:
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+            return None
+        function, arguments = node.func.id, node.args
+        if function == "_batch_sum" and len(arguments) == 2 and self._layout(arguments[0]) == ROWS:
+            total = ast.Call(ast.Attribute(ast.Attribute(name("np"), "add", ast.Load()), "reduce", ast.Load()),
+                             [arguments[0], ast.Constant(0)], [])
+            column = ast.Tuple([ast.Slice(), ast.Constant(None)], ast.Load())
+            return ast.Subscript(total, column, ast.Load())
+        if function in _REDUCTIONS and len(arguments) == 3 and all(self._layout(a) == ROWS for a in arguments[:2]):
+            left, right = arguments[:2]
+            if function != "_outer_sum" and np.shape(self._value(right))[1] != 1:
+                return None
+            if function == "_mul_sum" and np.shape(self._value(left))[1] != 1:
+                return None
+            return ast.BinOp(ast.Attribute(left, "T", ast.Load()), ast.MatMult(), right)  # Σₙ aₙ bₙᵀ as one GEMM
+        return None
+
+    # -- what the names stand for ------------------------------------------------------------------
+
+    def _layout(self, node: ast.expr) -> str | None:
+        return self.layouts.get(node.id) if isinstance(node, ast.Name) else None
+
+    def _value(self, node: ast.expr) -> Any:
+        return self.values[node.id]
+
+    def _is_ufunc(self, func: ast.expr) -> bool:
+        return (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "np"
+                and isinstance(getattr(np, func.attr, None), np.ufunc))
+
+    def _is_elementwise(self, function: str) -> bool:
+        from ..ops import NUMPY_KERNELS
+
+        obj = self.namespace.get(function)
+        return isinstance(obj, np.ufunc) or (function in NUMPY_KERNELS and obj is NUMPY_KERNELS[function])
+
+    def _inlined(self, node: ast.Call, elementwise_only: bool = False) -> ast.expr:
+        """An activation's or a kernel's call as its one expression, when its body is one ``return``
+        (``elementwise_only``: of a kernel whose expression is element-wise by its syntax alone)."""
+        function = node.func.id if isinstance(node.func, ast.Name) else None
+        if function in self.activations and not elementwise_only:
+            body = _single_return(self.activations[function])
+            if body is not None and not node.keywords:
+                inlined = _substituted(body, self.activations[function], node.args, [])
+                return self._inlined(inlined) if isinstance(inlined, ast.Call) else inlined
+        obj = self.namespace.get(function) if function else None
+        if inspect.isfunction(obj) and obj.__globals__.get("np") is np:
+            definition = _definition(obj)
+            body = _single_return(definition) if definition is not None else None
+            parameters = {a.arg for a in definition.args.args}
+            if (body is not None and names_read(body) <= parameters | {"np"}
+                    and (not elementwise_only or _elementwise_syntax(body))):
+                inlined = _substituted(body, definition, node.args, node.keywords)
+                if inlined is not None:
+                    return inlined
+        return node
+
+
+def _axis(node: ast.expr, index: int | None) -> ast.Subscript:
+    """``node[:, :, None]`` (rows as a stack of columns) or ``node[:, :, 0]`` (the columns' axis taken away)."""
+    return ast.Subscript(node, ast.Tuple([ast.Slice(), ast.Slice(), ast.Constant(index)], ast.Load()), ast.Load())
+
+
+_ELEMENTWISE_NODES = (ast.BinOp, ast.UnaryOp, ast.Compare, ast.Name, ast.Constant, ast.Load, ast.operator,
+                      ast.unaryop, ast.cmpop)
+
+
+def _elementwise_syntax(body: ast.expr) -> bool:
+    """True if ``body`` is arithmetic, comparisons and NumPy ufuncs of its names: element-wise on any layout."""
+    for node in ast.walk(body):
+        if isinstance(node, ast.Call):
+            if not (isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == "np" and isinstance(getattr(np, node.func.attr, None), np.ufunc)
+                    and not node.keywords):
+                return False
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+            return False
+        elif isinstance(node, ast.Attribute):
+            if not (isinstance(node.value, ast.Name) and node.value.id == "np"):
+                return False
+        elif not isinstance(node, _ELEMENTWISE_NODES):
+            return False
+    return True
+
+
+def _constant(node: ast.expr) -> Any:
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        return None
+
+
+def _definition(function: Callable) -> ast.FunctionDef | None:
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    definition = tree.body[0] if tree.body else None
+    return definition if isinstance(definition, ast.FunctionDef) else None
+
+
+def _single_return(definition: ast.FunctionDef) -> ast.expr | None:
+    body = [s for s in definition.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+    if len(body) == 1 and isinstance(body[0], ast.Return) and body[0].value is not None:
+        return body[0].value
+    return None
+
+
+def _substituted(body: ast.expr, definition: ast.FunctionDef, arguments: list[ast.expr],
+                 keywords: list[ast.keyword]) -> ast.expr | None:
+    """``body`` with each parameter replaced by its argument (or its constant default)."""
+    spec = definition.args
+    if spec.vararg or spec.kwarg or spec.kwonlyargs or spec.posonlyargs or len(arguments) > len(spec.args):
+        return None
+    parameters = [a.arg for a in spec.args]
+    bound = dict(zip(parameters, arguments))
+    for keyword in keywords:
+        if keyword.arg not in parameters or keyword.arg in bound:
+            return None
+        bound[keyword.arg] = keyword.value
+    for parameter, default in zip(parameters[len(parameters) - len(spec.defaults):], spec.defaults):
+        if parameter not in bound:
+            if not isinstance(default, ast.Constant):
+                return None
+            bound[parameter] = default
+    if set(bound) != set(parameters):
+        return None
+
+    class Substitute(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.expr:
+            return bound.get(node.id, node)
+
+    return Substitute().visit(ast.parse(ast.unparse(body), mode="eval").body)
+
+
+def rows_program(lines: list[Line], arguments: list[str], returns: ast.Tuple, namespace: dict[str, Any],
+                 activations: dict[str, ast.FunctionDef], values: list[Any], batch_size: int) -> Callable | None:
+    """The program for the rows layout of this batch's arrays, or None if a line has no rule."""
+    flat = flatten(lines)
+    helpers = "\n\n\n".join(ast.unparse(d) for d in activations.values())
+    recorded = _record(flat, arguments, namespace, helpers, values)
+    rewriter = RowsRewriter(recorded, batch_size, namespace, activations)
+    entry = [Line(a, _axis(name(a), 0)) for a in arguments if rewriter.layouts.get(a) == ROWS]
+    body = []
+    for line in flat:
+        rewritten = rewriter.line(line)
+        if rewritten is None:
+            return None
+        body.append(rewritten)
+    outputs = _outputs(returns, rewriter.layouts)
+    if outputs is None:
+        return None
+    source = _with_deletions(function_source("derivation_rows", arguments, entry + body, outputs), entry + body,
+                             outputs)
+    scope = {"np": np, **namespace}
+    exec(compile(source + "\n\n" + helpers, "<symbackprop generated, rows>", "exec"), scope)  # built from our own trees
+    function = scope["derivation_rows"]
+    function.source = source
+    return function
+
+
+def _with_deletions(source: str, lines: list[Line], returns: ast.expr) -> str:
+    """Each intermediate deleted after its last use, as a hand-written loop rebinding its variables frees them:
+    the batch's arrays then reuse the memory just freed instead of growing (and trimming) the heap on every call."""
+    kept = names_read(returns)
+    last: dict[str, int] = {}
+    for index, line in enumerate(lines):
+        for read in names_read(line.value):
+            last[read] = index
+    assigned = {line.target for line in lines}
+    after: dict[int, list[str]] = {}
+    for variable, index in last.items():
+        if variable in assigned and variable not in kept:
+            after.setdefault(index, []).append(variable)
+    text = source.splitlines()
+    body, tail = text[1:1 + len(lines)], text[1 + len(lines):]
+    result = [text[0]]
+    for index, statement in enumerate(body):
+        result.append(statement)
+        if index in after:
+            result.append("    del " + ", ".join(sorted(after[index])))
+    return "\n".join(result + tail) + "\n"
+
+
+def _record(flat: list[Line], arguments: list[str], namespace: dict[str, Any], helpers: str,
+            values: list[Any]) -> dict[str, Any]:
+    """Every variable's value on these arrays: the flattened program run once, its locals kept."""
+    source = function_source("record", arguments, flat, ast.Call(name("locals"), [], []))
+    scope = {"np": np, **namespace}
+    exec(compile(source + "\n\n" + helpers, "<symbackprop generated, recorded>", "exec"), scope)
+    with np.errstate(all="ignore"):
+        recorded = scope["record"](*values)
+    return dict(recorded)
+
+
+def _outputs(returns: ast.Tuple, layouts: dict[str, str | None]) -> ast.Tuple | None:
+    """The returned dictionaries, a rows value given back its column axis."""
+    dictionaries = []
+    for dictionary in returns.elts:
+        values = []
+        for value in dictionary.values:
+            layout = layouts.get(value.id) if isinstance(value, ast.Name) else None
+            if layout is None:
+                return None
+            if layout == ROWS:
+                value = _axis(value, None)
+            values.append(value)
+        dictionaries.append(ast.Dict(list(dictionary.keys), values))
+    return ast.Tuple(dictionaries, ast.Load())
