@@ -27,7 +27,7 @@ from .lines import Line, function_source, names_read
 
 ROWS, SHARED, COLUMNS = "rows", "shared", "columns"
 
-#: Up to this many numbers ReLU′'s gate is one ``np.heaviside`` (NaN kept); beyond, the mask and one NaN guard are faster.
+#: Up to this many numbers ReLU′'s gate is one ``np.heaviside`` (NaN kept); beyond, a mask and one NaN guard are faster.
 _HEAVISIDE_SIZE = 1024
 
 _MATMUL = {"_mm": True, "_mm_t": False}  # kernel → whether the shared matrix is transposed
@@ -41,6 +41,8 @@ def flatten(lines: list[Line]) -> list[Line]:
     def atom(node: ast.expr) -> ast.expr:
         if isinstance(node, (ast.Name, ast.Constant)) or _is_number(node):
             return node
+        if isinstance(node, (ast.List, ast.Tuple)):  # an argument's structure (a shape, rows of blocks) stays
+            return type(node)([atom(e) for e in node.elts], ast.Load())
         value = children(node)
         target = f"_t{len(flat)}"
         flat.append(Line(target, value))
@@ -62,7 +64,7 @@ def flatten(lines: list[Line]) -> list[Line]:
 
 
 def _is_number(node: ast.expr) -> bool:
-    return (isinstance(node, ast.Constant) or (isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant)))
+    return isinstance(node, ast.Constant) or (isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant))
 
 
 def layout_of(value: Any, batch_size: int) -> str | None:
