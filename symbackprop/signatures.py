@@ -12,6 +12,7 @@ class indices, whose check reads the numbers) takes the full path.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from .derivation import Derivation
 
 _FLOAT = np.dtype(np.float64)
+_SHAPE, _DTYPE = attrgetter("shape"), attrgetter("dtype")
 
 #: Arrays up to this many numbers are checked for NaN and infinity together, in one reduction.
 _SMALL = 4096
@@ -39,12 +41,13 @@ class SignatureCache:
         self.check = check
         self.names = tuple(q.name for q in network.quantities(INPUT, PARAM))
         self._name_set = frozenset(self.names)
+        self._in_order = itemgetter(*self.names) if len(self.names) > 1 else (lambda values: (values[self.names[0]],))
         self._remembers = not class_indices(network)
         self._layouts: dict[tuple, tuple[tuple, int | None, tuple[int, ...], tuple[int, ...]]] = {}
 
     def arguments(self, values: Mapping[str, Any]) -> tuple[list[np.ndarray], int | None]:
         given = self._given(values)
-        layout = self._layouts.get(tuple([v.shape for v in given])) if given is not None else None
+        layout = self._layouts.get(tuple(map(_SHAPE, given))) if given is not None else None
         if layout is None:
             return self._first(values, given)
         shapes, batch_size, small, large = layout
@@ -57,10 +60,10 @@ class SignatureCache:
         """The values in order if every one is a float64 ndarray and the names are exactly ours."""
         if not self._remembers or not isinstance(values, dict) or values.keys() != self._name_set:
             return None
-        given = [values[n] for n in self.names]
-        if {type(v) for v in given} != {np.ndarray} or {v.dtype for v in given} != {_FLOAT}:
+        given = self._in_order(values)  # C loops: this runs on every call of a training loop
+        if set(map(type, given)) != {np.ndarray} or set(map(_DTYPE, given)) != {_FLOAT}:
             return None
-        return given
+        return list(given)
 
     def _first(self, values: Mapping[str, Any], given: list[np.ndarray] | None
                ) -> tuple[list[np.ndarray], int | None]:
