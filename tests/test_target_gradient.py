@@ -14,11 +14,11 @@ OUTPUTS = {"half_squared_error": "relu", "mse": "identity", "binary_cross_entrop
 
 # written out by hand from each loss's ∂L/∂y, so a sentence that drifts from the formula fails
 TARGET_SENTENCES = {
-    "half_squared_error": "For the target, the squared error gives (y − h).",
-    "mse": "For the target, the mean squared error gives 2(y − h)/n.",
-    "binary_cross_entropy": "For the target, binary cross-entropy gives (log(1 − p) − log p)/n.",
-    "bce_with_logits": "For the target, binary cross-entropy on logits gives −z/n.",
-    "cross_entropy": "For the target, softmax with cross-entropy gives −log softmax(z).",
+    "half_squared_error": "For the target, the squared error gives $(y - h)$.",
+    "mse": "For the target, the mean squared error gives $2(y - h)/n$.",
+    "binary_cross_entropy": r"For the target, binary cross-entropy gives $(\log(1 - p) - \log p)/n$.",
+    "bce_with_logits": "For the target, binary cross-entropy on logits gives $-z/n$.",
+    "cross_entropy": r"For the target, softmax with cross-entropy gives $-\log \operatorname{softmax}(z)$.",
 }
 ROLES = {"en": "Gradient with respect to the target (not needed for the update):",
          "ko": "정답에 대한 gradient (업데이트에는 필요 없음):"}
@@ -47,12 +47,12 @@ def test_the_reference_pages_target_is_called_the_target(lang):
     derivation = sbp.backprop(sbp.reference_network())  # a scalar loss, ½(h2 − y)²
     text = _step_text(derivation.to_markdown(lang=lang), derivation, "y")
     assert ROLES[lang] in text
-    expected = {"en": "Rule — For the target, the squared error gives (y − h).",
-                "ko": "규칙 — 제곱 오차: 정답에 대한 gradient는 (y − h)."}[lang]
+    expected = {"en": "Rule — For the target, the squared error gives $(y - h)$.",
+                "ko": "규칙 — 제곱 오차: 정답에 대한 gradient는 $(y - h)$."}[lang]
     assert expected in text
     # the prediction keeps its own sentence
     prediction = _step_text(derivation.to_markdown(lang=lang), derivation, "h2")
-    assert {"en": "(h − y)", "ko": "(h − y)"}[lang] in prediction and ROLES[lang] not in prediction
+    assert "$(h - y)$" in prediction and ROLES[lang] not in prediction
 
 
 def test_an_input_that_is_not_compared_is_still_the_input():

@@ -176,16 +176,17 @@ declare(ActivationOp("relu", relu, r"\operatorname{ReLU}", "ReLU",
                      ("ReLU passes the gradient where its input was positive",
                       "ReLU: 입력이 양수였던 곳만 gradient 전달"), torch="ReLU"))
 declare(ActivationOp("sigmoid", sigmoid, r"\sigma", "σ",
-                     ("the sigmoid multiplies the gradient by σ(z)(1 − σ(z))",
-                      "시그모이드: gradient에 σ(z)(1 − σ(z))를 곱함"), torch="Sigmoid",
+                     (r"the sigmoid multiplies the gradient by $\sigma(z)(1 - \sigma(z))$",
+                      r"시그모이드: gradient에 $\sigma(z)(1 - \sigma(z))$를 곱함"), torch="Sigmoid",
                      derivative_latex=_sigmoid_derivative))
 declare(ActivationOp("tanh", tanh, r"\tanh", "tanh",
-                     ("tanh multiplies the gradient by 1 − tanh²(z)", "tanh: gradient에 1 − tanh²(z)를 곱함"),
+                     (r"tanh multiplies the gradient by $1 - \tanh^{2}(z)$",
+                      r"tanh: gradient에 $1 - \tanh^{2}(z)$를 곱함"),
                      torch="Tanh", derivative_latex=_tanh_derivative))
 # nn.Softplus becomes linear above its threshold (20), which this softplus does not: beyond it the
 # two differ by about e⁻²⁰.
 declare(ActivationOp("softplus", softplus, r"\operatorname{softplus}", "softplus",
-                     ("softplus multiplies the gradient by σ(z)", "softplus: gradient에 σ(z)를 곱함"),
+                     (r"softplus multiplies the gradient by $\sigma(z)$", r"softplus: gradient에 $\sigma(z)$를 곱함"),
                      torch="Softplus", from_torch=lambda module: _softplus_from_torch(module)))
 declare(ActivationOp("identity", identity, r"\operatorname{id}", "id",
                      ("the identity passes the gradient through unchanged", "항등 함수: gradient를 그대로 전달"),
@@ -206,6 +207,8 @@ def _softplus_from_torch(module: Any) -> Activation:
 mish = Activation("mish", lambda z: z * sp.tanh(Softplus(z)))
 
 declare(ActivationOp("mish", mish, r"\operatorname{Mish}", "Mish",
-                     ("Mish multiplies the gradient by tanh(softplus z) + z·σ(z)·(1 − tanh²(softplus z))",
-                      "Mish: gradient에 도함수 tanh(softplus z) + z·σ(z)·(1 − tanh²(softplus z))를 곱함"),
+                     (r"Mish multiplies the gradient by $\tanh(\operatorname{softplus} z) + z \, \sigma(z) \, "
+                      r"(1 - \tanh^{2}(\operatorname{softplus} z))$",
+                      r"Mish: gradient에 도함수 $\tanh(\operatorname{softplus} z) + z \, \sigma(z) \, "
+                      r"(1 - \tanh^{2}(\operatorname{softplus} z))$를 곱함"),
                      torch="Mish"))

@@ -30,24 +30,26 @@ def _abs_latex(argument: str) -> str:
 
 
 declare(ActivationOp("exp", exp, r"\exp", "exp",
-                     ("exp multiplies the gradient element-wise by its derivative exp(z)",
-                      "exp: gradient에 도함수 exp(z)를 원소별로 곱함"), elementary=True))
+                     (r"exp multiplies the gradient element-wise by its derivative $\exp(z)$",
+                      r"exp: gradient에 도함수 $\exp(z)$를 원소별로 곱함"), elementary=True))
 declare(ActivationOp("log", log, r"\log", "log",
-                     ("log multiplies the gradient element-wise by its derivative 1/z",
-                      "log: gradient에 도함수 1/z를 원소별로 곱함"), elementary=True))
+                     ("log multiplies the gradient element-wise by its derivative $1/z$",
+                      "log: gradient에 도함수 $1/z$를 원소별로 곱함"), elementary=True))
 declare(ActivationOp("sqrt", sqrt, r"\operatorname{sqrt}", "√",
-                     ("the square root multiplies the gradient element-wise by its derivative 1/(2√z)",
-                      "제곱근: gradient에 도함수 1/(2√z)를 원소별로 곱함"), elementary=True, call_latex=_sqrt_latex))
+                     (r"the square root multiplies the gradient element-wise by its derivative $1/(2\sqrt{z})$",
+                      r"제곱근: gradient에 도함수 $1/(2\sqrt{z})$를 원소별로 곱함"), elementary=True,
+                     call_latex=_sqrt_latex))
 declare(ActivationOp("sin", sin, r"\sin", "sin",
-                     ("sin multiplies the gradient element-wise by its derivative cos(z)",
-                      "sin: gradient에 도함수 cos(z)를 원소별로 곱함"), elementary=True))
+                     (r"sin multiplies the gradient element-wise by its derivative $\cos(z)$",
+                      r"sin: gradient에 도함수 $\cos(z)$를 원소별로 곱함"), elementary=True))
 declare(ActivationOp("cos", cos, r"\cos", "cos",
-                     ("cos multiplies the gradient element-wise by its derivative −sin(z)",
-                      "cos: gradient에 도함수 −sin(z)를 원소별로 곱함"), elementary=True))
+                     (r"cos multiplies the gradient element-wise by its derivative $-\sin(z)$",
+                      r"cos: gradient에 도함수 $-\sin(z)$를 원소별로 곱함"), elementary=True))
 declare(ActivationOp("abs", abs, r"\operatorname{abs}", "|·|",
-                     ("the absolute value multiplies the gradient element-wise by its derivative sign(z), "
-                      "with sign(0) = 0 as in PyTorch",
-                      "절댓값: gradient에 도함수 sign(z)를 원소별로 곱함 (PyTorch처럼 sign(0) = 0)"),
+                     (r"the absolute value multiplies the gradient element-wise by its derivative "
+                      r"$\operatorname{sign}(z)$, with $\operatorname{sign}(0) = 0$ as in PyTorch",
+                      r"절댓값: gradient에 도함수 $\operatorname{sign}(z)$를 원소별로 곱함 "
+                      r"(PyTorch처럼 $\operatorname{sign}(0) = 0$)"),
                      elementary=True, call_latex=_abs_latex))
 
 __all__ = ["abs", "cos", "exp", "log", "sin", "sqrt"]

@@ -160,12 +160,15 @@ class _GELU(Activation):
 gelu = _GELU("gelu", lambda z: GELU(z))
 
 declare(ActivationOp("gelu", gelu, r"\operatorname{GELU}", "GELU",
-                     ("GELU multiplies the gradient by Φ(z) + z·φ(z), Φ and φ the standard normal CDF and density",
-                      "GELU: gradient에 Φ(z) + z·φ(z)를 곱함 (Φ, φ는 표준정규분포의 누적분포함수와 밀도)"),
+                     (r"GELU multiplies the gradient by $\Phi(z) + z \, \phi(z)$, $\Phi$ and $\phi$ the "
+                      r"standard normal CDF and density",
+                      r"GELU: gradient에 $\Phi(z) + z \, \phi(z)$를 곱함 "
+                      r"($\Phi$, $\phi$는 표준정규분포의 누적분포함수와 밀도)"),
                      torch="GELU", from_torch=lambda module: gelu(approximate=module.approximate)))
 declare(ActivationOp("gelu_tanh", gelu_tanh, r"\operatorname{GELU}_{\tanh}", "GELU (tanh)",
-                     ("GELU's tanh approximation multiplies the gradient by its derivative, written with σ(2u)",
-                      "GELU의 tanh 근사: gradient에 σ(2u)로 쓴 도함수를 곱함")))
+                     (r"GELU's tanh approximation multiplies the gradient by its derivative, written with $\sigma(2u)$",
+                      r"GELU의 tanh 근사: gradient에 $\sigma(2u)$로 쓴 도함수를 곱함")))
 declare(ActivationOp("silu", silu, r"\operatorname{SiLU}", "SiLU",
-                     ("SiLU multiplies the gradient by σ(z)(1 + z·σ(−z))", "SiLU: gradient에 σ(z)(1 + z·σ(−z))를 곱함"),
+                     (r"SiLU multiplies the gradient by $\sigma(z)(1 + z \, \sigma(-z))$",
+                      r"SiLU: gradient에 $\sigma(z)(1 + z \, \sigma(-z))$를 곱함"),
                      torch="SiLU"))

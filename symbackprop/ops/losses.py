@@ -53,10 +53,10 @@ half_squared_error = declare(LossOp(
     written_out=lambda pairs: sp.Rational(1, 2) * sum((a - b) ** 2 for a, b in pairs),
     latex=_half_sse_latex, dot="½‖·‖²", torch="0.5 * sum of squares",
     prediction=LossGradientOp(lambda h, y: h - y, _error, lambda h, y, n: Printed(f"{h} - {y}", ADD),
-                              ("the squared error gives (h − y)", "제곱 오차: (h − y) 형태로 gradient 계산")),
+                              ("the squared error gives $(h - y)$", "제곱 오차: $(h - y)$ 형태로 gradient 계산")),
     target=LossGradientOp(lambda h, y: y - h, _negative_error, lambda h, y, n: Printed(f"{y} - {h}", ADD),
-                          ("for the target, the squared error gives (y − h)",
-                           "제곱 오차: 정답에 대한 gradient는 (y − h)")),
+                          ("for the target, the squared error gives $(y - h)$",
+                           "제곱 오차: 정답에 대한 gradient는 $(y - h)$")),
     scalars_written_out=True, any_shape=True,
 ))
 
@@ -93,12 +93,12 @@ mse = declare(LossOp(
     latex=_mse_latex, dot="MSE", torch="nn.MSELoss",
     prediction=LossGradientOp(lambda h, y: 2 * (h - y) / len(h), _mse_prediction,
                               lambda h, y, n: _twice_over(f"{h} - {y}", n),
-                              ("the mean squared error gives 2(h − y)/n",
-                               "평균 제곱 오차: 2(h − y)/n 형태로 gradient 계산")),
+                              ("the mean squared error gives $2(h - y)/n$",
+                               "평균 제곱 오차: $2(h - y)/n$ 형태로 gradient 계산")),
     target=LossGradientOp(lambda h, y: 2 * (y - h) / len(h), _mse_target,
                           lambda h, y, n: _twice_over(f"{y} - {h}", n),
-                          ("for the target, the mean squared error gives 2(y − h)/n",
-                           "평균 제곱 오차: 정답에 대한 gradient는 2(y − h)/n")),
+                          ("for the target, the mean squared error gives $2(y - h)/n$",
+                           "평균 제곱 오차: 정답에 대한 gradient는 $2(y - h)/n$")),
     scalars_written_out=True, any_shape=True,
 ))
 
@@ -142,14 +142,14 @@ binary_cross_entropy = declare(LossOp(
     prediction=LossGradientOp(
         lambda p, y: sp.Matrix([(p[i] - y[i]) / (p[i] * (1 - p[i])) / len(p) for i in range(len(p))]),
         _bce_prediction, _bce_prediction_latex,
-        ("binary cross-entropy gives (p − y)/(p(1 − p))/n",
-         "이진 교차 엔트로피: (p − y)/(p(1 − p))/n 형태로 gradient 계산")),
+        ("binary cross-entropy gives $(p - y)/(p(1 - p))/n$",
+         "이진 교차 엔트로피: $(p - y)/(p(1 - p))/n$ 형태로 gradient 계산")),
     target=LossGradientOp(
         lambda p, y: sp.Matrix([(sp.log(1 - p[i]) - sp.log(p[i])) / len(p) for i in range(len(p))]),
         _bce_target,
         lambda h, y, n: Printed(rf"{over(n)}\left(\log\left(1 - {h}\right) - \log {h}\right)", PRODUCT),
-        ("for the target, binary cross-entropy gives (log(1 − p) − log p)/n",
-         "이진 교차 엔트로피: 정답에 대한 gradient는 (log(1 − p) − log p)/n")),
+        (r"for the target, binary cross-entropy gives $(\log(1 - p) - \log p)/n$",
+         r"이진 교차 엔트로피: 정답에 대한 gradient는 $(\log(1 - p) - \log p)/n$")),
     aliases=("bce",),
 ))
 
@@ -185,12 +185,12 @@ bce_with_logits = declare(LossOp(
         lambda z, y: sp.Matrix([(Sigmoid(z[i]) - y[i]) / len(z) for i in range(len(z))]),
         _bce_logits_prediction,
         lambda h, y, n: Printed(rf"{over(n)}\left(\sigma\left({h}\right) - {y}\right)", PRODUCT),
-        ("binary cross-entropy on logits gives (σ(z) − y)/n",
-         "로짓에 대한 이진 교차 엔트로피: (σ(z) − y)/n 형태로 gradient 계산")),
+        (r"binary cross-entropy on logits gives $(\sigma(z) - y)/n$",
+         r"로짓에 대한 이진 교차 엔트로피: $(\sigma(z) - y)/n$ 형태로 gradient 계산")),
     target=LossGradientOp(
         lambda z, y: -z / len(z), _bce_logits_target, lambda h, y, n: Printed(rf"-{over(n)}{h}", NEGATIVE),
-        ("for the target, binary cross-entropy on logits gives −z/n",
-         "로짓에 대한 이진 교차 엔트로피: 정답에 대한 gradient는 −z/n")),
+        ("for the target, binary cross-entropy on logits gives $-z/n$",
+         "로짓에 대한 이진 교차 엔트로피: 정답에 대한 gradient는 $-z/n$")),
 ))
 
 
@@ -255,16 +255,16 @@ cross_entropy = declare(LossOp(
         _cross_entropy_prediction,
         _classic_or_along(lambda h, y, n: Printed(rf"\operatorname{{softmax}}\left({h}\right) - {y}", ADD),
                           along.latex_prediction_along),
-        ("softmax with cross-entropy gives softmax(z) − y",
-         "소프트맥스 교차 엔트로피: softmax(z) − y 형태로 gradient 계산")),
+        (r"softmax with cross-entropy gives $\operatorname{softmax}(z) - y$",
+         r"소프트맥스 교차 엔트로피: $\operatorname{softmax}(z) - y$ 형태로 gradient 계산")),
     target=LossGradientOp(
         _classic_or_along(lambda z, y: -(z - sp.ones(*z.shape) * sp.log(sum(sp.exp(z[i]) for i in range(len(z))))),
                           along.explicit_target_along),
         _cross_entropy_target,
         _classic_or_along(lambda h, y, n: Printed(rf"-\log \operatorname{{softmax}}\left({h}\right)", NEGATIVE),
                           along.latex_target_along),
-        ("for the target, softmax with cross-entropy gives −log softmax(z)",
-         "소프트맥스 교차 엔트로피: 정답에 대한 gradient는 −log softmax(z)")),
+        (r"for the target, softmax with cross-entropy gives $-\log \operatorname{softmax}(z)$",
+         r"소프트맥스 교차 엔트로피: 정답에 대한 gradient는 $-\log \operatorname{softmax}(z)$")),
     construct=along.loss_node,
 ))
 

@@ -6,14 +6,16 @@ from .. import tensor as T
 from .registry import HADAMARD, OTHER, SUM, Pull, register, vjp
 from .tensor_ops import broadcast_back
 
-register("sum_rows", "a sum over the rows sends each column's gradient to every entry of that column, 1 g",
-         "행에 대한 합: 각 열의 gradient를 그 열의 모든 원소에 전달 (1 g)")
-register("sum_columns", "a sum over the columns sends each row's gradient to every entry of that row, g 1ᵀ",
-         "열에 대한 합: 각 행의 gradient를 그 행의 모든 원소에 전달 (g 1ᵀ)")
-register("divide", "an element-wise quotient a ⊘ b divides the gradient element-wise by the divisor b",
-         "원소별 나눗셈 a ⊘ b: gradient를 나누는 수 b로 원소별로 나눔")
-register("divisor", "the divisor b of a ⊘ b receives −G ⊙ a ⊘ b∘², as d(a/b)/db = −a/b²",
-         "a ⊘ b의 나누는 수 b는 −G ⊙ a ⊘ b∘²를 받음 (d(a/b)/db = −a/b²)")
+register("sum_rows", r"a sum over the rows sends each column's gradient to every entry of that column, $\mathbf{1} g$",
+         r"행에 대한 합: 각 열의 gradient를 그 열의 모든 원소에 전달 ($\mathbf{1} g$)")
+register("sum_columns",
+         r"a sum over the columns sends each row's gradient to every entry of that row, $g \mathbf{1}^{\top}$",
+         r"열에 대한 합: 각 행의 gradient를 그 행의 모든 원소에 전달 ($g \mathbf{1}^{\top}$)")
+register("divide", r"an element-wise quotient $a \oslash b$ divides the gradient element-wise by the divisor $b$",
+         r"원소별 나눗셈 $a \oslash b$: gradient를 나누는 수 $b$로 원소별로 나눔")
+register("divisor",
+         r"the divisor $b$ of $a \oslash b$ receives $-G \odot a \oslash b^{\circ 2}$, as $d(a/b)/db = -a/b^{2}$",
+         r"$a \oslash b$의 나누는 수 $b$는 $-G \odot a \oslash b^{\circ 2}$를 받음 ($d(a/b)/db = -a/b^{2}$)")
 
 
 @vjp(T.AxisSum)

@@ -14,22 +14,37 @@ from .. import tensor as T
 from ..tensor.softmax import DOWN_COLUMNS, LogSoftmax, Normalised, Softmax
 from .registry import OTHER, Pull, register, vjp
 
-register("softmax", "softmax passes s ⊙ (g − 1 (sᵀ g)): the gradient minus its s-weighted mean, times s",
-         "소프트맥스: gradient에서 s로 가중한 평균을 빼고 s를 원소별로 곱함, s ⊙ (g − 1 (sᵀ g))")
-register("softmax_rows", "softmax row by row passes A ⊙ (G − (G ⊙ A) 1 1ᵀ): in each row the gradient minus "
-         "its A-weighted mean, times A",
-         "행별 소프트맥스: 각 행에서 gradient의 A 가중 평균을 빼고 A를 원소별로 곱함, A ⊙ (G − (G ⊙ A) 1 1ᵀ)")
-register("softmax_columns", "softmax column by column passes A ⊙ (G − 1 (1ᵀ (G ⊙ A))): in each column the "
-         "gradient minus its A-weighted mean, times A",
-         "열별 소프트맥스: 각 열에서 gradient의 A 가중 평균을 빼고 A를 원소별로 곱함, A ⊙ (G − 1 (1ᵀ (G ⊙ A)))")
-register("log_softmax", "log-softmax passes g − softmax(z) (1ᵀ g): the gradient minus softmax times its sum",
-         "로그 소프트맥스: gradient에서 softmax(z)와 gradient 합의 곱을 뺌, g − softmax(z) (1ᵀ g)")
-register("log_softmax_rows", "log-softmax row by row passes G − softmax(Z) ⊙ (G 1 1ᵀ): in each row the "
-         "gradient minus softmax times the row's sum",
-         "행별 로그 소프트맥스: 각 행에서 gradient에서 softmax와 그 행 합의 곱을 뺌, G − softmax(Z) ⊙ (G 1 1ᵀ)")
-register("log_softmax_columns", "log-softmax column by column passes G − softmax(Z) ⊙ (1 (1ᵀ G)): in each "
-         "column the gradient minus softmax times the column's sum",
-         "열별 로그 소프트맥스: 각 열에서 gradient에서 softmax와 그 열 합의 곱을 뺌, G − softmax(Z) ⊙ (1 (1ᵀ G))")
+register("softmax",
+         r"softmax passes $s \odot (g - \mathbf{1} (s^{\top} g))$: the gradient minus its $s$-weighted mean, "
+         r"times $s$",
+         r"소프트맥스: gradient에서 $s$로 가중한 평균을 빼고 $s$를 원소별로 곱함, "
+         r"$s \odot (g - \mathbf{1} (s^{\top} g))$")
+register("softmax_rows",
+         r"softmax row by row passes $A \odot (G - (G \odot A) \mathbf{1} \mathbf{1}^{\top})$: in each row the "
+         r"gradient minus its $A$-weighted mean, times $A$",
+         r"행별 소프트맥스: 각 행에서 gradient의 $A$ 가중 평균을 빼고 $A$를 원소별로 곱함, "
+         r"$A \odot (G - (G \odot A) \mathbf{1} \mathbf{1}^{\top})$")
+register("softmax_columns",
+         r"softmax column by column passes $A \odot (G - \mathbf{1} (\mathbf{1}^{\top} (G \odot A)))$: in each "
+         r"column the gradient minus its $A$-weighted mean, times $A$",
+         r"열별 소프트맥스: 각 열에서 gradient의 $A$ 가중 평균을 빼고 $A$를 원소별로 곱함, "
+         r"$A \odot (G - \mathbf{1} (\mathbf{1}^{\top} (G \odot A)))$")
+register("log_softmax",
+         r"log-softmax passes $g - \operatorname{softmax}(z) (\mathbf{1}^{\top} g)$: the gradient minus softmax "
+         r"times its sum",
+         r"로그 소프트맥스: gradient에서 $\operatorname{softmax}(z)$와 gradient 합의 곱을 뺌, "
+         r"$g - \operatorname{softmax}(z) (\mathbf{1}^{\top} g)$")
+register("log_softmax_rows",
+         r"log-softmax row by row passes $G - \operatorname{softmax}(Z) \odot (G \mathbf{1} \mathbf{1}^{\top})$: "
+         r"in each row the gradient minus softmax times the row's sum",
+         r"행별 로그 소프트맥스: 각 행에서 gradient에서 softmax와 그 행 합의 곱을 뺌, "
+         r"$G - \operatorname{softmax}(Z) \odot (G \mathbf{1} \mathbf{1}^{\top})$")
+register("log_softmax_columns",
+         r"log-softmax column by column passes "
+         r"$G - \operatorname{softmax}(Z) \odot (\mathbf{1} (\mathbf{1}^{\top} G))$: in each column the gradient minus "
+         r"softmax times the column's sum",
+         r"열별 로그 소프트맥스: 각 열에서 gradient에서 softmax와 그 열 합의 곱을 뺌, "
+         r"$G - \operatorname{softmax}(Z) \odot (\mathbf{1} (\mathbf{1}^{\top} G))$")
 
 
 def _ones(length: int) -> T.Tensor:

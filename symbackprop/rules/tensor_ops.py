@@ -21,38 +21,44 @@ from .registry import (
 
 register("seed", "the loss's gradient with respect to itself is 1",
           "손실의 자기 자신에 대한 gradient는 1")
-register("batch_mean", "the batch loss is the mean, so each sample's loss receives 1/N",
-          "배치 손실은 평균이므로 각 샘플의 손실은 1/N을 받음")
+register("batch_mean", "the batch loss is the mean, so each sample's loss receives $1/N$",
+          "배치 손실은 평균이므로 각 샘플의 손실은 $1/N$을 받음")
 register("fan_out", "a value used in several places sums the gradients it receives",
           "여러 곳에서 쓰인 값은 받은 gradient를 모두 더함")
 register("add", "addition passes the gradient through unchanged",
           "덧셈: gradient를 그대로 전달")
 register("broadcast", "a scalar added to every element receives the sum of their gradients",
           "모든 원소에 더해진 스칼라는 gradient의 합을 받음")
-register("broadcast_row", "a row repeated over every row receives the sum of the gradient's rows, 1ᵀ G",
-          "모든 행에 반복된 행 벡터는 gradient의 행들의 합 1ᵀ G를 받음")
-register("broadcast_column", "a column repeated over every column receives the sum of the gradient's columns, G 1",
-          "모든 열에 반복된 열 벡터는 gradient의 열들의 합 G 1을 받음")
+register("broadcast_row", r"a row repeated over every row receives the sum of the gradient's rows, "
+                          r"$\mathbf{1}^{\top} G$",
+          r"모든 행에 반복된 행 벡터는 gradient의 행들의 합 $\mathbf{1}^{\top} G$를 받음")
+register("broadcast_column", r"a column repeated over every column receives the sum of the gradient's columns, "
+                             r"$G \mathbf{1}$",
+          r"모든 열에 반복된 열 벡터는 gradient의 열들의 합 $G \mathbf{1}$을 받음")
 register("matmul", "multiplication multiplies the gradient by the other input (transposed)",
           "곱셈: gradient에 다른 입력값(의 전치)을 곱함")
 register("multiply", "multiplication multiplies the gradient by the other input",
           "곱셈: gradient에 다른 입력값을 곱함")
 register("hadamard", "an element-wise product multiplies the gradient element-wise by the other factor",
           "원소별 곱: gradient에 다른 인자를 원소별로 곱함")
-register("hadamard_broadcast_row", "a row multiplied into every row receives 1ᵀ (G ⊙ other factor), the sum "
-          "over the rows", "모든 행에 곱해진 행 벡터는 행들에 대한 합 1ᵀ (G ⊙ 다른 인자)를 받음")
-register("hadamard_broadcast_column", "a column multiplied into every column receives (G ⊙ other factor) 1, the "
-          "sum over the columns", "모든 열에 곱해진 열 벡터는 열들에 대한 합 (G ⊙ 다른 인자) 1을 받음")
+register("hadamard_broadcast_row",
+         r"a row multiplied into every row receives $\mathbf{1}^{\top} (G \odot B)$, the sum over the rows, "
+         r"$B$ the other factor",
+          r"모든 행에 곱해진 행 벡터는 행들에 대한 합 $\mathbf{1}^{\top} (G \odot B)$를 받음 ($B$는 다른 인자)")
+register("hadamard_broadcast_column",
+         r"a column multiplied into every column receives $(G \odot B) \mathbf{1}$, the sum over the columns, "
+         r"$B$ the other factor",
+          r"모든 열에 곱해진 열 벡터는 열들에 대한 합 $(G \odot B) \mathbf{1}$을 받음 ($B$는 다른 인자)")
 register("scale", "a constant factor multiplies the gradient by the same constant",
           "상수배: gradient에 같은 상수를 곱함")
 register("transpose", "a transpose transposes the gradient",
           "전치: gradient를 전치")
-register("power", "a power zⁿ multiplies the gradient by n·zⁿ⁻¹",
-          "거듭제곱 zⁿ: gradient에 n·zⁿ⁻¹을 곱함")
+register("power", "a power $z^{n}$ multiplies the gradient by $n z^{n-1}$",
+          "거듭제곱 $z^{n}$: gradient에 $n z^{n-1}$을 곱함")
 register("total", "a sum sends its gradient to every element",
           "합: gradient를 모든 원소에 전달")
-register("activation", "an element-wise function multiplies the gradient by its derivative f′(z)",
-          "활성화 함수: gradient에 f′(z)를 원소별로 곱함")
+register("activation", "an element-wise function multiplies the gradient by its derivative $f'(z)$",
+          "활성화 함수: gradient에 $f'(z)$를 원소별로 곱함")
 register("scalar", "the node's expression is differentiated with respect to this input",
           "노드의 식을 이 입력에 대해 미분")
 for _activation in ACTIVATION_OPS.values():
