@@ -8,6 +8,7 @@ stays within a small multiple of the English one. Documents are compiled two at 
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import re
 import shutil
@@ -67,7 +68,8 @@ def _commands() -> dict[str, tuple[str, ...]]:
 
 COMMANDS = _commands()
 NAMES = [f"{name} [{lang}]" for name in COMMANDS for lang in LANGUAGES] + [
-    f"{width} columns [{lang}]" for width in WIDTHS for lang in (("en", "ko") if width == 16 else ("en",))]
+    f"{width} columns [{lang}]" for width in WIDTHS for lang in (("en", "ko") if width == 16 else ("en",))] + [
+    "scalar level with its code [en]"]
 
 
 @dataclass
@@ -95,16 +97,20 @@ def wide_network(width: int, seed: int = 0) -> tuple[sbp.Derivation, dict]:
     """A random MLP whose first weight matrix has ``width`` columns, and numbers for it."""
     rng = np.random.default_rng(seed + width)
     sizes = [width, int(rng.integers(2, 17)), int(rng.integers(1, 4))]
+    return sbp.backprop(sbp.mlp(sizes)), numbers(sizes, rng)
+
+
+def numbers(sizes: list[int], rng: np.random.Generator) -> dict:
     values = {"x": rng.normal(size=sizes[0]).round(2).tolist(), "y": rng.normal(size=sizes[-1]).round(2).tolist()}
     for k in range(1, len(sizes)):
         values[f"W{k}"] = rng.normal(size=(sizes[k], sizes[k - 1])).round(2).tolist()
         values[f"b{k}"] = rng.normal(size=sizes[k]).round(2).tolist()
-    return sbp.backprop(sbp.mlp(sizes)), values
+    return values
 
 
 def _sources() -> dict[str, tuple[str, str, dict[str, bytes]]]:
     sources = {}
-    with warnings.catch_warnings(), _working_directory(ROOT):
+    with warnings.catch_warnings(), contextlib.chdir(ROOT):
         warnings.simplefilter("ignore")
         for name, args in COMMANDS.items():
             for lang in LANGUAGES:
@@ -112,26 +118,13 @@ def _sources() -> dict[str, tuple[str, str, dict[str, bytes]]]:
         for width in WIDTHS:
             derivation, values = wide_network(width)
             for lang in ("en", "ko") if width == 16 else ("en",):
-                sources[f"{width} columns [{lang}]"] = (lang, derivation.to_latex(values, standalone=True, lang=lang), {})
+                source = derivation.to_latex(values, standalone=True, lang=lang)
+                sources[f"{width} columns [{lang}]"] = (lang, source, {})
+        # the generated program's longest lines: one sum over every input per scalar of a layer
+        scalar = sbp.backprop(sbp.mlp([5, 4, 1], level="scalar"))
+        values = numbers([5, 4, 1], np.random.default_rng(1))
+        sources["scalar level with its code [en]"] = ("en", scalar.to_latex(values, standalone=True, code=True), {})
     return sources
-
-
-class _working_directory:
-    """The commands' paths are the gallery's, relative to the project's root."""
-
-    def __init__(self, path: Path) -> None:
-        self.path, self.before = path, None
-
-    def __enter__(self):
-        import os
-
-        self.before = Path.cwd()
-        os.chdir(self.path)
-
-    def __exit__(self, *exc):
-        import os
-
-        os.chdir(self.before)
 
 
 def _compile(item: tuple[str, str, dict[str, bytes]]) -> Result:

@@ -301,17 +301,36 @@ def _plain_text(value: str) -> str:
 
 
 def wrap_code(line: str, width: int = CODE_WIDTH) -> list[str]:
-    """A long line of generated code broken after commas, continued with a hanging indent."""
+    """A long line of generated code broken after commas and before ``+``, continued with a hanging
+    indent (and a backslash where no bracket is open), its comment on a line of its own above it
+    when the code leaves it no room: the lines stay valid Python."""
     if len(line) <= width:
         return [line]
-    indent = " " * (len(line) - len(line.lstrip()) + 8)
-    pieces = line.split(", ")
-    lines, current = [], pieces[0]
-    for piece in pieces[1:]:
-        if len(current) + 2 + len(piece) > width:
-            lines.append(current + ",")
-            current = indent + piece
+    code, mark, comment = line.partition("  # ")
+    indent = " " * (len(line) - len(line.lstrip()))
+    lines = _broken_code(code, indent + " " * 8, width)
+    if mark:
+        if len(lines[-1]) + len(mark) + len(comment) <= width:
+            lines[-1] += mark + comment
         else:
-            current += ", " + piece
+            lines.insert(0, f"{indent}# {comment}")
+    return lines
+
+
+def _broken_code(code: str, indent: str, width: int) -> list[str]:
+    pieces = re.split(r"(, | \+ )", code)
+    lines, current = [], pieces[0]
+    for separator, piece in zip(pieces[1::2], pieces[2::2]):
+        room = width - (0 if separator == ", " else 2)  # a backslash may end the line
+        if len(current) + len(separator) + len(piece) > room and current.strip():
+            open_brackets = sum(current.count(c) for c in "([{") - sum(current.count(c) for c in ")]}")
+            if separator == ", ":
+                lines.append(current + ",")
+                current = indent + piece
+            else:
+                lines.append(current + ("" if open_brackets > 0 else " \\"))
+                current = indent + "+ " + piece
+        else:
+            current += separator + piece
     lines.append(current)
     return lines
