@@ -22,6 +22,7 @@ import sympy as sp
 from . import codegen
 from . import tensor as T
 from .codegen import Line, TreeEmitter, function_source, live, resolve, share_subexpressions, standalone_module, var
+from .codegen.grouped import grouped_program
 from .codegen.rows import rows_program
 from .errors import (
     ValuesError,
@@ -161,6 +162,12 @@ class Program:
         activations = {d.name: d for d in self._emit.definitions}
         return rows_program(self.lines, self.arguments, self.returns, self.namespace, activations,
                             [*arguments, batch_size], batch_size)
+
+    def grouped_function(self, arguments: list[Any], batch_size: int) -> Any:
+        """A scalar-level program with each quantity's lines as one array statement (None if they do not group)."""
+        activations = {d.name: d for d in self._emit.definitions}
+        return grouped_program(self.network, self.lines, self.arguments, self.returns, self.namespace, activations,
+                               [*arguments, batch_size])
 
     def __call__(self, arrays: dict[str, np.ndarray], batch_size: int) -> tuple[dict, dict]:
         arguments = [arrays[q.name] for q in self.network.quantities(INPUT, PARAM)]
@@ -331,7 +338,10 @@ class GradientFunction:
                 for name, scalar in self._outputs}
 
     def _rows_function(self, arguments: list[Any], batch_size: int) -> Any:
-        rows = self.program.rows_function(arguments, batch_size)
+        rows = None
+        if any(q.elements is not None for q in self.derivation.network.params):  # the scalar level: group it
+            rows = Program(self.derivation, cse=False, outputs="parameters").grouped_function(arguments, batch_size)
+        rows = rows or self.program.rows_function(arguments, batch_size)
         if rows is not None:
             with np.errstate(all="ignore"):
                 _, gradient = rows(*arguments, batch_size)
