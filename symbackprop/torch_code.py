@@ -113,7 +113,8 @@ def torch_model(network: Network) -> TorchModel:
 
 def torch_code(network: Network, values: Mapping[str, Any] | None = None, *, lang: str = "en") -> str:
     """The PyTorch program of the network; with ``values`` (inputs and parameters) it sets them and
-    prints each parameter's ``.grad``, which equals the derivation's gradient at those values."""
+    prints each parameter's ``.grad``, which equals the derivation's gradient at those values; without
+    them the parameters keep PyTorch's initial values and the input and target are random."""
     model = torch_model(network)
     comments = CODE_COMMENTS[lang]
     lines = ["import torch", "import torch.nn as nn", "",
@@ -135,6 +136,9 @@ def torch_code(network: Network, values: Mapping[str, Any] | None = None, *, lan
         x = _array(values, model.input).reshape(-1, model.features)
         y = _array(values, model.target).reshape(-1, outputs)
         lines += ["", f"# {comments['data']}", f"x = torch.tensor({_literal(x)})", f"y = torch.tensor({_literal(y)})"]
+    else:  # numbers in [0, 1), which every loss accepts as a target
+        outputs = _rows(network, model.target)
+        lines += ["", f"# {comments['data']}", f"x = torch.rand(1, {model.features})", f"y = torch.rand(1, {outputs})"]
     lines += ["", f"# {comments['forward']}", "y_pred = model(x)", "", f"# {comments['loss']}",
               f"loss = {model.loss}", "", f"# {comments['backward']}", "loss.backward()", "",
               f"# {comments['grad']}", "for name, param in model.named_parameters():",

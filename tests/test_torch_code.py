@@ -118,8 +118,7 @@ def test_the_program_is_built_from_the_networks_structure():
 
 def test_the_program_runs_without_values():
     require_torch()
-    code = torch_code(mlp([2, 3, 1], sbp.tanh, sbp.mse)).replace(
-        "y_pred = model(x)", "x = torch.ones(1, 2)\ny = torch.ones(1, 1)\ny_pred = model(x)")
+    code = torch_code(mlp([2, 3, 1], sbp.tanh, sbp.mse))
     assert set(printed_gradients(code)) == {"0.weight", "0.bias", "2.weight", "2.bias"}
 
 
