@@ -107,6 +107,10 @@ class Writer:
     # -- the document ---------------------------------------------------------------------------
 
     def compose(self, values: Mapping[str, Any] | None) -> list[Block]:
+        if self.options.page == "full":
+            from .page import full_page  # the whole reference page, around the sections below
+
+            return full_page(self, values)
         blocks: list[Block] = [
             Heading(1, self.options.title if self.options.title is not None else self.say("title")),
             Paragraph(self.say("intro", loss=self.notation.loss)),
