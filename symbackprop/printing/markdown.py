@@ -32,11 +32,13 @@ def derivation_to_markdown(derivation: Derivation, values: Mapping[str, Any] | N
                            reports: Reports | None = None, **options: Any) -> str:
     """The derivation as Markdown; ``reports`` and options as for
     :func:`~symbackprop.printing.latex.derivation_to_latex`, plus ``links=True`` for [[wikilinks]]
-    to Chain rule, Gradient, Loss Function, Forward Pass and Autograd."""
+    to Chain rule, Gradient, Loss Function, Forward Pass and Autograd (always on with ``page="full"``)."""
     from .compose import Writer
 
     settings = Options.from_keywords(**options)
-    return render(Writer(derivation, settings, reports=reports or Reports()).compose(values), links=settings.links)
+    # the whole page is a note for a vault: its [[links]] stay links
+    links = settings.links or settings.page == "full"
+    return render(Writer(derivation, settings, reports=reports or Reports()).compose(values), links=links)
 
 
 def render(blocks: Iterable[Block], *, links: bool = False) -> str:
