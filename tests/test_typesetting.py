@@ -257,6 +257,14 @@ def test_the_korean_pdf_is_about_as_small_as_the_english_one(compiled):
     assert korean < 2.5 * english, f"the Korean PDF is {korean} bytes against {english} in English"
 
 
+def test_korean_text_can_be_searched_and_copied(compiled):
+    """Each Hangul syllable carries its own text, so a reader (and pdftotext) gets the words back."""
+    require_pdflatex(korean=True)
+    text = " ".join("".join(_page_texts(compiled["derive (reference) [ko]"].pdf)).split())
+    for words in ("단계별 유도", "수학적 표현", "손실 함수를 직접 미분", "출력층에서 시작"):
+        assert words in text
+
+
 # -- rule sentences: math in math font -----------------------------------------------------------------
 
 #: What only math has: operators, Greek letters, super- and subscripts, a function applied f(z), a lone

@@ -85,10 +85,11 @@ def derivation_to_latex(derivation: Derivation, values: Mapping[str, Any] | None
 
 #: Korean for pdflatex.  Hangul in the UHC Myeongjo fonts (uhcmj): kotex's default, Nanum Myeongjo,
 #: embeds each of its 256-glyph subfonts with a Subrs array thousands of entries long, so that a page
-#: of Korean made a 2.8 MB PDF (150 KB in English).  uhcmj has no bold: bold Hangul is stroked as
-#: well as filled (``2 Tr``).  English words in Korean text are not hyphenated ("gra-dient"):
-#: lines break between Hangul syllables and at spaces instead.  The pdfTeX-only part is skipped
-#: where kotex runs under XeTeX or LuaTeX.
+#: of Korean made a 2.8 MB PDF (150 KB in English).  uhcmj composes each syllable from pieces, so
+#: each syllable is marked with its own text (``/ActualText``) for copying and searching; it has no
+#: bold, so bold Hangul is stroked as well as filled (``2 Tr``).  English words in Korean text are
+#: not hyphenated ("gra-dient"): lines break between Hangul syllables and at spaces instead.  The
+#: pdfTeX-only part is skipped where kotex runs under XeTeX or LuaTeX.
 KOREAN_PREAMBLE = (
     "\\usepackage{kotex}\n"
     "\\makeatletter\n"
@@ -98,12 +99,20 @@ KOREAN_PREAMBLE = (
     "  \\DeclareFontShape{LUC}{uhcmj}{m}{n}{<-> LUC * uwmj}{}\n"
     "  \\DeclareFontShape{LUC}{uhcmj}{bx}{n}{<-> ssub * uhcmj/m/n}{}\n"
     "  \\DeclareFontShape{LUC}{uhcmj}{b}{n}{<-> ssub * uhcmj/m/n}{}\n"
+    "  \\newcount\\sbp@point\\newcount\\sbp@digit\n"
+    "  \\def\\sbp@hex{\\ifcase\\sbp@digit 0\\or1\\or2\\or3\\or4\\or5\\or6\\or7\\or8\\or9\\or A\\or B\\or C\\or D"
+    "\\or E\\or F\\fi}\n"
+    "  \\def\\sbp@place#1{\\sbp@digit\\sbp@point\\divide\\sbp@digit#1\\edef\\sbp@text{\\sbp@text\\sbp@hex}"
+    "\\multiply\\sbp@digit#1\\advance\\sbp@point-\\sbp@digit}\n"
     "  \\def\\sbp@bold{bx}\n"
     "  \\let\\sbp@beforehangul\\dobeforeh@ngulch@r\n"
     "  \\let\\sbp@afterhangul\\do@fterh@ngulch@r\n"
-    "  \\def\\dobeforeh@ngulch@r{\\sbp@beforehangul\\ifx\\f@series\\sbp@bold\\leavevmode"
-    "\\pdfliteral direct{2 Tr 0.35 w}\\fi}\n"
-    "  \\def\\do@fterh@ngulch@r{\\ifx\\f@series\\sbp@bold\\pdfliteral direct{0 Tr}\\fi\\sbp@afterhangul}\n"
+    "  \\def\\dobeforeh@ngulch@r{\\sbp@beforehangul\\leavevmode%\n"
+    "    \\sbp@point\\unih@ngulpoint\\def\\sbp@text{}\\sbp@place{4096}\\sbp@place{256}\\sbp@place{16}\\sbp@place{1}%\n"
+    "    \\ifnum\\unih@ngulpoint<65536 \\pdfliteral direct{/Span<</ActualText<FEFF\\sbp@text>>>BDC}\\fi%\n"
+    "    \\ifx\\f@series\\sbp@bold\\pdfliteral direct{2 Tr 0.35 w}\\fi}\n"
+    "  \\def\\do@fterh@ngulch@r{\\ifx\\f@series\\sbp@bold\\pdfliteral direct{0 Tr}\\fi%\n"
+    "    \\ifnum\\unih@ngulpoint<65536 \\pdfliteral direct{EMC}\\fi\\sbp@afterhangul}\n"
     "\\fi\n"
     "\\makeatother\n"
     "\\hyphenpenalty=10000\n"
