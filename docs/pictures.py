@@ -123,7 +123,7 @@ PICTURES: tuple[Picture, ...] = (
     Page("docs/images/reference-derivation-1.png", REFERENCE, 1, "Backpropagation, step by step", dpi=110),
     Page("docs/images/reference-derivation-2.png", REFERENCE, 2, "The squared error gives", dpi=110),
     Page("docs/images/reference-worked-example.png", REFERENCE, 5, "one step of gradient descent", dpi=110),
-    Page("docs/images/reference-efficiency-flow.png", REFERENCE, 7, "Efficiency of backpropagation", dpi=110),
+    Page("docs/images/reference-efficiency-flow.png", REFERENCE, 6, "Efficiency of backpropagation", dpi=110),
     # docs/gallery.md
     Page("docs/gallery/reference-forward.png", REFERENCE, 1, "Forward Pass"),
     Page("docs/gallery/reference-backward.png", REFERENCE, 2, "The squared error gives"),
