@@ -60,7 +60,7 @@ def _commands() -> dict[str, tuple[str, ...]]:
     commands: dict[str, tuple[str, ...]] = {}
     for path in network_examples() + sorted((ROOT / "examples").glob("*.toml")):
         commands[f"{path.name}"] = (f"examples/{path.name}",)
-    for args in _gallery_commands():
+    for args in [*_gallery_commands(), ("--page", "full")]:
         if args not in commands.values():
             commands["derive " + (" ".join(args) or "(reference)")] = args
     return commands
@@ -165,7 +165,7 @@ def _page_texts(pdf: bytes) -> list[str]:
 
 def test_the_documents_cover_examples_gallery_and_wide_matrices():
     assert {"reference.py [en]", "reference.py [ko]", "scalar_fanout.py [ko]", "reference.toml [en]",
-            "derive (reference) [ko]", "16 columns [ko]"} <= set(NAMES)
+            "derive (reference) [ko]", "derive --page full [ko]", "16 columns [ko]"} <= set(NAMES)
 
 
 @pytest.mark.parametrize("name", NAMES)
