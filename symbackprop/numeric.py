@@ -318,21 +318,24 @@ class GradientFunction:
         self._outputs = [(q.name, q.is_scalar) for q in derivation.network.params]
         self._inputs = [i for i, q in enumerate(derivation.network.quantities(INPUT, PARAM)) if q.kind == INPUT]
         self._rows: dict[tuple[int, ...], Any] = {}  # the rows program of each layout of the inputs' axes
-        self._final: set[int] = set()  # the rows programs that return each gradient as it is given back
+        self._final: set[int] = set()  # the rows programs whose dictionary is the answer (scalars reshaped to ())
+        self._scalars = [name for name, scalar in self._outputs if scalar]
 
     def __call__(self, **values: Any) -> dict[str, np.ndarray]:
-        arguments, batch_size = self._values.arguments(values)
-        function = self.program.function
-        if batch_size is not None:
-            key = tuple([arguments[i].ndim for i in self._inputs])
-            rows = self._rows.get(key)
-            if rows is None:
-                rows = self._rows[key] = self._rows_function(arguments, batch_size) or function
-            if id(rows) in self._final:
-                with np.errstate(all="ignore"):
-                    return rows(*arguments, batch_size)[1]
-            function = rows
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"):  # one context for the checks and the program: a training loop's every call
+            arguments, batch_size = self._values.arguments(values)
+            function = self.program.function
+            if batch_size is not None:
+                key = tuple([arguments[i].ndim for i in self._inputs])
+                rows = self._rows.get(key)
+                if rows is None:
+                    rows = self._rows[key] = self._rows_function(arguments, batch_size) or function
+                if id(rows) in self._final:
+                    gradient = rows(*arguments, batch_size)[1]
+                    for name in self._scalars:
+                        gradient[name] = gradient[name].reshape(())
+                    return gradient
+                function = rows
             _, gradient = function(*arguments, batch_size or 1)
         return {name: np.asarray(gradient[name]).reshape(()) if scalar else np.asarray(gradient[name])
                 for name, scalar in self._outputs}
@@ -345,7 +348,7 @@ class GradientFunction:
         if rows is not None:
             with np.errstate(all="ignore"):
                 _, gradient = rows(*arguments, batch_size)
-            shapes = {q.name: q.shape for q in self.derivation.network.params}
+            shapes = {q.name: q.matrix_shape for q in self.derivation.network.params}
             if list(gradient) == list(shapes) and all(type(v) is np.ndarray and v.shape == shapes[k]
                                                       for k, v in gradient.items()):
                 self._final.add(id(rows))  # its dictionary is already the answer: fresh arrays, the declared shapes

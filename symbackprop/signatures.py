@@ -78,9 +78,10 @@ class SignatureCache:
 
 
 def _all_finite(given: list[np.ndarray], small: tuple[int, ...], large: tuple[int, ...]) -> bool:
-    """True if no value holds NaN or infinity (False may also mean a sum overflowed: check each then)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = np.add.reduce(np.concatenate([given[i].ravel() for i in small])) if small else 0.0
-        for i in large:
-            total = total + np.add.reduce(given[i], None)
+    """True if no value holds NaN or infinity (False may also mean a sum overflowed: check each then).
+
+    Called inside the compiled gradient's ``np.errstate(all="ignore")``, so an overflowing sum warns nobody."""
+    total = np.add.reduce(np.concatenate([given[i].ravel() for i in small])) if small else 0.0
+    for i in large:
+        total = total + np.add.reduce(given[i], None)
     return bool(total - total == 0)  # NaN for NaN or infinity
