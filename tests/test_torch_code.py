@@ -100,6 +100,11 @@ def test_a_network_with_logits_and_cross_entropy():
     _compare(net, random_values(net, 4, target=lambda rng, shape: rng.integers(0, 2, size=shape).astype(float)))
 
 
+def test_a_softmax_network_with_cross_entropy_against_one_hot_targets():
+    net = mlp([3, 4, 3], sbp.tanh, sbp.cross_entropy)
+    _compare(net, random_values(net, 8, target=lambda rng, shape: np.eye(shape[0])[:, [1]]))
+
+
 def test_a_batch_is_one_tensor_of_rows_and_the_loss_its_mean():
     net = mlp([2, 3, 1], sbp.tanh, sbp.mse)
     values = random_values(net, 5)
