@@ -8,13 +8,16 @@ from pathlib import Path
 import pytest
 
 from symbackprop.cli.messages import MESSAGES
+from symbackprop.printing.page.page_prose import PAGE_PROSE
 from symbackprop.printing.prose import LANGUAGES, PROSE
 from symbackprop.printing.report_prose import REPORT_PROSE
+from symbackprop.torch_code import CODE_COMMENTS
 
 PACKAGE = Path(__file__).resolve().parent.parent / "symbackprop"
 
 
-@pytest.mark.parametrize("table", [PROSE, REPORT_PROSE, MESSAGES], ids=["documents", "reports", "command"])
+@pytest.mark.parametrize("table", [PROSE, REPORT_PROSE, MESSAGES, PAGE_PROSE, CODE_COMMENTS],
+                         ids=["documents", "reports", "command", "page", "torch code"])
 def test_every_sentence_exists_in_every_language(table):
     assert set(table) == set(LANGUAGES)
     keys = {lang: set(sentences) for lang, sentences in table.items()}
@@ -82,7 +85,8 @@ def test_no_import_cycle_through_the_analyses():
 
 @pytest.mark.parametrize("module", ["analysis", "cost.py", "flow.py", "memory.py", "printing/sections",
                                     "printing/report_text.py", "printing/report_prose.py", "printing/structure.py",
-                                    "cli", "printing/html.py", "printing/katex.py", "printing/documents.py"])
+                                    "cli", "printing/html.py", "printing/katex.py", "printing/documents.py",
+                                    "printing/page", "torch_code.py"])
 def test_no_module_over_400_lines(module):
     paths = [PACKAGE / module] if module.endswith(".py") else sorted((PACKAGE / module).glob("*.py"))
     for path in paths:
