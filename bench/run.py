@@ -3,7 +3,8 @@
     python bench/run.py            # the full suite (several minutes: the naive baseline is slow)
     python bench/run.py --quick    # a small suite for CI (well under a minute)
 
-Numbers are medians of repeated calls on one thread (float64). The baselines:
+Numbers are medians of repeated calls on one thread (float64); the numeric suite times every side
+in interleaved rounds and reports the best time and the median ratio of each round. The baselines:
 ``sympy.diff`` of the whole loss once per parameter (the naive way, with a time
 cap), a hand-written NumPy backprop of the same network, and PyTorch's eager
 autograd when torch is installed.
@@ -171,9 +172,41 @@ def torch_backprop(torch, weights, biases, x, y):
     loss.backward()
 
 
-def _numeric_row(level: str, sizes: list[int], batch: int, rng: np.random.Generator, torch) -> list[str]:
-    net = sbp.mlp(sizes, level=level)
-    grad = sbp.backprop(net).lambdify()
+def interleaved(functions: dict[str, Callable[[], object]], *, rounds: int, number: int) -> dict[str, list[float]]:
+    """Seconds per call of each function, round by round: every round times each function once, side by side,
+    so that a busy machine slows all of them alike in that round."""
+    times: dict[str, list[float]] = {key: [] for key in functions}
+    for _ in range(rounds):
+        for key, function in functions.items():
+            function()  # its caches warm again after the others ran (and lazily built programs, the first time)
+            start = time.perf_counter()
+            for _ in range(number):
+                function()
+            times[key].append((time.perf_counter() - start) / number)
+    return times
+
+
+def ratio_of(times: dict[str, list[float]], ours: str, theirs: str) -> float:
+    """The median over rounds of ours / theirs measured in the same round."""
+    return statistics.median(a / b for a, b in zip(times[ours], times[theirs]))
+
+
+def _jax_hand(sizes: list[int]):
+    """jax.jit of the hand-written backprop (bench/backends.py's), in float64; None without JAX."""
+    if importlib.util.find_spec("jax") is None:
+        return None
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    from backends import _hand
+
+    return jax, jnp, jax.jit(lambda w, b, x, y: _hand(jnp, w, b, x, y))
+
+
+def _numeric_row(level: str, sizes: list[int], batch: int, rng: np.random.Generator, torch, rounds: int) -> list[str]:
+    d = sbp.backprop(sbp.mlp(sizes, level=level))
+    grad, fast = d.lambdify(), d.lambdify(check=False)
     layers = len(sizes) - 1
     weights = [rng.normal(size=(sizes[k + 1], sizes[k])) / np.sqrt(sizes[k]) for k in range(layers)]
     biases = [rng.normal(size=(sizes[k + 1], 1)) * 0.1 for k in range(layers)]
@@ -181,34 +214,49 @@ def _numeric_row(level: str, sizes: list[int], batch: int, rng: np.random.Genera
     values = {"x": x, "y": y if sizes[-1] > 1 else y[:, 0]}
     for k in range(layers):
         values[f"W{k + 1}"], values[f"b{k + 1}"] = weights[k], biases[k]
-    ours = grad(**values)
-    for k, (dW, db) in enumerate(hand_backprop(weights, biases, x, y)):  # agree before being timed
-        np.testing.assert_allclose(ours[f"W{k + 1}"], dW, rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(np.reshape(ours[f"b{k + 1}"], db.shape), db, rtol=1e-9, atol=1e-12)
-    ours_s = median_seconds(lambda: grad(**values), repeat=9, number=5)
-    hand_s = median_seconds(lambda: hand_backprop(weights, biases, x, y), repeat=9, number=5)
-    cells = [f"{label(sizes)} ({level})", f"{ours_s * 1e3:.3f} ms", f"{hand_s * 1e3:.3f} ms",
-             f"{ours_s / hand_s:.2f}×"]
-    if torch is None:
-        return cells + ["(torch not installed)", ""]
-    tw = [torch.tensor(w, requires_grad=True) for w in weights]
-    tb = [torch.tensor(b, requires_grad=True) for b in biases]
-    tx, ty = torch.tensor(x), torch.tensor(y)
-    torch_s = median_seconds(lambda: torch_backprop(torch, tw, tb, tx, ty), repeat=9, number=5)
-    return cells + [f"{torch_s * 1e3:.3f} ms", f"{ours_s / torch_s:.2f}×"]
+    for ours in (grad(**values), fast(**values)):
+        for k, (dW, db) in enumerate(hand_backprop(weights, biases, x, y)):  # agree before being timed
+            np.testing.assert_allclose(ours[f"W{k + 1}"], dW, rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(np.reshape(ours[f"b{k + 1}"], db.shape), db, rtol=1e-9, atol=1e-12)
+    functions = {"ours": lambda: grad(**values), "fast": lambda: fast(**values),
+                 "hand": lambda: hand_backprop(weights, biases, x, y)}
+    if torch is not None:
+        tw = [torch.tensor(w, requires_grad=True) for w in weights]
+        tb = [torch.tensor(b, requires_grad=True) for b in biases]
+        tx, ty = torch.tensor(x), torch.tensor(y)
+        functions["torch"] = lambda: torch_backprop(torch, tw, tb, tx, ty)
+    jax_hand = _jax_hand(sizes) if level == "vector" else None
+    if jax_hand is not None:
+        jax, jnp, jitted = jax_hand
+        jw, jb, jx, jy = [jnp.asarray(w) for w in weights], [jnp.asarray(b) for b in biases], jnp.asarray(x), \
+            jnp.asarray(y)
+        functions["jax"] = lambda: jax.block_until_ready(jitted(jw, jb, jx, jy))
+    start = time.perf_counter()
+    hand_backprop(weights, biases, x, y)
+    number = max(1, min(50, int(2e-3 / max(time.perf_counter() - start, 1e-7))))
+    times = interleaved(functions, rounds=rounds, number=number)
+    best = {key: min(t) for key, t in times.items()}
+    cells = [f"{label(sizes)} ({level})", f"{best['ours'] * 1e3:.3f} ms", f"{best['fast'] * 1e3:.3f} ms",
+             f"{best['hand'] * 1e3:.3f} ms", f"{ratio_of(times, 'ours', 'hand'):.2f}×",
+             f"{ratio_of(times, 'fast', 'hand'):.2f}×"]
+    for key in ("jax", "torch"):
+        cells.append(f"{best[key] * 1e3:.3f} ms ({ratio_of(times, 'ours', key):.2f}×)" if key in times else "")
+    return cells
 
 
-def numeric_suite(networks: list[list[int]], scalar_networks: list[list[int]], batch: int) -> None:
+def numeric_suite(networks: list[list[int]], scalar_networks: list[list[int]], batch: int, rounds: int = 15) -> None:
     torch = None
     if importlib.util.find_spec("torch"):
         import torch
 
         torch.set_num_threads(1)
     rng = np.random.default_rng(0)
-    rows = [_numeric_row(level, sizes, batch, rng, torch)
+    rows = [_numeric_row(level, sizes, batch, rng, torch, rounds)
             for level, nets in (("vector", networks), ("scalar", scalar_networks)) for sizes in nets]
-    table(f"3. Numeric: gradients of a batch of {batch} (median per call, one thread)",
-          ["network", "d.lambdify()", "hand NumPy", "ratio", "PyTorch eager", "ratio"], rows)
+    table(f"3. Numeric: gradients of a batch of {batch} (best of {rounds} interleaved rounds per call; ratios: the "
+          "median over rounds of the two measured side by side; one thread)",
+          ["network", "d.lambdify()", "check=False", "hand NumPy", "ratio", "ratio, check=False",
+           "jax.jit(hand) (ours ÷ it)", "PyTorch eager (ours ÷ it)"], rows)
 
 
 # -- 4. rendering and 5. memory ------------------------------------------------------------------
@@ -275,8 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         scalar_suite([[4, 8, 8, 1], [8, 16, 16, 1]], naive={"[4, 8, 8, 1]": 10.0})
         vector_suite(quick=True)
-        numeric_suite([[8, 16, 16, 1]], [[4, 8, 8, 1]], batch=256)
-        numeric_suite([[8, 16, 16, 1]], [], batch=32)
+        numeric_suite([[8, 16, 16, 1]], [[4, 8, 8, 1]], batch=256, rounds=7)
+        numeric_suite([[8, 16, 16, 1]], [], batch=32, rounds=7)
         rendering_suite(quick=True)
         memory_suite([8, 16, 16, 1])
         attention_suite(quick=True)
@@ -288,7 +336,8 @@ def main(argv: list[str] | None = None) -> int:
         vector_suite(quick=False)
         numeric_suite([[8, 16, 16, 1], [16, 32, 32, 1], [64, 256, 256, 10], [4] + [4] * 32 + [1]],
                       [[4, 8, 8, 1], [8, 16, 16, 1]], batch=1024)
-        numeric_suite([[8, 16, 16, 1], [16, 32, 32, 1], [64, 256, 256, 10], [4] + [4] * 32 + [1]], [], batch=32)
+        numeric_suite([[8, 16, 16, 1], [16, 32, 32, 1], [64, 256, 256, 10], [4] + [4] * 32 + [1]],
+                      [[4, 8, 8, 1], [8, 16, 16, 1]], batch=32)
         rendering_suite(quick=False)
         memory_suite([16, 32, 32, 1])
         attention_suite(quick=False)
