@@ -28,6 +28,7 @@ PAGE_PROSE: dict[str, dict[str, str]] = {
         # 왜 필요한가?
         "why.heading": "Why is it needed?",
         "why.network": "Consider this network with {layers} layers:",
+        "why.network.one": "Consider this network with one layer:",
         "why.input": "input",
         "why.output": "output",
         "why.derivatives": "As [[Machine Learning Basics|machine learning basics]] teach, training needs the "
@@ -195,6 +196,7 @@ PAGE_PROSE: dict[str, dict[str, str]] = {
                            "${p}$개의 gradient입니다.",
         "why.heading": "왜 필요한가?",
         "why.network": "이 {layers}층 신경망을 생각해봅시다:",
+        "why.network.one": "이 1층 신경망을 생각해봅시다:",
         "why.input": "입력",
         "why.output": "출력",
         "why.derivatives": "[[Machine Learning Basics]]에서 배웠듯이, 학습하려면 각 파라미터에 대한 손실의 미분을 "
