@@ -29,7 +29,7 @@ from .errors import (
 )
 from .explicit import ClosedForms
 from .network import INPUT, PARAM, Quantity
-from .signatures import SignatureCache
+from .signatures import _SHAPE, SignatureCache, _all_finite
 from .values import conform, conform_all  # noqa: F401 - re-exported: the numbers start from checked values
 
 if TYPE_CHECKING:
@@ -320,9 +320,21 @@ class GradientFunction:
         self._rows: dict[tuple[int, ...], Any] = {}  # the rows program of each layout of the inputs' axes
         self._final: set[int] = set()  # the rows programs whose dictionary is the answer (scalars reshaped to ())
         self._scalars = [name for name, scalar in self._outputs if scalar]
+        self._fast: dict[tuple, tuple] = {}  # shapes of the given arrays → the direct fast program and its plan
 
     def __call__(self, **values: Any) -> dict[str, np.ndarray]:
+        given = self._values._given(values)
+        fast = self._fast.get(tuple(map(_SHAPE, given))) if given is not None else None
         with np.errstate(all="ignore"):  # one context for the checks and the program: a training loop's every call
+            if fast is not None:  # a signature seen before: its fast program on the arrays as given
+                function, reshapes, small, large, batch_size = fast
+                if not self.check or _all_finite(given, small, large):
+                    for i, shape in reshapes:
+                        given[i] = given[i].reshape(shape)
+                    gradient = function(*given, batch_size)[1]
+                    for name in self._scalars:
+                        gradient[name] = gradient[name].reshape(())
+                    return gradient
             arguments, batch_size = self._values.arguments(values)
             function = self.program.function
             if batch_size is not None:
@@ -331,6 +343,8 @@ class GradientFunction:
                 if rows is None:
                     rows = self._rows[key] = self._rows_function(arguments, batch_size) or function
                 if id(rows) in self._final:
+                    if given is not None:
+                        self._remember(given, rows, batch_size)
                     gradient = rows(*arguments, batch_size)[1]
                     for name in self._scalars:
                         gradient[name] = gradient[name].reshape(())
@@ -339,6 +353,19 @@ class GradientFunction:
             _, gradient = function(*arguments, batch_size or 1)
         return {name: np.asarray(gradient[name]).reshape(()) if scalar else np.asarray(gradient[name])
                 for name, scalar in self._outputs}
+
+    def _remember(self, given: list[np.ndarray], rows: Any, batch_size: int) -> None:
+        """This signature's fast program and the reshapes that bring the given arrays to its layout."""
+        layout = self._values._layouts.get(tuple(map(_SHAPE, given)))
+        if layout is None:
+            return
+        shapes, _, small, large = layout
+        reshapes = []
+        for i, (name, value) in enumerate(zip(rows.__code__.co_varnames, given)):
+            target = (batch_size, *rows.direct_shapes[name]) if name in rows.direct_shapes else shapes[i]
+            if target is not None and value.shape != tuple(target):
+                reshapes.append((i, tuple(target)))
+        self._fast[tuple(map(_SHAPE, given))] = (rows.direct, tuple(reshapes), small, large, batch_size)
 
     def _rows_function(self, arguments: list[Any], batch_size: int) -> Any:
         rows = None

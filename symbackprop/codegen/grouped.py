@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 
 from ..network import INPUT, PARAM
+from .compiled import compile_program, record
 from .emitter import name, var
 from .grouping import Group, Grouper, _attribute_call, _index, _slice
-from .lines import Line, function_source, names_read
-from .rows import _record, _with_deletions
+from .lines import Line, names_read
 
 _PARTIAL = re.compile(r"p\d+_")
 
@@ -62,7 +62,7 @@ def grouped_program(network, lines: list[Line], arguments: list[str], returns: a
     """The grouped program for these batched arrays, or None where it would not be the same program."""
     lines = inline_partials(lines)
     helpers = "\n\n\n".join(ast.unparse(d) for d in activations.values())
-    recorded = _record(lines, arguments, namespace, helpers, values)
+    recorded = record(lines, arguments, namespace, helpers, values)
     groups = groups_of(network, recorded)
     grouper = Grouper(groups, recorded, namespace, set(activations))
     by_group: dict[str, dict[int, tuple[int, Line]]] = {}
@@ -97,12 +97,9 @@ def grouped_program(network, lines: list[Line], arguments: list[str], returns: a
                                               ast.Constant(len(g.elements))))
              for g in groups if g.leaf and g.batched and g.variable in arguments]
     outputs = _Columns(grouper).visit(ast.parse(ast.unparse(returns), mode="eval").body)
-    source = _with_deletions(function_source("derivation_grouped", arguments, entry + body, outputs),
-                             entry + body, outputs)
-    scope = {"np": np, **namespace, **grouper.constants}
-    exec(compile(source + "\n\n" + helpers, "<symbackprop generated, grouped>", "exec"), scope)  # from our trees
-    function = scope["derivation_grouped"]
-    function.source = source
+    trailing = {g.variable: (len(g.elements),) for g in groups if g.leaf and g.batched and g.variable in arguments}
+    function = compile_program("derivation_grouped", arguments, entry, body, outputs,
+                               {"np": np, **namespace, **grouper.constants}, helpers, trailing)
     return function if _same(function, values, returns, recorded) else None
 
 

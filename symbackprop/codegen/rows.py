@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from .compiled import compile_program, record
 from .emitter import call, name
 from .inlining import _definition, _elementwise_syntax, _single_return, _substituted
-from .lines import Line, function_source, names_read
+from .lines import Line, names_read
 
 ROWS, SHARED, COLUMNS = "rows", "shared", "columns"
 
@@ -281,7 +282,7 @@ def rows_program(lines: list[Line], arguments: list[str], returns: ast.Tuple, na
     """The program for the rows layout of this batch's arrays, or None if a line has no rule."""
     flat = flatten(lines)
     helpers = "\n\n\n".join(ast.unparse(d) for d in activations.values())
-    recorded = _record(flat, arguments, namespace, helpers, values)
+    recorded = record(flat, arguments, namespace, helpers, values)
     rewriter = RowsRewriter(recorded, batch_size, namespace, activations)
     entry = [Line(a, _axis(name(a), 0)) for a in arguments if rewriter.layouts.get(a) == ROWS]
     body = []
@@ -293,47 +294,9 @@ def rows_program(lines: list[Line], arguments: list[str], returns: ast.Tuple, na
     outputs = _outputs(returns, rewriter.layouts)
     if outputs is None:
         return None
-    source = _with_deletions(function_source("derivation_rows", arguments, entry + body, outputs), entry + body,
-                             outputs)
-    scope = {"np": np, **namespace}
-    exec(compile(source + "\n\n" + helpers, "<symbackprop generated, rows>", "exec"), scope)  # built from our own trees
-    function = scope["derivation_rows"]
-    function.source = source
-    return function
-
-
-def _with_deletions(source: str, lines: list[Line], returns: ast.expr) -> str:
-    """Each intermediate deleted after its last use, as a hand-written loop rebinding its variables frees them:
-    the batch's arrays then reuse the memory just freed instead of growing (and trimming) the heap on every call."""
-    kept = names_read(returns)
-    last: dict[str, int] = {}
-    for index, line in enumerate(lines):
-        for read in names_read(line.value):
-            last[read] = index
-    assigned = {line.target for line in lines}
-    after: dict[int, list[str]] = {}
-    for variable, index in last.items():
-        if variable in assigned and variable not in kept:
-            after.setdefault(index, []).append(variable)
-    text = source.splitlines()
-    body, tail = text[1:1 + len(lines)], text[1 + len(lines):]
-    result = [text[0]]
-    for index, statement in enumerate(body):
-        result.append(statement)
-        if index in after:
-            result.append("    del " + ", ".join(sorted(after[index])))
-    return "\n".join(result + tail) + "\n"
-
-
-def _record(flat: list[Line], arguments: list[str], namespace: dict[str, Any], helpers: str,
-            values: list[Any]) -> dict[str, Any]:
-    """Every variable's value on these arrays: the flattened program run once, its locals kept."""
-    source = function_source("record", arguments, flat, ast.Call(name("locals"), [], []))
-    scope = {"np": np, **namespace}
-    exec(compile(source + "\n\n" + helpers, "<symbackprop generated, recorded>", "exec"), scope)
-    with np.errstate(all="ignore"):
-        recorded = scope["record"](*values)
-    return dict(recorded)
+    trailing = {a: np.shape(rewriter.values[a])[1:2] for a in arguments if rewriter.layouts.get(a) == ROWS}
+    return compile_program("derivation_rows", arguments, entry, body, outputs, {"np": np, **namespace}, helpers,
+                           trailing)
 
 
 def _outputs(returns: ast.Tuple, layouts: dict[str, str | None]) -> ast.Tuple | None:
