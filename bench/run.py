@@ -2,6 +2,7 @@
 
     python bench/run.py            # the full suite (several minutes: the naive baseline is slow)
     python bench/run.py --quick    # a small suite for CI (well under a minute)
+    python bench/run.py --numeric  # only the numeric suites, 3 and 8, full size (a few minutes)
 
 Numbers are medians of repeated calls on one thread (float64); the numeric suite times every side
 in interleaved rounds and reports the best time and the median ratio of each round. The baselines:
@@ -317,10 +318,18 @@ def attention_suite(quick: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small suite for CI")
+    parser.add_argument("--numeric", action="store_true", help="only the numeric suites (3 and 8), full size")
     args = parser.parse_args(argv)
     print(f"symbackprop {sbp.__version__}, sympy {sp.__version__}, numpy {np.__version__}, "
           f"Python {sys.version.split()[0]}, {os.cpu_count()} cores")
-    if args.quick:
+    if args.numeric:
+        nets = [[8, 16, 16, 1], [16, 32, 32, 1], [64, 256, 256, 10], [4] + [4] * 32 + [1]]
+        for batch in (1024, 32):
+            numeric_suite(nets, [[4, 8, 8, 1], [8, 16, 16, 1]], batch=batch, rounds=21)
+        import backends
+
+        backends.backend_suite(nets, batch=1024, repeat=9)
+    elif args.quick:
         scalar_suite([[4, 8, 8, 1], [8, 16, 16, 1]], naive={"[4, 8, 8, 1]": 10.0})
         vector_suite(quick=True)
         numeric_suite([[8, 16, 16, 1]], [[4, 8, 8, 1]], batch=256, rounds=7)
