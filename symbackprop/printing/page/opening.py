@@ -78,7 +78,8 @@ def why_section(page: Page) -> list[Block]:
                        r"\ldots")
     p = parameter_count(page)
     blocks: list[Block] = [
-        Heading(2, say("why.heading")), Paragraph(say("why.network" if len(stack) != 1 else "why.network.one", layers=len(stack))),
+        Heading(2, say("why.heading")),
+        Paragraph(say("why.network.one" if len(stack) == 1 else "why.network", layers=len(stack))),
         Display((r" \rightarrow ".join(chain),)), Paragraph(say("why.derivatives")),
         Display((", ".join(gradients),)),
     ]
