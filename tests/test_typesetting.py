@@ -295,3 +295,61 @@ def test_rule_sentences_math_parses_with_katex():
                 for part in MARKUP.split(text) if part.startswith("$") and part.endswith("$") and len(part) > 1]
     assert len(formulas) > 20
     assert not katex_errors(formulas)
+
+
+# -- the HTML page in a browser: Korean words whole, table cells aligned ------------------------------
+
+_WORDS_AND_CELLS = r"""
+() => {
+  const broken = [];
+  const walker = document.createTreeWalker(document.querySelector('main'), NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.parentElement.closest('.katex, pre, code')) continue;
+    const re = /\S*[\uac00-\ud7a3]\S*/g;
+    for (let m = re.exec(node.data); m; m = re.exec(node.data)) {
+      // a line may end after punctuation, "미만)|하거나", but never between two letters, "역|전파"
+      const top = i => {
+        const range = document.createRange();
+        range.setStart(node, m.index + i);
+        range.setEnd(node, m.index + i + 1);
+        return Math.round(range.getBoundingClientRect().top);
+      };
+      for (let i = 0; i + 1 < m[0].length; i++) {
+        if (/[\uac00-\ud7a3A-Za-z0-9]/.test(m[0][i]) && /[\uac00-\ud7a3A-Za-z0-9]/.test(m[0][i + 1])
+            && top(i) !== top(i + 1)) broken.push(m[0]);
+      }
+    }
+  }
+  const cells = [...document.querySelectorAll('td, th')].map(cell => ({
+    text: cell.textContent.trim(), align: getComputedStyle(cell).textAlign,
+    column: cell.cellIndex, table: [...document.querySelectorAll('table')].indexOf(cell.closest('table'))}));
+  return {broken, cells, wordBreak: getComputedStyle(document.querySelector('main p')).wordBreak};
+}
+"""
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_html_keeps_korean_words_whole_and_table_cells_aligned(lang, tmp_path):
+    """In chromium at a phone's width: no Korean word is split across lines, and each table's number
+    cells are right-aligned (the Table block's alignment reaches every cell)."""
+    need(importlib.util.find_spec("playwright") is not None, "playwright is not installed (pip install playwright)")
+    browser_path = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    need(browser_path is not None, "chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    page_path = tmp_path / "page.html"
+    derivation = sbp.backprop(sbp.reference_network())
+    derivation.write(page_path, values=sbp.reference_values(), lang=lang)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=browser_path, args=["--no-sandbox"])
+        view = browser.new_page(viewport={"width": 360, "height": 800})
+        view.goto(page_path.resolve().as_uri())
+        view.wait_for_load_state("load")
+        found = view.evaluate(_WORDS_AND_CELLS)
+        browser.close()
+    if lang == "ko":
+        assert found["wordBreak"] == "keep-all"
+        assert not found["broken"], f"Korean words split across lines: {found['broken'][:10]}"
+    numbers = [cell for cell in found["cells"] if re.fullmatch(r"[−-]?[0-9][0-9.]*", cell["text"])]
+    assert len(numbers) > 5
+    assert all(cell["align"] == "right" for cell in numbers), [c for c in numbers if c["align"] != "right"][:5]
