@@ -27,6 +27,7 @@ import symbackprop as sbp
 from symbackprop.printing.blocks import MARKUP
 from symbackprop.printing.documents import typeset
 from symbackprop.printing.latex import display, latex_document
+from symbackprop.printing.numbers import MATRIX_LIMIT
 from symbackprop.printing.options import DocumentBuildError
 from symbackprop.rules import RULES
 from tests.tooling import ROOT, katex_available, katex_errors, need, network_examples, pdflatex, require_pdflatex
@@ -176,6 +177,18 @@ def test_document_compiles_without_overfull_boxes(compiled, name):
     assert result.pdf.startswith(b"%PDF")
     too_wide = overfull_boxes(result.log)
     assert not too_wide, f"{name} runs past the page: {too_wide[:5]}"
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if "columns" in n])
+def test_wide_matrices_print_within_the_column_limit(compiled, name):
+    """A matrix wider than MATRIX_LIMIT shows its first and last columns around a ⋯, so no printed
+    matrix needs more than amsmath's default 10 columns, and the 16-column W1 is elided."""
+    require_pdflatex(korean=name.endswith("[ko]"))
+    matrices = re.findall(r"\\begin\{bmatrix\}(.*?)\\end\{bmatrix\}", compiled[name].source, flags=re.S)
+    widest = max(row.count("&") + 1 for body in matrices for row in re.split(r"\\\\", body))
+    assert widest <= min(MATRIX_LIMIT, 10)
+    if int(name.split()[0]) > MATRIX_LIMIT:
+        assert r"\cdots" in compiled[name].source
 
 
 def test_the_overfull_check_reads_pdflatex_logs():

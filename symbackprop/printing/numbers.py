@@ -113,7 +113,9 @@ class NumberFormat:
         return array.size == 1 and _is_negative(_plain(array.flat[0]))
 
 
-#: Rows or columns beyond which a matrix is shown by its first and last entries (amsmath allows 10 columns).
+#: Rows or columns beyond which a matrix is shown by its first and last entries (four, ⋯, the last two):
+#: at most 8 columns print, within amsmath's default of 10 where a fragment is included elsewhere (the
+#: standalone document raises it), and a row of them is broken at its = or scaled to the line.
 MATRIX_LIMIT = 8
 
 
