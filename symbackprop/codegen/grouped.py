@@ -129,7 +129,9 @@ def _body(lines: list[Line], grouper: Grouper, placed: dict[int, Line]) -> list[
     for position, line in enumerate(lines):
         group = grouper.owner[line.target][0] if line.target in grouper.owner else grouper.groups.get(line.target)
         if group is None or group.variable not in grouper.packed:
-            value = _Columns(grouper).visit(ast.parse(ast.unparse(line.value), mode="eval").body)
+            value = _one_product(grouper, line) if group is None else None
+            if value is None:
+                value = _Columns(grouper).visit(ast.parse(ast.unparse(line.value), mode="eval").body)
             statements.append(Line(line.target, value, line.comment))
         if position in placed:
             statements.append(placed[position])
@@ -153,6 +155,16 @@ def _body(lines: list[Line], grouper: Grouper, placed: dict[int, Line]) -> list[
     if len(order) != len(statements) or len(defined) != len(statements):
         return None
     return [statements[i] for i in order]
+
+
+def _one_product(grouper: Grouper, line: Line) -> ast.expr | None:
+    """A single per-sample value that is a sum of products over grouped arrays (a one-neuron layer) as
+    one matrix product, given back its (N, 1, 1) shape."""
+    if np.shape(grouper.recorded_value(line.target))[1:] != (1, 1):
+        return None
+    single = Group(line.target, (line.target,), (1, 1), True, False)
+    product = grouper._sum_of_products(single, [line.value])
+    return None if product is None else _index(product, _slice(), _slice(), None)
 
 
 def _same(function: Callable, values: list[Any], returns: ast.Tuple, recorded: dict[str, Any]) -> bool:

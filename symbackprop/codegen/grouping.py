@@ -74,6 +74,9 @@ class Grouper:
         self.packed: set[str] = {g.variable for g in groups if g.leaf}
         self.constants: dict[str, np.ndarray] = {}
 
+    def recorded_value(self, variable: str) -> Any:
+        return self.values.get(variable)
+
     # -- operands: one name per element of the target, as one array ---------------------------
 
     def _constant_indices(self, indices: list[int] | np.ndarray) -> ast.Name:
