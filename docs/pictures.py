@@ -79,12 +79,14 @@ class Graph:
 @dataclass(frozen=True)
 class Browser:
     """The HTML page ``symbackprop derive ARGS -o page.html`` writes, as chromium shows it in a window
-    of ``size`` pixels after clicking ``clicks`` (CSS selectors) in turn."""
+    of ``size`` pixels after clicking ``clicks`` (CSS selectors) in turn; ``element`` (a selector)
+    photographs that part of the page only."""
 
     picture: str
     args: tuple[str, ...]
     size: tuple[int, int]
     clicks: tuple[str, ...] = ()
+    element: str | None = None
 
     def document(self, directory: Path) -> bytes:
         # KaTeX linked, not inlined: the digest follows this page, not the KaTeX release at hand.
@@ -94,7 +96,7 @@ class Browser:
         page = directory / "page.html"
         _symbackprop("derive", *self.args, "-o", str(page))
         width, height = self.size
-        if not self.clicks:
+        if not self.clicks and self.element is None:
             _run(CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                  f"--window-size={width},{height}", f"--screenshot={target}", page.as_uri())
             return
@@ -106,7 +108,8 @@ class Browser:
             view.goto(page.as_uri())
             for selector in self.clicks:
                 view.click(selector)
-            view.screenshot(path=str(target))
+            shown = view.locator(self.element) if self.element is not None else view
+            shown.screenshot(path=str(target), animations="disabled")
             browser.close()
 
 
@@ -134,6 +137,11 @@ PICTURES: tuple[Picture, ...] = (
     Graph("docs/gallery/graph-scalar.png", ("--level", "scalar"), dpi=96),
     Graph("docs/gallery/graph-fanout.png", (_example("scalar_fanout"),), dpi=96),
     Browser("docs/gallery/html-ko.png", ("--lang", "ko"), (656, 880)),
+    # four presses of "step", then a click on W1
+    Browser("docs/gallery/interactive.png", ("--interactive",), (1280, 900),
+            clicks=(*[".sbp-step"] * 4, "#sbp-q_W1"), element="#sbp-interactive"),
+    Browser("docs/gallery/interactive-ko.png", ("--interactive", "--lang", "ko"), (1280, 900),
+            clicks=(*[".sbp-step"] * 4, "#sbp-q_W1"), element="#sbp-interactive"),
     Page("docs/gallery/residual-block-backward.png", (_example("residual_block"),), 6, "Propagate to layer 1"),
     Graph("docs/gallery/graph-residual-block.png", (_example("residual_block"),)),
     Page("docs/gallery/layer-norm-backward.png", (_example("layer_norm"),), 6, "Start at the output layer"),
