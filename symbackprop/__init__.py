@@ -52,6 +52,7 @@ from .ops.softmax import log_softmax, softmax
 from .reference import REFERENCE_LEARNING_RATE, reference_network, reference_values
 from .tensor.indexing import concat
 from .torch_bridge import from_torch
+from .torch_code import TorchCodeError, torch_code
 from .training import clip_grad_norm, sgd_step, train
 
 __version__ = "0.1.0"
@@ -72,5 +73,5 @@ __all__ = [
     "log_softmax", "softmax",
     "IndexOutOfRangeError", "InvalidAxisError", "InvalidClassIndexError", "InvalidIndexError", "concat",
     "abs", "cos", "exp", "log", "mean", "sin", "sqrt",
-    "dask_gradients",
+    "dask_gradients", "torch_code", "TorchCodeError",
 ]
