@@ -115,6 +115,7 @@ class Browser:
 
 Picture = Page | Graph | Browser
 REFERENCE = ()  # the reference network: `symbackprop derive -o reference.pdf`
+FULL_KO = ("--page", "full", "--lang", "ko", "--decimals", "2")
 
 
 def _example(name: str) -> str:
@@ -133,6 +134,11 @@ PICTURES: tuple[Picture, ...] = (
     Page("docs/gallery/reference-worked-example.png", REFERENCE, 5, "one step of gradient descent"),
     Page("docs/gallery/reference-ko.png", ("--lang", "ko"), 1, "수학적 표현"),
     Page("docs/gallery/scalar-fanout.png", (_example("scalar_fanout"),), 3, "Addition passes the gradient through"),
+    # the whole reference page, as the page prints its numbers
+    Page("docs/gallery/full-ko-worked-example.png", FULL_KO, 6, "−1.46"),
+    Page("docs/gallery/full-ko-graph-batch.png", FULL_KO, 8, "계산 그래프"),
+    Page("docs/gallery/full-ko-pytorch.png", FULL_KO, 12, "PyTorch에서의 구현"),
+    Page("docs/gallery/full-ko-pytorch-grad.png", FULL_KO, 13, "역사적 의의"),
     Graph("docs/gallery/graph-reference.png", (), dpi=96),
     Graph("docs/gallery/graph-scalar.png", ("--level", "scalar"), dpi=96),
     Graph("docs/gallery/graph-fanout.png", (_example("scalar_fanout"),), dpi=96),
