@@ -203,6 +203,14 @@ class Network:
     def name_of(self, symbol: sp.Symbol) -> str:
         return self._by_symbol[symbol]
 
+    def leaf_name(self, node: Any) -> str | None:
+        """The quantity a leaf of a definition stands for (a Ref, a wrapped symbol or a symbol), else None."""
+        if isinstance(node, T.Ref):
+            return node.name
+        if isinstance(node, T.Scalar):
+            node = node.expr
+        return self._by_symbol.get(node) if isinstance(node, sp.Symbol) else None
+
     def handle(self, name: str) -> Any:
         """The object that stands for a quantity in expressions."""
         quantity = self[name]

@@ -163,17 +163,7 @@ class _Reader:
     network: Network
 
     def name(self, node: Any) -> str | None:
-        """The quantity a leaf of a definition refers to (a Ref, a wrapped symbol or a symbol)."""
-        if isinstance(node, T.Ref):
-            return node.name
-        if isinstance(node, T.Scalar):
-            node = node.expr
-        if isinstance(node, sp.Symbol):
-            try:
-                return self.network.name_of(node)
-            except (KeyError, ValueError):
-                return None
-        return None
+        return self.network.leaf_name(node)
 
     def module(self, name: str, definition: Any, previous: str) -> Module:
         activation = self.activation(definition, previous)

@@ -89,16 +89,7 @@ class GraphRows:
     # -- reading a definition ------------------------------------------------------------------
 
     def leaf(self, node: Any) -> str | None:
-        if isinstance(node, T.Ref):
-            return node.name
-        if isinstance(node, T.Scalar):
-            node = node.expr
-        if isinstance(node, sp.Symbol):
-            try:
-                return self.network.name_of(node)
-            except KeyError:
-                return None
-        return None
+        return self.network.leaf_name(node)
 
     def side(self, node: Any) -> str:
         name = self.leaf(node)
