@@ -197,6 +197,19 @@ def test_the_batch_section_of_another_network():
     assert "W_{1}" not in batch
 
 
+def test_the_batch_section_stacks_each_quantity_on_a_first_axis():
+    net = sbp.Network()
+    X = net.input("X", (3, 2))
+    W = net.param("W", (2, 4))
+    c = net.param("c", (4, 1))
+    S = net.node("S", X @ W)
+    v = net.node("v", sbp.tanh(S) @ c)
+    net.loss("L", sbp.total(v * v))
+    batch = section(sbp.backprop(net).to_markdown(page="full", sections=()), "Backpropagation in batches")
+    for name, stacked in (("X", r"N \times 3 \times 2"), ("S", r"N \times 3 \times 4"), ("v", r"N \times 3")):
+        assert rf"${name} \in \mathbb{{R}}^{{{stacked}}}$" in batch, name
+
+
 # -- PyTorch -------------------------------------------------------------------------------------
 
 

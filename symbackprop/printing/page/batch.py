@@ -32,8 +32,7 @@ def batch_section(page: Page) -> list[Block]:
     else:
         blocks += [Paragraph(say("batch.forward")),
                    Display((rf"{loss} = \frac{{1}}{{N}} \sum_{{i=1}}^{{N}} {sample}",))]
-    shapes = [rf"${w.name(q.name)} \in \mathbb{{R}}^{{N \times {q.shape[0] if q.shape else 1}}}$"
-              for q in w.network.quantities(INPUT, NODE)]
+    shapes = [rf"${w.name(q.name)} \in \mathbb{{R}}^{{{_stacked(q.shape)}}}$" for q in w.network.quantities(INPUT, NODE)]
     blocks.append(Paragraph(say("batch.shapes", shapes=", ".join(shapes))))
     rows = []
     parameters = S.reached_parameters(batch) if batch is not None else [q.name for q in w.network.params]
@@ -51,6 +50,15 @@ def batch_section(page: Page) -> list[Block]:
         blocks.append(Paragraph(say("batch.terms", seed=writer.seed_text())))
     blocks.append(Paragraph(say("batch.torch")))
     return blocks
+
+
+def _stacked(shape: tuple[int, int] | None) -> str:
+    """The shape of N samples on a first axis: N for a scalar, N × n for a column of n (as PyTorch
+    stores a target of one number, N × 1), N × r × c for a matrix."""
+    if shape is None:
+        return "N"
+    rows, columns = shape
+    return rf"N \times {rows}" if columns == 1 else rf"N \times {rows} \times {columns}"
 
 
 def _result(batch: Derivation | None, name: str):

@@ -75,7 +75,7 @@ PAGE_PROSE: dict[str, dict[str, str]] = {
         "batch.intro": "In practice several samples are processed at once. With a batch of $N$ samples:",
         "batch.forward": "**Forward pass:** the same equations for every sample, and the loss is the mean of the "
                          "samples' losses:",
-        "batch.shapes": "Stacked as rows, one per sample (as PyTorch stores a batch): {shapes}.",
+        "batch.shapes": "With the samples on a first axis, one per row (as PyTorch stores a batch): {shapes}.",
         "batch.backward": "**Backward pass:** compute each sample's gradient, then take the mean:",
         "batch.terms": "Each term of the sums on the right is one sample's, and already carries the factor "
                        "${seed}$.",
@@ -236,7 +236,7 @@ PAGE_PROSE: dict[str, dict[str, str]] = {
         "batch.heading": "배치 처리에서의 역전파",
         "batch.intro": "실전에서는 여러 샘플을 동시에 처리합니다. 샘플 $N$개의 배치라면:",
         "batch.forward": "**Forward pass:** 모든 샘플에 같은 식을 적용하고, 손실은 샘플 손실의 평균입니다:",
-        "batch.shapes": "샘플을 행으로 쌓으면 (PyTorch가 배치를 저장하는 방식): {shapes}.",
+        "batch.shapes": "샘플을 첫 번째 축에 하나씩 쌓으면 (PyTorch가 배치를 저장하는 방식): {shapes}.",
         "batch.backward": "**Backward pass:** 각 샘플의 gradient를 계산한 후 평균을 냅니다:",
         "batch.terms": "오른쪽 합의 각 항은 샘플 하나의 값이며, 배치 평균의 인수가 이미 들어 있습니다: ${seed}$.",
         "batch.torch": "PyTorch는 이를 자동으로 처리하므로, 단일 샘플이든 배치든 같은 코드로 작동합니다.",
