@@ -32,7 +32,8 @@ def batch_section(page: Page) -> list[Block]:
     else:
         blocks += [Paragraph(say("batch.forward")),
                    Display((rf"{loss} = \frac{{1}}{{N}} \sum_{{i=1}}^{{N}} {sample}",))]
-    shapes = [rf"${w.name(q.name)} \in \mathbb{{R}}^{{{_stacked(q.shape)}}}$" for q in w.network.quantities(INPUT, NODE)]
+    shapes = [rf"${w.name(q.name)} \in \mathbb{{R}}^{{{_stacked(q.shape)}}}$"
+              for q in w.network.quantities(INPUT, NODE)]
     blocks.append(Paragraph(say("batch.shapes", shapes=", ".join(shapes))))
     rows = []
     parameters = S.reached_parameters(batch) if batch is not None else [q.name for q in w.network.params]
