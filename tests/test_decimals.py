@@ -92,3 +92,15 @@ def test_a_bad_document_flag_is_one_clear_line(derive):
     assert status == 2 and "--interactive applies to HTML" in err
     status, _, err = derive("--format", "md", "--batch-size", "0")
     assert status == 2 and "batch_size must be a positive integer" in err
+
+
+def test_the_later_sections_round_as_the_worked_example_does():
+    derivation = sbp.backprop(reference_network())
+    ratio = derivation.cost().backprop_ratio
+    text = derivation.to_markdown(reference_values(), decimals=2, sections=("efficiency",))
+    four = derivation.to_markdown(reference_values(), sections=("efficiency",))
+    efficiency = text[text.index("Efficiency of backpropagation"):]
+    assert re.search(r"\$\d+\.\d{3,}\$", efficiency) is None, "a figure with more than two places"
+    assert re.search(r"\$\d+\.\d{3,}\$", four[four.index("Efficiency of backpropagation"):]), \
+        "significant digits print more places: the check above would not see a change"
+    assert f"${_page_text(ratio, 2)}$" in efficiency

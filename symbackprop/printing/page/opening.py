@@ -48,7 +48,7 @@ def elided(items: list[str], shown: int, gap: str) -> list[str]:
 def parameter_count(page: Page) -> str:
     reports = page.w.reports
     count = reports.cost.parameters if reports.cost is not None else sum(q.size for q in page.w.network.params)
-    return Figures(page.w.options.digits).count(count)
+    return Figures(page.w.options.digits, page.w.options.decimals).count(count)
 
 
 def definition_section(page: Page) -> list[Block]:

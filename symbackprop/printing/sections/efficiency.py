@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 def efficiency_section(w: Writer, report: CostReport) -> list[Block]:
-    figures = Figures(w.options.digits)
+    figures = Figures(w.options.digits, w.options.decimals)
     m = figures.math
     p = figures.count(report.parameters)
     forward = report.forward or 1

@@ -1,4 +1,4 @@
-"""Counts and ratios as LaTeX, with the document's significant digits."""
+"""Counts and ratios as LaTeX, with the document's significant digits (or decimal places)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ LARGE_COUNT = 10**9
 
 
 class Figures:
-    """Counts and ratios as LaTeX, with the document's significant digits."""
+    """Counts and ratios as LaTeX, rounded as the document's numbers are."""
 
-    def __init__(self, digits: int) -> None:
-        self.format = NumberFormat(exact=False, digits=digits)
+    def __init__(self, digits: int, decimals: int | None = None) -> None:
+        self.format = NumberFormat(exact=False, digits=digits, decimals=decimals)
 
     def count(self, n: int, *, estimated: bool = False) -> str:
         text = self.format.number(float(n)) if n >= LARGE_COUNT else f"{n:,}".replace(",", "{,}")

@@ -23,7 +23,7 @@ FLOW_TABLE_ROWS = 12
 def flow_section(w: Writer, report: GradientFlow, figure: Path | None = None) -> list[Block]:
     if not report.layers:
         return []
-    figures = Figures(w.options.digits)
+    figures = Figures(w.options.digits, w.options.decimals)
     blocks: list[Block] = [Heading(2, w.say("flow.heading")), Paragraph(w.say("flow.intro"))]
     rows, unsummed, diagonal = product_rows(w, report)
     if rows:
@@ -50,7 +50,7 @@ def flow_section(w: Writer, report: GradientFlow, figure: Path | None = None) ->
 
 
 def _norm_table(w: Writer, report: GradientFlow) -> Table:
-    figures = Figures(w.options.digits)
+    figures = Figures(w.options.digits, w.options.decimals)
 
     def number(value: float | None) -> str:
         if value is None or math.isnan(value):

@@ -20,7 +20,7 @@ def memory_section(w: Writer, one: MemoryReport, many: MemoryReport | None = Non
     """``one`` counts one sample, ``many`` the document's batch (None: the batch is one sample)."""
     batch = many.batch if many is not None else 1
     many = many if many is not None else one
-    figures = Figures(w.options.digits)
+    figures = Figures(w.options.digits, w.options.decimals)
     readers: dict[str, list[str]] = {name: [] for name in one.stored}
     for reads in one.steps:
         target = w.network[reads.target].group or reads.target
