@@ -7,6 +7,7 @@ receive them in a :class:`Reports`.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -59,9 +60,11 @@ def analyse(derivation: Derivation, values: Mapping[str, Any] | None = None, *,
 def _batch_derivation(derivation: Derivation) -> Derivation:
     if derivation.batch:
         return derivation
-    from ..backprop import backprop
+    from ..backprop import UnusedParameterWarning, backprop
 
-    return backprop(derivation.network, batch=True)
+    with warnings.catch_warnings():  # the user's own derivation has warned about it already
+        warnings.simplefilter("ignore", UnusedParameterWarning)
+        return backprop(derivation.network, batch=True)
 
 
 __all__ = ["ANALYSES", "Reports", "analyse"]

@@ -34,7 +34,7 @@ from . import structure as S
 from .blocks import Block, Display, Heading, Marker, Paragraph, Separator
 from .code import code_section
 from .example import Example
-from .names import Notation, partial, shape_latex
+from .names import Notation, held_fixed, partial, shape_latex
 from .numbers import WorkedValues
 from .options import Options
 from .prose import ordinal, rule_sentences, say
@@ -212,7 +212,7 @@ class Writer:
     def contribution(self, step: Step) -> str:
         """∂L/∂s · ∂s/∂t: what one edge contributes to the gradient of its target."""
         if step.source == self.derivation.loss:
-            return self.local(step.source, step.target)
+            return self.loss_term(step.target)
         return f"{self.adjoint(step.source)} {self.operator(step)} {self.local(step.source, step.target)}"
 
     def parts(self, step: Step) -> list[Step]:
@@ -220,6 +220,17 @@ class Writer:
         order = {q.name: i for i, q in enumerate(self.network.quantities(elements=True))}
         parts = [self.derivation.steps[i] for i in step.parts]
         return sorted(parts, key=lambda part: order.get(part.source, -1))
+
+    def loss_term(self, target: str) -> str:
+        """∂L/∂c of the loss's own formula: ∂L/∂c|_s where c also reaches the loss through s."""
+        local = self.local(self.derivation.loss, target)
+        others = [part.source for part in self.parts_into(target) if part.source != self.derivation.loss]
+        return held_fixed(local, [self.name(name) for name in others]) if others else local
+
+    def parts_into(self, target: str) -> list[Step]:
+        """The edges a fan-out into ``target`` adds up; none when one edge is the whole gradient."""
+        total = self.derivation.step_for(target)
+        return self.parts(total) if total is not None and total.kind == SUM else []
 
     def step_rows(self, step: Step) -> list[str]:
         target = step.target

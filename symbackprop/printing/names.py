@@ -27,6 +27,11 @@ def partial(numerator: str, denominator: str) -> str:
     return rf"\frac{{{PARTIAL} {numerator}}}{{{PARTIAL} {denominator}}}"
 
 
+def held_fixed(derivative: str, fixed: list[str]) -> str:
+    """∂L/∂c|_s: the derivative with the quantities ``fixed`` held, one path of several into c."""
+    return rf"\left.{derivative}\right|_{{{', '.join(fixed)}}}"
+
+
 class Notation:
     """The LaTeX name of every quantity of one network (and of the loss per sample in a batch)."""
 

@@ -185,6 +185,10 @@ class ScalarPrinter(LatexPrinter):
             term_text = self._print(term)
             if self._needs_add_brackets(term) or (i > 0 and self._shown_negative(term)):
                 term_text = rf"\left({term_text}\right)"
+            elif i > 0 and term_text.startswith("-"):
+                # a product led by a negative number: a + (−b)·c reads a − b·c, never "a + -b·c"
+                text = text[:-3] + (" + " if text.endswith(" - ") else " - ")
+                term_text = term_text[1:].lstrip()
             text += term_text
         return text
 

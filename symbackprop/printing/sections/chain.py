@@ -19,6 +19,8 @@ TERMS_PER_ROW = 3
 
 
 def chain_factors(w: Writer, path: list[str]) -> list[str]:
+    if len(path) == 2:  # the loss's own term, one of the paths into a parameter it also reaches otherwise
+        return [w.loss_term(path[1])]
     first = partial(w.notation.loss, w.name(path[1]))
     return [first, *(w.local(a, b) for a, b in zip(path[1:], path[2:]))]
 
@@ -34,7 +36,8 @@ def chain_section(w: Writer) -> list[Block]:
             sources.update(dict.fromkeys(s.source for s in w.derivation.steps_into(name) if s.source))
             order = {q.name: i for i, q in enumerate(w.network.quantities(elements=True))}
             # in the order the sources were defined, as the backward pass prints the same sum
-            terms = [f"{w.adjoint(s)} \\cdot {w.local(s, name)}" for s in sorted(sources, key=order.get)]
+            terms = [w.loss_term(name) if s == w.derivation.loss else f"{w.adjoint(s)} \\cdot {w.local(s, name)}"
+                     for s in sorted(sources, key=order.get)]
             rows += broken_sum(w.adjoint(name), terms)
             crowded.append(f"${w.adjoint(name)}$: {w.say('chain.paths', n=total)}")
             continue
