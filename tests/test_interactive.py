@@ -329,11 +329,41 @@ def fan_out():
     return sbp.backprop(net), {"x": 0.5, "w": 1.5}
 
 
-@pytest.mark.parametrize("which", ["reference", "fan-out"])
+def direct_and_through(net=None):
+    """c reaches the loss directly (c²/4) and through s = sum(z)·z + c."""
+    net = sbp.Network()
+    x, y, W, c = net.input("x", (3, 1)), net.input("y", (2, 1)), net.param("W", (2, 3)), net.param("c")
+    z = net.node("z", W @ x)
+    s = net.node("s", sbp.total(z) * z + c)
+    net.loss("L", sbp.half_squared_error(s, y) + c ** 2 / 4)
+    return sbp.backprop(net), _random_values(net)
+
+
+def _random_values(net):
+    rng = np.random.default_rng(2)
+    return {q.name: rng.normal(size=q.matrix_shape) for q in net.quantities("input", "param")}
+
+
+def _walked(which, reference):
+    if which == "reference":
+        return reference, sbp.reference_values()
+    if which == "fan-out":
+        return fan_out()
+    if which == "direct-and-through":
+        return direct_and_through()
+    net = {"attention": lambda: sbp.models.attention_head(4, T=3, d_k=2, d_v=3),
+           "rnn": lambda: sbp.models.rnn(2, 3, T=3),
+           "scalar-level": lambda: sbp.mlp([2, 2, 1], level="scalar")}[which]()
+    net = net if isinstance(net, sbp.Network) else net.network
+    return sbp.backprop(net), _random_values(net)
+
+
+@pytest.mark.parametrize("which", ["reference", "fan-out", "direct-and-through", "attention", "rnn", "scalar-level"])
 def test_step_walks_the_backward_pass_in_the_derivations_order(browser, reference, dist, tmp_path, which):
-    derivation, values = (reference, sbp.reference_values()) if which == "reference" else fan_out()
+    derivation, values = _walked(which, reference)
     path = derivation.write(tmp_path / "page.html", values, interactive=True, katex=dist)
-    assert any(s.kind == "sum" for s in derivation.steps) == (which == "fan-out")
+    if which in ("reference", "fan-out"):
+        assert any(s.kind == "sum" for s in derivation.steps) == (which == "fan-out")
     with offline(browser, path) as opened:
         page = opened.page
         walked = []
@@ -350,6 +380,27 @@ def test_step_walks_the_backward_pass_in_the_derivations_order(browser, referenc
         page.click(".sbp-reset")
         assert opened.marked() == {"edges": [], "nodes": [], "done": 0, "step": None}
         assert not page.is_disabled(".sbp-step")
+        assert opened.attempted == [] and opened.errors == []
+
+
+@pytest.mark.parametrize("which", ["direct-and-through", "attention", "rnn"])
+def test_every_box_of_the_graph_opens_its_panel(browser, reference, dist, tmp_path, which):
+    derivation, values = _walked(which, reference)
+    path = derivation.write(tmp_path / "page.html", values, interactive=True, katex=dist, lang="ko")
+    evaluation = derivation.evaluate(values)
+    with offline(browser, path) as opened:
+        page = opened.page
+        ids = page.eval_on_selector_all(".sbp-node", "all => all.map(e => e.id)")
+        assert len(ids) >= len(list(derivation.network.quantities()))
+        for identifier in ids:
+            page.click(f"#{identifier}")
+            assert page.locator(".sbp-panel .katex").count() > 0, identifier
+            assert page.locator(".sbp-panel .katex-error, .sbp-nokatex").count() == 0, identifier
+        for q in derivation.network.params:
+            page.click(f"#sbp-q_{q.name}")
+            gradient = opened.tex(".sbp-panel .sbp-gradient")[0]
+            np.testing.assert_allclose(numbers_after_last_equals(gradient), np.ravel(evaluation.grad[q.name]),
+                                       rtol=5e-3, atol=5e-4, err_msg=q.name)
         assert opened.attempted == [] and opened.errors == []
 
 
