@@ -29,6 +29,7 @@ from symbackprop.printing.katex import find_katex
 from symbackprop.printing.options import Options
 from symbackprop.printing.prose import LANGUAGES
 from symbackprop.printing.svg_graph import graph_of, layout
+from tests.test_worked_numbers_beyond_mlp import prepared
 from tests.tooling import ROOT, need, network_examples
 
 CHROMIUM = "/usr/bin/chromium"
@@ -329,36 +330,17 @@ def fan_out():
     return sbp.backprop(net), {"x": 0.5, "w": 1.5}
 
 
-def direct_and_through(net=None):
-    """c reaches the loss directly (c²/4) and through s = sum(z)·z + c."""
-    net = sbp.Network()
-    x, y, W, c = net.input("x", (3, 1)), net.input("y", (2, 1)), net.param("W", (2, 3)), net.param("c")
-    z = net.node("z", W @ x)
-    s = net.node("s", sbp.total(z) * z + c)
-    net.loss("L", sbp.half_squared_error(s, y) + c ** 2 / 4)
-    return sbp.backprop(net), _random_values(net)
-
-
-def _random_values(net):
-    rng = np.random.default_rng(2)
-    return {q.name: rng.normal(size=q.matrix_shape) for q in net.quantities("input", "param")}
-
-
 def _walked(which, reference):
+    """The reference and fan-out networks, or one of the documents' networks beyond the MLP."""
     if which == "reference":
         return reference, sbp.reference_values()
     if which == "fan-out":
         return fan_out()
-    if which == "direct-and-through":
-        return direct_and_through()
-    net = {"attention": lambda: sbp.models.attention_head(4, T=3, d_k=2, d_v=3),
-           "rnn": lambda: sbp.models.rnn(2, 3, T=3),
-           "scalar-level": lambda: sbp.mlp([2, 2, 1], level="scalar")}[which]()
-    net = net if isinstance(net, sbp.Network) else net.network
-    return sbp.backprop(net), _random_values(net)
+    return prepared(which)
 
 
-@pytest.mark.parametrize("which", ["reference", "fan-out", "direct-and-through", "attention", "rnn", "scalar-level"])
+@pytest.mark.parametrize("which", ["reference", "fan-out", "sum_times_a_tensor_and_a_power", "attention_head", "rnn",
+                                   "scalar_level"])
 def test_step_walks_the_backward_pass_in_the_derivations_order(browser, reference, dist, tmp_path, which):
     derivation, values = _walked(which, reference)
     path = derivation.write(tmp_path / "page.html", values, interactive=True, katex=dist)
@@ -383,7 +365,7 @@ def test_step_walks_the_backward_pass_in_the_derivations_order(browser, referenc
         assert opened.attempted == [] and opened.errors == []
 
 
-@pytest.mark.parametrize("which", ["direct-and-through", "attention", "rnn"])
+@pytest.mark.parametrize("which", ["sum_times_a_tensor_and_a_power", "attention_head", "rnn"])
 def test_every_box_of_the_graph_opens_its_panel(browser, reference, dist, tmp_path, which):
     derivation, values = _walked(which, reference)
     path = derivation.write(tmp_path / "page.html", values, interactive=True, katex=dist, lang="ko")

@@ -67,7 +67,8 @@ NETWORKS = {
 }
 
 
-def _prepared(name: str):
+def prepared(name: str):
+    """The derivation of ``NETWORKS[name]`` and random values of its inputs and parameters."""
     net = NETWORKS[name]()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -127,7 +128,7 @@ def assert_printed(printed: str, actual, decimals: int, what: str) -> None:
 @pytest.mark.parametrize("decimals", [2, 4])
 @pytest.mark.parametrize("name", sorted(NETWORKS))
 def test_every_number_of_the_worked_example_is_the_networks(name, decimals):
-    d, values = _prepared(name)
+    d, values = prepared(name)
     net, evaluation = d.network, d.evaluate(values)
     notation = Notation(net)
     worked = section(d.to_markdown(values, page="full", decimals=decimals), "Worked example")
@@ -156,6 +157,7 @@ def _value(values: dict, quantity):
         return values[quantity.name]
     return np.asarray(values[quantity.group], dtype=float)[quantity.index]
 
+
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_every_network_gets_every_section_of_the_page_in_order(lang):
     reference = sbp.backprop(sbp.reference_network())
@@ -163,7 +165,7 @@ def test_every_network_gets_every_section_of_the_page_in_order(lang):
     without = headings(reference.to_markdown(None, page="full", lang=lang))
     assert len(without) < len(with_values)  # no worked example without numbers
     for name in NETWORKS:
-        d, values = _prepared(name)
+        d, values = prepared(name)
         assert headings(d.to_markdown(values, page="full", lang=lang, decimals=2)) == with_values, name
         assert headings(d.to_markdown(None, page="full", lang=lang)) == without, f"{name} without values"
 
@@ -172,7 +174,7 @@ def test_every_network_gets_every_section_of_the_page_in_order(lang):
 @pytest.mark.parametrize("name", ["attention_head", "rnn", "scalar_level"])
 def test_the_page_compiles_without_an_overfull_box(tmp_path, name, lang):
     require_pdflatex(korean=lang == "ko")
-    d, values = _prepared(name)
+    d, values = prepared(name)
     path = d.write(tmp_path / f"{name}-{lang}.tex", values, page="full", lang=lang, decimals=2)
     compiled = compile_latex(path.read_text(encoding="utf-8"))
     assert compiled.ok, compiled.log[-2000:]
@@ -186,17 +188,17 @@ _EQUATION = re.compile(r"^(\\frac\{\\partial [^{}]+\}\{\\partial [^{}]+\}) &?= (
 def test_no_gradient_is_written_in_terms_of_itself(page):
     """Where c reaches the loss directly and through s, the loss's own term is ∂L/∂c|_s, not ∂L/∂c."""
     for name in NETWORKS:
-        d, values = _prepared(name)
+        d, values = prepared(name)
         for lhs, rhs in _EQUATION.findall(d.to_markdown(values, page=page)):
             unheld = re.sub(r"\\left\.\\frac\{[^{}]*\}\{[^{}]*\}\\right\|_\{[^{}]*\}", "", rhs)
             assert lhs not in unheld, f"{name}: {lhs} = {rhs}"
-    d, values = _prepared("sum_times_a_tensor_and_a_power")
+    d, values = prepared("sum_times_a_tensor_and_a_power")
     text = d.to_markdown(values, page=page)
     assert r"\left.\frac{\partial L}{\partial c}\right|_{s}" in text
 
 
 def test_writing_a_document_warns_only_once_about_an_unused_parameter():
-    d, values = _prepared("scalar_level")
+    d, values = prepared("scalar_level")
     assert "W_2_2" in d.unreached
     with warnings.catch_warnings():
         warnings.simplefilter("error")
