@@ -18,7 +18,7 @@ from ..derivation import SUM, Step
 from ..network import INPUT, LOSS, PARAM
 from . import structure as S
 from .blocks import Block, Bullets, Display, Heading, Paragraph
-from .numbers import WorkedValues
+from .numbers import WorkedValues, transposed
 from .scalars import ScalarPrinter, Shown
 from .tensors import ATOM, NEGATIVE, Printed, TensorPrinter
 from .widths import ROW_WIDTH, printed_width
@@ -54,7 +54,7 @@ class Example:
         if isinstance(node, T.Transpose) and isinstance(node.operand, (T.Ref, T.Adjoint)):
             operand = node.operand
             value = (self.values.forward if isinstance(operand, T.Ref) else self.values.gradient)(operand.name)
-            return self.number(value.T if isinstance(value, sp.MatrixBase) else value)
+            return self.number(transposed(value))
         return None
 
     def number(self, value: Any) -> Printed:
@@ -183,7 +183,7 @@ class Example:
             if product == "identity":
                 return [f"{lhs} &= {w.adjoint(source)} = {value}"]
             return _chain_of_equalities(lhs, [self.substituted(step.result), value])
-        local_value = self.values.explicit(step.local)
+        local_value = self.values.local_value(step)
         rows = []
         if product in ("hadamard", "scale"):
             local_text = self.substituted(step.local)

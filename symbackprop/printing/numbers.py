@@ -23,6 +23,7 @@ from ..derivation import Derivation, Step
 from ..errors import ValuesError
 from ..explicit import to_explicit
 from ..network import PARAM
+from ..worked import worked_numbers
 from .scalars import Shown
 
 
@@ -150,6 +151,13 @@ def _exact_rate(rate: Any) -> sp.Expr:
     return sp.nsimplify(rate)
 
 
+def transposed(value: Any) -> Any:
+    """A matrix value transposed (a SymPy matrix or an array, its last two axes); a scalar as it is."""
+    if isinstance(value, np.ndarray):
+        return np.swapaxes(value, -1, -2) if value.ndim >= 2 else value
+    return value.T if isinstance(value, sp.MatrixBase) else value
+
+
 def _is_negative(value: Any) -> bool:
     return bool(value < 0)
 
@@ -169,13 +177,17 @@ class WorkedValues:
         self.derivation = derivation
         self.network = derivation.network
         exact = is_exact(values)
-        try:
-            evaluation = derivation.evaluate(values, exact=exact)
-        except ValuesError:
-            if not exact:
-                raise
-            exact = False  # exact evaluation takes one sample; a batch is evaluated in floats
-            evaluation = derivation.evaluate(values)
+        self.partials: dict[int, Any] = {}
+        self.locals: dict[int, Any] = {}
+        evaluation = None
+        if exact:
+            try:
+                evaluation = derivation.evaluate(values, exact=True)
+            except ValuesError:
+                exact = False  # exact evaluation takes one sample; a batch is evaluated in floats
+        if evaluation is None:
+            numbers = worked_numbers(derivation, values)
+            evaluation, self.partials, self.locals = numbers.evaluation, numbers.partials, numbers.locals
         self.evaluation = evaluation
         self.exact = exact
         self.batch_size = evaluation.batch_size
@@ -202,46 +214,46 @@ class WorkedValues:
         return self._sympy(table[name])
 
     def _sympy(self, value: Any) -> Any:
+        """Exact numbers as SymPy scalars and matrices; floats as they come from the program (a float, an array)."""
+        if not self.exact:
+            array = np.asarray(value, dtype=float)
+            return float(array) if array.ndim == 0 else array
         array = np.asarray(value, dtype=object)
-        convert = (lambda v: sp.nsimplify(v) if not isinstance(v, sp.Basic) else v) if self.exact else (
-            lambda v: sp.Float(float(v)))
         if array.ndim == 0:
-            return convert(array.item())
+            value = array.item()
+            return value if isinstance(value, sp.Basic) else sp.nsimplify(value)
         if array.ndim == 2:
-            return sp.ImmutableMatrix([[convert(v) for v in row] for row in array])
+            return sp.ImmutableMatrix([[v if isinstance(v, sp.Basic) else sp.nsimplify(v) for v in row]
+                                       for row in array])
         return array  # a batch: printed sample by sample
 
     def samples(self, name: str) -> list[Any]:
         """The values of an input or node for each sample of a batch (one entry when not batched)."""
         value = self.forward(name)
-        if isinstance(value, np.ndarray) and value.ndim >= 1 and self.network[name].kind != PARAM:
-            return [value[k] for k in range(value.shape[0])]
-        return [value]
+        return list(value) if self.is_batched(name) else [value]
 
     def is_batched(self, name: str, gradient: bool = False) -> bool:
+        """Whether the value has a batch axis in front of its declared shape."""
         value = self.gradient(name) if gradient else self.forward(name)
-        return isinstance(value, np.ndarray) and value.ndim >= 1
+        declared = 0 if self.network[name].shape is None else 2
+        return isinstance(value, np.ndarray) and value.ndim > declared
 
     # -- what a step computes, for the example's intermediate factors ---------------------------
-
-    def explicit(self, expression: Any) -> Any:
-        """A step's local factor or result at these values (the engine's element-by-element form)."""
-        value = to_explicit(expression, self._forward_for_explicit, self._gradient_for_explicit)
-        if isinstance(value, sp.Basic):
-            value = value.subs(T.BATCH_SIZE, self.batch_size or 1)
-        return value
-
-    def _forward_for_explicit(self, name: str) -> Any:
-        return self.forward(name)
-
-    def _gradient_for_explicit(self, name: str) -> Any:
-        return self.gradient(name)
 
     def step_value(self, step: Step) -> Any:
         """The number a step's result stands for: the evaluated gradient, or the part it contributes."""
         if step.complete:
             return self.gradient(step.target)
-        return self.explicit(step.result)
+        return self._exact(step.result) if self.exact else self._sympy(self.partials[step.index])
+
+    def local_value(self, step: Step) -> Any:
+        """A step's local factor at these values (ReLU′ at z₁ = 1.78 is 1)."""
+        return self._exact(step.local) if self.exact else self._sympy(self.locals[step.index])
+
+    def _exact(self, expression: Any) -> Any:
+        """A step's expression in exact arithmetic, element by element (the exact path has no program)."""
+        value = to_explicit(expression, self.forward, self.gradient)
+        return value.subs(T.BATCH_SIZE, 1) if isinstance(value, sp.Basic) else value
 
     def updated(self, name: str) -> Any:
         """θ − η ∂L/∂θ for a parameter (whole, not element by element)."""
@@ -249,4 +261,4 @@ class WorkedValues:
         gradient = self.gradient(name)
         if isinstance(value, sp.MatrixBase):
             return sp.ImmutableMatrix(value - self.learning_rate * gradient)
-        return value - self.learning_rate * gradient
+        return value - self.learning_rate * gradient  # floats: NumPy's arithmetic, as the program's

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import sympy as sp
+import numpy as np
 
 from ...torch_code import TorchCodeError, torch_code, torch_model
 from ..blocks import Block, Bullets, Code, Heading, Paragraph, Table
-from ..numbers import WorkedValues
+from ..numbers import WorkedValues, transposed
 
 if TYPE_CHECKING:
     from . import Page
@@ -31,8 +31,8 @@ def pytorch_section(page: Page, values: Mapping[str, Any] | None) -> list[Block]
         rows = []
         for torch_name, name in model.parameter_names().items():
             gradient = worked.gradient(name)
-            if isinstance(gradient, sp.MatrixBase) and gradient.cols == 1 and torch_name.endswith(".bias"):
-                gradient = gradient.T  # PyTorch keeps a bias as a vector and prints it as a row
+            if np.ndim(gradient) == 2 and np.shape(gradient)[1] == 1 and torch_name.endswith(".bias"):
+                gradient = transposed(gradient)  # PyTorch keeps a bias as a vector and prints it as a row
             rows.append((f"`{torch_name}`", f"${w.name(name)}$", f"${worked.format.matrix(gradient)}$"))
         blocks += [Paragraph(say("pytorch.prints")),
                    Table(("`named_parameters()`", say("pytorch.parameter"), "`.grad`"), tuple(rows), ("l", "c", "l"))]
