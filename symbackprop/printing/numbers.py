@@ -22,7 +22,6 @@ from .. import tensor as T
 from ..derivation import Derivation, Step
 from ..errors import ValuesError
 from ..explicit import to_explicit
-from ..network import PARAM
 from ..worked import worked_numbers
 from .scalars import Shown
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .. import tensor as T
-from ..derivation import EDGE, SUM, Derivation, Step
+from ..derivation import SUM, Derivation, Step
 from ..network import INPUT, NODE, PARAM, Network
 from ..ops import ACTIVATION_OPS
 
@@ -72,35 +72,6 @@ def runs(steps: Iterable[Step], derivation: Derivation) -> list[tuple[str, list[
         else:
             result.append((kind, [step]))
     return result
-
-
-def paths(derivation: Derivation, name: str, limit: int) -> tuple[list[list[str]], int]:
-    """Paths from the loss to ``name`` along the edges ([L, h2, z2, …, name]), at most ``limit``, and their count."""
-    into: dict[str, list[str]] = {}
-    for step in derivation.steps:
-        if step.kind == EDGE:
-            into.setdefault(step.target, []).append(step.source)
-    counts: dict[str, int] = {derivation.loss: 1}
-
-    def count(node: str) -> int:
-        if node not in counts:
-            counts[node] = sum(count(source) for source in into.get(node, ()))
-        return counts[node]
-
-    found: list[list[str]] = []
-
-    def walk(node: str, suffix: list[str]) -> None:
-        if len(found) >= limit:
-            return
-        if node == derivation.loss:
-            found.append([node, *suffix])
-            return
-        for source in into.get(node, ()):
-            walk(source, [node, *suffix])
-
-    total = count(name)
-    walk(name, [])
-    return found, total
 
 
 def parameter_groups(derivation: Derivation) -> list[str]:

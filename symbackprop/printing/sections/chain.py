@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ...analysis.paths import Path, chain_paths
 from .. import structure as S
 from ..blocks import Block, Bullets, Display, Heading, Paragraph
 from ..names import partial
@@ -13,28 +14,33 @@ if TYPE_CHECKING:
 
 #: How many paths of one parameter the chain-rule section writes out before summarising.
 PATH_LIMIT = 4
+#: Quantities kept at each end of a long path; the ones between them are written ⋯.
+PATH_ENDS = 6
 #: Factors of a chain, and terms of a sum, per displayed row.
 FACTORS_PER_ROW = 6
 TERMS_PER_ROW = 3
 
 
-def chain_factors(w: Writer, path: list[str]) -> list[str]:
-    if len(path) == 2:  # the loss's own term, one of the paths into a parameter it also reaches otherwise
-        return [w.loss_term(path[1])]
-    first = partial(w.notation.loss, w.name(path[1]))
-    return [first, *(w.local(a, b) for a, b in zip(path[1:], path[2:]))]
+def chain_factors(w: Writer, path: Path) -> list[str]:
+    if path.length == 2:  # the loss's own term, one of the paths into a parameter it also reaches otherwise
+        return [w.loss_term(path.last)]
+    head = path.head if path.elided else (*path.head, *path.tail)
+    factors = [partial(w.notation.loss, w.name(head[1])), *(w.local(a, b) for a, b in zip(head[1:], head[2:]))]
+    if path.elided:
+        factors += [r"\cdots", *(w.local(a, b) for a, b in zip(path.tail, path.tail[1:]))]
+    return factors
 
 
 def chain_section(w: Writer) -> list[Block]:
     rows: list[str] = []
     crowded: list[str] = []
-    longest: list[str] = []
+    longest: Path | None = None
+    paths = chain_paths(w.derivation, limit=PATH_LIMIT, keep=PATH_ENDS)
+    order = {q.name: i for i, q in enumerate(w.network.quantities(elements=True))}
     for name in S.reached_parameters(w.derivation):
-        found, total = S.paths(w.derivation, name, PATH_LIMIT)
+        found, total = paths.into(name)
         if total > PATH_LIMIT:
-            sources = dict.fromkeys(path[-2] for path in found)
-            sources.update(dict.fromkeys(s.source for s in w.derivation.steps_into(name) if s.source))
-            order = {q.name: i for i, q in enumerate(w.network.quantities(elements=True))}
+            sources = {s.source for s in w.derivation.steps_into(name) if s.source}
             # in the order the sources were defined, as the backward pass prints the same sum
             terms = [w.loss_term(name) if s == w.derivation.loss else f"{w.adjoint(s)} \\cdot {w.local(s, name)}"
                      for s in sorted(sources, key=order.get)]
@@ -44,21 +50,34 @@ def chain_section(w: Writer) -> list[Block]:
         products = [broken_product(chain_factors(w, path)) for path in found]
         rows += broken_sum(w.adjoint(name), [p[0] for p in products], continued=[p[1:] for p in products])
         for path in found:
-            if len(path) > len(longest):
+            if longest is None or path.length > longest.length:
                 longest = path
     blocks: list[Block] = [Heading(2, w.say("chain.heading")), Paragraph(w.say("chain.intro"))]
     if rows:
         blocks.append(Display(tuple(rows)))
     if crowded:
         blocks.append(Bullets(tuple(crowded)))
-    if len(longest) > 2:
-        items = [w.say("chain.first", adjoint=w.adjoint(longest[1]))]
-        for previous, current in zip(longest[1:], longest[2:]):
-            product = f"{w.adjoint(previous)} \\cdot {w.local(previous, current)}"
-            items.append(w.say("chain.step", product=product, adjoint=w.adjoint(current)))
-        blocks += [Paragraph(w.say("chain.order", name=w.adjoint(longest[-1]))),
-                   Bullets(tuple(items), numbered=True), Paragraph(w.say("chain.outro"))]
+    if longest is not None and longest.length > 2:
+        blocks += [Paragraph(w.say("chain.order", name=w.adjoint(longest.last))),
+                   Bullets(tuple(order_items(w, longest)), numbered=True), Paragraph(w.say("chain.outro"))]
     return blocks
+
+
+def order_items(w: Writer, path: Path) -> list[str]:
+    """The steps backpropagation takes along a path, each reusing the last; a long path's middle is ⋯."""
+    head = path.head if path.elided else (*path.head, *path.tail)
+    items = [w.say("chain.first", adjoint=w.adjoint(head[1]))]
+    pairs = list(zip(head[1:], head[2:]))
+    if path.elided:
+        pairs += [None, *zip(path.tail, path.tail[1:])]
+    for pair in pairs:
+        if pair is None:
+            items.append(r"$\cdots$")
+            continue
+        previous, current = pair
+        product = f"{w.adjoint(previous)} \\cdot {w.local(previous, current)}"
+        items.append(w.say("chain.step", product=product, adjoint=w.adjoint(current)))
+    return items
 
 
 def broken_product(factors: list[str]) -> list[str]:
