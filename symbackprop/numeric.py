@@ -38,11 +38,8 @@ if TYPE_CHECKING:
 
 
 class Program:
-    """The generated NumPy program of a derivation and the function compiled from it.
-
-    ``derivation_source`` is the generated function (and the activations it
-    calls); ``source`` is a standalone module that runs without symbackprop.
-    """
+    """The generated NumPy program of a derivation and the function compiled from it: ``derivation_source``
+    is the generated function (and the activations it calls), ``source`` a module that runs on its own."""
 
     #: What a program returns: every forward value and gradient, the parameter gradients, or the loss.
     OUTPUTS = ("all", "parameters", "loss")
@@ -79,8 +76,7 @@ class Program:
                      "derivation(inputs and parameters as arrays, batch_size) returns (forward, gradient).")
         return standalone_module(self.derivation_source, self.namespace, docstring)
 
-    def _more_returns(self) -> list[ast.expr]:
-        """What a program returns beyond the forward values and gradients (nothing, but in a subclass)."""
+    def _more_returns(self) -> list[ast.expr]:  # what a subclass returns beyond the values and gradients
         return []
 
     # -- the lines of the program ------------------------------------------------------
@@ -135,17 +131,20 @@ class Program:
 
     def _edge(self, step) -> ast.expr:
         """What one step contributes; a parameter's is summed over the batch."""
-        emit = self._emit
-        from_loss = step.source == self.derivation.loss
-        if self.network[step.target].kind == PARAM and not from_loss:
+        if self.network[step.target].kind == PARAM and step.source != self.derivation.loss:
             summed = self._summed_product(step.result)
             if summed is not None:
                 return summed
-        code = emit.value(step.result)
-        if from_loss and not self.derivation.batch:  # a batch is averaged even when not shown
-            code = ast.BinOp(codegen.name(var("g", step.source)), ast.Mult(), code)
+        code = self._sample_term(step)
         if self.network[step.target].kind == PARAM:
             return codegen.call("_batch_sum", code, codegen.name("batch_size"))
+        return code
+
+    def _sample_term(self, step) -> ast.expr:
+        """What one step contributes, sample by sample (with the batch mean's 1/N)."""
+        code = self._emit.value(step.result)
+        if step.source == self.derivation.loss and not self.derivation.batch:  # averaged even when not shown
+            code = ast.BinOp(codegen.name(var("g", step.source)), ast.Mult(), code)
         return code
 
     def _summed_product(self, result: Any) -> ast.expr | None:

@@ -18,6 +18,7 @@ from ..derivation import SUM, Step
 from ..network import INPUT, LOSS, PARAM
 from . import structure as S
 from .blocks import Block, Bullets, Display, Heading, Paragraph
+from .names import partial
 from .numbers import WorkedValues, transposed
 from .scalars import ScalarPrinter, Shown
 from .tensors import ATOM, NEGATIVE, Printed, TensorPrinter
@@ -25,6 +26,10 @@ from .widths import ROW_WIDTH, printed_width
 
 if TYPE_CHECKING:
     from .compose import Writer
+
+
+#: Batches of at most this many samples show each sample's term of a parameter's mean gradient.
+SAMPLE_TERMS = 4
 
 
 class Example:
@@ -163,7 +168,15 @@ class Example:
     def batch_rows(self, step: Step) -> list[str]:
         if not step.complete:
             return []
-        return [f"{self.w.adjoint(step.target)} &= {self.samples(step.target, gradient=True)}"]
+        w, name = self.w, step.target
+        terms = self.values.sample_gradients(name)
+        if not terms or len(terms) > SAMPLE_TERMS:
+            return [f"{w.adjoint(name)} &= {self.samples(name, gradient=True)}"]
+        # the page's batch section: ∂L/∂θ = (1/N) Σᵢ ∂Lᵢ/∂θ, each sample's term written out
+        mean = rf"\frac{{1}}{{N}} \sum_{{i=1}}^{{N}} {partial(w.notation.sample_loss, w.name(name))}"
+        shown = " + ".join(self.factor(t, first=k == 0) for k, t in enumerate(terms))
+        numbers = rf"\frac{{1}}{{{len(terms)}}} \left({shown}\right)"
+        return _chain_of_equalities(w.adjoint(name), [mean, numbers, self.format.matrix(self.values.gradient(name))])
 
     def step_rows(self, step: Step) -> list[str]:
         w = self.w

@@ -178,6 +178,7 @@ class WorkedValues:
         exact = is_exact(values)
         self.partials: dict[int, Any] = {}
         self.locals: dict[int, Any] = {}
+        self.per_sample: dict[str, Any] = {}
         evaluation = None
         if exact:
             try:
@@ -187,6 +188,7 @@ class WorkedValues:
         if evaluation is None:
             numbers = worked_numbers(derivation, values)
             evaluation, self.partials, self.locals = numbers.evaluation, numbers.partials, numbers.locals
+            self.per_sample = numbers.samples
         self.evaluation = evaluation
         self.exact = exact
         self.batch_size = evaluation.batch_size
@@ -230,6 +232,14 @@ class WorkedValues:
         """The values of an input or node for each sample of a batch (one entry when not batched)."""
         value = self.forward(name)
         return list(value) if self.is_batched(name) else [value]
+
+    def sample_gradients(self, name: str) -> list[Any]:
+        """∂Lᵢ/∂θ for each sample i of a batch, whose mean is ∂L/∂θ (empty when not batched)."""
+        if not self.batched or name not in self.per_sample:
+            return []
+        array = np.asarray(self.per_sample[name], dtype=float)
+        array = np.broadcast_to(array, (self.batch_size, *array.shape[-2:])) if array.ndim < 3 else array
+        return [self._sympy(a.reshape(()) if self.network[name].shape is None else a) for a in array]
 
     def is_batched(self, name: str, gradient: bool = False) -> bool:
         """Whether the value has a batch axis in front of its declared shape."""
