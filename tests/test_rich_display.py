@@ -15,10 +15,12 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+import sympy as sp
 
 import symbackprop as sbp
 from symbackprop.analysis.cost import CostReport
 from symbackprop.derivation import EDGE, SEED, Step
+from symbackprop.explicit import to_explicit
 from symbackprop.printing.names import Notation
 from symbackprop.printing.numbers import WorkedValues
 from symbackprop.printing.rich import cost_markdown, evaluation_markdown, flow_markdown, step_rows
@@ -80,7 +82,11 @@ def test_the_step_shown_for_a_name_evaluates_to_its_gradient_worked_by_hand(d, n
     _, grad = reference_by_hand()
     step = d.step_for(name)
     assert rf"\frac{{\partial L}}{{\partial {Notation(d.network).name(name)}}} &=" in step._repr_latex_()
-    value = WorkedValues(d, PAGE_VALUES, digits=4, learning_rate=0.1).explicit(step.result)
+    worked = WorkedValues(d, PAGE_VALUES, digits=4, learning_rate=0.1)
+    def sympy(lookup):
+        return lambda name: sp.ImmutableMatrix(lookup(name)) if np.ndim(lookup(name)) == 2 else lookup(name)
+
+    value = to_explicit(step.result, sympy(worked.forward), sympy(worked.gradient))  # the formula at the page's values
     assert np.allclose(np.array(value, dtype=float).reshape(np.shape(grad[name])), grad[name])
 
 
