@@ -115,6 +115,13 @@ class ElementByElement(TreeVisitor):
         a, b = _broadcast(self.visit(node.left), self.visit(node.right))
         return sp.ImmutableMatrix(a + b)
 
+    def visit_AddAll(self, node: T.AddAll) -> sp.ImmutableMatrix:
+        total = self.visit(node.terms[0])
+        for term in node.terms[1:]:
+            a, b = _broadcast(total, self.visit(term))
+            total = sp.ImmutableMatrix(a + b)
+        return total
+
     def visit_Hadamard(self, node: T.Hadamard) -> sp.ImmutableMatrix:
         a, b = _broadcast(self.visit(node.left), self.visit(node.right))
         return sp.ImmutableMatrix(a.multiply_elementwise(b))
