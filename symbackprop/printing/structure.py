@@ -10,6 +10,7 @@ section.  The runs of steps the page shows under one layer's heading are
 from __future__ import annotations
 
 from collections.abc import Iterable
+from weakref import WeakKeyDictionary
 
 from .. import tensor as T
 from ..derivation import EDGE, SUM, Derivation, Step
@@ -75,32 +76,51 @@ def runs(steps: Iterable[Step], derivation: Derivation) -> list[tuple[str, list[
 
 
 def paths(derivation: Derivation, name: str, limit: int) -> tuple[list[list[str]], int]:
-    """Paths from the loss to ``name`` along the edges ([L, h2, z2, …, name]), at most ``limit``, and their count."""
-    into: dict[str, list[str]] = {}
-    for step in derivation.steps:
-        if step.kind == EDGE:
-            into.setdefault(step.target, []).append(step.source)
-    counts: dict[str, int] = {derivation.loss: 1}
+    """Paths from the loss to ``name`` along the edges ([L, h2, z2, …, name]), at most ``limit``, and their count.
 
-    def count(node: str) -> int:
-        if node not in counts:
-            counts[node] = sum(count(source) for source in into.get(node, ()))
-        return counts[node]
-
+    Both walk with an explicit stack (a path is as long as the network is deep), and the counts are
+    kept per derivation, so asking for every parameter in turn counts each quantity's paths once.
+    """
     found: list[list[str]] = []
-
-    def walk(node: str, suffix: list[str]) -> None:
-        if len(found) >= limit:
-            return
+    # a path so far is a linked list (node, rest of the path towards name), shared by its extensions
+    pending: list[tuple[str, tuple | None]] = [(name, None)]
+    while pending and len(found) < limit:
+        node, rest = pending.pop()
         if node == derivation.loss:
-            found.append([node, *suffix])
-            return
-        for source in into.get(node, ()):
-            walk(source, [node, *suffix])
+            path = [node]
+            while rest is not None:
+                path.append(rest[0])
+                rest = rest[1]
+            found.append(path)
+            continue
+        # the first source is walked first, as the consumers were defined
+        pending.extend((source, (node, rest)) for source in reversed(_sources(derivation, node)))
+    return found, _path_count(derivation, name)
 
-    total = count(name)
-    walk(name, [])
-    return found, total
+
+_PATH_COUNTS: WeakKeyDictionary[Derivation, dict[str, int]] = WeakKeyDictionary()
+
+
+def _sources(derivation: Derivation, name: str) -> list[str]:
+    return [step.source for step in derivation.steps_into(name) if step.kind == EDGE]
+
+
+def _path_count(derivation: Derivation, name: str) -> int:
+    counts = _PATH_COUNTS.setdefault(derivation, {derivation.loss: 1})
+    pending = [name]
+    while pending:
+        node = pending[-1]
+        if node in counts:
+            pending.pop()
+            continue
+        sources = _sources(derivation, node)
+        missing = [source for source in sources if source not in counts]
+        if missing:
+            pending.extend(missing)
+        else:
+            counts[node] = sum(counts[source] for source in sources)
+            pending.pop()
+    return counts[name]
 
 
 def parameter_groups(derivation: Derivation) -> list[str]:
