@@ -186,7 +186,4 @@ def _fit(result: Any, target: Quantity) -> Any:
 def _add_all(results: list, target: Quantity) -> Any:
     if all(not isinstance(r, T.Tensor) for r in results):
         return sp.Add(*results)
-    total = T.as_tensor(results[0])
-    for r in results[1:]:
-        total = T.add(total, T.as_tensor(r))
-    return total
+    return T.add_all([T.as_tensor(r) for r in results])

@@ -115,6 +115,13 @@ class ElementByElement(TreeVisitor):
         a, b = _broadcast(self.visit(node.left), self.visit(node.right))
         return sp.ImmutableMatrix(a + b)
 
+    def visit_AddAll(self, node: T.AddAll) -> sp.ImmutableMatrix:
+        total = self.visit(node.terms[0])
+        for term in node.terms[1:]:
+            a, b = _broadcast(total, self.visit(term))
+            total = sp.ImmutableMatrix(a + b)
+        return total
+
     def visit_Hadamard(self, node: T.Hadamard) -> sp.ImmutableMatrix:
         a, b = _broadcast(self.visit(node.left), self.visit(node.right))
         return sp.ImmutableMatrix(a.multiply_elementwise(b))
@@ -201,8 +208,53 @@ class ClosedForms:
 
     def forward(self, name: str) -> Any:
         if name not in self._forward:
-            self._forward[name] = self._compute_forward(name)
+            self._prepare(self._forward, name)
         return self._forward[name]
+
+    def _prepare(self, table: dict[str, Any], name: str) -> None:
+        """Compute what ``name`` reads before it, upstream first, with an explicit stack: the values a
+        closed form reads go as deep as the network, and computing each on demand would recurse as deep."""
+        pending = [(table, name)]
+        while pending:
+            table, name = pending[-1]
+            if name in table:
+                pending.pop()
+                continue
+            missing = [(t, n) for t, n in self._reads(table, name) if n not in t]
+            if missing:
+                pending.extend(missing)
+                continue
+            pending.pop()
+            is_forward = table is self._forward
+            table[name] = self._compute_forward(name) if is_forward else self._compute_gradient(name)
+
+    def _reads(self, table: dict[str, Any], name: str) -> list[tuple[dict[str, Any], str]]:
+        """The forward values and gradients the closed form of ``name`` looks up (those found by a walk)."""
+        quantity = self.network[name]
+        if quantity.elements is not None:
+            return [(table, e) for row in quantity.elements for e in row]
+        if table is self._forward:
+            if quantity.definition is None or not self.expand:
+                return []
+            value = quantity.definition
+        else:
+            step = None if name == self.derivation.loss else self.derivation.step_for(name)
+            if step is None:
+                return []
+            value = step.result
+        if isinstance(value, T.Tensor):
+            nodes = list(T.walk(value))
+            symbols = T.free_scalars(value)
+        else:
+            nodes, symbols = [], sp.sympify(value).free_symbols
+        reads = [(self._forward, n.name) for n in nodes if isinstance(n, T.Ref)]
+        reads += [(self._gradient, n.name) for n in nodes if isinstance(n, T.Adjoint)]
+        for symbol in symbols:
+            if isinstance(symbol, T.AdjointSymbol):
+                reads.append((self._gradient, symbol.of))
+            elif self.network.leaf_name(symbol) is not None:
+                reads.append((self._forward, self.network.leaf_name(symbol)))
+        return reads
 
     def _compute_forward(self, name: str) -> Any:
         quantity = self.network[name]
@@ -217,7 +269,7 @@ class ClosedForms:
 
     def gradient(self, name: str) -> Any:
         if name not in self._gradient:
-            self._gradient[name] = self._compute_gradient(name)
+            self._prepare(self._gradient, name)
         return self._gradient[name]
 
     def _compute_gradient(self, name: str) -> Any:

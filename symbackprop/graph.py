@@ -185,6 +185,9 @@ class _DotWriter(TreeVisitor):
     def visit_Add(self, node: T.Add) -> str:
         return self._apply("+", [node.left, node.right])
 
+    def visit_AddAll(self, node: T.AddAll) -> str:
+        return self._apply("+", list(node.terms))
+
     def visit_Hadamard(self, node: T.Hadamard) -> str:
         return self._apply("⊙", [node.left, node.right])
 

@@ -106,7 +106,7 @@ class Program:
                 lines.append(Line(var("g", step.target), _ratio(1.0, "batch_size"), "seed"))
                 continue
             if step.kind == "sum":
-                total = _sum_of([codegen.name(partial_names[i]) for i in step.parts])
+                total = codegen.sum_of([codegen.name(partial_names[i]) for i in step.parts])
                 lines.append(Line(var("g", step.target), total, "fan-out"))
                 continue
             code = self._edge(step)
@@ -184,13 +184,6 @@ def partial_name(step) -> str:
 
 def _ratio(numerator: float, denominator: str) -> ast.expr:
     return ast.BinOp(ast.Constant(numerator), ast.Div(), codegen.name(denominator))
-
-
-def _sum_of(terms: list[ast.expr]) -> ast.expr:
-    total = terms[0]
-    for term in terms[1:]:
-        total = ast.BinOp(total, ast.Add(), term)
-    return total
 
 
 def _zeros(shape: tuple[int, int]) -> ast.expr:

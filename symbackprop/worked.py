@@ -17,7 +17,7 @@ from . import codegen
 from .codegen import Line
 from .derivation import EDGE, SUM
 from .network import PARAM
-from .numeric import Evaluation, Program, _sum_of, evaluation, partial_name
+from .numeric import Evaluation, Program, evaluation, partial_name
 from .values import conform_all
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ class WorkedProgram(Program):
                   for s in self._locals]
         for name, edges in self._into_parameters.items():
             # ∂Lᵢ/∂θ: the edges' terms of sample i, without the mean's 1/N
-            total = _sum_of([self._sample_term(s) for s in edges])
+            total = codegen.sum_of([self._sample_term(s) for s in edges])
             lines.append(Line(_sample_name(name), ast.BinOp(codegen.name("batch_size"), ast.Mult(), total),
                               f"per-sample gradient of {name}"))
         return lines, forward, gradients

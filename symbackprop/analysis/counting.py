@@ -147,6 +147,15 @@ class OperationCounter(TreeVisitor):
     def visit_Add(self, node: T.Add) -> int:
         return _size(node.shape) + self._signless(node.left) + self._signless(node.right)
 
+    def visit_AddAll(self, node: T.AddAll) -> int:
+        """As many additions as the two-term sums a + b, (a + b) + c, … would count."""
+        count = self._signless(node.terms[0])
+        rows, columns = node.terms[0].shape
+        for term in node.terms[1:]:
+            rows, columns = max(rows, term.shape[0]), max(columns, term.shape[1])
+            count += rows * columns + self._signless(term)
+        return count
+
     def _signless(self, node: T.Tensor) -> int:
         """An operand of a sum: −b inside a + (−b) is a subtraction, not an extra negation."""
         if isinstance(node, T.Scale) and node.factor.is_Number and node.factor.is_negative:

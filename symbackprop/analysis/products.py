@@ -43,7 +43,7 @@ def serve_with(visitor: type[TreeVisitor], method: str, node_names: tuple[str, .
         setattr(visitor, f"visit_{node_name}", getattr(visitor, method))
 
 
-serve_with(FactorText, "as_written", ("Add", "Hadamard", "LossOp", "MatMul", "Ones", "Power", "Ref", "Scalar",
+serve_with(FactorText, "as_written", ("Add", "AddAll", "Hadamard", "LossOp", "MatMul", "Ones", "Power", "Ref", "Scalar",
                                       "Scale", "Sum"))
 serve_with(FactorText, "as_written", ("AxisSum", "BroadcastTo", "Divide"))
 serve_with(FactorText, "as_written", ("Concat", "Embed", "Slice"))
@@ -201,6 +201,9 @@ class UpstreamProducts(TreeVisitor):
 
     def visit_Concat(self, node: T.Tensor) -> T.Tensor:
         return dataclasses.replace(node, parts=tuple(self.visit(part) for part in node.parts))
+
+    def visit_AddAll(self, node: T.AddAll) -> T.Tensor:
+        return T.AddAll(tuple(self.visit(term) for term in node.terms))
 
 
 

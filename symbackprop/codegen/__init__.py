@@ -9,11 +9,23 @@ Tensor nodes are dispatched by :class:`~symbackprop.visit.TreeVisitor`, the one
 way every interpreter walks the tree.
 """
 
-from .emitter import ScalarPrinter, TreeEmitter, binary, call, constant, function_definition, name, step_at_zero, var
+from .emitter import (
+    ScalarPrinter,
+    TreeEmitter,
+    binary,
+    call,
+    constant,
+    function_definition,
+    name,
+    step_at_zero,
+    sum_of,
+    var,
+)
 from .lines import Line, function_source, live, names_read, share_subexpressions
 from .module import resolve, standalone_module
 
 __all__ = [
     "Line", "ScalarPrinter", "TreeEmitter", "binary", "call", "constant", "function_definition", "function_source",
-    "live", "name", "names_read", "resolve", "share_subexpressions", "standalone_module", "step_at_zero", "var",
+    "live", "name", "names_read", "resolve", "share_subexpressions", "standalone_module", "step_at_zero", "sum_of",
+    "var",
 ]

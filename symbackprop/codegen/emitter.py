@@ -46,6 +46,23 @@ def binary(left: ast.expr, operator: ast.operator, right: ast.expr) -> ast.BinOp
     return ast.BinOp(left, operator, right)
 
 
+#: Terms one ``a + b + c …`` adds left to right; a longer sum adds such runs the same way.
+SUM_RUN = 16
+
+
+def sum_of(terms: list[ast.expr]) -> ast.expr:
+    """``a + b + c …`` nested no deeper than log₁₆ of the terms: Python's own tools recurse along a chain."""
+    while len(terms) > 1:
+        runs = [terms[start:start + SUM_RUN] for start in range(0, len(terms), SUM_RUN)]
+        terms = []
+        for run in runs:
+            total = run[0]
+            for term in run[1:]:
+                total = binary(total, ast.Add(), term)
+            terms.append(total)
+    return terms[0]
+
+
 class ScalarPrinter(NumPyPrinter):
     """NumPy code for scalar SymPy expressions, with program variables for symbols."""
 
@@ -119,6 +136,9 @@ class TreeEmitter(IndexingEmitter, TreeVisitor):
 
     def visit_Add(self, node: T.Add) -> ast.expr:
         return binary(self.tensor(node.left), ast.Add(), self.tensor(node.right))
+
+    def visit_AddAll(self, node: T.AddAll) -> ast.expr:
+        return sum_of([self.tensor(term) for term in node.terms])
 
     def visit_Hadamard(self, node: T.Hadamard) -> ast.expr:
         at_zero = step_at_zero(node.right)

@@ -40,21 +40,24 @@ def share_subexpressions(lines: list[Line]) -> list[Line]:
     Each line assigns a new variable (the program is single-assignment), so a
     shared value placed just before its first use reads only what is defined.
     """
-    counts: dict[str, int] = {}
+    structure = _Structure()
     for line in lines:
-        for node in ast.walk(line.value):
-            if isinstance(node, _SHAREABLE) and not _is_constant(node):
-                key = ast.dump(node)
+        structure.index(line.value)
+    counts: dict[int, int] = {}
+    for line in lines:
+        for node in ast.walk(line.value):  # a node object used twice counts twice
+            key = structure.key_of[id(node)]
+            if isinstance(node, _SHAREABLE) and structure.reads_names[key]:
                 counts[key] = counts.get(key, 0) + 1
     repeated = {key for key, count in counts.items() if count > 1}
     if not repeated:
         return lines
-    shared: dict[str, str] = {}
+    shared: dict[int, str] = {}
     result: list[Line] = []
 
     def rewrite(node: ast.expr) -> ast.expr:
         if isinstance(node, _SHAREABLE):
-            key = ast.dump(node)
+            key = structure.key_of[id(node)]
             if key in repeated:
                 if key not in shared:
                     inner = _rewrite_children(node, rewrite)
@@ -69,8 +72,43 @@ def share_subexpressions(lines: list[Line]) -> list[Line]:
     return result
 
 
-def _is_constant(node: ast.AST) -> bool:
-    return all(not isinstance(n, ast.Name) or n.id == "np" for n in ast.walk(node))
+class _Structure:
+    """One number per distinct subtree, children first, so that equal subtrees get equal numbers in linear time."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[tuple, int] = {}
+        self.key_of: dict[int, int] = {}  # id of a node of the lines (they outlive this pass) → its number
+        self.reads_names: dict[int, bool] = {}  # number → whether the subtree reads a variable other than np
+
+    def index(self, tree: ast.AST) -> None:
+        pending: list[tuple[ast.AST, bool]] = [(tree, False)]
+        while pending:
+            node, children_done = pending.pop()
+            if id(node) in self.key_of:
+                continue
+            children = [c for c in ast.iter_child_nodes(node) if id(c) not in self.key_of]
+            if children and not children_done:
+                pending.append((node, True))
+                pending.extend((child, False) for child in children)
+                continue
+            self._number(node)
+
+    def _number(self, node: ast.AST) -> None:
+        signature: list = [type(node).__name__]
+        reads = isinstance(node, ast.Name) and node.id != "np"
+        for _, value in ast.iter_fields(node):
+            items = value if isinstance(value, list) else [value]
+            for item in items:
+                if isinstance(item, ast.AST):
+                    key = self.key_of[id(item)]
+                    signature.append(key)
+                    reads = reads or self.reads_names[key]
+                else:
+                    signature.append(repr(item))
+            signature.append("|")
+        key = self.numbers.setdefault(tuple(signature), len(self.numbers))
+        self.key_of[id(node)] = key
+        self.reads_names[key] = reads
 
 
 def _rewrite_children(node: ast.expr, rewrite: Callable[[ast.expr], ast.expr]) -> ast.expr:

@@ -95,7 +95,7 @@ class NumberFormat:
         array = _as_array(value)
         if array.size == 1:
             return self.number(array.flat[0])
-        row_indices, column_indices = _shown(array.shape[0]), _shown(array.shape[1])
+        row_indices, column_indices = elided_indices(array.shape[0]), elided_indices(array.shape[1])
         rows = []
         for i in row_indices:
             cells = []
@@ -119,7 +119,7 @@ class NumberFormat:
 MATRIX_LIMIT = 8
 
 
-def _shown(count: int) -> list[int | None]:
+def elided_indices(count: int) -> list[int | None]:
     """Indices to print along one axis; None stands for the elided middle."""
     if count <= MATRIX_LIMIT:
         return list(range(count))

@@ -19,6 +19,7 @@ from ..ops.record import ADD, ATOM, FRACTION, HADAMARD, NEGATIVE, POSTFIX, PRODU
 from ..visit import TreeVisitor
 from .indexing import IndexingPrinter
 from .names import Notation
+from .numbers import elided_indices
 from .scalars import ScalarPrinter, Shown
 
 _ARGUMENT = sp.Symbol("symbackprop_argument", real=True)
@@ -135,16 +136,26 @@ class TensorPrinter(IndexingPrinter, TreeVisitor):
         return Printed(r" \odot ".join(parts), HADAMARD)
 
     def visit_Add(self, node: T.Add) -> Printed:
-        left = self.print(node.left).text
-        right = node.right
+        return Printed(self.print(node.left).text + self._added(node.right), ADD)
+
+    def visit_AddAll(self, node: T.AddAll) -> Printed:
+        """a + b + c as the two-term sums would print it; a long sum by its first four and last two terms."""
+        shown = elided_indices(len(node.terms))
+        text = self.print(node.terms[0]).text
+        for index in shown[1:]:
+            text += r" + \cdots" if index is None else self._added(node.terms[index])
+        return Printed(text, ADD)
+
+    def _added(self, right: T.Tensor) -> str:
+        """`` + b`` after the terms before it, or `` - b`` for a term with a minus sign."""
         if isinstance(right, T.Scale) and right.factor.could_extract_minus_sign():
             negated = T.scale(-right.factor, right.operand)
-            return Printed(f"{left} - {self._wrapped(negated, PRODUCT)}", ADD)
+            return f" - {self._wrapped(negated, PRODUCT)}"
         if isinstance(right, T.Scalar) and right.expr.could_extract_minus_sign():
             negated = self.scalar(-right.expr)
             text = negated.text if negated.precedence > ADD else rf"\left({negated.text}\right)"
-            return Printed(f"{left} - {text}", ADD)
-        return Printed(f"{left} + {self._wrapped(right, NEGATIVE)}", ADD)
+            return f" - {text}"
+        return f" + {self._wrapped(right, NEGATIVE)}"
 
     def visit_Scale(self, node: T.Scale) -> Printed:
         factor = sp.sympify(node.factor)

@@ -37,7 +37,7 @@ MAX_SPEC_BYTES = 1_000_000
 #: Declared sizes are capped so that a typo (or a hostile file) cannot ask for a billion symbols.
 MAX_DIMENSION = 100_000
 MAX_SCALAR_LEVEL_ELEMENTS = 5_000
-MAX_QUANTITIES = 2_000
+MAX_QUANTITIES = 20_000
 
 _SECTIONS = ("inputs", "params", "nodes", "loss", "values", "options")
 _OPTIONS = {"batch": bool, "relu_grad_at_zero": (int, float, str)}
@@ -77,6 +77,7 @@ class _SpecReader:
         self.network = Network()
         self.functions: dict[str, Callable[..., Any]] = {}
         self.elements = 0
+        self.operands: dict[str, Operand] = {}  # what each name declared so far stands for in an expression
 
     def read(self) -> Spec:
         unknown = [key for key in self.table if key not in _SECTIONS]
@@ -152,6 +153,7 @@ class _SpecReader:
                 )
         with _located(where):
             declare(name, shape or None, elements=self.level == "scalar")
+        self.operands[name] = Operand(self.network.handle(name))
 
     def _define(self, section: str, name: str, text: Any, define: Callable[..., Any]) -> None:
         where = f"{self.source}: [{section}] {name}"
@@ -163,9 +165,9 @@ class _SpecReader:
             if name in self.network:
                 # Checked before parsing so that the message is about the name, not the expression.
                 raise DuplicateNameError(f"name {name!r} is already defined (as {self.network[name].kind})")
-            names = {q.name: Operand(self.network.handle(q.name)) for q in self.network.quantities()}
-            value = parse_expression(text, names, self.functions, check=scalar_number_problem)
+            value = parse_expression(text, self.operands, self.functions, check=scalar_number_problem)
             define(name, unwrap(value))
+        self.operands[name] = Operand(self.network.handle(name))
 
 
 def _shape(raw: Any, where: str) -> tuple[int, ...]:

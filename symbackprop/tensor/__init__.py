@@ -15,6 +15,7 @@ from ..errors import ShapeMismatchError
 from .algebra import (
     Owner,
     add,
+    add_all,
     as_scalar_expr,
     as_tensor,
     divide,
@@ -30,12 +31,14 @@ from .algebra import (
     walk,
 )
 from .axes import COLUMNS, ROWS, AxisSum, BroadcastTo, axis_sum, broadcast_kind, broadcast_to, check_axis, reduce_to
+from .base import shape_text
 from .division import Divide
 from .indexing import Concat, Embed, Slice, concat, embed, normalize_axis, select, slice_of, spans_of
 from .nodes import (
     BATCH_SIZE,
     SCALAR_SHAPE,
     Add,
+    AddAll,
     Adjoint,
     AdjointSymbol,
     Elementwise,
@@ -52,14 +55,14 @@ from .nodes import (
     Sum,
     Tensor,
     Transpose,
-    shape_text,
 )
 from .softmax import LogSoftmax, Normalised, Softmax, log_softmax, softmax
 
 __all__ = [
-    "BATCH_SIZE", "SCALAR_SHAPE", "Add", "Adjoint", "AdjointSymbol", "Elementwise", "Hadamard", "LossGradient",
-    "LossOp", "MatMul", "Ones", "Owner", "Power", "Ref", "Scalar", "Scale", "Shape", "ShapeMismatchError", "Sum",
-    "Tensor", "Transpose", "add", "as_scalar_expr", "as_tensor", "free_scalars", "hadamard", "matmul", "multiply",
+    "BATCH_SIZE", "SCALAR_SHAPE", "Add", "AddAll", "Adjoint", "AdjointSymbol", "Elementwise", "Hadamard",
+    "LossGradient", "LossOp", "MatMul", "Ones", "Owner", "Power", "Ref", "Scalar", "Scale", "Shape",
+    "ShapeMismatchError", "Sum", "Tensor", "Transpose", "add", "add_all", "as_scalar_expr", "as_tensor",
+    "free_scalars", "hadamard", "matmul", "multiply",
     "power", "scale", "shape_text", "total", "transpose", "walk",
     "Concat", "Embed", "Slice", "concat", "embed", "normalize_axis", "select", "slice_of", "spans_of",
     "LogSoftmax", "Normalised", "Softmax", "log_softmax", "softmax",

@@ -8,9 +8,11 @@ import sympy as sp
 
 from ..errors import InvalidNumberError, InvalidOperandError, ShapeMismatchError
 from .axes import axis_sum, broadcast_shape, check_axis
+from .base import shape_text
 from .division import Divide
 from .nodes import (
     Add,
+    AddAll,
     Adjoint,
     AdjointSymbol,
     Hadamard,
@@ -21,7 +23,6 @@ from .nodes import (
     Sum,
     Tensor,
     Transpose,
-    shape_text,
 )
 
 
@@ -63,6 +64,23 @@ def _require_broadcastable(op: str, left: Tensor, right: Tensor) -> None:
 def add(left: Tensor, right: Tensor) -> Tensor:
     _require_broadcastable("add", left, right)
     return Add(left, right)
+
+
+def add_all(terms: list[Tensor] | tuple[Tensor, ...]) -> Tensor:
+    """The sum of ``terms`` as one flat node (a single term is itself)."""
+    if not terms:
+        raise InvalidOperandError("a sum needs at least one term")
+    rows, columns = terms[0].shape
+    for term in terms[1:]:
+        (a, b) = term.shape
+        if a not in (rows, 1) and rows != 1 or b not in (columns, 1) and columns != 1:
+            raise ShapeMismatchError(
+                f"cannot add {term!r} of shape {shape_text(term.shape)} to a sum of shape "
+                f"{shape_text((rows, columns))}: the shapes do not broadcast (each axis must have the same "
+                "length or length 1)"
+            )
+        rows, columns = max(rows, a), max(columns, b)
+    return terms[0] if len(terms) == 1 else AddAll(tuple(terms))
 
 
 def matmul(left: Tensor, right: Tensor) -> Tensor:

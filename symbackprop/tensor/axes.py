@@ -11,25 +11,27 @@ column sum, a :class:`BroadcastTo`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import sympy as sp
 
 from ..errors import InvalidAxisError, ShapeMismatchError
-from .nodes import SCALAR_SHAPE, Shape, Sum, Tensor, Unary, shape_text
+from .base import shape_text
+from .nodes import SCALAR_SHAPE, Shape, Sum, Tensor, Unary
 
 #: The axis a matrix's entries are summed over: 0 sums each column (rows collapse), 1 each row.
 ROWS, COLUMNS = 0, 1
 
 
-@dataclass(frozen=True, eq=True, repr=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class AxisSum(Unary):
     """The sum over one axis: ``axis=0`` gives the (1, n) row of column sums, ``axis=1`` the (m, 1) column."""
 
     operand: Tensor
     axis: int
 
-    @property
+    @cached_property
     def shape(self) -> Shape:
         rows, columns = self.operand.shape
         return (1, columns) if self.axis == ROWS else (rows, 1)
@@ -38,14 +40,14 @@ class AxisSum(Unary):
         return f"sum({self.operand!r}, axis={self.axis})"
 
 
-@dataclass(frozen=True, eq=True, repr=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class BroadcastTo(Unary):
     """A row, column or scalar repeated to a larger shape (the gradient of a sum over an axis)."""
 
     operand: Tensor
     target_shape: Shape
 
-    @property
+    @cached_property
     def shape(self) -> Shape:
         return self.target_shape
 

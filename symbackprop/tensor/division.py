@@ -8,7 +8,7 @@ from typing import ClassVar
 from .nodes import Broadcasting
 
 
-@dataclass(frozen=True, eq=True, repr=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Divide(Broadcasting):
     """Element-wise quotient ⊘; a zero divisor gives ±inf or NaN, as in NumPy."""
 

@@ -12,13 +12,15 @@ from __future__ import annotations
 import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import sympy as sp
 
 from ..errors import IndexOutOfRangeError, InvalidAxisError, InvalidIndexError, ShapeMismatchError
 from .algebra import as_tensor
-from .nodes import Shape, Tensor, Unary, shape_text
+from .base import shape_text
+from .nodes import Shape, Tensor, Unary
 
 #: A range of rows or columns: (start, stop), 0-based, stop excluded.
 Span = tuple[int, int]
@@ -26,7 +28,7 @@ Span = tuple[int, int]
 _AXIS_NAMES = ("row", "column")
 
 
-@dataclass(frozen=True, eq=True, repr=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Slice(Unary):
     """The rows ``rows`` and columns ``columns`` of a tensor."""
 
@@ -34,7 +36,7 @@ class Slice(Unary):
     rows: Span
     columns: Span
 
-    @property
+    @cached_property
     def shape(self) -> Shape:
         return (self.rows[1] - self.rows[0], self.columns[1] - self.columns[0])
 
@@ -43,7 +45,7 @@ class Slice(Unary):
         return f"{self.operand!r}[{span_text(self.rows, rows)}, {span_text(self.columns, columns)}]"
 
 
-@dataclass(frozen=True, eq=True, repr=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Embed(Unary):
     """A tensor placed at ``rows`` and ``columns`` of a zero matrix of shape ``outer``: a slice's gradient."""
 
@@ -52,7 +54,7 @@ class Embed(Unary):
     rows: Span
     columns: Span
 
-    @property
+    @cached_property
     def shape(self) -> Shape:
         return self.outer
 
@@ -61,14 +63,14 @@ class Embed(Unary):
                 f"{span_text(self.columns, self.outer[1])}] of zeros{self.outer})")
 
 
-@dataclass(frozen=True, eq=True, repr=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Concat(Tensor):
     """Tensors stacked along ``axis``: 0 puts them one below the other, 1 side by side."""
 
     parts: tuple[Tensor, ...]
     axis: int
 
-    @property
+    @cached_property
     def shape(self) -> Shape:
         sizes = [part.shape[self.axis] for part in self.parts]
         other = self.parts[0].shape[1 - self.axis]

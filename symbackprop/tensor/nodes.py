@@ -7,133 +7,35 @@ shapes are checked and trivial trees folded.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from types import ModuleType
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import sympy as sp
 
-from ..errors import InvalidOperandError
+from .base import SCALAR_SHAPE, Shape, Tensor
 
 if TYPE_CHECKING:
     from ..ops.record import Activation
     from .algebra import Owner
 
-Shape = tuple[int, int]
-SCALAR_SHAPE: Shape = (1, 1)
 
 #: N, the batch size, in batch-mode derivations (its assumptions keep it apart from a user's "N").
 BATCH_SIZE = sp.Symbol("N", positive=True, integer=True)
 
 
-def _algebra() -> ModuleType:
-    from . import algebra  # the constructors build the nodes below, so they are looked up when first used
-
-    return algebra
-
-
-def shape_text(shape: Shape) -> str:
-    return f"({shape[0]}, {shape[1]})"
-
-
-@dataclass(frozen=True, eq=True)
-class Tensor:
-    """Base of every node of the tensor algebra; operators build new trees."""
-
-    # Above SymPy matrices' 10.01, so that sp.Matrix(...) + x reaches the tensor's refusal.
-    _op_priority = 20.0
-
-    @property
-    def shape(self) -> Shape:  # pragma: no cover - every subclass defines it
-        raise NotImplementedError
-
-    @property
-    def children(self) -> tuple[Tensor, ...]:
-        return ()
-
-    @property
-    def is_scalar(self) -> bool:
-        return self.shape == SCALAR_SHAPE
-
-    @property
-    def T(self) -> Tensor:  # noqa: N802 - NumPy's spelling
-        return _algebra().transpose(self)
-
-    def __add__(self, other: Any) -> Tensor:
-        return _algebra().add(self, _algebra().as_tensor(other, self))
-
-    def __radd__(self, other: Any) -> Tensor:
-        return _algebra().add(_algebra().as_tensor(other, self), self)
-
-    def __sub__(self, other: Any) -> Tensor:
-        return _algebra().add(self, _algebra().scale(-1, _algebra().as_tensor(other, self)))
-
-    def __rsub__(self, other: Any) -> Tensor:
-        return _algebra().add(_algebra().as_tensor(other, self), _algebra().scale(-1, self))
-
-    def __neg__(self) -> Tensor:
-        return _algebra().scale(-1, self)
-
-    def __pos__(self) -> Tensor:
-        return self
-
-    def __mul__(self, other: Any) -> Tensor:
-        return _algebra().multiply(self, other)
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return _algebra().multiply(other, self)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return _algebra().divide(self, _algebra().as_tensor(other, self))
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return _algebra().divide(_algebra().as_tensor(other, self), self)
-
-    def __matmul__(self, other: Any) -> Tensor:
-        return _algebra().matmul(self, _algebra().as_tensor(other, self))
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return _algebra().matmul(_algebra().as_tensor(other, self), self)
-
-    def __pow__(self, exponent: Any) -> Tensor:
-        return _algebra().power(self, exponent)
-
-    def __getitem__(self, key: Any) -> Tensor:
-        from . import indexing  # slices are node types built on this one, so they are looked up when used
-
-        return indexing.select(self, key)
-
-    # Indexing alone would make a tensor iterable row by row through the old sequence protocol.
-    __iter__ = None
-
-    def __rpow__(self, base: Any) -> Tensor:
-        raise InvalidOperandError(
-            f"cannot raise {base!r} to the power of the tensor {self!r}: an exponent must be a constant number"
-        )
-
-    def _sympy_(self) -> sp.Basic:
-        # SymPy asks this when a tensor is handed to it (sp.exp(x)); its own message would
-        # only say that sympify failed.
-        from .sympy_guard import tensor_in_sympy  # it reads the operation records, which import this module
-
-        raise tensor_in_sympy(self)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}{self.shape}"
-
-
-@dataclass(frozen=True, eq=True, repr=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Named(Tensor):
     """A leaf that stands for a named quantity (or its gradient) of a declared shape."""
 
     name: str
     ref_shape: Shape
 
-    @property
+    @cached_property
     def shape(self) -> Shape:
         return self.ref_shape
 
 
-@dataclass(frozen=True, eq=True, repr=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Ref(Named):
     """A named quantity of the network: an input, a parameter or a node."""
 
@@ -143,7 +45,7 @@ class Ref(Named):
         return self.name
 
 
-@dataclass(frozen=True, eq=True, repr=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Adjoint(Named):
     """∂L/∂name: the gradient of the loss with respect to a named quantity."""
 
@@ -151,13 +53,13 @@ class Adjoint(Named):
         return f"dL/d{self.name}"
 
 
-@dataclass(frozen=True, eq=True, repr=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Scalar(Tensor):
     """A SymPy scalar expression used inside a tensor expression (broadcasts)."""
 
     expr: sp.Expr
 
-    @property
+    @cached_property
     def shape(self) -> Shape:
         return SCALAR_SHAPE
 
@@ -165,7 +67,7 @@ class Scalar(Tensor):
         return str(self.expr)
 
 
-@dataclass(frozen=True, eq=True, repr=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Binary(Tensor):
     """A node of two tensor operands, written ``(left symbol right)``."""
 
@@ -181,37 +83,60 @@ class Binary(Tensor):
         return f"({self.left!r} {self.symbol} {self.right!r})"
 
 
-@dataclass(frozen=True, eq=True, repr=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class MatMul(Binary):
     symbol: ClassVar[str] = "@"
 
-    @property
+    @cached_property
     def shape(self) -> Shape:
         return (self.left.shape[0], self.right.shape[1])
 
 
-@dataclass(frozen=True, eq=True, repr=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Broadcasting(Binary):
     """An element-wise operation of two tensors; a scalar, a row or a column broadcasts as in NumPy."""
 
-    @property
+    @cached_property
     def shape(self) -> Shape:
         (a, b), (c, d) = self.left.shape, self.right.shape
         return (max(a, c), max(b, d))  # the constructors admit only lengths that agree or are 1
 
 
-@dataclass(frozen=True, eq=True, repr=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Add(Broadcasting):
     """Sum of two tensors."""
 
     symbol: ClassVar[str] = "+"
 
 
-@dataclass(frozen=True, eq=True, repr=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Hadamard(Broadcasting):
     """Element-wise product ⊙."""
 
     symbol: ClassVar[str] = "*"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class AddAll(Tensor):
+    """The sum of several tensors kept flat, ``a + b + c + …``: one node however many terms.
+
+    The gradient of a quantity used at every step of a sequence has one term per step; as a chain
+    of two-term sums it would nest as deep as the sequence is long.
+    """
+
+    terms: tuple[Tensor, ...]
+
+    @cached_property
+    def shape(self) -> Shape:
+        # the constructor admits only lengths that agree or are 1
+        return (max(t.shape[0] for t in self.terms), max(t.shape[1] for t in self.terms))
+
+    @property
+    def children(self) -> tuple[Tensor, ...]:
+        return self.terms
+
+    def __repr__(self) -> str:
+        return f"({' + '.join(repr(t) for t in self.terms)})"
 
 
 class Unary(Tensor):
@@ -219,7 +144,7 @@ class Unary(Tensor):
 
     operand: Tensor
 
-    @property
+    @cached_property
     def shape(self) -> Shape:
         return self.operand.shape
 
@@ -228,7 +153,7 @@ class Unary(Tensor):
         return (self.operand,)
 
 
-@dataclass(frozen=True, eq=True, repr=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Scale(Unary):
     """A constant factor times a tensor (−x is Scale(−1, x))."""
 
@@ -239,11 +164,11 @@ class Scale(Unary):
         return f"{self.factor}*{self.operand!r}"
 
 
-@dataclass(frozen=True, eq=True, repr=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Transpose(Unary):
     operand: Tensor
 
-    @property
+    @cached_property
     def shape(self) -> Shape:
         return (self.operand.shape[1], self.operand.shape[0])
 
@@ -251,7 +176,7 @@ class Transpose(Unary):
         return f"{self.operand!r}.T"
 
 
-@dataclass(frozen=True, eq=True, repr=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Elementwise(Unary):
     """An activation applied to every element."""
 
@@ -262,7 +187,7 @@ class Elementwise(Unary):
         return f"{self.function.name}({self.operand!r})"
 
 
-@dataclass(frozen=True, eq=True, repr=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Power(Unary):
     """Element-wise power by a constant exponent."""
 
@@ -273,13 +198,13 @@ class Power(Unary):
         return f"{self.operand!r}**{self.exponent}"
 
 
-@dataclass(frozen=True, eq=True, repr=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Sum(Unary):
     """The sum of all elements: a 1×1 result."""
 
     operand: Tensor
 
-    @property
+    @cached_property
     def shape(self) -> Shape:
         return SCALAR_SHAPE
 
@@ -287,7 +212,7 @@ class Sum(Unary):
         return f"sum({self.operand!r})"
 
 
-@dataclass(frozen=True, eq=True, repr=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class LossOp(Tensor):
     """A loss of a prediction against a target: a 1×1 result.
 
@@ -299,7 +224,7 @@ class LossOp(Tensor):
     target: Tensor
     options: tuple[tuple[str, Any], ...] = field(default=())
 
-    @property
+    @cached_property
     def shape(self) -> Shape:
         return SCALAR_SHAPE
 
@@ -311,13 +236,13 @@ class LossOp(Tensor):
         return f"{self.kind}({self.prediction!r}, {self.target!r})"
 
 
-@dataclass(frozen=True, eq=True, repr=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Ones(Tensor):
     """A matrix of ones: what a 1×1 gradient becomes when it flows back into a sum."""
 
     ones_shape: Shape
 
-    @property
+    @cached_property
     def shape(self) -> Shape:
         return self.ones_shape
 
@@ -325,7 +250,7 @@ class Ones(Tensor):
         return f"ones{self.ones_shape}"
 
 
-@dataclass(frozen=True, eq=True, repr=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class LossGradient(Tensor):
     """∂loss/∂prediction or ∂loss/∂target of a :class:`LossOp`, per unit upstream gradient.
 
@@ -338,7 +263,7 @@ class LossGradient(Tensor):
     target: Tensor
     options: tuple[tuple[str, Any], ...] = field(default=())  # its loss node's
 
-    @property
+    @cached_property
     def shape(self) -> Shape:
         return self.prediction.shape
 

@@ -19,7 +19,7 @@ from .nodes import Tensor, Unary
 DOWN_COLUMNS, ALONG_ROWS = 0, 1
 
 
-@dataclass(frozen=True, eq=True, repr=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Normalised(Unary):
     """A function of the entries of each column (``axis=0``) or each row (``axis=1``) taken together."""
 
@@ -46,14 +46,14 @@ class Normalised(Unary):
         return f"{self.name}({self.operand!r}, axis={self.axis})"
 
 
-@dataclass(frozen=True, eq=True, repr=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Softmax(Normalised):
     """e^{zᵢ} / Σⱼ e^{zⱼ} over each slice: entries in (0, 1) that sum to 1."""
 
     name: ClassVar[str] = "softmax"
 
 
-@dataclass(frozen=True, eq=True, repr=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class LogSoftmax(Normalised):
     """zᵢ − log Σⱼ e^{zⱼ} over each slice: the logarithm of the softmax, computed without forming it."""
 
