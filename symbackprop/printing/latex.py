@@ -213,11 +213,38 @@ def joined(rows: tuple[str, ...]) -> str:
 
 def wrapped(rows: tuple[str, ...]) -> tuple[str, ...]:
     """Rows too wide for the line broken at their top-level ``=`` into aligned continuation rows
-    (``A &= B = C`` becomes ``A &= B`` and ``&= C``), as many parts to a row as fit."""
+    (``A &= B = C`` becomes ``A &= B`` and ``&= C``), as many parts to a row as fit; a part still too
+    wide is broken before its top-level ``+``, ``-`` or ``⊙`` (``&\\quad + D``)."""
     out: list[str] = []
     for row in rows:
-        out.extend(_broken_chain(row) if printed_width(row) > ROW_WIDTH else [row])
+        for line in _broken_chain(row) if printed_width(row) > ROW_WIDTH else [row]:
+            out.extend(_broken_terms(line) if printed_width(line) > ROW_WIDTH else [line])
     return tuple(out)
+
+
+#: Where a wide right side may be broken: before a sum's terms and between the factors of ⊙.
+_TERM_BREAKS = (" + ", " - ", r" \odot ")
+
+
+def _broken_terms(row: str) -> list[str]:
+    left = left_side(row)
+    relation = re.match(r"&(=|\\leftarrow|\\quad)?\s*", row[len(left):])
+    if relation is None:
+        return [row]
+    head = row[:len(left) + relation.end()]
+    parts = _top_level_parts(row[len(head):], _TERM_BREAKS)
+    if parts is None or len(parts) == 1:
+        return [row]
+    room = ROW_WIDTH - printed_width(left)
+    lines, current = [], parts[0][1]
+    for separator, part in parts[1:]:
+        if printed_width(current + separator + part) > room:
+            lines.append(current)
+            current = separator.lstrip() + part
+        else:
+            current += separator + part
+    lines.append(current)
+    return [head + lines[0], *(rf"&\quad {line}" for line in lines[1:])]
 
 
 def _broken_chain(row: str) -> list[str]:
@@ -248,12 +275,26 @@ _CLOSERS = re.compile(r"\\end\b|\\right\b|\}")
 def _top_level_split(math: str) -> list[str] | None:
     """``math`` split at each `` = `` outside braces, environments and ``\\left … \\right``; None when
     it holds an alignment mark of its own."""
-    parts, depth, start, index = [], 0, 0, 0
+    parts = _top_level_parts(math, (" = ",))
+    return None if parts is None else [part for _, part in parts]
+
+
+def _top_level_parts(math: str, separators: tuple[str, ...]) -> list[tuple[str, str]] | None:
+    """``math`` split before each of ``separators`` outside braces, environments and ``\\left … \\right``,
+    each part with the separator before it (the first with none); None when it holds an alignment mark."""
+    parts, depth, start, index, before = [], 0, 0, 0, ""
     while index < len(math):
         if math[index] == "\\" and (_OPENERS.match(math, index) or _CLOSERS.match(math, index)):
             depth += 1 if _OPENERS.match(math, index) else -1
             index += 2
             continue
+        if depth == 0 and index > start:
+            separator = next((s for s in separators if math.startswith(s, index)), None)
+            if separator is not None:
+                parts.append((before, math[start:index].strip()))
+                before, start = separator, index + len(separator)
+                index += len(separator)
+                continue
         if math[index] == "\\":
             index += 2
             continue
@@ -263,13 +304,8 @@ def _top_level_split(math: str) -> list[str] | None:
             depth -= 1
         elif math[index] == "&" and depth == 0:
             return None
-        elif math.startswith(" = ", index) and depth == 0:
-            parts.append(math[start:index].strip())
-            start = index + 3
-            index += 3
-            continue
         index += 1
-    parts.append(math[start:].strip())
+    parts.append((before, math[start:].strip()))
     return parts
 
 

@@ -1,0 +1,66 @@
+"""Wide rows are broken where they read well, so that hardly any is scaled down to fit the line."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import symbackprop as sbp
+from symbackprop.network import INPUT, PARAM
+from symbackprop.printing.latex import _TERM_BREAKS, _top_level_parts, wrapped
+from symbackprop.printing.widths import ROW_WIDTH, printed_width
+
+MATRIX = r"\begin{bmatrix} 0.7148 & -0.9328 & 0.4593 & -0.6487 \\ 0.7264 & 0.08292 & -0.4006 & -0.1546 \end{bmatrix}"
+
+
+def test_a_wide_difference_of_matrices_breaks_before_its_minus():
+    rows = wrapped((rf"W &\leftarrow {MATRIX} - 0.01 \cdot {MATRIX}",))
+    assert rows == (rf"W &\leftarrow {MATRIX}", rf"&\quad - 0.01 \cdot {MATRIX}")
+
+
+def test_breaks_happen_only_at_the_top_level():
+    inside = rf"x &= \left({MATRIX} + {MATRIX}\right) \odot \left({MATRIX} - {MATRIX}\right)"
+    assert wrapped((inside,)) == (r"x &= \left(" + f"{MATRIX} + {MATRIX}" + r"\right)",
+                                  r"&\quad \odot \left(" + f"{MATRIX} - {MATRIX}" + r"\right)")
+    negative_first = rf"y &= -{MATRIX}"
+    assert wrapped((negative_first,)) == (negative_first,)
+
+
+def test_a_row_that_fits_is_left_alone():
+    row = r"z_{1} &= W_{1} x + b_{1}"
+    assert printed_width(row) <= ROW_WIDTH and wrapped((row,)) == (row,)
+
+
+def _fitted_rows(latex: str) -> list[tuple[str, str]]:
+    """The (left, right) arguments of every ``\\sbpfitrow`` in a document."""
+    found, start = [], 0
+    while (start := latex.find(r"\sbpfitrow{", start)) != -1:
+        arguments, index = [], start + len(r"\sbpfitrow")
+        for _ in range(2):
+            depth, begin = 0, index
+            while True:
+                depth += {"{": 1, "}": -1}.get(latex[index], 0)
+                index += 1
+                if depth == 0:
+                    break
+            arguments.append(latex[begin + 1:index - 1])
+        found.append(tuple(arguments))
+        start = index
+    return [f for f in found if f[1] != "#2"]
+
+
+@pytest.mark.parametrize("network", [sbp.models.rnn(2, 3, 4), sbp.models.attention_head(4, T=3),
+                                     sbp.mlp([8, 6, 4], activation="tanh", output_activation="identity",
+                                             loss="cross_entropy"), sbp.reference_network()],
+                         ids=["rnn", "attention", "classifier", "reference"])
+def test_a_row_is_scaled_below_four_fifths_only_where_it_has_no_top_level_break(network):
+    rng = np.random.default_rng(1)
+    values = {q.name: rng.uniform(-1, 1, q.shape) if q.shape else float(rng.uniform(-1, 1))
+              for q in network.quantities(INPUT, PARAM)}
+    latex = sbp.backprop(network).to_latex(values, sections=("memory",))
+    for left, right in _fitted_rows(latex):
+        if (ROW_WIDTH - printed_width(left)) / printed_width(right) < 0.8:
+            term = re.sub(r"^\\quad\s*(\+|-|\\odot)?\s*", "", right)  # a continuation row's own operator
+            assert len(_top_level_parts(term, _TERM_BREAKS)) == 1, right[:120]
