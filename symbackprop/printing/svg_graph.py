@@ -197,11 +197,14 @@ def _heights(graph: Graph, columns: list[list[str]], successors: dict[str, list[
     gaps = {id(column): _gaps([graph.nodes[n] for n in column]) for column in columns}
     for column in columns:
         y.update(zip(column, _stack([0.0] * len(column), gaps[id(column)])))
+    # Where an input or a parameter wants the place of a computed quantity beside it, the computed one
+    # keeps it: shared evenly, a long chain would be pushed a little further off at every layer.
+    weight = {n: 1.0 if predecessors[n] else _LEAF_WEIGHT for n in graph.nodes}
     for sweep in range(8):
         neighbours = predecessors if sweep % 2 == 0 else successors
         for column in columns if sweep % 2 == 0 else reversed(columns):
             wanted = [_mean([y[m] for m in neighbours[n]], y[n]) for n in column]
-            y.update(zip(column, _stack(wanted, gaps[id(column)])))
+            y.update(zip(column, _stack(wanted, gaps[id(column)], [weight[n] for n in column])))
     return y
 
 
@@ -214,22 +217,28 @@ def _gaps(nodes: list[GraphNode]) -> list[float]:
     return gaps
 
 
-def _stack(wanted: list[float], gaps: list[float]) -> list[float]:
-    """The positions nearest to ``wanted`` (least squares) that keep the order and at least the gaps:
-    pool-adjacent-violators on the positions with the gaps taken out."""
+def _stack(wanted: list[float], gaps: list[float], weights: list[float] | None = None) -> list[float]:
+    """The positions nearest to ``wanted`` (weighted least squares) that keep the order and at least the
+    gaps: pool-adjacent-violators on the positions with the gaps taken out."""
     offsets, total = [0.0], 0.0
     for gap in gaps:
         total += gap
         offsets.append(total)
-    blocks: list[list[float]] = []  # [sum, count]
-    for w, o in zip(wanted, offsets):
-        blocks.append([w - o, 1])
+    weights = weights or [1.0] * len(wanted)
+    blocks: list[list[float]] = []  # [weighted sum, weight, members]
+    for w, o, weight in zip(wanted, offsets, weights):
+        blocks.append([(w - o) * weight, weight, 1])
         while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] > blocks[-1][0] / blocks[-1][1]:
-            s, c = blocks.pop()
+            s, c, m = blocks.pop()
             blocks[-1][0] += s
             blocks[-1][1] += c
-    free = [s / c for s, c in blocks for _ in range(int(c))]
+            blocks[-1][2] += m
+    free = [s / c for s, c, m in blocks for _ in range(m)]
     return [f + o for f, o in zip(free, offsets)]
+
+
+#: How much an input's or a parameter's wish for a place counts beside a computed quantity's.
+_LEAF_WEIGHT = 0.05
 
 
 def _mean(values: list[float], default: float) -> float:

@@ -59,10 +59,15 @@ def network_section(w: Writer) -> list[Block]:
     return blocks
 
 
+#: Links of the chain diagram written out; a longer chain shows its first and last ones around ⋯.
+DIAGRAM_LINKS = 8
+
+
 def diagram(w: Writer) -> str | None:
     r"""x →[W1, b1] z1 →[ReLU] h1 → … → L, when the nodes form one chain (else None)."""
     nodes = w.network.quantities(NODE, LOSS)
     text = ""
+    links: list[str] = []
     previous: str | None = None
     for quantity in nodes:
         dependencies = whole_dependencies(w, quantity)
@@ -77,11 +82,13 @@ def diagram(w: Writer) -> str | None:
         parameters = [w.name(d) for d in dependencies if w.network[d].kind == PARAM]
         label = ", ".join(parameters) if parameters else activation_label(w, quantity)
         if quantity.kind == LOSS or not label:
-            text += rf" \rightarrow {w.name(quantity.name)}"
+            links.append(rf" \rightarrow {w.name(quantity.name)}")
         else:
-            text += rf" \xrightarrow{{{label}}} {w.name(quantity.name)}"
+            links.append(rf" \xrightarrow{{{label}}} {w.name(quantity.name)}")
         previous = quantity.name
-    return text or None
+    if len(links) > DIAGRAM_LINKS:  # a deep chain by its first and last links, as a long sum is written
+        links = [*links[:DIAGRAM_LINKS - 3], r" \rightarrow \cdots", *links[-2:]]
+    return text + "".join(links) if text else None
 
 
 def whole_dependencies(w: Writer, quantity: Quantity) -> list[str]:
