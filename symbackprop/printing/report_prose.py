@@ -15,6 +15,9 @@ REPORT_PROSE: dict[str, dict[str, str]] = {
         "cost.naive": "naive: sympy.diff of the expanded loss per parameter",
         "cost.times_forward": "× forward",
         "cost.naive_note": "naive count: {note}",
+        "naive.forward_passes": "counted, not measured: one forward pass ({forward} operations) for each of the "
+                                "{parameters} parameter elements, {operations} in all; cost(naive=\"measured\") "
+                                "differentiates the expanded loss with sympy.diff instead, on a sample",
         "naive.every_element": "every one of the {parameters} parameter elements derived with sympy.diff",
         "naive.sampled": "estimated: {derived} of {parameters} parameter elements derived with sympy.diff "
                          "({which}; {why}); each parameter's count extrapolated as its mean per element × its elements",
@@ -74,6 +77,9 @@ REPORT_PROSE: dict[str, dict[str, str]] = {
         "cost.naive": "비효율적인 방법: 파라미터마다 전개한 손실을 sympy.diff",
         "cost.times_forward": "× forward",
         "cost.naive_note": "비효율적인 방법의 연산 수: {note}",
+        "naive.forward_passes": "측정하지 않고 센 값: 파라미터 원소 {parameters}개마다 forward pass 한 번 (연산 "
+                                "{forward}개), 모두 {operations}개; cost(naive=\"measured\")는 대신 전개한 손실을 "
+                                "표본에서 sympy.diff로 미분",
         "naive.every_element": "파라미터 원소 {parameters}개 모두 sympy.diff로 미분",
         "naive.sampled": "추정치: 파라미터 원소 {parameters}개 중 {derived}개를 sympy.diff로 미분 ({which}; {why}); "
                          "각 파라미터의 값은 원소당 평균 × 원소 수로 외삽",
