@@ -7,15 +7,17 @@ Nothing here is timed: the same network and values give the same sample on any m
   samples) stay within :data:`FINITE_DIFFERENCE_ELEMENTS` and
   :data:`FINITE_DIFFERENCE_WORK`; beyond that each parameter gets its share of
   the elements the bound pays for, spread over it (:func:`spread`).
-* ``sympy.diff`` is charged, per element, the forward operations of the nodes
-  the element reaches (they are rebuilt in SymPy with the element as the one
-  symbol) plus a weight per entry that comes to depend on it (the size of what
-  ``sympy.diff`` differentiates).  Parameters are visited cheapest first, one
+* ``sympy.diff`` is charged, per element and sample, the forward operations of
+  the nodes the element reaches (they are rebuilt in SymPy with the element as
+  the one symbol), a weight times the square of the number of entries that
+  come to depend on it (what ``sympy.diff`` differentiates grows about so), and
+  a fixed amount.  Parameters are visited cheapest first, one
   element each per round, until :data:`SYMPY_ORACLE_WORK` is spent.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -34,9 +36,12 @@ FINITE_DIFFERENCE_WORK = 300_000_000
 #: A forward pass costs at least this many operations' worth (calling the program is not free).
 PROGRAM_CALL_OPERATIONS = 10_000
 
-#: The work the sympy.diff oracle may spend, and what one entry that depends on the element adds to it.
-SYMPY_ORACLE_WORK = 12_000
-SYMPY_ENTRY_WEIGHT = 300
+#: The work the sympy.diff oracle may spend, and the weight of the entries that depend on the element:
+#: SymPy's work grows with the square of their number (each is a sum over the others it reaches).
+SYMPY_ORACLE_WORK = 10_000
+SYMPY_ENTRY_WEIGHT = 3.5
+#: What any element costs SymPy before the first operation (writing out, rewriting, evaluating).
+SYMPY_ELEMENT_WORK = 500
 
 Position = tuple[int, int]
 
@@ -143,7 +148,8 @@ def sympy_plan(derivation: Derivation, node_operations: dict[str, int], dependen
     spent, included = 0, []
     for q in order:  # the first round measures each parameter it reaches
         rebuilt = sum(node_operations.get(name, 0) for name in downstream(network, q.name))
-        costs[q.name] = samples * rebuilt + SYMPY_ENTRY_WEIGHT * dependent_entries(q.name)
+        entries = dependent_entries(q.name) / samples
+        costs[q.name] = samples * (SYMPY_ELEMENT_WORK + rebuilt + math.ceil(SYMPY_ENTRY_WEIGHT * entries ** 2))
         if spent + costs[q.name] > work:
             break
         chosen[q.name].append(0)
