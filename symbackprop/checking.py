@@ -164,15 +164,15 @@ def check_gradients(derivation: Derivation, values: Mapping[str, Any], *, tolera
             raise OptionError(f"{option} must be a positive, finite number such as 1e-5; got {value!r}")
     arrays, batch_size = conform_all(derivation, values)
     samples = batch_size or 1
-    program = Program(derivation, outputs="all")
-    forward_values, derived = program(arrays, samples)
+    evaluation = derivation.evaluate(values)  # what the user gets is what is checked
+    derived = evaluation.grad
     counts = count_operations(derivation)
     network = derivation.network
     notes: list[str] = []
     finite_plan = finite_difference_plan(network, counts.forward, samples)
     symbolic = None
     if use_sympy is not False:
-        symbolic = _sympy_gradients(derivation, program, arrays, forward_values, batch_size,
+        symbolic = _sympy_gradients(derivation, arrays, evaluation.forward, batch_size,
                                     dict(counts.per_node), thorough=thorough, notes=notes)
     rows = []
     loss = Program(derivation, outputs="loss")
@@ -231,8 +231,8 @@ def _leaves(derivation: Derivation, arrays: dict[str, np.ndarray], forward_value
             if value is None:
                 continue
             value = np.asarray(value, dtype=float)
-            if batch_size is not None and value.ndim == 3:
-                value = value[n]
+            if batch_size is not None and value.size == batch_size * q.size:  # one value per sample
+                value = value.reshape((batch_size, *q.matrix_shape))[n]
             value = value.reshape(q.matrix_shape)
             if q.elements is not None:
                 for i, row in enumerate(q.elements):
@@ -246,13 +246,14 @@ def _leaves(derivation: Derivation, arrays: dict[str, np.ndarray], forward_value
     return samples
 
 
-def _sympy_gradients(derivation: Derivation, program: Program, arrays: dict[str, np.ndarray],
-                     forward_values: dict[str, Any], batch_size: int | None, node_operations: dict[str, int],
-                     *, thorough: bool, notes: list[str]) -> dict[str, tuple[np.ndarray, Elements]]:
+def _sympy_gradients(derivation: Derivation, arrays: dict[str, np.ndarray], forward_values: dict[str, Any],
+                     batch_size: int | None, node_operations: dict[str, int], *, thorough: bool,
+                     notes: list[str]) -> dict[str, tuple[np.ndarray, Elements]]:
     """Each parameter's gradient by sympy.diff at the elements the plan chose (NaN elsewhere), and those elements."""
     from .check_plan import downstream
 
     network = derivation.network
+    program = Program(derivation)
 
     def dependent_entries(parameter: str) -> int:
         probe = dict(arrays)  # one element made NaN: the forward entries it reaches turn NaN

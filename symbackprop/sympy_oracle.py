@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import sympy as sp
 from sympy.logic.boolalg import BooleanAtom
 
@@ -28,24 +27,8 @@ from .ops import OWN_FUNCTIONS, primitive_form
 if TYPE_CHECKING:
     from .derivation import Derivation
 
-#: Elements of each parameter the oracle derives by default: the first, the last and evenly spaced ones.
-SYMPY_ORACLE_SAMPLE = 4
-
 #: Digits the leaves are written with, and the digits the derivative is evaluated to.
 _LEAF_DIGITS, _RESULT_DIGITS = 30, 20
-
-
-def sampled_elements(shape: tuple[int, ...], per_parameter: int | None) -> list[tuple[int, ...]]:
-    """Indices of the elements to derive: all of them (``per_parameter=None``), else at most
-    ``per_parameter``: the first, the last and evenly spaced ones between, in row-major order."""
-    every = list(np.ndindex(shape))
-    if per_parameter is None or len(every) <= per_parameter:
-        return every
-    if per_parameter == 1:
-        return [every[0]]
-    last = len(every) - 1
-    picked = sorted({round(k * last / (per_parameter - 1)) for k in range(per_parameter)})
-    return [every[i] for i in picked]
 
 
 def element_partial(derivation: Derivation, samples: list[dict[str, Any]], parameter: str,
