@@ -38,8 +38,8 @@ PROGRAM_CALL_OPERATIONS = 10_000
 
 #: The work the sympy.diff oracle may spend, and the weight of the entries that depend on the element:
 #: SymPy's work grows with the square of their number (each is a sum over the others it reaches).
-SYMPY_ORACLE_WORK = 10_000
-SYMPY_ENTRY_WEIGHT = 3.5
+SYMPY_ORACLE_WORK = 6_000
+SYMPY_ENTRY_WEIGHT = 1
 #: What any element costs SymPy before the first operation (writing out, rewriting, evaluating).
 SYMPY_ELEMENT_WORK = 500
 
