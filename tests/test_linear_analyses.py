@@ -126,3 +126,10 @@ def test_each_chain_of_local_factors_is_made_once(monkeypatch):
             assert [f.step for f in entry.factors] == expected[::-1]
             chained += 1
     assert chained > 40
+
+
+def test_a_long_stretch_between_checkpoints_is_recomputed_without_recursion():
+    # 700 layers and no checkpoint inside: recomputing the top layer walks some 1,400 definitions
+    d = sbp.backprop(sbp.mlp([2] * 700 + [1], activation="tanh"))
+    plan = d.memory(checkpoint_every=10_000).checkpointed
+    assert plan.recompute_operations > 0 and plan.recompute_ratio <= 1
