@@ -1,12 +1,16 @@
 """Gradient checks against oracles that share nothing with the reverse sweep.
 
-* central finite differences of the loss, computed from the forward pass only,
-  for every element;
-* ``sympy.diff`` of the loss written out in inputs and parameters, with our own
-  functions first rewritten into SymPy primitives (ReLU as a Piecewise, σ as
-  1/(1 + e^{−z})), so not even our derivative definitions are reused
-  (:mod:`symbackprop.sympy_oracle`): by default for a deterministic sample of
-  each parameter's elements, with ``thorough=True`` for every element.
+* central finite differences of the loss, computed from the forward pass only;
+* ``sympy.diff`` of the loss written out with one element as the only symbol,
+  with our own functions first rewritten into SymPy primitives (ReLU as a
+  Piecewise, σ as 1/(1 + e^{−z})), so not even our derivative definitions are
+  reused (:mod:`symbackprop.sympy_oracle`).
+
+Each oracle looks at a deterministic sample of the elements chosen by work
+(:mod:`symbackprop.check_plan`): finite differences at every element unless the
+network is very large, ``sympy.diff`` at as many as its work bound pays for,
+cheapest first; ``thorough=True`` derives every element with ``sympy.diff``.
+Elements an oracle did not look at hold NaN in its array and print as "—".
 """
 
 from __future__ import annotations
@@ -19,25 +23,26 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .cost import scalar_operations
+from .check_plan import finite_difference_plan, nan_entries, sympy_plan
+from .cost import count_operations
 from .derivation import Derivation
 from .errors import GradientCheckError, OptionError
-from .network import INPUT, PARAM
+from .network import INPUT, NODE, PARAM
 from .numeric import Program
-from .sympy_oracle import SYMPY_ORACLE_SAMPLE, leaf_value, sampled_elements, sympy_partial
+from .sympy_oracle import element_partial, leaf_value
 from .values import conform_all
 
-#: Above this many operations in the expanded loss, the sympy.diff oracle is skipped (it swells).
-SYMPY_ORACLE_MAX_OPS = 4000
+Elements = tuple[tuple[int, ...], ...]
 
 
 @dataclass(frozen=True)
 class GradientRow:
     """One parameter: the derived gradient beside each oracle, and the worst relative error.
 
-    ``sympy_diff`` holds the oracle's value at ``sympy_elements`` (indices into the
-    parameter's shape) and NaN at the elements it did not derive; both are None
-    where the oracle was skipped.
+    ``finite_differences`` and ``sympy_diff`` hold each oracle's value at the elements it
+    looked at (``finite_elements`` and ``sympy_elements``: indices into the parameter's
+    shape) and NaN elsewhere; ``sympy_diff`` and ``sympy_elements`` are None where that
+    oracle was skipped, ``finite_elements`` is None when finite differences saw every element.
     """
 
     name: str
@@ -46,11 +51,20 @@ class GradientRow:
     sympy_diff: np.ndarray | None
     max_relative_error: float
     passed: bool
-    sympy_elements: tuple[tuple[int, ...], ...] | None = None
+    sympy_elements: Elements | None = None
+    finite_elements: Elements | None = None
 
     @property
     def size(self) -> int:
         return int(np.asarray(self.derived).size)
+
+    @property
+    def finite_checked(self) -> int:
+        return self.size if self.finite_elements is None else len(self.finite_elements)
+
+    @property
+    def sympy_checked(self) -> int:
+        return 0 if self.sympy_elements is None else len(self.sympy_elements)
 
 
 @dataclass(frozen=True)
@@ -58,13 +72,18 @@ class GradientCheck:
     rows: tuple[GradientRow, ...]
     tolerance: float
     notes: tuple[str, ...] = ()
-    #: At most this many elements of each parameter went through sympy.diff; None: every element.
+    #: At most this many elements of one parameter went through sympy.diff; None: every element.
     sympy_sample: int | None = None
 
     @property
     def sympy_checked(self) -> int:
         """How many parameter elements sympy.diff derived (0 where it was skipped)."""
-        return sum(len(r.sympy_elements) for r in self.rows if r.sympy_elements is not None)
+        return sum(r.sympy_checked for r in self.rows)
+
+    @property
+    def finite_checked(self) -> int:
+        """How many parameter elements finite differences checked."""
+        return sum(r.finite_checked for r in self.rows)
 
     @property
     def elements(self) -> int:
@@ -72,8 +91,12 @@ class GradientCheck:
 
     @property
     def sympy_sampled(self) -> bool:
-        """Whether sympy.diff derived only a sample of the elements (finite differences saw them all)."""
+        """Whether sympy.diff derived only a sample of the elements."""
         return 0 < self.sympy_checked < self.elements
+
+    @property
+    def sympy_skipped(self) -> bool:
+        return all(r.sympy_elements is None for r in self.rows)
 
     @property
     def passed(self) -> bool:
@@ -81,6 +104,25 @@ class GradientCheck:
 
     def __bool__(self) -> bool:
         return self.passed
+
+    def coverage(self, lang: str = "en") -> str:
+        """What each oracle covered: "sympy.diff: 24 of 1,476 elements; finite differences: 1,476 of 1,476"."""
+        from .printing.check_text import coverage
+
+        return coverage(self, lang)
+
+    def summary(self, lang: str = "en") -> str:
+        from .printing.check_text import check_table
+
+        return check_table(self, lang)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_markdown_(self) -> str:
+        from .printing.check_text import check_markdown
+
+        return check_markdown(self)
 
     def raise_if_failed(self) -> GradientCheck:
         failed = [r for r in self.rows if not r.passed]
@@ -110,100 +152,134 @@ def check_gradients(derivation: Derivation, values: Mapping[str, Any], *, tolera
                     thorough: bool = False) -> GradientCheck:
     """Compare every parameter gradient with finite differences and with sympy.diff.
 
-    ``use_sympy=None`` runs the sympy.diff oracle when the expanded loss is small
-    enough (it is skipped, with a note, above ``SYMPY_ORACLE_MAX_OPS``).
-    sympy.diff derives at most ``SYMPY_ORACLE_SAMPLE`` elements of each parameter
-    (the first, the last and evenly spaced ones between, in row-major order);
-    ``thorough=True`` derives every element.  Finite differences cover every element.
-    With ``strict=True`` a disagreement raises :class:`GradientCheckError`.
+    Each oracle checks a deterministic sample of elements chosen by work (see
+    :mod:`symbackprop.check_plan`; finite differences see every element of all but
+    very large networks); ``thorough=True`` derives every element with sympy.diff.
+    ``use_sympy=False`` leaves the sympy.diff oracle out (``None`` and ``True`` run it).
+    :meth:`GradientCheck.coverage` says what each oracle covered.  With
+    ``strict=True`` a disagreement raises :class:`GradientCheckError`.
     """
     for option, value in (("tolerance", tolerance), ("step", step)):
         if not _is_positive_number(value):
             raise OptionError(f"{option} must be a positive, finite number such as 1e-5; got {value!r}")
     arrays, batch_size = conform_all(derivation, values)
-    derived = derivation.evaluate(values).grad
+    samples = batch_size or 1
+    evaluation = derivation.evaluate(values)  # what the user gets is what is checked
+    derived = evaluation.grad
+    counts = count_operations(derivation)
+    network = derivation.network
     notes: list[str] = []
+    finite_plan = finite_difference_plan(network, counts.forward, samples)
     symbolic = None
-    per_parameter = None if thorough else SYMPY_ORACLE_SAMPLE
     if use_sympy is not False:
-        symbolic = _sympy_gradients(derivation, arrays, batch_size, force=bool(use_sympy),
-                                    per_parameter=per_parameter, notes=notes)
+        symbolic = _sympy_gradients(derivation, arrays, evaluation.forward, batch_size,
+                                    dict(counts.per_node), thorough=thorough, notes=notes)
     rows = []
     loss = Program(derivation, outputs="loss")
-    for q in derivation.network.params:
-        fd = _finite_differences(loss, arrays, batch_size, q.name, step).reshape(q.shape or ())
-        ours = np.asarray(derived[q.name], dtype=float)
-        error = relative_error(ours, fd)
+    for q in network.params:
+        shape = q.shape or ()
+        positions = finite_plan.positions[q.name]
+        fd = _finite_differences(loss, arrays, samples, q.name, step, positions).reshape(shape)
+        ours = np.asarray(derived[q.name], dtype=float).reshape(shape)
+        finite_elements = None if finite_plan.complete else tuple(_index(p, shape) for p in positions)
+        at = [_index(p, shape) for p in positions]
+        error = relative_error(np.asarray([ours[e] for e in at]), np.asarray([fd[e] for e in at]))
         oracle, elements = (None, None) if symbolic is None else symbolic[q.name]
         if oracle is not None:
             derived_at = np.asarray([ours[e] for e in elements], dtype=float)
             error = max(error, relative_error(derived_at, np.asarray([oracle[e] for e in elements], dtype=float)))
-        rows.append(GradientRow(q.name, ours, fd, oracle, error, error <= tolerance, elements))
-    report = GradientCheck(tuple(rows), tolerance, tuple(notes), per_parameter)
+        rows.append(GradientRow(q.name, ours, fd, oracle, error, error <= tolerance, elements, finite_elements))
+    sympy_sample = None
+    if symbolic is not None and any(len(e) < r.size for r, (_, e) in zip(rows, symbolic.values())):
+        sympy_sample = max(len(e) for _, e in symbolic.values())
+    report = GradientCheck(tuple(rows), tolerance, tuple(notes), sympy_sample)
     return report.raise_if_failed() if strict else report
 
 
-def _finite_differences(loss: Program, arrays: dict[str, np.ndarray], batch_size: int | None,
-                        name: str, step: float) -> np.ndarray:
-    """Central differences of the mean loss, from a program that runs the forward pass only."""
-    base = arrays[name]
-    result = np.zeros(base.shape)
+def _index(position: tuple[int, int], shape: tuple[int, ...]) -> tuple[int, ...]:
+    return position if shape else ()
+
+
+def _finite_differences(loss: Program, arrays: dict[str, np.ndarray], samples: int, name: str, step: float,
+                        positions: list[tuple[int, int]]) -> np.ndarray:
+    """Central differences of the mean loss at ``positions`` (NaN elsewhere), from a forward-only program."""
+    base = np.asarray(arrays[name], dtype=float)
+    as_matrix = base.reshape(base.shape if base.ndim == 2 else (1, 1))
+    result = np.full(as_matrix.shape, np.nan)
     probe = dict(arrays)
-    for index in np.ndindex(base.shape):
+    for i, j in positions:
         losses = []
         for sign in (1, -1):
-            shifted = base.copy()
-            shifted[index] += sign * step
-            probe[name] = shifted
-            forward, _ = loss(probe, batch_size or 1)
+            shifted = as_matrix.copy()
+            shifted[i, j] += sign * step
+            probe[name] = shifted.reshape(base.shape)
+            forward, _ = loss(probe, samples)
             losses.append(float(np.mean(forward[loss.derivation.loss])))
-        result[index] = (losses[0] - losses[1]) / (2 * step)
+        result[i, j] = (losses[0] - losses[1]) / (2 * step)
     return result
 
 
-def _element_symbols(derivation: Derivation, name: str) -> list[list[Any]]:
-    """The SymPy atoms standing for each element of a quantity in expanded closed forms."""
-    q = derivation.network[name]
-    if q.elements is not None:
-        return [[derivation.network[e].symbol for e in row] for row in q.elements]
-    if q.is_scalar:
-        return [[q.symbol]]
-    matrix = sp.MatrixSymbol(name, *q.shape)
-    return [[matrix[i, j] for j in range(q.shape[1])] for i in range(q.shape[0])]
-
-
-def _sympy_gradients(derivation: Derivation, arrays: dict[str, np.ndarray], batch_size: int | None,
-                     *, force: bool, per_parameter: int | None, notes: list[str]
-                     ) -> dict[str, tuple[np.ndarray, tuple[tuple[int, ...], ...]]] | None:
-    """Each parameter's gradient by sympy.diff at the sampled elements (NaN elsewhere), and those elements."""
-    loss = sp.sympify(derivation.forward_expression(derivation.loss, expand=True))
-    # counted on SymPy's shared form: walking the tree itself can take exponential time in depth
-    size = scalar_operations(loss)
-    if size > SYMPY_ORACLE_MAX_OPS and not force:
-        notes.append(f"sympy.diff oracle skipped: the expanded loss has {size:,} operations "
-                     f"(limit {SYMPY_ORACLE_MAX_OPS:,}); finite differences still ran")
-        return None
+def _leaves(derivation: Derivation, arrays: dict[str, np.ndarray], forward_values: dict[str, Any],
+            batch_size: int | None) -> list[dict[str, Any]]:
+    """Per sample, every input, parameter and node as SymPy numbers (element quantities by their own names)."""
     network = derivation.network
     samples = []
     for n in range(batch_size or 1):
-        table = {}
-        for q in network.quantities(INPUT, PARAM):
-            value = arrays[q.name]
-            if q.kind == INPUT and batch_size is not None:
-                value = value[n]
-            for i, row in enumerate(_element_symbols(derivation, q.name)):
-                for j, atom in enumerate(row):
-                    table[atom] = leaf_value(value[i, j])
+        table: dict[str, Any] = {}
+        for q in network.quantities(INPUT, PARAM, NODE):
+            value = arrays[q.name] if q.kind != NODE else forward_values.get(q.name)
+            if value is None:
+                continue
+            value = np.asarray(value, dtype=float)
+            if batch_size is not None and value.size == batch_size * q.size:  # one value per sample
+                value = value.reshape((batch_size, *q.matrix_shape))[n]
+            value = value.reshape(q.matrix_shape)
+            if q.elements is not None:
+                for i, row in enumerate(q.elements):
+                    for j, element in enumerate(row):
+                        table[element] = leaf_value(value[i, j])
+            elif q.is_scalar:
+                table[q.name] = leaf_value(value[0, 0])
+            else:
+                table[q.name] = sp.ImmutableMatrix(*q.matrix_shape, [leaf_value(v) for v in value.ravel()])
         samples.append(table)
+    return samples
+
+
+def _sympy_gradients(derivation: Derivation, arrays: dict[str, np.ndarray], forward_values: dict[str, Any],
+                     batch_size: int | None, node_operations: dict[str, int], *, thorough: bool,
+                     notes: list[str]) -> dict[str, tuple[np.ndarray, Elements]]:
+    """Each parameter's gradient by sympy.diff at the elements the plan chose (NaN elsewhere), and those elements."""
+    from .check_plan import downstream
+
+    network = derivation.network
+    program = Program(derivation)
+
+    def dependent_entries(parameter: str) -> int:
+        probe = dict(arrays)  # one element made NaN: the forward entries it reaches turn NaN
+        poisoned = np.array(arrays[parameter], dtype=float)
+        poisoned.reshape(-1)[0] = np.nan
+        probe[parameter] = poisoned
+        reached, _ = program(probe, batch_size or 1)
+        return sum(nan_entries(v) for name, v in reached.items() if network[name].kind != PARAM)
+
+    plan, _ = sympy_plan(derivation, node_operations, dependent_entries, thorough=thorough, samples=batch_size or 1)
+    every_sample = _leaves(derivation, arrays, forward_values, batch_size)
     result = {}
     for q in network.params:
-        atoms = _element_symbols(derivation, q.name)
         grad = np.full(q.matrix_shape, np.nan)
-        chosen = sampled_elements(q.matrix_shape, per_parameter)
-        for i, j in chosen:
-            grad[i, j] = sum(sympy_partial(loss, table, atoms[i][j]) for table in samples) / len(samples)
-        if not q.shape:
-            result[q.name] = (grad.reshape(()), tuple(() for _ in chosen))
-        else:
-            result[q.name] = (grad, tuple(chosen))
+        positions = plan[q.name]
+        if positions:
+            # the nodes the element reaches are written out again; the parameter's other elements stay numbers
+            reached = downstream(network, q.name) - {q.name, *(e for row in q.elements or () for e in row)}
+            samples = [{k: v for k, v in leaves.items() if k not in reached} for leaves in every_sample]
+            try:
+                for i, j in positions:
+                    grad[i, j] = element_partial(derivation, samples, q.name, (i, j))
+            except RecursionError:  # an expression nested deeper than Python's stack: say so, keep the rest
+                notes.append(f"sympy.diff could not differentiate {q.name}: its expression is nested too deeply")
+                grad[:] = np.nan
+                positions = []
+        shape = q.shape or ()
+        result[q.name] = (grad.reshape(shape), tuple(_index(p, shape) for p in positions))
     return result

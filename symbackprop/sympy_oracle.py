@@ -1,47 +1,62 @@
-"""The ``sympy.diff`` oracle: ∂L/∂θ of the loss written out in inputs and parameters, element by element.
+"""The ``sympy.diff`` oracle: ∂L/∂θ of the loss written out element by element, for one element θ at a time.
 
-Our functions are first rewritten into SymPy primitives (ReLU as a Piecewise, σ
-as 1/(1 + e^{−z})), so not even our derivative definitions are reused.  The
-expanded loss is a tree with much sharing: walking it node by node, as
-``xreplace`` and ``diff`` do, revisits each shared subtree once per path, which
-cost minutes on a 64-parameter network.  Here every value except the one
-element θ is put in first, in one pass that visits each distinct node once;
-what is left is a small expression in θ, which ``sympy.diff`` differentiates.
-The partial derivative is the same: the other leaves are constants of ∂/∂θ.
+Every value except θ is put in first: the forward pass is written out in SymPy
+with θ the one symbol, every input and parameter a number, and every node θ
+does not reach its value from the forward pass.  Writing out the whole loss in
+symbols first (and only then putting the numbers in) took minutes on networks of
+a thousand parameters; what is left here is an expression in θ alone, as large as
+the part of the network θ reaches.  The partial derivative is the same: the other
+leaves are constants of ∂/∂θ.  Our functions in that expression are then rewritten
+into SymPy primitives (ReLU as a Piecewise, σ as 1/(1 + e^{−z})), so not even our
+derivative definitions are reused, and ``sympy.diff`` differentiates it.
 
-By default a deterministic sample of each parameter's elements is derived
-(:func:`sampled_elements`); ``thorough`` derives every element.
+Which elements are derived is chosen by work (:mod:`symbackprop.check_plan`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import sympy as sp
 from sympy.logic.boolalg import BooleanAtom
 
 from . import tensor as T
+from .explicit import ClosedForms
 from .ops import OWN_FUNCTIONS, primitive_form
 
-#: Elements of each parameter the oracle derives by default: the first, the last and evenly spaced ones.
-SYMPY_ORACLE_SAMPLE = 4
+if TYPE_CHECKING:
+    from .derivation import Derivation
 
 #: Digits the leaves are written with, and the digits the derivative is evaluated to.
 _LEAF_DIGITS, _RESULT_DIGITS = 30, 20
 
 
-def sampled_elements(shape: tuple[int, ...], per_parameter: int | None) -> list[tuple[int, ...]]:
-    """Indices of the elements to derive: all of them (``per_parameter=None``), else at most
-    ``per_parameter``: the first, the last and evenly spaced ones between, in row-major order."""
-    every = list(np.ndindex(shape))
-    if per_parameter is None or len(every) <= per_parameter:
-        return every
-    if per_parameter == 1:
-        return [every[0]]
-    last = len(every) - 1
-    picked = sorted({round(k * last / (per_parameter - 1)) for k in range(per_parameter)})
-    return [every[i] for i in picked]
+def element_partial(derivation: Derivation, samples: list[dict[str, Any]], parameter: str,
+                    position: tuple[int, int]) -> float:
+    """∂L/∂θ for the element θ of ``parameter`` at ``position``, averaged over the samples.
+
+    Each sample maps names to SymPy values (numbers, or matrices of numbers): every input and
+    parameter, element quantities by their own names, and any node θ does not reach.
+    """
+    quantity = derivation.network[parameter]
+    i, j = position
+    total = 0.0
+    for leaves in samples:
+        theta = sp.Dummy(f"{parameter}_{i + 1}_{j + 1}", real=True)
+        with_theta = dict(leaves)
+        if quantity.elements is not None:
+            value = leaves[quantity.elements[i][j]]
+            with_theta[quantity.elements[i][j]] = theta
+        elif quantity.is_scalar:
+            value = leaves[parameter]
+            with_theta[parameter] = theta
+        else:
+            matrix = leaves[parameter].as_mutable()
+            value, matrix[i, j] = matrix[i, j], theta
+            with_theta[parameter] = sp.ImmutableMatrix(matrix)
+        loss = ClosedForms(derivation, expand=True, leaves=with_theta).forward(derivation.loss)
+        total += sympy_partial(sp.sympify(loss), {theta: value}, theta)
+    return total / len(samples)
 
 
 def sympy_partial(loss: sp.Expr, leaves: dict[Any, sp.Expr], atom: Any) -> float:

@@ -1,4 +1,4 @@
-"""The sympy.diff oracle of check_gradients: a deterministic sample of elements by default, every one when thorough.
+"""The oracles of check_gradients: a deterministic sample of elements chosen by work, every one when thorough.
 
 The oracle's own numbers are held against PyTorch's autograd (float64) and, where
 torch is absent, against finite differences of a hand-written NumPy forward pass.
@@ -11,7 +11,7 @@ import pytest
 
 import symbackprop as sbp
 from symbackprop import cli
-from symbackprop.sympy_oracle import SYMPY_ORACLE_SAMPLE, sampled_elements
+from symbackprop.check_plan import spread
 
 SIZES = [15, 3, 3, 1]  # 64 parameters
 
@@ -40,29 +40,36 @@ def _torch_gradients(values: dict, activation: str = "relu") -> dict[str, np.nda
     return {k: p.grad.numpy() for k, p in params.items()}
 
 
-def test_the_sample_is_the_first_the_last_and_evenly_spaced_elements():
-    assert sampled_elements((3, 15), 4) == [(0, 0), (1, 0), (1, 14), (2, 14)]
-    assert sampled_elements((3, 1), 4) == [(0, 0), (1, 0), (2, 0)]
-    assert sampled_elements((1, 1), 4) == [(0, 0)]
-    assert sampled_elements((3, 15), None) == list(np.ndindex(3, 15))
-    assert sampled_elements((3, 15), 4) == sampled_elements((3, 15), 4)  # nothing random
+def test_the_spread_is_the_first_the_last_then_midpoints_of_finer_halves():
+    assert list(spread(5)) == [0, 4, 2, 1, 3]
+    assert list(spread(1)) == [0] and list(spread(0)) == []
+    for count in (2, 7, 45, 100):
+        order = list(spread(count))
+        assert sorted(order) == list(range(count))  # every position, once
+        assert order[:2] == [0, count - 1]
 
 
 @pytest.mark.parametrize("level", ["scalar", "vector"])
-def test_the_default_check_samples_and_says_which(level):
+def test_the_default_check_samples_by_work_and_says_which(level):
     d = sbp.backprop(sbp.mlp(SIZES, level=level))
     report = sbp.check_gradients(d, _values())
-    assert report.passed and report.sympy_sample == SYMPY_ORACLE_SAMPLE
-    assert report.elements == 64 and report.sympy_sampled
+    assert report.passed and report.elements == 64 and report.sympy_sampled
+    assert report.finite_checked == 64 and all(r.finite_elements is None for r in report.rows)
+    assert all(r.sympy_elements for r in report.rows)  # a small network: every parameter has its sample
     for row in report.rows:
         chosen = [tuple(int(i) for i in e) for e in row.sympy_elements]
         shape = np.shape(row.derived)
-        assert chosen == [e if shape else () for e in sampled_elements(shape or (1, 1), SYMPY_ORACLE_SAMPLE)]
+        flat = [np.ravel_multi_index(e, shape) if shape else 0 for e in chosen]
+        assert sorted(flat) == sorted(list(spread(row.size))[:len(flat)])  # the first, the last, midpoints
         unchosen = np.ones(shape, dtype=bool)
         for e in chosen:
             unchosen[e] = False
         assert np.isnan(row.sympy_diff[unchosen]).all() and np.isfinite(row.sympy_diff[~unchosen]).all()
-    assert report.sympy_checked == sum(min(r.size, SYMPY_ORACLE_SAMPLE) for r in report.rows)
+    again = sbp.check_gradients(d, _values())
+    assert [r.sympy_elements for r in again.rows] == [r.sympy_elements for r in report.rows]  # nothing random
+    coverage = f"sympy.diff: {report.sympy_checked} of 64 elements; finite differences: 64 of 64 elements"
+    assert report.coverage() == coverage
+    assert report.sympy_sample == max(len(r.sympy_elements) for r in report.rows)
 
 
 @pytest.mark.parametrize("level", ["scalar", "vector"])
@@ -99,19 +106,38 @@ def test_relu_at_exactly_zero_differentiates_the_branch_that_holds():
     np.testing.assert_array_equal(rows["b1"].sympy_diff, np.zeros((2, 1)))
 
 
-def test_a_wrong_element_in_the_sample_is_caught_by_sympy_diff_alone(monkeypatch):
-    d = sbp.backprop(sbp.mlp(SIZES, level="vector"))
-    values = _values()
+def _with_a_wrong_element(monkeypatch, d, values, name: str, element: tuple[int, int]):
+    """Make ``d.evaluate`` return a gradient 1e-3 off at one element; returns the right gradients."""
     right = d.evaluate(values)
     wrong_grad = dict(right.grad)
-    wrong_grad["W1"] = right.grad["W1"].copy()
-    wrong_grad["W1"][2, 14] += 1e-3  # the last element: always in the sample
+    wrong_grad[name] = right.grad[name].copy()
+    wrong_grad[name][element] += 1e-3
     wrong = type(right)(right.forward, wrong_grad, right.batch_size, right.exact, right._loss_name)
     monkeypatch.setattr(type(d), "evaluate", lambda self, v, **k: wrong)
+    return right.grad
+
+
+def test_a_wrong_element_in_the_sample_is_caught_by_sympy_diff(monkeypatch):
+    d = sbp.backprop(sbp.mlp(SIZES, level="vector"))
+    values = _values()
+    sample = {r.name: r.sympy_elements for r in sbp.check_gradients(d, values).rows}
+    element = sample["W1"][-1]
+    right = _with_a_wrong_element(monkeypatch, d, values, "W1", element)
     report = sbp.check_gradients(d, values)
     row = next(r for r in report.rows if r.name == "W1")
-    assert not row.passed
-    assert abs(row.sympy_diff[2, 14] - right.grad["W1"][2, 14]) < 1e-10
+    assert not row.passed and not report.passed
+    assert abs(row.sympy_diff[element] - right["W1"][element]) < 1e-10  # sympy.diff holds the right value
+    assert abs(row.finite_differences[element] - right["W1"][element]) < 1e-6  # and so do finite differences
+
+
+def test_a_wrong_element_is_caught_by_finite_differences_alone(monkeypatch):
+    d = sbp.backprop(sbp.mlp(SIZES, level="vector"))
+    values = _values()
+    right = _with_a_wrong_element(monkeypatch, d, values, "W1", (1, 7))  # not in sympy.diff's sample
+    report = sbp.check_gradients(d, values, use_sympy=False)
+    row = next(r for r in report.rows if r.name == "W1")
+    assert not row.passed and row.sympy_diff is None and report.sympy_skipped
+    assert abs(row.finite_differences[1, 7] - right["W1"][1, 7]) < 1e-6
 
 
 NET_FILE = """
@@ -139,22 +165,24 @@ def invoke(tmp_path, monkeypatch, capsys):
     return call
 
 
-def test_the_command_says_which_elements_sympy_diff_derived(invoke):
+def test_the_command_says_what_each_oracle_covered(invoke):
     status, out = invoke("check", "net64.py", "-q")
     assert status == 0, out
-    checked = sum(min(n, SYMPY_ORACLE_SAMPLE) for n in (45, 3, 9, 3, 3, 1))
-    assert (f"sympy.diff derived {checked} of the 64 parameter elements: in each parameter the first, the last "
-            f"and evenly spaced ones between, at most {SYMPY_ORACLE_SAMPLE}") in out
+    report = sbp.check_gradients(sbp.backprop(sbp.mlp(SIZES, level="scalar")), _values())
+    assert (f"sympy.diff: {report.sympy_checked} of 64 elements; finite differences: 64 of 64 elements") in out
+    assert "— marks an element that oracle did not look at" in out and "—" in out.split("sympy.diff: ")[0]
+    assert "nan" not in out
     assert out.splitlines()[-1].startswith("ok: all 6 gradients agree")  # the verdict closes the report
 
 
 def test_thorough_derives_every_element(invoke):
     status, out = invoke("check", "net64.py", "-q", "--thorough")
-    assert status == 0 and "sympy.diff derived" not in out
-    assert "nan" not in out
+    assert status == 0 and "sympy.diff: 64 of 64 elements; finite differences: 64 of 64 elements" in out
+    assert "nan" not in out and "—" not in out
 
 
-def test_the_sample_line_in_korean():
+def test_the_coverage_line_in_korean():
     report = sbp.check_gradients(sbp.backprop(sbp.mlp(SIZES)), _values())
     korean = cli.format_check(report, lang="ko")
-    assert f"sympy.diff는 파라미터 원소 64개 중 {report.sympy_checked}개를 유도했습니다" in korean
+    assert f"sympy.diff: 원소 64개 중 {report.sympy_checked}개; 유한 차분: 원소 64개 중 64개" in korean
+    assert "—는 그 기준이 보지 않은 원소입니다" in korean

@@ -22,6 +22,7 @@ from symbackprop import cli
 from symbackprop.cli import messages
 from symbackprop.cli import progress as progress_module
 from symbackprop.printing import katex
+from symbackprop.printing.check_text import text_width
 from tests.tooling import html_math, katex_errors, require_tool
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -466,8 +467,8 @@ def test_the_check_report_in_korean(invoke):
     assert korean.splitlines()[-1].startswith("확인: gradient 4개가 모두 일치합니다")
     # Columns line up on a terminal, where a Korean character takes two columns.
     header, rule = korean.splitlines()[:2]
-    assert [len(cell) for cell in rule.split("  ")][0] == cli.commands._width("파라미터")
-    assert cli.commands._width(header[:header.index("유도한")]) == len(rule.split("  ")[0]) + 2
+    assert [len(cell) for cell in rule.split("  ")][0] == text_width("파라미터")
+    assert text_width(header[:header.index("유도한")]) == len(rule.split("  ")[0]) + 2
 
 
 SPEC_WITH_NODE = """

@@ -93,10 +93,11 @@ def test_one_parameter_by_hand():
     net = sbp.Network()
     xs, ys, w = net.input("x"), net.input("y"), net.param("w")
     net.loss("L", sp.Rational(1, 2) * (w * xs - ys) ** 2)
-    report = sbp.backprop(net).cost()
+    report = sbp.backprop(net).cost(naive="measured")
     assert report.forward == 4          # w·x, − y, square, ×½
     assert report.naive.operations == 3  # x·(w·x − y)
     assert report.backward == 3          # the one step is the same x·(w·x − y): nothing to share here
+    assert sbp.backprop(net).cost().naive.operations == 4  # counted: one forward pass for the one parameter
 
 
 def test_report_ratios_and_summary(reference):
@@ -189,18 +190,21 @@ def test_the_naive_count_has_no_clock(monkeypatch):
 
 
 def test_summaries_in_both_languages(reference):
-    report = reference.cost()
+    report = reference.cost(naive="measured")
     english, korean = report.summary("en"), report.summary("ko")
     assert english == str(report) and "forward pass" in english and "every one of the 9" in english
     assert "파라미터 원소 9개 모두" in korean and "18" in korean
+    counted = reference.cost()
+    assert "counted, not measured: one forward pass (18 operations) for each of the 9" in str(counted)
+    assert "측정하지 않고 센 값: 파라미터 원소 9개마다 forward pass 한 번 (연산 18개)" in counted.summary("ko")
 
 
 @pytest.mark.parametrize("sizes", [[2, 256, 256, 1], [4] * 13])
 def test_big_networks_do_not_hang(sizes):
     d = sbp.backprop(sbp.mlp(sizes))
-    started = time.perf_counter()
-    report = d.cost()
-    assert time.perf_counter() - started < 10
+    counted = d.cost().naive
+    assert counted.method == "counted" and counted.operations == counted.parameters * d.cost().forward
+    report = d.cost(naive="measured")
     assert report.naive.method == "skipped" and report.naive.operations is None
     assert report.naive_ratio is None and report.speedup is None
     assert "not attempted" in report.naive.note and "—" in str(report)

@@ -455,7 +455,7 @@ def ratio(value: float) -> str:
 
 @pytest.fixture(scope="module")
 def reference_cost(reference):
-    return reference.cost()
+    return reference.cost(naive="measured")
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -465,7 +465,7 @@ def test_efficiency_section_shows_the_cost_report(reference, reference_cost, lan
     # the reference network's figures, as the cost report gives them
     assert (report.forward, report.backward, report.backprop, report.parameters) == (18, 15, 33, 9)
     assert report.naive.method == "exact" and report.naive.operations == 346
-    part = section(document(reference, None, fmt, lang=lang), "efficiency", lang, fmt)
+    part = section(document(reference, None, fmt, lang=lang, reports=Reports(cost=report)), "efficiency", lang, fmt)
     cells = [f"${report.forward}$", f"${report.backward}$", f"${report.backprop}$",
              f"${report.parameters * report.forward}$", f"${report.naive.operations}$",
              f"${ratio(report.backward_ratio)}$", f"${ratio(report.backprop_ratio)}$",
@@ -479,6 +479,20 @@ def test_efficiency_section_shows_the_cost_report(reference, reference_cost, lan
     assert claim in part
     if fmt == "md":
         assert "| **Backpropagation**: 1 forward + 1 backward pass | $33$ | $1.833$ |" in part or lang == "ko"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_the_default_efficiency_section_counts_one_forward_pass_per_parameter(reference, lang, fmt):
+    part = section(document(reference, None, fmt, lang=lang), "efficiency", lang, fmt)
+    assert "sympy.diff" not in part and r"\approx" not in part  # nothing measured, nothing estimated
+    assert "$162$" in part and r"$9 \times 18 = 162$" in part and "$4.909" in part  # 162 / 33 backprop
+    how = {"en": "This figure is counted from the forward pass's operations, as the page counts it; it is not "
+                 "measured.",
+           "ko": "이 값은 페이지처럼 forward pass의 연산 수로 센 것이며, 측정한 값이 아닙니다."}[lang]
+    assert how in part
+    rows = [line for line in part.splitlines() if line.startswith("| ")] if fmt == "md" else []
+    assert fmt != "md" or len(rows) == 6  # header, rule, forward, backward, backprop, p forward passes
 
 
 def _naive(report: CostReport, **changes) -> Reports:
@@ -648,17 +662,21 @@ def test_a_document_without_the_efficiency_section_differentiates_nothing(refere
 
 
 def test_documents_are_the_same_on_every_run_whatever_the_clock(monkeypatch):
-    """The naive count is bounded by elements, not by time: a clock that races changes nothing."""
+    """The measured naive count is bounded by elements, not by time: a clock that races changes nothing."""
     d = sbp.backprop(sbp.mlp([4, 8, 8, 1], level="scalar"))  # 121 parameters: the count is sampled
     values = {q.name: np.full(q.matrix_shape, 0.1 * (i + 1)) for i, q in
               enumerate(d.network.quantities("input", "param"))}
-    first = d.to_markdown(values)
+
+    def measured() -> str:
+        return d.to_markdown(values, reports=Reports(cost=d.cost(naive="measured")))
+
+    first = measured()
     assert "is an estimate" in first and "the same on every run" in first
     sp.core.cache.clear_cache()  # the second run derives again rather than reading SymPy's cache
     ticks = iter(range(0, 10**9, 1000))
     for clock in ("perf_counter", "monotonic", "time", "process_time"):
         monkeypatch.setattr(time, clock, lambda: float(next(ticks)))
-    assert d.to_markdown(values) == first
+    assert measured() == first
 
 
 def test_write_tex_references_a_plot_of_the_norms(reference, tmp_path, monkeypatch):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..errors import OptionError
 from .counting import OperationCounts, count_operations
-from .naive import NaiveCost, naive_operations
+from .naive import NaiveCost, counted_naive, naive_operations
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
@@ -82,20 +83,33 @@ class CostReport:
         return cost_markdown(self) if self.derivation is not None else None
 
 
-def cost(derivation: Derivation, *, naive: bool = True, naive_cap: int = 64, naive_sample: int = 2,
-         naive_work: int = 50_000, naive_loss_cap: int = 20_000, naive_build_cap: int = 50_000) -> CostReport:
+#: The ways ``cost(naive=...)`` finds the naive figure: from the forward pass's count, or by ``sympy.diff``.
+NAIVE_COUNTED, NAIVE_MEASURED = "counted", "measured"
+
+
+def cost(derivation: Derivation, *, naive: bool | str = True, naive_cap: int = 64, naive_sample: int = 2,
+         naive_work: int = 50_000, naive_loss_cap: int = 20_000, naive_build_cap: int = 5_000) -> CostReport:
     """Operation counts for the forward pass, the reverse sweep and the naive way, with ratios.
 
-    ``naive=False`` leaves out the naive count (which calls ``sympy.diff``); the
-    other options bound it, see :func:`~symbackprop.analysis.naive.naive_operations`.
+    The naive way is counted as the page counts it, one forward pass per parameter
+    element (``naive=True`` or ``"counted"``, linear in the network); ``naive="measured"``
+    differentiates the whole expanded loss with ``sympy.diff`` once per element instead,
+    on a sample bounded by work (the other options, see
+    :func:`~symbackprop.analysis.naive.naive_operations`); ``naive=False`` leaves it out.
     """
     counts = count_operations(derivation)
     parameters = sum(q.size for q in derivation.network.params)
-    naive_cost = None
-    if naive:
+    if naive is True or naive == NAIVE_COUNTED:
+        naive_cost = counted_naive(derivation, counts.forward)
+    elif naive == NAIVE_MEASURED:
         naive_cost = naive_operations(derivation, cap=naive_cap, sample=naive_sample, work=naive_work,
                                       loss_cap=naive_loss_cap, build_cap=naive_build_cap, forward=counts.forward)
+    elif naive is False or naive is None:
+        naive_cost = None
+    else:
+        raise OptionError(f"naive must be True or {NAIVE_COUNTED!r} (one forward pass per parameter, counted), "
+                          f"{NAIVE_MEASURED!r} (sympy.diff of the expanded loss, on a sample) or False; got {naive!r}")
     return CostReport(counts, naive_cost, parameters, derivation)
 
 
-__all__ = ["CostReport", "cost"]
+__all__ = ["NAIVE_COUNTED", "NAIVE_MEASURED", "CostReport", "cost"]

@@ -111,6 +111,9 @@ def _size(shape: T.Shape) -> int:
 
 _t = sp.Symbol("t", real=True)
 
+#: A loss is written out in SymPy at most this many entries (plus two) a side; longer sides are extrapolated.
+LOSS_WRITTEN_OUT_SIDE = 3
+
 
 class OperationCounter(TreeVisitor):
     """Operations of a tensor tree, element by element; ``memo`` is shared with the scalar counts."""
@@ -216,21 +219,63 @@ class OperationCounter(TreeVisitor):
         return size + sums + finish + self.count(node.operand)
 
     def visit_LossOp(self, node: T.LossOp) -> int:
-        shape = node.prediction.shape
-        key = ("loss", node.kind, shape, node.options)
+        record = LOSS_OPS[node.kind]
+        key = ("loss", node.kind, node.prediction.shape, node.target.shape, node.options)
         if key not in self.memo:
-            elements = _element_matrices(shape, node.target.shape)
-            self.memo[key] = self.scalar(LOSS_OPS[node.kind].explicit(*elements, **dict(node.options)))
+            self.memo[key] = self._loss_count(lambda h, y, options: self.scalar(record.explicit(h, y, **options)),
+                                              node)
         return self.memo[key] + self.count(node.prediction) + self.count(node.target)
 
     def visit_LossGradient(self, node: T.LossGradient) -> int:
-        shape = node.prediction.shape
-        key = ("loss_gradient", node.kind, node.wrt, shape, node.options)
+        gradient = LOSS_OPS[node.kind].gradient(node.wrt)
+        key = ("loss_gradient", node.kind, node.wrt, node.prediction.shape, node.target.shape, node.options)
         if key not in self.memo:
-            elements = _element_matrices(shape, node.target.shape)
-            value = LOSS_OPS[node.kind].gradient(node.wrt).explicit(*elements, **dict(node.options))
-            self.memo[key] = sum(self.scalar(element) for element in value)
+            self.memo[key] = self._loss_count(
+                lambda h, y, options: sum(self.scalar(e) for e in gradient.explicit(h, y, **options)), node)
         return self.memo[key] + self.count(node.prediction) + self.count(node.target)
+
+    def _loss_count(self, count_at, node: T.LossOp | T.LossGradient) -> int:
+        """A loss's count from its element-by-element form, written out at no more than
+        ``LOSS_WRITTEN_OUT_SIDE + 2`` entries a side.
+
+        Every loss is a sum of per-entry terms and per-column or per-row normalisers, so its count
+        is a polynomial of degree at most 2 in each side; a longer side is extrapolated from three
+        lengths instead of building a SymPy sum of every entry (seconds at thousands of entries).
+        """
+        (rows, columns), target = node.prediction.shape, node.target.shape
+
+        def at(r: int, c: int) -> int:
+            key = ("loss_at", node.kind, getattr(node, "wrt", None), r, c, node.options)
+            if key not in self.memo:
+                target_shape = (r if target[0] == rows else target[0], c if target[1] == columns else target[1])
+                options = dict(node.options)
+                if "samples" in options:  # the mean runs over the other axis than the normalised one
+                    options["samples"] = (r, c)[1 - options["axis"]]
+                self.memo[key] = count_at(*_element_matrices((r, c), target_shape), options)
+            return self.memo[key]
+
+        return _extrapolated(at, rows, columns)
+
+
+def _extrapolated(at, rows: int, columns: int) -> int:
+    """``at(rows, columns)`` for a count quadratic in each side, from sides of at most ``LOSS_WRITTEN_OUT_SIDE + 2``.
+
+    Quadratic, not linear: counted as a tree, a softmax's normaliser is written out once per entry.
+    """
+    def along_columns(r: int) -> int:
+        return _quadratic(lambda c: at(r, c), columns)
+
+    return _quadratic(along_columns, rows)
+
+
+def _quadratic(count_at, side: int) -> int:
+    """``count_at(side)`` of a polynomial of degree ≤ 2, from three short sides (Newton's forward differences)."""
+    first = LOSS_WRITTEN_OUT_SIDE
+    if side <= first + 2:
+        return count_at(side)
+    f0, f1, f2 = (count_at(first + k) for k in range(3))
+    steps = side - first
+    return f0 + steps * (f1 - f0) + steps * (steps - 1) // 2 * (f2 - 2 * f1 + f0)
 
 
 def _is_ones(node: T.Tensor) -> bool:

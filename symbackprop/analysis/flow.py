@@ -185,18 +185,29 @@ def _paths(derivation: Derivation) -> dict[str, int]:
     return counts
 
 
-def _factors(derivation: Derivation, name: str, edges_into: dict[str, list[Step]]) -> tuple[Factor, ...]:
+def _factors(derivation: Derivation, name: str, edges_into: dict[str, list[Step]],
+             known: dict[str, tuple[Factor, ...]]) -> tuple[Factor, ...]:
+    """The single chain of local factors from the loss down to ``name`` (``()`` where paths fan out).
+
+    ``known`` holds the chains already found: a chain is its source's chain and one more factor, so
+    each factor is made once however deep the network.
+    """
     network = derivation.network
-    chain: list[Factor] = []
-    while name != derivation.loss:
+    pending: list[Step] = []
+    while name != derivation.loss and name not in known:
         edges = edges_into.get(name, [])
         if len(edges) != 1:
-            return ()
-        step = edges[0]
-        chain.append(Factor(step.index, step.source, step.target, step.local, step.product,
-                            network[step.target].is_scalar))
-        name = step.source
-    return tuple(reversed(chain))
+            known[name] = ()
+            break
+        pending.append(edges[0])
+        name = edges[0].source
+    chain = () if name == derivation.loss else known[name]
+    for step in reversed(pending):
+        if chain or step.source == derivation.loss:
+            chain = (*chain, Factor(step.index, step.source, step.target, step.local, step.product,
+                                    network[step.target].is_scalar))
+        known[step.target] = chain
+    return chain
 
 
 def _expression_operations(expression: Any, memo: dict) -> int | None:
@@ -292,6 +303,7 @@ def gradient_flow(derivation: Derivation, values: Mapping[str, Any], *, vanishin
 
     entries = []
     memo: dict = {}
+    chains: dict[str, tuple[Factor, ...]] = {}
     for name in order:
         quantity = network[name]
         if quantity.elements is not None:
@@ -299,7 +311,7 @@ def gradient_flow(derivation: Derivation, values: Mapping[str, Any], *, vanishin
             factors: tuple[Factor, ...] = ()
         else:
             count = paths.get(name, 0)
-            factors = _factors(derivation, name, edges_into) if count == 1 else ()
+            factors = _factors(derivation, name, edges_into, chains) if count == 1 else ()
         reference = references.get(name)
         relative = _relative(norms[name], norms[reference]) if reference else float("nan")
         expression = products.of(name)

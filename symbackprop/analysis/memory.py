@@ -15,6 +15,7 @@ they do not depend on the plan).
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -135,22 +136,35 @@ def schedule(graph: ForwardGraph, checkpoints: list[str]) -> list[ScheduleEvent]
             last_read[name] = index
     live = set(checkpoints)
     temporary: set[str] = set()
+    due: list[tuple[int, str]] = []  # the temporaries by their last read, so that no step scans them all
     events = []
 
-    def ensure(name: str, order: list[str]) -> None:
-        if name in live or name not in graph.node_names:
-            return
-        for dependency in graph.network[name].dependencies:
-            ensure(dependency, order)
-        order.append(name)
-        live.add(name)
-        temporary.add(name)
+    def ensure(wanted: str, order: list[str]) -> None:
+        """Recompute ``wanted`` and what it needs, dependencies first (a stack: chains can be long)."""
+        stack = [(wanted, False)]
+        while stack:
+            name, ready = stack.pop()
+            if name in live or name not in graph.node_names:
+                continue
+            if not ready:
+                stack.append((name, True))
+                stack.extend((d, False) for d in reversed(graph.network[name].dependencies))
+                continue
+            order.append(name)
+            live.add(name)
+            temporary.add(name)
+            heapq.heappush(due, (last_read.get(name, -1), name))
 
     for step in graph.derivation.steps:
         order: list[str] = []
         for name in graph.reads[step.index]:
             ensure(name, order)
-        free = tuple(sorted(n for n in temporary if last_read.get(n, -1) <= step.index))
+        freed = set()
+        while due and due[0][0] <= step.index:
+            name = heapq.heappop(due)[1]
+            if name in temporary:
+                freed.add(name)
+        free = tuple(sorted(freed))
         live.difference_update(free)
         temporary.difference_update(free)
         events.append(ScheduleEvent(step.index, tuple(order), free))

@@ -1,13 +1,18 @@
-"""The naive way to every gradient: ``sympy.diff`` of the whole expanded loss, once per parameter element.
+"""The naive way to every gradient: each parameter element on its own, sharing nothing.
 
-Its operation count is what backpropagation is compared with (the page's claim
-that differentiating each parameter on its own costs a pass per parameter).
-The count is bounded by work, never by a clock, so the same network gives the
-same figures on any machine: every element is derived while there are at most
-``cap`` of them and the work (elements × operations of the expanded loss) stays
-within ``work``; otherwise a fixed sample of elements of each parameter is
-derived — evenly spaced in row-major order, the first and the last among them —
-and each parameter's count is extrapolated from its sample.
+Its operation count is what backpropagation is compared with.  By default it is
+*counted* from structure, as the page counts it (역전파의 효율성): one forward
+pass per parameter element, p × the forward pass's operations
+(:func:`counted_naive`, linear in the network, no SymPy).
+
+On request it is *measured* instead (:func:`naive_operations`): ``sympy.diff``
+of the whole expanded loss, once per parameter element.  That count is bounded
+by work, never by a clock, so the same network gives the same figures on any
+machine: every element is derived while there are at most ``cap`` of them and
+the work (elements × operations of the expanded loss) stays within ``work``;
+otherwise a fixed sample of elements of each parameter is derived — evenly
+spaced in row-major order, the first and the last among them — and each
+parameter's count is extrapolated from its sample.
 """
 
 from __future__ import annotations
@@ -23,11 +28,12 @@ from .counting import count_operations, scalar_operations
 if TYPE_CHECKING:
     from ..derivation import Derivation
 
-EXACT, SAMPLED, SKIPPED = "exact", "sampled", "skipped"
-#: Why the count is what it is: every element derived, a sample because of the element cap or of the
-#: work bound, or not attempted because the forward pass or the expanded loss is too large.
-EVERY_ELEMENT, OVER_CAP, OVER_WORK, FORWARD_TOO_LARGE, LOSS_TOO_LARGE = (
-    "every_element", "over_cap", "over_work", "forward_too_large", "loss_too_large")
+COUNTED, EXACT, SAMPLED, SKIPPED = "counted", "exact", "sampled", "skipped"
+#: Why the count is what it is: one forward pass per element (counted); every element derived, a sample
+#: because of the element cap or of the work bound, or not attempted because the forward pass or the
+#: expanded loss is too large (measured).
+FORWARD_PASSES, EVERY_ELEMENT, OVER_CAP, OVER_WORK, FORWARD_TOO_LARGE, LOSS_TOO_LARGE = (
+    "forward_passes", "every_element", "over_cap", "over_work", "forward_too_large", "loss_too_large")
 
 
 @dataclass(frozen=True)
@@ -48,15 +54,18 @@ class ParameterGroupCost:
 
 @dataclass(frozen=True)
 class NaiveCost:
-    """``sympy.diff`` of the fully expanded loss, once per parameter element, nothing shared.
+    """Each parameter element's gradient on its own, nothing shared.
 
-    ``method`` is ``"exact"`` (every element derived), ``"sampled"`` (``per_parameter``
-    elements of each parameter derived, each parameter's total extrapolated as
-    mean × elements: the elements of one weight matrix have derivatives of the
-    same form) or ``"skipped"`` (too large to attempt: ``operations`` is None).
-    ``reason`` says why (one of the module's reason names), ``measured`` and
-    ``limit`` the figure that decided it and its bound.  ``loss_operations`` is
-    the expanded loss's own count.
+    ``method`` is ``"counted"`` (the default: one forward pass per element, p ×
+    forward; ``measured`` holds the forward pass's operations and ``derived`` is 0),
+    or, measured with ``sympy.diff`` of the fully expanded loss, ``"exact"``
+    (every element derived), ``"sampled"`` (``per_parameter`` elements of each
+    parameter derived, each parameter's total extrapolated as mean × elements:
+    the elements of one weight matrix have derivatives of the same form) or
+    ``"skipped"`` (too large to attempt: ``operations`` is None).  ``reason`` says
+    why (one of the module's reason names), ``measured`` and ``limit`` the figure
+    that decided it and its bound.  ``loss_operations`` is the expanded loss's own
+    count (None when it was not built).
     """
 
     operations: int | None
@@ -72,14 +81,32 @@ class NaiveCost:
 
     @property
     def estimated(self) -> bool:
-        return self.method != EXACT
+        """Whether the figure is extrapolated from a sample of elements (counted and exact figures are not)."""
+        return self.method == SAMPLED
+
+    @property
+    def counted(self) -> bool:
+        """Whether the figure is counted from the forward pass rather than measured with ``sympy.diff``."""
+        return self.method == COUNTED
 
     @property
     def note(self) -> str:
-        """Why the count is exact, sampled or skipped, in English (see :mod:`symbackprop.printing.report_text`)."""
+        """How the figure was found (counted; measured exactly, on a sample or skipped), in English
+        (see :mod:`symbackprop.printing.report_text`)."""
         from ..printing.report_text import naive_note
 
         return naive_note(self, "en")
+
+
+def counted_naive(derivation: Derivation, forward: int | None = None) -> NaiveCost:
+    """The page's count of the naive way: one forward pass (``forward`` operations) per parameter element.
+
+    Linear in the network: the forward pass's operations are counted once, from structure.
+    """
+    forward = count_operations(derivation).forward if forward is None else forward
+    groups = tuple(ParameterGroupCost(q.name, q.size, 0, q.size * forward) for q in derivation.network.params)
+    parameters = sum(g.elements for g in groups)
+    return NaiveCost(parameters * forward, parameters, 0, COUNTED, None, groups, FORWARD_PASSES, forward)
 
 
 def _parameter_elements(derivation: Derivation) -> tuple[list[tuple[str, list[sp.Basic], tuple[int, int]]], dict]:
@@ -117,7 +144,7 @@ def sample_positions(elements: int, count: int) -> list[int]:
 
 def naive_operations(derivation: Derivation, *, cap: int = 64, sample: int = 2, work: int = 50_000,
                      loss_cap: int = 20_000, build_cap: int = 50_000, forward: int | None = None) -> NaiveCost:
-    """Operation count of deriving each ∂L/∂θ on its own from the whole expanded loss.
+    """Operation count of deriving each ∂L/∂θ on its own from the whole expanded loss, measured.
 
     Every element is derived when there are at most ``cap`` and elements ×
     (operations of the expanded loss) is at most ``work``; otherwise ``sample``
@@ -163,4 +190,4 @@ def naive_operations(derivation: Derivation, *, cap: int = 64, sample: int = 2, 
                      tuple(group_costs), reason, measured, limit, per_parameter)
 
 
-__all__ = ["NaiveCost", "ParameterGroupCost", "naive_operations", "sample_positions"]
+__all__ = ["NaiveCost", "ParameterGroupCost", "counted_naive", "naive_operations", "sample_positions"]

@@ -58,21 +58,38 @@ def factor_text(value: Any) -> str:
     return f"({text})" if isinstance(value, (sp.Add, sp.Mul)) else text
 
 
-def tree_size(value: Any, memo: dict | None = None) -> int:
-    """Nodes of a tensor tree plus the operations of the SymPy expressions in it: a size to cap."""
+def tree_size(value: Any, memo: dict | None = None, node_sizes: dict | None = None) -> int:
+    """Nodes of a tensor tree plus the operations of the SymPy expressions in it: a size to cap.
+
+    A repeated subtree counts each time it appears; ``node_sizes`` (by node identity) keeps the
+    sizes of subtrees already measured, so that trees built one on another are measured once each.
+    """
     memo = {} if memo is None else memo
     if isinstance(value, T.Tensor):
-        total = 0
-        for node in T.walk(value):
-            total += 1
-            if isinstance(node, T.Scalar):
-                total += scalar_operations(node.expr, memo)
-            elif isinstance(node, T.Scale):
-                total += scalar_operations(node.factor, memo)
-        return total
+        return _tensor_size(value, memo, {} if node_sizes is None else node_sizes)
     if isinstance(value, sp.MatrixBase):
         return sum(tree_size(v, memo) for v in value)
     return scalar_operations(value, memo) + 1
+
+
+def _tensor_size(root: T.Tensor, memo: dict, sizes: dict[int, tuple[T.Tensor, int]]) -> int:
+    stack = [(root, False)]
+    while stack:  # children before parents, without recursion (trees can be as deep as the network)
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if not children_done:
+            stack.append((node, True))
+            stack.extend((child, False) for child in node.children if id(child) not in sizes)
+            continue
+        own = 1
+        if isinstance(node, T.Scalar):
+            own += scalar_operations(node.expr, memo)
+        elif isinstance(node, T.Scale):
+            own += scalar_operations(node.factor, memo)
+        # the node is kept beside its size, so that its identity is not reused while the table lives
+        sizes[id(node)] = (node, own + sum(sizes[id(child)][1] for child in node.children))
+    return sizes[id(root)][1]
 
 
 class _SubstitutionError(Exception):
@@ -92,6 +109,7 @@ class UpstreamProducts(TreeVisitor):
         self.done: dict[str, Any] = {derivation.loss: derivation.seed}
         self.sizes: dict[str, int] = {}
         self.memo: dict = {}
+        self.node_sizes: dict = {}
         self.too_large: set[str] = set()
 
     def of(self, name: str) -> Any:
@@ -124,7 +142,7 @@ class UpstreamProducts(TreeVisitor):
 
     def size_of(self, name: str, value: Any) -> int:
         if name not in self.sizes:
-            self.sizes[name] = tree_size(value, self.memo)
+            self.sizes[name] = tree_size(value, self.memo, self.node_sizes)
         return self.sizes[name]
 
     def _estimate(self, result: Any) -> int:
@@ -139,7 +157,7 @@ class UpstreamProducts(TreeVisitor):
                     upstream |= {s.of for s in expr.free_symbols if isinstance(s, T.AdjointSymbol)}
         else:
             upstream = {s.of for s in sp.sympify(result).free_symbols if isinstance(s, T.AdjointSymbol)}
-        total = tree_size(result, self.memo)
+        total = tree_size(result, self.memo, self.node_sizes)
         for name in upstream:
             value = self.of(name)
             if value is None:

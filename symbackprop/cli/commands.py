@@ -7,7 +7,6 @@ import math
 import os
 import shutil
 import sys
-import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,6 @@ from .progress import Progress
 FORMATS = ("tex", "md", "pdf", "html")
 SUFFIX_FORMATS = {".tex": "tex", ".md": "md", ".markdown": "md", ".pdf": "pdf", ".html": "html", ".htm": "html"}
 LATEX_TIMEOUT_SECONDS = 180
-#: Arrays with more elements than this are shown by their first and last elements and their shape.
-CHECK_CELL_ELEMENTS = 6
 
 
 # -- derive ------------------------------------------------------------------------------------
@@ -165,56 +162,10 @@ def run_check(args: argparse.Namespace, progress: Progress) -> int:
 
 
 def format_check(report: Any, lang: str = "en") -> str:
-    """The check as an aligned text table, a line per parameter, and a verdict."""
-    header = tuple(say(f"check.{column}", lang) for column in
-                   ("parameter", "derived", "finite_differences", "sympy_diff", "error", "result"))
-    rows = [header]
-    for row in report.rows:
-        rows.append((
-            row.name,
-            _array_text(row.derived),
-            _array_text(row.finite_differences),
-            say("check.skipped", lang) if row.sympy_diff is None else _array_text(row.sympy_diff),
-            f"{row.max_relative_error:.2e}",
-            say("check.pass" if row.passed else "check.fail", lang),
-        ))
-    widths = [max(_width(r[i]) for r in rows) for i in range(len(header))]
-    lines = ["  ".join(_pad(cell, width) for cell, width in zip(r, widths)).rstrip() for r in rows]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    lines.extend(say("check.note", lang, note=note) for note in report.notes)
-    if report.sympy_sampled:
-        lines.append(say("check.sampled", lang, checked=report.sympy_checked, total=report.elements,
-                         sample=report.sympy_sample))
-    failed = [r.name for r in report.rows if not r.passed]
-    if failed:
-        lines.append(say("check.mismatch", lang, names=", ".join(failed), tolerance=report.tolerance))
-    else:
-        lines.append(say("check.ok", lang, n=len(report.rows), tolerance=report.tolerance))
-    return "\n".join(lines)
+    """The check as an aligned text table, a line per parameter, what each oracle covered, and a verdict."""
+    from ..printing.check_text import check_table
 
-
-def _width(cell: str) -> int:
-    """Columns a terminal gives the text: two for each wide (Korean) character."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in cell)
-
-
-def _pad(cell: str, width: int) -> str:
-    return cell + " " * (width - _width(cell))
-
-
-def _array_text(value: Any) -> str:
-    import numpy as np
-
-    array = np.asarray(value, dtype=float)
-    shape = "×".join(str(n) for n in array.shape)
-    if array.ndim == 2 and array.shape[1] == 1:
-        array = array[:, 0]
-    if array.size > CHECK_CELL_ELEMENTS:
-        flat = [f"{v:.6g}" for v in array.ravel()]
-        return f"[{flat[0]}, {flat[1]}, …, {flat[-1]}] ({shape})"
-    text = np.array2string(array, separator=", ", max_line_width=10**6,
-                           formatter={"float_kind": lambda v: f"{v:.6g}"})
-    return " ".join(text.split())
+    return check_table(report, lang)
 
 
 # -- graph -------------------------------------------------------------------------------------

@@ -54,21 +54,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "option.tolerance": "--tolerance {tolerance:g}: give a positive number, such as 1e-5",
         "check.needs_values": "check needs values: give --values FILE (or a [values] table in the spec, "
                               "or `values` in the Python file)",
-        "check.parameter": "parameter",
-        "check.derived": "derived",
-        "check.finite_differences": "finite differences",
-        "check.sympy_diff": "sympy.diff",
-        "check.error": "max rel. error",
-        "check.result": "result",
-        "check.skipped": "skipped",
-        "check.pass": "pass",
-        "check.fail": "FAIL",
-        "check.note": "note: {note}",
-        "check.sampled": "sympy.diff derived {checked} of the {total} parameter elements: in each parameter "
-                         "the first, the last and evenly spaced ones between, at most {sample} "
-                         "(--thorough derives every element; finite differences checked all {total})",
-        "check.mismatch": "MISMATCH: {names} disagree with the oracles (tolerance {tolerance:g})",
-        "check.ok": "ok: all {n} gradients agree (tolerance {tolerance:g})",
         "graph.suffix": "-o {output}: use .dot or .gv for DOT, or .svg, .png or .pdf",
         "graph.needs_dot": "-o {output} needs Graphviz's 'dot' program, which was not found; {install}, "
                            "or write .dot instead",
@@ -115,21 +100,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "option.tolerance": "--tolerance {tolerance:g}: 1e-5 같은 양수를 주세요",
         "check.needs_values": "check에는 값이 필요합니다: --values FILE을 주세요 (또는 명세의 [values] 표, "
                               "Python 파일의 `values`)",
-        "check.parameter": "파라미터",
-        "check.derived": "유도한 값",
-        "check.finite_differences": "유한 차분",
-        "check.sympy_diff": "sympy.diff",
-        "check.error": "최대 상대 오차",
-        "check.result": "결과",
-        "check.skipped": "건너뜀",
-        "check.pass": "통과",
-        "check.fail": "실패",
-        "check.note": "참고: {note}",
-        "check.sampled": "sympy.diff는 파라미터 원소 {total}개 중 {checked}개를 유도했습니다: 파라미터마다 "
-                         "첫 원소, 마지막 원소와 그 사이에 고르게 놓인 원소, 최대 {sample}개 "
-                         "(--thorough를 주면 모든 원소를 유도합니다. 유한 차분은 {total}개 모두 확인했습니다)",
-        "check.mismatch": "불일치: 기준 값과 다른 gradient: {names} (허용 오차 {tolerance:g})",
-        "check.ok": "확인: gradient {n}개가 모두 일치합니다 (허용 오차 {tolerance:g})",
         "graph.suffix": "-o {output}: DOT는 .dot이나 .gv를, 그림은 .svg, .png, .pdf를 쓰세요",
         "graph.needs_dot": "-o {output}: Graphviz의 'dot' 프로그램이 필요한데 찾지 못했습니다. {install}, "
                            "또는 .dot으로 쓰세요",

@@ -48,9 +48,9 @@ def _half_sse_latex(h: str, y: str, n: int, scalar: bool) -> Printed:
 
 half_squared_error = declare(LossOp(
     "half_squared_error",
-    explicit=lambda h, y: sp.Rational(1, 2) * sum((h[i] - y[i]) ** 2 for i in range(len(h))),
+    explicit=lambda h, y: sp.Rational(1, 2) * sp.Add(*((h[i] - y[i]) ** 2 for i in range(len(h)))),
     numeric=_half_sse,
-    written_out=lambda pairs: sp.Rational(1, 2) * sum((a - b) ** 2 for a, b in pairs),
+    written_out=lambda pairs: sp.Rational(1, 2) * sp.Add(*((a - b) ** 2 for a, b in pairs)),
     latex=_half_sse_latex, dot="½‖·‖²", torch="0.5 * sum of squares",
     prediction=LossGradientOp(lambda h, y: h - y, _error, lambda h, y, n: Printed(f"{h} - {y}", ADD),
                               ("the squared error gives $(h - y)$", "제곱 오차: $(h - y)$ 형태로 gradient 계산")),
@@ -87,9 +87,9 @@ def _twice_over(difference: str, n: int) -> Printed:
 
 mse = declare(LossOp(
     "mse",
-    explicit=lambda h, y: sum((h[i] - y[i]) ** 2 for i in range(len(h))) / len(h),
+    explicit=lambda h, y: sp.Add(*((h[i] - y[i]) ** 2 for i in range(len(h)))) / len(h),
     numeric=_mse,
-    written_out=lambda pairs: sum((a - b) ** 2 for a, b in pairs) / len(pairs),
+    written_out=lambda pairs: sp.Add(*((a - b) ** 2 for a, b in pairs)) / len(pairs),
     latex=_mse_latex, dot="MSE", torch="nn.MSELoss",
     prediction=LossGradientOp(lambda h, y: 2 * (h - y) / len(h), _mse_prediction,
                               lambda h, y, n: _twice_over(f"{h} - {y}", n),
@@ -135,9 +135,10 @@ def _bce_prediction_latex(h: str, y: str, n: int) -> Printed:
 
 binary_cross_entropy = declare(LossOp(
     "binary_cross_entropy",
-    explicit=lambda p, y: -sum(y[i] * sp.log(p[i]) + (1 - y[i]) * sp.log(1 - p[i]) for i in range(len(p))) / len(p),
+    explicit=lambda p, y: -sp.Add(*(y[i] * sp.log(p[i]) + (1 - y[i]) * sp.log(1 - p[i])
+                                    for i in range(len(p)))) / len(p),
     numeric=_bce,
-    written_out=lambda pairs: -sum(LogLikelihood(a, b) for a, b in pairs) / len(pairs),
+    written_out=lambda pairs: -sp.Add(*(LogLikelihood(a, b) for a, b in pairs)) / len(pairs),
     latex=_bce_latex, dot="BCE", torch="nn.BCELoss",
     prediction=LossGradientOp(
         lambda p, y: sp.Matrix([(p[i] - y[i]) / (p[i] * (1 - p[i])) / len(p) for i in range(len(p))]),
@@ -177,9 +178,9 @@ def _bce_logits_latex(h: str, y: str, n: int, scalar: bool) -> Printed:
 
 bce_with_logits = declare(LossOp(
     "bce_with_logits",
-    explicit=lambda z, y: sum(Softplus(z[i]) - y[i] * z[i] for i in range(len(z))) / len(z),
+    explicit=lambda z, y: sp.Add(*(Softplus(z[i]) - y[i] * z[i] for i in range(len(z)))) / len(z),
     numeric=_bce_logits,
-    written_out=lambda pairs: sum(Softplus(a) - b * a for a, b in pairs) / len(pairs),
+    written_out=lambda pairs: sp.Add(*(Softplus(a) - b * a for a, b in pairs)) / len(pairs),
     latex=_bce_logits_latex, dot="BCE\\nlogits", torch="nn.BCEWithLogitsLoss",
     prediction=LossGradientOp(
         lambda z, y: sp.Matrix([(Sigmoid(z[i]) - y[i]) / len(z) for i in range(len(z))]),
@@ -227,18 +228,22 @@ def _classic_or_along(classic, general):
 
 
 def _softmax_explicit(z):
-    total = sum(sp.exp(z[i]) for i in range(len(z)))
+    total = sp.Add(*(sp.exp(z[i]) for i in range(len(z))))
     return sp.Matrix([sp.exp(z[i]) / total for i in range(len(z))])
 
 
 def _cross_entropy_written_out(pairs):
     log_sum = LogSumExp(*(a for a, _ in pairs))
-    return -sum(b * (a - log_sum) for a, b in pairs)
+    return -sp.Add(*(b * (a - log_sum) for a, b in pairs))
+
+
+def _explicit_log_sum_exp(z):
+    return sp.log(sp.Add(*(sp.exp(z[i]) for i in range(len(z)))))
 
 
 def _explicit_cross_entropy(z, y):
-    log_sum = sp.log(sum(sp.exp(z[i]) for i in range(len(z))))
-    return -sum(y[i] * (z[i] - log_sum) for i in range(len(z)))
+    log_sum = _explicit_log_sum_exp(z)
+    return -sp.Add(*(y[i] * (z[i] - log_sum) for i in range(len(z))))
 
 
 cross_entropy = declare(LossOp(
@@ -258,7 +263,7 @@ cross_entropy = declare(LossOp(
         (r"softmax with cross-entropy gives $\operatorname{softmax}(z) - y$",
          r"소프트맥스 교차 엔트로피: $\operatorname{softmax}(z) - y$ 형태로 gradient 계산")),
     target=LossGradientOp(
-        _classic_or_along(lambda z, y: -(z - sp.ones(*z.shape) * sp.log(sum(sp.exp(z[i]) for i in range(len(z))))),
+        _classic_or_along(lambda z, y: -(z - sp.ones(*z.shape) * _explicit_log_sum_exp(z)),
                           along.explicit_target_along),
         _cross_entropy_target,
         _classic_or_along(lambda h, y, n: Printed(rf"-\log \operatorname{{softmax}}\left({h}\right)", NEGATIVE),

@@ -115,6 +115,10 @@ PROSE: dict[str, dict[str, str]] = {
         "efficiency.naive": "Each parameter on its own, measured: `sympy.diff` of the whole loss, once per parameter",
         "efficiency.claim": "The page says 1 forward + 1 backward pass costs about $2 \\times$ the forward pass; "
                             "here backpropagation takes ${ratio} \\times$ the forward pass (${backprop}$ operations).",
+        "efficiency.counted": "Computing each parameter's gradient on its own takes one forward pass per parameter, "
+                              "and the passes share nothing: ${p} \\times {forward} = {naive}$ operations, "
+                              "${speedup} \\times$ backpropagation. This figure is counted from the forward pass's "
+                              "operations, as the page counts it; it is not measured.",
         "efficiency.speedup": "Deriving each parameter's gradient on its own from the fully expanded loss shares "
                               "nothing: ${naive}$ operations, ${speedup} \\times$ backpropagation.",
         "efficiency.estimated": "The measured naive count is an estimate: ${derived}$ of the ${p}$ parameters were "
@@ -270,6 +274,10 @@ PROSE: dict[str, dict[str, str]] = {
         "efficiency.claim": "페이지는 1번의 forward + 1번의 backward pass의 비용을 forward 비용의 약 2배로 봅니다. "
                             "이 신경망에서 측정한 역전파의 비용은 forward pass의 ${ratio}$배 (연산 ${backprop}$개)"
                             "입니다.",
+        "efficiency.counted": "각 파라미터의 gradient를 독립적으로 계산하면 파라미터마다 forward pass가 한 번씩 "
+                              "필요하고 아무것도 공유하지 않습니다: 연산 ${p} \\times {forward} = {naive}$개, 곧 "
+                              "역전파의 ${speedup}$배입니다. 이 값은 페이지처럼 forward pass의 연산 수로 센 것이며, "
+                              "측정한 값이 아닙니다.",
         "efficiency.speedup": "각 파라미터의 gradient를 전개한 손실에서 따로따로 미분하면 아무것도 공유하지 않아 "
                               "연산 ${naive}$개, 곧 역전파의 ${speedup}$배가 필요합니다.",
         "efficiency.estimated": "측정한 값은 추정치입니다: 파라미터 ${p}$개 중 ${derived}$개만 `sympy.diff`로 "

@@ -15,6 +15,9 @@ REPORT_PROSE: dict[str, dict[str, str]] = {
         "cost.naive": "naive: sympy.diff of the expanded loss per parameter",
         "cost.times_forward": "× forward",
         "cost.naive_note": "naive count: {note}",
+        "naive.forward_passes": "counted, not measured: one forward pass ({forward} operations) for each of the "
+                                "{parameters} parameter elements, {operations} in all; cost(naive=\"measured\") "
+                                "differentiates the expanded loss with sympy.diff instead, on a sample",
         "naive.every_element": "every one of the {parameters} parameter elements derived with sympy.diff",
         "naive.sampled": "estimated: {derived} of {parameters} parameter elements derived with sympy.diff "
                          "({which}; {why}); each parameter's count extrapolated as its mean per element × its elements",
@@ -28,6 +31,23 @@ REPORT_PROSE: dict[str, dict[str, str]] = {
         "naive.which.one": "the first element of each parameter",
         "naive.which.two": "the first and the last element of each parameter",
         "naive.which.many": "{k} evenly spaced elements of each parameter, the first and the last among them",
+        "check.parameter": "parameter",
+        "check.derived": "derived",
+        "check.finite_differences": "finite differences",
+        "check.sympy_diff": "sympy.diff",
+        "check.error": "max rel. error",
+        "check.result": "result",
+        "check.skipped": "skipped",
+        "check.pass": "pass",
+        "check.fail": "FAIL",
+        "check.note": "note: {note}",
+        "check.coverage": "sympy.diff: {sympy}; finite differences: {finite}",
+        "check.coverage.of": "{checked} of {total} elements",
+        "check.coverage.skipped": "skipped",
+        "check.sampled": "— marks an element that oracle did not look at: the elements are chosen by work, the same "
+                         "on every run (thorough=True, or --thorough, derives every element with sympy.diff)",
+        "check.mismatch": "MISMATCH: {names} disagree with the oracles (tolerance {tolerance:g})",
+        "check.ok": "ok: all {n} gradients agree (tolerance {tolerance:g})",
         "flow.heading": "gradient norms (Frobenius), relative to {against}; vanishing < {vanishing}, "
                         "exploding > {exploding}",
         "flow.against": "the top layer's ({output}, {weight})",
@@ -74,6 +94,9 @@ REPORT_PROSE: dict[str, dict[str, str]] = {
         "cost.naive": "비효율적인 방법: 파라미터마다 전개한 손실을 sympy.diff",
         "cost.times_forward": "× forward",
         "cost.naive_note": "비효율적인 방법의 연산 수: {note}",
+        "naive.forward_passes": "측정하지 않고 센 값: 파라미터 원소 {parameters}개마다 forward pass 한 번 (연산 "
+                                "{forward}개), 모두 {operations}개; cost(naive=\"measured\")는 대신 전개한 손실을 "
+                                "표본에서 sympy.diff로 미분",
         "naive.every_element": "파라미터 원소 {parameters}개 모두 sympy.diff로 미분",
         "naive.sampled": "추정치: 파라미터 원소 {parameters}개 중 {derived}개를 sympy.diff로 미분 ({which}; {why}); "
                          "각 파라미터의 값은 원소당 평균 × 원소 수로 외삽",
@@ -86,6 +109,23 @@ REPORT_PROSE: dict[str, dict[str, str]] = {
         "naive.which.one": "각 파라미터의 첫 원소",
         "naive.which.two": "각 파라미터의 첫 원소와 마지막 원소",
         "naive.which.many": "각 파라미터에서 고르게 떨어진 원소 {k}개, 첫 원소와 마지막 원소 포함",
+        "check.parameter": "파라미터",
+        "check.derived": "유도한 값",
+        "check.finite_differences": "유한 차분",
+        "check.sympy_diff": "sympy.diff",
+        "check.error": "최대 상대 오차",
+        "check.result": "결과",
+        "check.skipped": "건너뜀",
+        "check.pass": "통과",
+        "check.fail": "실패",
+        "check.note": "참고: {note}",
+        "check.coverage": "sympy.diff: {sympy}; 유한 차분: {finite}",
+        "check.coverage.of": "원소 {total}개 중 {checked}개",
+        "check.coverage.skipped": "건너뜀",
+        "check.sampled": "—는 그 기준이 보지 않은 원소입니다: 원소는 작업량으로 고르며 실행할 때마다 같습니다 "
+                         "(thorough=True 또는 --thorough를 주면 모든 원소를 sympy.diff로 유도합니다)",
+        "check.mismatch": "불일치: 기준 값과 다른 gradient: {names} (허용 오차 {tolerance:g})",
+        "check.ok": "확인: gradient {n}개가 모두 일치합니다 (허용 오차 {tolerance:g})",
         "flow.heading": "gradient norm (Frobenius), {against} 대비; 소실 < {vanishing}, 폭발 > {exploding}",
         "flow.against": "최상위 층 ({output}, {weight})",
         "flow.against_unknown": "최상위 층",

@@ -20,9 +20,12 @@ def naive_which_key(per_parameter: int) -> str:
 
 
 def naive_note(naive: NaiveCost, lang: str) -> str:
-    """Why the naive count is exact, sampled or skipped."""
+    """How the naive count was found: counted, or measured exactly, on a sample or skipped."""
     from ..analysis.naive import EXACT, SKIPPED
 
+    if naive.counted:
+        return report_say(lang, "naive.forward_passes", forward=f"{naive.measured:,}",
+                          parameters=f"{naive.parameters:,}", operations=f"{naive.operations:,}")
     if naive.method == EXACT:
         return report_say(lang, "naive.every_element", parameters=f"{naive.parameters:,}")
     if naive.method == SKIPPED:
@@ -47,7 +50,7 @@ def cost_rows(report: CostReport, lang: str = "en") -> list[tuple[str, str, str]
         (report_say(lang, "cost.page_naive", p=p), f"{report.parameters * report.forward:,}", p),
     ]
     naive = report.naive
-    if naive is not None:
+    if naive is not None and not naive.counted:  # a counted figure is the page's row above
         if naive.operations is None:
             rows.append((report_say(lang, "cost.naive"), "—", "—"))
         else:

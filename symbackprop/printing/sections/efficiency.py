@@ -27,7 +27,7 @@ def efficiency_section(w: Writer, report: CostReport) -> list[Block]:
          m(figures.count(report.page_naive_ratio))),
     ]
     naive = report.naive
-    if naive is not None:
+    if naive is not None and not naive.counted:  # a counted figure is the page's row above
         if naive.operations is None:
             rows.append((w.say("efficiency.naive"), "—", "—"))
         else:
@@ -41,7 +41,11 @@ def efficiency_section(w: Writer, report: CostReport) -> list[Block]:
     ]
     sentences = [w.say("efficiency.claim", ratio=figures.ratio(report.backprop_ratio),
                        backprop=figures.count(report.backprop))]
-    if naive is not None and naive.operations is not None and report.speedup is not None:
+    if naive is not None and naive.counted:
+        if report.speedup is not None:
+            sentences.append(w.say("efficiency.counted", p=p, forward=figures.count(report.forward),
+                                   naive=figures.count(naive.operations), speedup=figures.ratio(report.speedup)))
+    elif naive is not None and naive.operations is not None and report.speedup is not None:
         sentences.append(w.say("efficiency.speedup", naive=figures.count(naive.operations, estimated=naive.estimated),
                                speedup=figures.ratio(report.speedup, estimated=naive.estimated)))
         if naive.estimated:
