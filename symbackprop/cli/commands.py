@@ -11,6 +11,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+from ..stages import listening
 from .errors import EXIT_MISMATCH, EXIT_OK, CommandError
 from .loading import load_net, values_for
 from .messages import say
@@ -54,7 +55,7 @@ def run_derive(args: argparse.Namespace, progress: Progress) -> int:
     output = args.output
     if fmt == "pdf" and output is None:
         output = "derivation.pdf"
-    with progress.stage(say("stage.writing", format=fmt)):
+    with progress.stage(say("stage.writing", format=fmt)) as part, listening(part):  # each section named as it begins
         content = document(derivation, fmt, values=values, options=options, katex_head=head, progress=progress)
     if output is None or output == "-":
         sys.stdout.buffer.write(content)
