@@ -22,6 +22,7 @@ import sys
 import traceback
 import warnings
 from collections.abc import Sequence
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .commands import format_check, run_check, run_derive, run_graph
@@ -56,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     progress = Progress(enabled=not args.quiet)
     try:
+        import_module("symbackprop.api")  # every command uses the library: loaded before its first stage is timed
         with warnings.catch_warnings():
             # A warning (an unused parameter, say) is one line too, not Python's two-line report.
             warnings.showwarning = _show_warning
