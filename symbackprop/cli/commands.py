@@ -122,8 +122,6 @@ def document_format(requested: str | None, output: str | None) -> str:
 
 def document(derivation: Any, fmt: str, *, values: dict[str, Any] | None, options: dict[str, Any],
              katex_head: str, progress: Progress) -> bytes:
-    from ..printing.documents import compile_pdf
-
     if fmt == "html":
         return derivation.to_html(values=values, katex_head=katex_head, **options).encode("utf-8")
     if fmt == "md":
@@ -131,6 +129,8 @@ def document(derivation: Any, fmt: str, *, values: dict[str, Any] | None, option
     latex = derivation.to_latex(values=values, standalone=True, **options)
     if fmt == "tex":
         return latex.encode("utf-8")
+    from ..printing.documents import compile_pdf  # LaTeX's tools, for a PDF only
+
     with progress.stage(say("stage.compiling")):
         return compile_pdf(latex, timeout=LATEX_TIMEOUT_SECONDS)
 
