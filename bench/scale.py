@@ -186,8 +186,16 @@ def _child(family_index: int, size: int, stages: tuple[str, ...], report: Any) -
     network = FAMILIES[family_index].build(size)
     values = random_values(network)
     report.put(("network", (network_size(network), parameter_count(network))))
+    if not stages:
+        report.put(("done", None))
+        return
     start = time.perf_counter()
-    derivation = sbp.backprop(network)
+    try:
+        derivation = sbp.backprop(network)
+    except Exception as error:  # RecursionError, say: nothing else can run
+        report.put(("backprop", type(error).__name__))
+        report.put(("done", None))
+        return
     if "backprop" in stages:
         report.put(("backprop", time.perf_counter() - start))
     state: dict[str, Any] = {}
@@ -238,27 +246,31 @@ def measure(family_index: int, size: int, stages: tuple[str, ...], budget: float
     row = Row(size)
     context = multiprocessing.get_context("fork")
     remaining = list(stages)
-    while remaining:
+    started = False
+    while remaining or not started:
+        started = True
         report = context.Queue()
         child = context.Process(target=_child, args=(family_index, size, tuple(remaining), report), daemon=True)
         child.start()
-        waiting = budget * 2 + 30  # building the network and a backprop outside the stages
-        while remaining:
-            try:
-                key, value = report.get(timeout=waiting)
-            except queues.Empty:
-                stopped = remaining.pop(0)
-                row.cells[stopped] = f"> {budget:.0f} s"
+        setup = budget * 2 + 30  # building the network, and a backprop outside the stages
+        deadline = time.monotonic() + setup
+        while True:
+            message = _next_report(report, child, deadline)
+            if message is None:  # over the budget, or the child died (out of memory, say)
+                if remaining:
+                    row.cells[remaining.pop(0)] = f"> {budget:.0f} s" if child.is_alive() else "crashed"
                 break
-            waiting = budget
+            key, value = message
+            if key == "done":
+                remaining.clear()
+                break
             if key == "network":
                 row.network_size, row.parameters = value
-                waiting = budget * 2 + 30 if "backprop" not in remaining else budget
-            elif key == "done":
-                remaining.clear()
+                deadline = time.monotonic() + (budget if "backprop" in remaining else setup)
             else:
                 row.cells[key] = value
                 remaining.remove(key)
+                deadline = time.monotonic() + budget
         child.kill()
         child.join()
         if isinstance(row.cells.get("backprop"), str):  # nothing else can run without a derivation
@@ -266,6 +278,20 @@ def measure(family_index: int, size: int, stages: tuple[str, ...], budget: float
                 row.cells[stage] = SKIPPED
             remaining.clear()
     return row
+
+
+def _next_report(report: Any, child: Any, deadline: float) -> tuple[str, Any] | None:
+    """The child's next message, or None once ``deadline`` passes or the child has died without one."""
+    while time.monotonic() < deadline:
+        try:
+            return report.get(timeout=min(1.0, max(deadline - time.monotonic(), 0.01)))
+        except queues.Empty:
+            if not child.is_alive():
+                try:
+                    return report.get(timeout=1.0)  # what it sent just before it ended
+                except queues.Empty:
+                    return None
+    return None
 
 
 def slope(rows: list[Row], stage: str) -> float | None:
