@@ -312,14 +312,22 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _slope_cell(rows: list[Row], stage: str, value: float | None) -> str:
+    """The slope, flagged over the limit, and the largest size it reaches where that is not the family's largest."""
+    if value is None:
+        return SKIPPED
+    text = f"{value:.2f}" + (" ⚠" if value > SLOPE_LIMIT else "")
+    reached = [r.size for r in rows if isinstance(r.cells.get(stage), float)][-1]
+    return text if reached == rows[-1].size else f"{text} (to {reached})"
+
+
 def family_table(family: Family, rows: list[Row], print_table: Callable[..., None]) -> list[str]:
     """Print one family's table and return its flags."""
     header = [family.axis, "scalars", "params", *STAGES]
     body = [[str(r.size), f"{r.network_size:,}", f"{r.parameters:,}", *(_cell(r.cells.get(s)) for s in STAGES)]
             for r in rows]
     slopes = {stage: slope(rows, stage) for stage in STAGES}
-    body.append(["slope", "", "", *(SKIPPED if s is None else f"{s:.2f}" + (" ⚠" if s > SLOPE_LIMIT else "")
-                                    for s in slopes.values())])
+    body.append(["slope", "", "", *(_slope_cell(rows, stage, s) for stage, s in slopes.items())])
     print_table(f"Scale: {family.name} (seconds per call)", header, body)
     flags = [f"{family.name}: {stage} slope {s:.2f} > {SLOPE_LIMIT}" for stage, s in slopes.items()
              if s is not None and s > SLOPE_LIMIT]
