@@ -117,8 +117,8 @@ def lecture_network(batch: int = 4, vocabulary: int = 5, block: int = 3, embeddi
     return net
 
 
-def _lecture(_size: int):
-    return lecture_network()
+def _lecture(batch: int):
+    return lecture_network(batch=batch)
 
 
 FAMILIES = (
@@ -126,7 +126,7 @@ FAMILIES = (
     Family("MLP mlp([4]*depth + [1])", "depth", (4, 16, 64, 256, 1024), (4, 16), _mlp_depth),
     Family("scalar level mlp([w, w, 1])", "w", (4, 8, 16, 32, 64), (4, 8), _scalar_width),
     Family("attention_head(d)", "d", (4, 64, 512), (4, 8), _attention),
-    Family("lecture MLP (batch 4, vocabulary 5)", "—", (1,), (1,), _lecture),
+    Family("lecture MLP (vocabulary 5)", "batch", (4,), (4,), _lecture),
 )
 
 
