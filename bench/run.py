@@ -3,6 +3,7 @@
     python bench/run.py            # the full suite (several minutes: the naive baseline is slow)
     python bench/run.py --quick    # a small suite for CI (well under a minute)
     python bench/run.py --numeric  # only the numeric suites, 3 and 8, full size (a few minutes)
+    python bench/run.py --scale    # every stage against network size (bench/scale.py; --quick: small sizes)
 
 Numbers are medians of repeated calls on one thread (float64); the numeric suite times every side
 in interleaved rounds and reports the best time and the median ratio of each round. The baselines:
@@ -319,10 +320,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small suite for CI")
     parser.add_argument("--numeric", action="store_true", help="only the numeric suites (3 and 8), full size")
+    parser.add_argument("--scale", action="store_true", help="every stage against network size (bench/scale.py)")
+    parser.add_argument("--budget", type=float, metavar="SECONDS",
+                        help="--scale: the longest one call may take before its larger sizes skip it (60; quick: 5)")
     args = parser.parse_args(argv)
     print(f"symbackprop {sbp.__version__}, sympy {sp.__version__}, numpy {np.__version__}, "
           f"Python {sys.version.split()[0]}, {os.cpu_count()} cores")
-    if args.numeric:
+    if args.scale:
+        import scale
+
+        scale.scale_suite(table, quick=args.quick, budget=args.budget)
+    elif args.numeric:
         nets = [[8, 16, 16, 1], [16, 32, 32, 1], [64, 256, 256, 10], [4] + [4] * 32 + [1]]
         for batch in (1024, 32):
             numeric_suite(nets, [[4, 8, 8, 1], [8, 16, 16, 1]], batch=batch, rounds=21)

@@ -1,77 +1,57 @@
-"""symbackprop: backpropagation derived symbolically, step by step, and checked numerically."""
+"""symbackprop: backpropagation derived symbolically, step by step, and checked numerically.
 
-from .backends.blockwise import dask_gradients
-from .backprop import BATCH_SIZE, UnusedParameterWarning, backprop
-from .checking import GradientCheck, check_gradients
-from .derivation import Derivation, Step
-from .errors import (
-    ComplexValueError,
-    DuplicateNameError,
-    ExpressionError,
-    ExtraValueError,
-    ForeignQuantityError,
-    GradientCheckError,
-    IndexOutOfRangeError,
-    InvalidAxisError,
-    InvalidClassIndexError,
-    InvalidIndexError,
-    InvalidNameError,
-    InvalidNumberError,
-    InvalidOperandError,
-    MissingValueError,
-    NetworkError,
-    NonFiniteValueError,
-    NonScalarLossError,
-    OptionError,
-    ShapeMismatchError,
-    SymbackpropError,
-    TensorInSymPyError,
-    UnknownNameError,
-    UnsupportedFunctionError,
-    ValuesError,
-    ValueShapeError,
-)
-from .flow import deep_chain, plot_gradient_flow
-from .functions import Activation, elementwise, mean, total
-from .models import mlp
-from .network import Network
-from .numeric import Evaluation, GradientFunction
-from .ops import ACTIVATIONS
-from .ops.activations import identity, leaky_relu, make_relu, mish, relu, sigmoid, softplus, tanh
-from .ops.elementwise_math import abs, cos, exp, log, sin, sqrt  # noqa: A004 - sbp.abs as in NumPy
-from .ops.gated import gelu, silu
-from .ops.losses import (
-    bce_with_logits,
-    binary_cross_entropy,
-    cross_entropy,
-    half_squared_error,
-    mse,
-    softmax_cross_entropy,
-)
-from .ops.softmax import log_softmax, softmax
-from .reference import REFERENCE_LEARNING_RATE, reference_network, reference_values
-from .tensor.indexing import concat
-from .torch_bridge import from_torch
-from .torch_code import TorchCodeError, torch_code
-from .training import clip_grad_norm, sgd_step, train
+The public names live in :mod:`symbackprop.api` and are imported, all together, the first time a
+program uses one (``sbp.backprop``, ``from symbackprop import mlp``): importing the package alone
+loads neither SymPy nor NumPy, so that ``symbackprop --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .api import *  # noqa: F403 - the names __getattr__ provides, for type checkers and editors
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "ACTIVATIONS", "Activation", "GradientCheck", "check_gradients", "BATCH_SIZE", "Derivation",
-    "DuplicateNameError", "Evaluation",
-    "ExpressionError", "ExtraValueError", "GradientCheckError", "GradientFunction", "InvalidNameError",
-    "MissingValueError", "Network", "NetworkError", "NonFiniteValueError", "NonScalarLossError",
-    "ShapeMismatchError", "Step", "SymbackpropError", "UnknownNameError", "UnsupportedFunctionError",
-    "UnusedParameterWarning", "ValueShapeError", "ValuesError", "backprop", "bce_with_logits",
-    "binary_cross_entropy", "cross_entropy", "elementwise", "gelu", "half_squared_error", "identity",
-    "leaky_relu", "make_relu", "mish", "mlp", "mse", "relu", "sigmoid", "silu", "softmax_cross_entropy", "softplus",
-    "tanh", "total", "deep_chain", "plot_gradient_flow", "from_torch", "clip_grad_norm", "sgd_step", "train",
-    "reference_network", "reference_values", "REFERENCE_LEARNING_RATE",
-    "ComplexValueError", "ForeignQuantityError", "InvalidNumberError", "InvalidOperandError", "OptionError",
-    "TensorInSymPyError",
-    "log_softmax", "softmax",
-    "IndexOutOfRangeError", "InvalidAxisError", "InvalidClassIndexError", "InvalidIndexError", "concat",
-    "abs", "cos", "exp", "log", "mean", "sin", "sqrt",
-    "dask_gradients", "torch_code", "TorchCodeError",
-]
+#: Public functions named as the module that defines them: the function is what ``sbp.<name>`` means.
+FUNCTIONS_NAMED_AS_THEIR_MODULE = frozenset({"backprop", "torch_code"})
+
+
+def _public_names() -> types.ModuleType:
+    names = importlib.import_module(".api", __name__)
+    namespace = globals()
+    namespace.update({name: getattr(names, name) for name in names.__all__})
+    namespace["__all__"] = list(names.__all__)
+    return names
+
+
+def __getattr__(name: str) -> Any:
+    if name.startswith("__") and name != "__all__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name not in FUNCTIONS_NAMED_AS_THEIR_MODULE and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        return importlib.import_module(f".{name}", __name__)  # a submodule (sbp.models), imported alone
+    names = _public_names()
+    if name == "__all__" or hasattr(names, name):
+        return globals()[name] if name in globals() else getattr(names, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_public_names().__all__))
+
+
+class _Package(types.ModuleType):
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Importing symbackprop.backprop binds the module to the package's name `backprop`; the function
+        # of that name keeps it, as when the package imported every name at once.
+        if name in FUNCTIONS_NAMED_AS_THEIR_MODULE and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

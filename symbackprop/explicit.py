@@ -80,7 +80,8 @@ def _numeric(activation: Activation) -> Callable[[float], float]:
     cached = _NUMERIC.get(id(activation))
     if cached is None:
         t = sp.Symbol("t", real=True)
-        function = sp.lambdify(t, activation.formula(t), modules=[NUMPY_KERNELS, "numpy"])
+        # NumPy the module, not "numpy": the name makes SymPy star-import NumPy, which loads f2py and numpy.testing
+        function = sp.lambdify(t, activation.formula(t), modules=[NUMPY_KERNELS, np])
         cached = _NUMERIC[id(activation)] = (activation, function)  # the key object is kept alive
     return cached[1]
 

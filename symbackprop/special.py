@@ -136,10 +136,9 @@ def _missing(expr: sp.Expr, arguments: set[str]) -> list[str]:
         return [type(expr).__name__]
     read = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - arguments
     known = _known_names()
-    special = scipy_special()
     missing = []
     for name in sorted(read):
-        if name in known and (name not in NEEDS_SCIPY or special is not None):
+        if name in known and (name not in NEEDS_SCIPY or scipy_special() is not None):
             continue
         if name not in known and (hasattr(np, name) or hasattr(builtins, name)):
             continue  # the generated program falls back to NumPy's own names
@@ -152,9 +151,9 @@ def _ordinal(index: int) -> str:
 
 
 @lru_cache(maxsize=1024)
-def _problem(generic: sp.Expr, varying: tuple[int, ...], scipy_present: bool) -> str | None:
+def _problem(generic: sp.Expr, varying: tuple[int, ...], scipy_lookup: Callable) -> str | None:
     """Why one function application (its varying arguments replaced by placeholders) cannot be evaluated."""
-    del scipy_present  # part of the cache key only: the answer depends on it
+    del scipy_lookup  # part of the cache key only: the answer depends on whether it finds SciPy
     function = type(generic).__name__
     arguments = {str(s) for s in generic.free_symbols}
     missing = _missing(generic, arguments)
@@ -188,7 +187,6 @@ def _explain(function: str, missing: list[str], derivative_index: int | None) ->
 def check_expression(expr: sp.Expr, where: str) -> None:
     """Refuse, naming it, a function of ``expr`` that the generated program could not evaluate
     or differentiate numerically."""
-    present = scipy_special() is not None
     for application in expr.atoms(Application):
         if not is_differentiable_function(application):
             raise UnsupportedFunctionError(f"{where} uses {type(application).__name__}, which symbackprop "
@@ -201,6 +199,7 @@ def check_expression(expr: sp.Expr, where: str) -> None:
             generic = application
         if not isinstance(generic, Application):  # a placeholder argument that evaluated away
             generic = application
-        problem = _problem(generic, varying, present)
+        # The lookup, not its answer, is the key: SciPy is imported only for a function that needs it.
+        problem = _problem(generic, varying, scipy_special)
         if problem is not None:
             raise UnsupportedFunctionError(f"{where} {problem}")

@@ -8,19 +8,18 @@ receive them in a :class:`Reports`.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..choices import ANALYSES  # the analyses, named as the document sections that show them
+from ..stages import announce
 from .cost import CostReport, cost
 from .flow import GradientFlow, gradient_flow
 from .memory import MemoryReport, memory
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
-
-#: The analyses, named as the document sections that show them, in the reference page's order.
-ANALYSES = ("efficiency", "flow", "memory")
 
 
 @dataclass(frozen=True)
@@ -47,14 +46,20 @@ def analyse(derivation: Derivation, values: Mapping[str, Any] | None = None, *,
     unknown = sorted(wanted - set(ANALYSES))
     if unknown:
         raise ValueError(f"unknown analysis {', '.join(map(repr, unknown))}; use any of {', '.join(ANALYSES)}")
-    one_sample = memory(derivation, batch=1) if "memory" in wanted else None
     return Reports(
-        cost=cost(derivation) if "efficiency" in wanted else None,
-        flow=gradient_flow(derivation, dict(values)) if "flow" in wanted and values is not None else None,
-        memory=one_sample,
-        batch_memory=memory(derivation, batch=batch_size) if one_sample is not None and batch_size > 1 else None,
-        batch=_batch_derivation(derivation) if page == "full" else None,
+        cost=_announced("efficiency", cost, derivation) if "efficiency" in wanted else None,
+        flow=_announced("flow", gradient_flow, derivation, dict(values)) if "flow" in wanted and values is not None
+        else None,
+        memory=_announced("memory", memory, derivation, batch=1) if "memory" in wanted else None,
+        batch_memory=memory(derivation, batch=batch_size) if "memory" in wanted and batch_size > 1 else None,
+        batch=_announced("batch", _batch_derivation, derivation) if page == "full" else None,
     )
+
+
+def _announced(part: str, analysis: Callable[..., Any], *arguments: Any, **options: Any) -> Any:
+    """The analysis behind the section ``part``, named first for a listener (the command's progress)."""
+    announce(part)
+    return analysis(*arguments, **options)
 
 
 def _batch_derivation(derivation: Derivation) -> Derivation:

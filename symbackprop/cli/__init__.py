@@ -22,15 +22,21 @@ import sys
 import traceback
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from ..printing.katex import KATEX_CDN, KATEX_VERSION, find_katex, katex_head_for
 from .commands import format_check, run_check, run_derive, run_graph
 from .errors import EXIT_ERROR, EXIT_MISMATCH, EXIT_OK, CommandError, UserCodeError, describe, one_line
 from .loading import LoadedNet, load_net
 from .messages import say
 from .parser import build_parser
 from .progress import Progress
+
+if TYPE_CHECKING:
+    from ..printing.katex import KATEX_CDN, KATEX_VERSION, find_katex, katex_head_for
+
+#: Names kept here for callers of the command's API, imported when asked for: the printers load SymPy.
+_FROM_KATEX = frozenset({"KATEX_CDN", "KATEX_VERSION", "find_katex", "katex_head_for"})
 
 __all__ = [
     "EXIT_ERROR", "EXIT_MISMATCH", "EXIT_OK", "KATEX_CDN", "KATEX_VERSION", "CommandError", "LoadedNet", "Progress",
@@ -51,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     progress = Progress(enabled=not args.quiet)
     try:
+        import_module("symbackprop.api")  # every command uses the library: loaded before its first stage is timed
         with warnings.catch_warnings():
             # A warning (an unused parameter, say) is one line too, not Python's two-line report.
             warnings.showwarning = _show_warning
@@ -63,6 +70,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"symbackprop: {say('prefix.error')}: {describe(error)}", file=sys.stderr)
         return error.status if isinstance(error, CommandError) else EXIT_ERROR
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_KATEX:
+        from ..printing import katex
+
+        return getattr(katex, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _show_warning(message: Warning | str, category: type[Warning], *_args: Any, **_kwargs: Any) -> None:

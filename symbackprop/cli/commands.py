@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..stages import listening
 from .errors import EXIT_MISMATCH, EXIT_OK, CommandError
 from .loading import load_net, values_for
 from .messages import say
@@ -51,7 +52,7 @@ def run_derive(args: argparse.Namespace, progress: Progress) -> int:
     output = args.output
     if fmt == "pdf" and output is None:
         output = "derivation.pdf"
-    with progress.stage(say("stage.writing", format=fmt)):
+    with progress.stage(say("stage.writing", format=fmt)) as part, listening(part):  # each section named as it begins
         content = document(derivation, fmt, values=values, options=options, katex_head=head, progress=progress)
     if output is None or output == "-":
         sys.stdout.buffer.write(content)
@@ -118,8 +119,6 @@ def document_format(requested: str | None, output: str | None) -> str:
 
 def document(derivation: Any, fmt: str, *, values: dict[str, Any] | None, options: dict[str, Any],
              katex_head: str, progress: Progress) -> bytes:
-    from ..printing.documents import compile_pdf
-
     if fmt == "html":
         return derivation.to_html(values=values, katex_head=katex_head, **options).encode("utf-8")
     if fmt == "md":
@@ -127,6 +126,8 @@ def document(derivation: Any, fmt: str, *, values: dict[str, Any] | None, option
     latex = derivation.to_latex(values=values, standalone=True, **options)
     if fmt == "tex":
         return latex.encode("utf-8")
+    from ..printing.documents import compile_pdf  # LaTeX's tools, for a PDF only
+
     with progress.stage(say("stage.compiling")):
         return compile_pdf(latex, timeout=LATEX_TIMEOUT_SECONDS)
 

@@ -9,7 +9,7 @@ their own text; these are the command's own.
 
 from __future__ import annotations
 
-from ..printing.prose import LANGUAGES
+from ..choices import LANGUAGES
 
 MESSAGES: dict[str, dict[str, str]] = {
     "en": {
@@ -20,6 +20,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "progress.started": "{stage} …",
         "progress.running": "{stage} … {seconds:.0f} s",
         "progress.done": "{stage}: done in {seconds:.1f} s",
+        "progress.part": "{stage}: {part} section",
         "stage.reading": "reading the network",
         "stage.deriving": "deriving the gradients",
         "stage.evaluating": "evaluating the worked example",
@@ -66,6 +67,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "progress.started": "{stage} …",
         "progress.running": "{stage} … {seconds:.0f}초",
         "progress.done": "{stage}: {seconds:.1f}초 만에 끝남",
+        "progress.part": "{stage}: {part} 절",
         "stage.reading": "신경망 읽는 중",
         "stage.deriving": "gradient 유도 중",
         "stage.evaluating": "구체적 예시 계산 중",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..printing.options import PAGES, SECTIONS
+from ..choices import ANALYSES, PAGES
 from .commands import FORMATS, run_check, run_derive, run_graph
 
 
@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="derivation: the derivation and its later sections (default); full: every section "
                              "of the reference page in its order, each built from NET")
     derive.add_argument("--sections", metavar="LIST", type=_section_list,
-                        help=f"comma-separated later sections to include, of {', '.join(SECTIONS)}, "
+                        help=f"comma-separated later sections to include, of {', '.join(ANALYSES)}, "
                              "or 'none' (default: all; flow needs values)")
     derive.add_argument("--batch-size", type=int, metavar="N",
                         help="the batch the memory section counts numbers for (default: 32)")
@@ -108,9 +108,9 @@ def _section_list(text: str) -> tuple[str, ...]:
     names = tuple(name.strip() for name in text.split(",") if name.strip())
     if names == ("none",):
         return ()
-    unknown = [name for name in names if name not in SECTIONS]
+    unknown = [name for name in names if name not in ANALYSES]
     if unknown or not names:
-        raise argparse.ArgumentTypeError(f"{text!r}: use a comma-separated list of {', '.join(SECTIONS)}, or none")
+        raise argparse.ArgumentTypeError(f"{text!r}: use a comma-separated list of {', '.join(ANALYSES)}, or none")
     return names
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from .messages import say
@@ -31,27 +31,46 @@ class Progress:
         self.say(say(key, self.lang, **fields))
 
     @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        """Announce ``name`` if it is still running after a moment, and then how long it took."""
+    def stage(self, name: str) -> Iterator[Callable[[str], None]]:
+        """Announce ``name`` if it is still running after a moment, and then how long it took.
+
+        The block is given a function that names the part of the stage under way: once the stage
+        has been announced, each part is announced as it begins, and the reports every few seconds
+        name the part too.
+        """
         if not self.enabled:
-            yield
+            yield lambda _part: None
             return
         done = threading.Event()
+        lock = threading.Lock()
         started = time.monotonic()
+        label = [name]
         announced = threading.Event()
+
+        def announce() -> None:  # with the lock held
+            announced.set()
+            self.note("progress.started", stage=label[0])
+
+        def part(text: str) -> None:
+            with lock:
+                label[0] = say("progress.part", self.lang, stage=name, part=text)
+                if announced.is_set() or time.monotonic() - started >= PROGRESS_AFTER_SECONDS:
+                    announce()
 
         def watch() -> None:
             if done.wait(PROGRESS_AFTER_SECONDS):
                 return
-            announced.set()
-            self.note("progress.started", stage=name)
+            with lock:
+                if not announced.is_set():
+                    announce()
             while not done.wait(PROGRESS_EVERY_SECONDS):
-                self.note("progress.running", stage=name, seconds=time.monotonic() - started)
+                with lock:
+                    self.note("progress.running", stage=label[0], seconds=time.monotonic() - started)
 
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         try:
-            yield
+            yield part
         finally:
             done.set()
             watcher.join()

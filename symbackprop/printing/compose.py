@@ -30,6 +30,7 @@ from ..analysis.layers import OUTPUT_GROUP, StepGroup, step_groups
 from ..analysis.reports import Reports
 from ..derivation import SUM, Derivation, Step
 from ..network import LOSS, PARAM, Quantity
+from ..stages import announce
 from . import structure as S
 from .blocks import Block, Display, Heading, Marker, Paragraph, Separator
 from .code import code_section
@@ -116,26 +117,36 @@ class Writer:
             Paragraph(self.say("intro", loss=self.notation.loss)),
             Separator(),
         ]
+        announce("network")
         blocks += network_section(self)
+        announce("forward pass")
         blocks += self.forward_section()
+        announce("backward pass")
         blocks += self.backward_section()
         if values is not None:
+            announce("worked example")
             worked = WorkedValues(self.derivation, values, digits=self.options.digits,
                                   decimals=self.options.decimals, learning_rate=self.options.learning_rate)
             blocks += [Separator(), *Example(self, worked).section()]
+        announce("chain rule")
         blocks += [Separator(), *chain_section(self)]
         sections, reports = self.options.sections, self.reports
         later = [
-            efficiency_section(self, reports.cost) if "efficiency" in sections and reports.cost is not None else [],
-            flow_section(self, reports.flow, self.figure) if "flow" in sections and reports.flow is not None else [],
-            memory_section(self, reports.memory, reports.batch_memory)
-            if "memory" in sections and reports.memory is not None else [],
+            ("efficiency", reports.cost, lambda: efficiency_section(self, reports.cost)),
+            ("flow", reports.flow, lambda: flow_section(self, reports.flow, self.figure)),
+            ("memory", reports.memory, lambda: memory_section(self, reports.memory, reports.batch_memory)),
         ]
-        for section in later:
+        for name, report, write in later:
+            if name not in sections or report is None:
+                continue
+            announce(name)
+            section = write()
             if section:  # a section with nothing to show (no layers to compare) is left out
                 blocks += [Separator(), *section]
+        announce("conventions")
         blocks += [Separator(), *conventions_section(self)]
         if self.options.code:
+            announce("code")
             blocks += [Separator(), *code_section(self)]
         return blocks
 

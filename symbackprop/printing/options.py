@@ -7,17 +7,13 @@ from dataclasses import dataclass, fields
 from fractions import Fraction
 from typing import Any
 
-from ..analysis.reports import ANALYSES
+from ..choices import ANALYSES, PAGES
 from ..errors import SymbackpropError
 from ..reference import REFERENCE_LEARNING_RATE
 from .prose import LANGUAGES
 
-#: The optional sections after the chain rule, in the reference page's order: 역전파의 효율성,
-#: Gradient 소실/폭발 (written only when values are given) and 메모리 사용.
+#: The optional sections after the chain rule (:data:`symbackprop.choices.ANALYSES`).
 SECTIONS = ANALYSES
-
-#: "derivation": the derivation with its optional sections; "full": the whole reference page.
-PAGES = ("derivation", "full")
 
 
 class DocumentOptionError(SymbackpropError, ValueError):

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import re
 
+from ..choices import LANGUAGES  # noqa: F401 - where the printers and tests have always found it
 from ..rules import RULES
-
-LANGUAGES = ("en", "ko")
 
 PROSE: dict[str, dict[str, str]] = {
     "en": {

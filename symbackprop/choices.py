@@ -1,0 +1,15 @@
+"""The names a user chooses among: the analyses a document may add, the pages, the languages.
+
+Kept free of imports, so that the command line offers them (``--help``, argument checks) without
+loading SymPy; the printers and analyses take them from here.
+"""
+
+#: The optional sections after the chain rule, in the reference page's order: 역전파의 효율성,
+#: Gradient 소실/폭발 (written only when values are given) and 메모리 사용.
+ANALYSES = ("efficiency", "flow", "memory")
+
+#: "derivation": the derivation with its optional sections; "full": the whole reference page.
+PAGES = ("derivation", "full")
+
+#: The languages of the prose.
+LANGUAGES = ("en", "ko")
