@@ -110,7 +110,7 @@ def test_readme_command_writes_the_reference_derivation(tmp_path):
     assert "\\documentclass" in text and "\\end{document}" in text
     assert "-1.22" in text  # the worked example: ∂L/∂h2 = h2 − y = −1.22
     assert result.stderr.strip() == "symbackprop: wrote derivation.tex"
-    assert not list(tmp_path.glob(".*partial"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["derivation.tex"]  # no temporary file left
 
 
 def test_derive_without_output_writes_to_stdout(tmp_path, invoke):

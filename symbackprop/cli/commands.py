@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import shutil
 import sys
 import unicodedata
@@ -135,11 +134,9 @@ def document(derivation: Any, fmt: str, *, values: dict[str, Any] | None, option
 
 
 def write_file(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Written beside the target and renamed, so a failure never leaves half a document.
-    temporary = path.with_name(f".{path.name}.partial")
-    temporary.write_bytes(content)
-    os.replace(temporary, path)
+    from ..atomic import write_atomically
+
+    write_atomically(path, content, make_parents=True)
 
 
 # -- check -------------------------------------------------------------------------------------
