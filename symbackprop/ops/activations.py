@@ -8,6 +8,7 @@ the form built on ``exp(-|z|)`` is exact there.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -152,7 +153,7 @@ def leaky_relu(argument: Any = None, negative_slope: Any = _DEFAULT_SLOPE) -> An
     """PyTorch's LeakyReLU (default slope 0.01); ``leaky_relu(z)`` applies it,
     ``leaky_relu(negative_slope=0.2)`` returns the activation."""
     slope = sp.nsimplify(negative_slope)
-    activation = Activation("leaky_relu", lambda z: LeakyReLU(z, slope))
+    activation = Activation("leaky_relu", functools.partial(_leaky_relu_with_slope, slope))
     return activation if argument is None else activation(argument)
 
 
@@ -161,7 +162,16 @@ def make_relu(grad_at_zero: Any = 0) -> Activation:
     value = sp.nsimplify(grad_at_zero)
     if value == 0:
         return relu
-    return Activation("relu", lambda z: ReLU(z, value))
+    return Activation("relu", functools.partial(_relu_with_grad_at_zero, value))
+
+
+# Module-level, so that an activation with an option pickles (a lambda would not).
+def _leaky_relu_with_slope(slope: sp.Expr, z: sp.Expr) -> sp.Expr:
+    return LeakyReLU(z, slope)
+
+
+def _relu_with_grad_at_zero(grad_at_zero: sp.Expr, z: sp.Expr) -> sp.Expr:
+    return ReLU(z, grad_at_zero)
 
 
 def _sigmoid_derivative(argument: str) -> Printed:
