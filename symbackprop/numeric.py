@@ -258,7 +258,7 @@ def evaluate(derivation: Derivation, values: Mapping[str, Any]) -> Evaluation:
     out_forward, out_grad = {}, {}
     for q in network.quantities(elements=False):
         batched = batch_size is not None and q.kind != PARAM
-        value = np.asarray(forward[q.name], dtype=float)
+        value = np.array(forward[q.name], dtype=float)  # a copy: an input's value may be the caller's own array
         if batched and value.ndim == 2:
             value = np.broadcast_to(value, (batch_size, *value.shape)).copy()
         if q.name == derivation.loss and batched:

@@ -15,6 +15,7 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import symbackprop as sbp
@@ -194,3 +195,30 @@ def test_the_command_refuses_a_folder_as_its_output(tmp_path):
     assert result.returncode == 2
     assert "it is a folder" in result.stderr and "unexpected" not in result.stderr
     assert folder_listing(tmp_path) == ["o.md"] and folder_listing(tmp_path / "o.md") == []
+
+
+# -- the command's reader going away, and the caller's arrays -------------------------------------
+
+
+@pytest.mark.parametrize("command", [["check"], ["derive", "--format", "md"], ["graph"]])
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path, command):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    process = subprocess.Popen([sys.executable, "-m", "symbackprop", *command], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # as `| head -1` does once it has its line, here before any output is written
+    stderr = process.stderr.read().decode("utf-8")
+    assert process.wait(timeout=300) == 141  # as a command ended by SIGPIPE
+    assert stderr == ""
+
+
+def test_an_evaluation_never_shares_memory_with_the_callers_arrays(derivation):
+    values = {name: np.array(value, dtype=float) for name, value in reference_values().items()}
+    values = {name: value.reshape(-1, 1) if value.ndim == 1 else value for name, value in values.items()}
+    before = {name: value.copy() for name, value in values.items()}
+    evaluation = derivation.evaluate(values)
+    for result in (evaluation.forward, evaluation.grad):
+        for name, array in result.items():
+            assert not any(np.shares_memory(np.asarray(array), value) for value in values.values()), name
+            np.asarray(array)[...] = 7.0  # the caller's arrays stay as they were
+    for name, value in values.items():
+        np.testing.assert_array_equal(value, before[name])
