@@ -28,7 +28,7 @@ CHECK_CELL_ELEMENTS = 6
 def run_derive(args: argparse.Namespace, progress: Progress) -> int:
     import symbackprop as sbp
 
-    from ..printing.katex import katex_head, resolve_katex
+    from ..printing.katex import MATHML, katex_head, resolve_katex
     from ..printing.options import DocumentOptionError
 
     fmt = document_format(args.format, args.output)
@@ -39,8 +39,8 @@ def run_derive(args: argparse.Namespace, progress: Progress) -> int:
             dist = resolve_katex(args.katex)
         except DocumentOptionError as error:
             raise CommandError(say("option.invalid", option="--katex", reason=error)) from None
-        if dist is None and args.katex == "auto":
-            progress.note("katex.cdn")
+        if dist == MATHML and args.katex == "auto":
+            progress.note("katex.mathml")
         head = katex_head(dist)
     with progress.stage(say("stage.reading")):
         loaded = load_net(args.net, level=args.level)

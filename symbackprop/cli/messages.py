@@ -30,8 +30,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                                 "(--no-sympy skips the slower sympy.diff)",
         "stage.drawing": "drawing the graph",
         "wrote": "wrote {path}",
-        "katex.cdn": "KaTeX was not found in node_modules; the page will load it from a CDN when opened "
-                     "(npm install katex here to put it inside the page, for offline reading)",
+        "katex.mathml": "KaTeX was not found in node_modules; the page's formulas are written as MathML, which "
+                        "browsers show by themselves, offline too (npm install katex here for KaTeX's typesetting)",
         "reference": "the reference network",
         "net.kind": "{net}: NET must be a network spec (.toml) or a Python file (.py)",
         "net.level": "{net}: --level applies to the reference network and to spec files; "
@@ -91,8 +91,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                                 "(--no-sympy를 주면 느린 sympy.diff를 건너뜁니다)",
         "stage.drawing": "그래프 그리는 중",
         "wrote": "작성함: {path}",
-        "katex.cdn": "node_modules에서 KaTeX를 찾지 못했습니다. 페이지를 열 때 CDN에서 KaTeX를 불러옵니다 "
-                     "(오프라인에서도 읽으려면 여기서 npm install katex로 페이지 안에 넣으세요)",
+        "katex.mathml": "node_modules에서 KaTeX를 찾지 못해 수식을 MathML로 씁니다. 브라우저가 직접 보여 주므로 "
+                        "오프라인에서도 읽힙니다 (KaTeX 조판을 원하면 여기서 npm install katex)",
         "reference": "기준 신경망",
         "net.kind": "{net}: NET은 신경망 명세(.toml)나 Python 파일(.py)이어야 합니다",
         "net.level": "{net}: --level은 기준 신경망과 명세 파일에만 적용됩니다. "
