@@ -190,12 +190,14 @@ def test_the_command_on_a_full_disk_keeps_the_old_file_and_says_so_in_one_line(t
     assert "unexpected" not in result.stderr and "Traceback" not in result.stderr and ".tmp" not in result.stderr
 
 
-def test_the_command_refuses_a_folder_as_its_output(tmp_path):
-    (tmp_path / "o.md").mkdir()
-    result = run_with_file_size_limit(["derive", "-o", "o.md"], tmp_path, limit=1 << 30)
+@pytest.mark.parametrize("command", [["derive", "-o", "o.md"], ["graph", "-o", "o.dot"]])
+def test_the_command_refuses_a_folder_as_its_output(tmp_path, command):
+    (tmp_path / command[-1]).mkdir()
+    result = run_with_file_size_limit(command, tmp_path, limit=1 << 30)
     assert result.returncode == 2
-    assert "it is a folder" in result.stderr and "unexpected" not in result.stderr
-    assert folder_listing(tmp_path) == ["o.md"] and folder_listing(tmp_path / "o.md") == []
+    folder = command[-1]
+    assert result.stderr == f"symbackprop: error: -o {folder}: that is a folder; name the file to write inside it\n"
+    assert folder_listing(tmp_path) == [command[-1]] and folder_listing(tmp_path / command[-1]) == []
 
 
 # -- the command's reader going away, and the caller's arrays -------------------------------------

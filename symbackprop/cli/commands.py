@@ -32,6 +32,7 @@ def run_derive(args: argparse.Namespace, progress: Progress) -> int:
     from ..printing.options import DocumentOptionError
 
     fmt = document_format(args.format, args.output)
+    refuse_a_folder(args.output)
     options = document_options(args, fmt)
     head = ""
     if fmt == "html":  # a bad --katex is reported before any derivation work
@@ -133,6 +134,12 @@ def document(derivation: Any, fmt: str, *, values: dict[str, Any] | None, option
         return compile_pdf(latex, timeout=LATEX_TIMEOUT_SECONDS)
 
 
+def refuse_a_folder(output: str | None) -> None:
+    """``-o`` naming a folder, reported before any work is done (the write would refuse it too)."""
+    if output and output != "-" and Path(output).is_dir():
+        raise CommandError(say("option.output_folder", output=output))
+
+
 def write_file(path: Path, content: bytes) -> None:
     from ..atomic import write_atomically
 
@@ -227,6 +234,7 @@ def run_graph(args: argparse.Namespace, progress: Progress) -> int:
         with progress.stage(say("stage.drawing")):
             sys.stdout.write(to_dot(loaded.network, values=values))
         return EXIT_OK
+    refuse_a_folder(args.output)
     path = Path(args.output)
     kind = GRAPH_FORMATS.get(path.suffix.lower())
     if kind is None:

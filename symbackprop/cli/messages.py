@@ -49,6 +49,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "option.links": "--links applies to Markdown and HTML documents (--format md or html)",
         "option.interactive": "--interactive applies to HTML documents (--format html or OUT ending in .html)",
         "option.format_mismatch": "-o {output} ends in {suffix} but --format is {format}; make them agree",
+        "option.output_folder": "-o {output}: that is a folder; name the file to write inside it",
         "option.format_unknown": "-o {output}: cannot tell the format from {suffix}; "
                                  "add --format ({formats}) or use .tex, .md, .pdf or .html",
         "option.tolerance": "--tolerance {tolerance:g}: give a positive number, such as 1e-5",
@@ -110,6 +111,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "option.links": "--links는 Markdown과 HTML 문서에만 적용됩니다 (--format md 또는 html)",
         "option.interactive": "--interactive는 HTML 문서에만 적용됩니다 (--format html 또는 .html로 끝나는 OUT)",
         "option.format_mismatch": "-o {output}: 확장자({suffix})와 --format({format})이 다릅니다. 둘을 맞추세요",
+        "option.output_folder": "-o {output}: 폴더입니다. 그 안에 쓸 파일 이름을 주세요",
         "option.format_unknown": "-o {output}: 확장자 {suffix}: 형식을 알 수 없습니다. "
                                  "--format ({formats})을 주거나 .tex, .md, .pdf, .html을 쓰세요",
         "option.tolerance": "--tolerance {tolerance:g}: 1e-5 같은 양수를 주세요",
