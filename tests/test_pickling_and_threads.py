@@ -71,11 +71,13 @@ def _gradient_in_a_worker(task):
     return grad(**values)
 
 
-def test_a_compiled_gradient_runs_in_a_spawned_process_pool():
+@pytest.mark.parametrize("start", [m for m in ("spawn", "forkserver", "fork")
+                                   if m in multiprocessing.get_all_start_methods()])
+def test_a_compiled_gradient_runs_in_a_process_pool(start):
     d = sbp.backprop(reference_network())
     grad = d.lambdify()
     tasks = [(grad, dict(reference_values(), x=[i, 2.0])) for i in range(3)]
-    with multiprocessing.get_context("spawn").Pool(2) as pool:
+    with multiprocessing.get_context(start).Pool(2) as pool:
         results = pool.map(_gradient_in_a_worker, tasks)
     for (_, values), result in zip(tasks, results):
         for name, gradient in grad(**values).items():
