@@ -13,7 +13,6 @@ from __future__ import annotations
 import ast
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +24,10 @@ from . import tensor as T
 from .codegen import Line, TreeEmitter, function_source, live, resolve, share_subexpressions, standalone_module, var
 from .codegen.grouped import grouped_program
 from .codegen.rows import rows_program
-from .errors import ValuesError
+from .errors import (
+    ValuesError,
+)
+from .evaluation import Evaluation
 from .explicit import ClosedForms
 from .network import INPUT, PARAM, Quantity
 from .signatures import _SHAPE, SignatureCache, _all_finite
@@ -213,37 +215,6 @@ def _dictionary(prefix: str, names: list[str]) -> ast.Dict:
 # -- results ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Evaluation:
-    """The worked example in numbers: ``forward[name]`` and ``grad[name]`` for every quantity.
-
-    Arrays have the declared shape ((rows, columns), or () for scalars), with a
-    leading batch axis for batched inputs and nodes.  Exact evaluation gives
-    object arrays of SymPy numbers, and SymPy numbers for scalars.  ``forward[loss]`` is the
-    mean loss over the batch; parameter gradients are means too.
-    """
-
-    forward: dict[str, Any]
-    grad: dict[str, Any]
-    batch_size: int | None
-    exact: bool = False
-
-    @property
-    def loss(self) -> Any:
-        return self.forward[self._loss_name]
-
-    _loss_name: str = ""
-    #: The network evaluated, for the names, kinds and shapes a notebook's table shows.
-    network: Any = field(default=None, compare=False, repr=False)
-
-    def _repr_markdown_(self) -> str | None:
-        if self.network is None:
-            return None
-        from .printing.rich import evaluation_markdown
-
-        return evaluation_markdown(self)
-
-
 def _shape_output(q: Quantity, array: Any, batched: bool) -> Any:
     array = np.asarray(array)
     if q.is_scalar:
@@ -344,7 +315,11 @@ class GradientFunction:
             function = self.program.function
             if batch_size is not None:
                 key = tuple([arguments[i].ndim for i in self._inputs])
-                rows = self._rows.get(key) or self._rows_once(key, arguments, batch_size, function)
+                rows = self._rows.get(key)
+                if rows is None:
+                    with SYNTAX_TREES:  # the first of the threads calling at once builds it; the others wait
+                        rows = self._rows[key] = self._rows.get(key) or self._rows_function(arguments, batch_size) \
+                            or function
                 if id(rows) in self._final:
                     if given is not None:
                         self._remember(given, rows, batch_size)
@@ -369,14 +344,6 @@ class GradientFunction:
             if target is not None and value.shape != tuple(target):
                 reshapes.append((i, tuple(target)))
         self._fast[tuple(map(_SHAPE, given))] = (rows.direct, tuple(reshapes), small, large, batch_size)
-
-    def _rows_once(self, key: tuple[int, ...], arguments: list[Any], batch_size: int, function: Any) -> Any:
-        """The rows program of this layout, built by the first of the threads calling at once; the others wait."""
-        with SYNTAX_TREES:
-            rows = self._rows.get(key)
-            if rows is None:
-                rows = self._rows[key] = self._rows_function(arguments, batch_size) or function
-        return rows
 
     def _rows_function(self, arguments: list[Any], batch_size: int) -> Any:
         rows = None
