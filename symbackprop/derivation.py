@@ -89,6 +89,14 @@ class Derivation:
             # a step shown on its own (in a notebook) prints with its derivation's names
             object.__setattr__(step, "_derivation", self)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # what it is made of: the compiled program and the closed forms are built again where they are needed
+        return {"network": self.network, "steps": self.steps, "batch": self.batch, "seed": self.seed,
+                "unreached": self.unreached}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)
+
     # -- the records ------------------------------------------------------------------
 
     @property

@@ -117,6 +117,18 @@ class ExpressionError(SymbackpropError, ValueError):
     """Text given as an expression was rejected by the safe parser."""
 
 
+class FileWriteError(SymbackpropError, OSError):
+    """A file could not be written; whatever was there before is left as it was."""
+
+    def __init__(self, message: str, path: object, code: int | None = None) -> None:
+        OSError.__init__(self, message)
+        self.filename = str(path)
+        self.errno = code
+
+    def __str__(self) -> str:  # OSError would prefix the errno and append the file name again
+        return str(self.args[0]) if self.args else ""
+
+
 class GradientCheckError(SymbackpropError, AssertionError):
     """Derived gradients disagree with an independent oracle."""
 

@@ -24,6 +24,7 @@ import numpy as np
 import sympy as sp
 
 from . import tensor as T
+from .atomic import write_atomically
 from .errors import SymbackpropError
 from .network import INPUT, LOSS, NODE, PARAM, Network, Quantity
 from .ops import ACTIVATION_OPS, FUNCTION_OPS, LOSS_OPS
@@ -70,9 +71,8 @@ def write_graph(network: Network, path: str | Path, *, values: Mapping[str, Any]
     if kind is None:
         raise GraphvizError(f"{path}: unknown graph format; use one of {', '.join(GRAPH_FORMATS)}")
     source = to_dot(network, values=values, title=title)
-    path.parent.mkdir(parents=True, exist_ok=True)
     if kind == "dot":
-        path.write_text(source, encoding="utf-8")
+        write_atomically(path, source, make_parents=True)
         return path
     render(source, path, kind, timeout=timeout)
     return path
@@ -94,7 +94,7 @@ def render(source: str, path: Path, kind: str, *, timeout: float = 60.0) -> None
         if result.returncode != 0 or not rendered.exists():
             detail = " ".join(result.stderr.decode("utf-8", "replace").split()) or f"exit status {result.returncode}"
             raise GraphvizError(f"dot failed: {detail}")
-        shutil.move(str(rendered), str(path))
+        write_atomically(path, rendered.read_bytes(), make_parents=True)
 
 
 # -- building the DOT text -------------------------------------------------------------------

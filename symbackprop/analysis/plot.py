@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import os
+from pathlib import Path
 from typing import Any
 
+from ..atomic import write_atomically
 from .flow import GradientFlow
 
 
@@ -39,7 +43,20 @@ def plot_gradient_flow(report: GradientFlow, path: Any, *, title: str | None = N
     axes.set_title(title or "gradient norm per layer")
     axes.legend(fontsize="small")
     figure.tight_layout()
-    figure.savefig(path)
+    _save(figure, path)
+
+
+def _save(figure: Any, path: Any) -> None:
+    """A file named by a path is replaced whole (see :mod:`symbackprop.atomic`); a stream is written to."""
+    if not isinstance(path, (str, os.PathLike)):
+        figure.savefig(path)
+        return
+    target = Path(path)
+    if not target.suffix:  # as matplotlib does: the default format, and its suffix appended
+        target = target.with_name(f"{target.name}.png")
+    image = io.BytesIO()
+    figure.savefig(image, format=target.suffix[1:].lower())
+    write_atomically(target, image.getvalue())
 
 
 __all__ = ["plot_gradient_flow"]

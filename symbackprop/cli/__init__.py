@@ -26,7 +26,17 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .commands import format_check, run_check, run_derive, run_graph
-from .errors import EXIT_ERROR, EXIT_MISMATCH, EXIT_OK, CommandError, UserCodeError, describe, one_line
+from .errors import (
+    EXIT_BROKEN_PIPE,
+    EXIT_ERROR,
+    EXIT_MISMATCH,
+    EXIT_OK,
+    CommandError,
+    UserCodeError,
+    describe,
+    one_line,
+    stop_writing_to_stdout,
+)
 from .loading import LoadedNet, load_net
 from .messages import say
 from .parser import build_parser
@@ -65,6 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"symbackprop: {say('interrupted')}", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`| head -1`): nothing to report, as for any command
+        stop_writing_to_stdout()
+        return EXIT_BROKEN_PIPE
     except Exception as error:  # the one place where every failure becomes one line
         if args.traceback:
             traceback.print_exc()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -27,10 +26,11 @@ LATEX_TIMEOUT_SECONDS = 180
 def run_derive(args: argparse.Namespace, progress: Progress) -> int:
     import symbackprop as sbp
 
-    from ..printing.katex import katex_head, resolve_katex
+    from ..printing.katex import MATHML, katex_head, resolve_katex
     from ..printing.options import DocumentOptionError
 
     fmt = document_format(args.format, args.output)
+    refuse_a_folder(args.output)
     options = document_options(args, fmt)
     head = ""
     if fmt == "html":  # a bad --katex is reported before any derivation work
@@ -38,8 +38,8 @@ def run_derive(args: argparse.Namespace, progress: Progress) -> int:
             dist = resolve_katex(args.katex)
         except DocumentOptionError as error:
             raise CommandError(say("option.invalid", option="--katex", reason=error)) from None
-        if dist is None and args.katex == "auto":
-            progress.note("katex.cdn")
+        if dist == MATHML and args.katex == "auto":
+            progress.note("katex.mathml")
         head = katex_head(dist)
     with progress.stage(say("stage.reading")):
         loaded = load_net(args.net, level=args.level)
@@ -132,12 +132,16 @@ def document(derivation: Any, fmt: str, *, values: dict[str, Any] | None, option
         return compile_pdf(latex, timeout=LATEX_TIMEOUT_SECONDS)
 
 
+def refuse_a_folder(output: str | None) -> None:
+    """``-o`` naming a folder, reported before any work is done (the write would refuse it too)."""
+    if output and output != "-" and Path(output).is_dir():
+        raise CommandError(say("option.output_folder", output=output))
+
+
 def write_file(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Written beside the target and renamed, so a failure never leaves half a document.
-    temporary = path.with_name(f".{path.name}.partial")
-    temporary.write_bytes(content)
-    os.replace(temporary, path)
+    from ..atomic import write_atomically
+
+    write_atomically(path, content, make_parents=True)
 
 
 # -- check -------------------------------------------------------------------------------------
@@ -182,6 +186,7 @@ def run_graph(args: argparse.Namespace, progress: Progress) -> int:
         with progress.stage(say("stage.drawing")):
             sys.stdout.write(to_dot(loaded.network, values=values))
         return EXIT_OK
+    refuse_a_folder(args.output)
     path = Path(args.output)
     kind = GRAPH_FORMATS.get(path.suffix.lower())
     if kind is None:

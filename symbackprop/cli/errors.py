@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 from .messages import say
 
 EXIT_OK, EXIT_MISMATCH, EXIT_ERROR = 0, 1, 2
+#: A command whose reader closed the pipe ends as one killed by SIGPIPE would: 128 + 13.
+EXIT_BROKEN_PIPE = 141
 
 
 class CommandError(Exception):
@@ -34,3 +39,14 @@ def describe(error: BaseException) -> str:
 
 def one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def stop_writing_to_stdout() -> None:
+    """Point standard output at the null device, so that the output still buffered is dropped at exit
+    instead of failing again (Python would print "Exception ignored ... BrokenPipeError")."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):  # not a real file (a test's capture): nothing is buffered there
+        pass

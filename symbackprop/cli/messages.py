@@ -31,8 +31,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                                 "(--no-sympy skips the slower sympy.diff)",
         "stage.drawing": "drawing the graph",
         "wrote": "wrote {path}",
-        "katex.cdn": "KaTeX was not found in node_modules; the page will load it from a CDN when opened "
-                     "(npm install katex here to put it inside the page, for offline reading)",
+        "katex.mathml": "KaTeX was not found in node_modules; the page's formulas are written as MathML, which "
+                        "browsers show by themselves, offline too (npm install katex here for KaTeX's typesetting)",
         "reference": "the reference network",
         "net.kind": "{net}: NET must be a network spec (.toml) or a Python file (.py)",
         "net.level": "{net}: --level applies to the reference network and to spec files; "
@@ -50,6 +50,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "option.links": "--links applies to Markdown and HTML documents (--format md or html)",
         "option.interactive": "--interactive applies to HTML documents (--format html or OUT ending in .html)",
         "option.format_mismatch": "-o {output} ends in {suffix} but --format is {format}; make them agree",
+        "option.output_folder": "-o {output}: that is a folder; name the file to write inside it",
         "option.format_unknown": "-o {output}: cannot tell the format from {suffix}; "
                                  "add --format ({formats}) or use .tex, .md, .pdf or .html",
         "option.tolerance": "--tolerance {tolerance:g}: give a positive number, such as 1e-5",
@@ -78,8 +79,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                                 "(--no-sympy를 주면 느린 sympy.diff를 건너뜁니다)",
         "stage.drawing": "그래프 그리는 중",
         "wrote": "작성함: {path}",
-        "katex.cdn": "node_modules에서 KaTeX를 찾지 못했습니다. 페이지를 열 때 CDN에서 KaTeX를 불러옵니다 "
-                     "(오프라인에서도 읽으려면 여기서 npm install katex로 페이지 안에 넣으세요)",
+        "katex.mathml": "node_modules에서 KaTeX를 찾지 못해 수식을 MathML로 씁니다. 브라우저가 직접 보여 주므로 "
+                        "오프라인에서도 읽힙니다 (KaTeX 조판을 원하면 여기서 npm install katex)",
         "reference": "기준 신경망",
         "net.kind": "{net}: NET은 신경망 명세(.toml)나 Python 파일(.py)이어야 합니다",
         "net.level": "{net}: --level은 기준 신경망과 명세 파일에만 적용됩니다. "
@@ -97,6 +98,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "option.links": "--links는 Markdown과 HTML 문서에만 적용됩니다 (--format md 또는 html)",
         "option.interactive": "--interactive는 HTML 문서에만 적용됩니다 (--format html 또는 .html로 끝나는 OUT)",
         "option.format_mismatch": "-o {output}: 확장자({suffix})와 --format({format})이 다릅니다. 둘을 맞추세요",
+        "option.output_folder": "-o {output}: 폴더입니다. 그 안에 쓸 파일 이름을 주세요",
         "option.format_unknown": "-o {output}: 확장자 {suffix}: 형식을 알 수 없습니다. "
                                  "--format ({formats})을 주거나 .tex, .md, .pdf, .html을 쓰세요",
         "option.tolerance": "--tolerance {tolerance:g}: 1e-5 같은 양수를 주세요",

@@ -68,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Markdown/HTML: [[wikilinks]] for Chain rule, Gradient, … (Obsidian style)")
     derive.add_argument("--katex", default="auto", metavar="SOURCE",
                         help="for html: 'auto' (inline a local KaTeX from node_modules/katex/dist if found, "
-                             "else link to a CDN), 'cdn', or the path of KaTeX's dist directory to inline")
+                             "else write the formulas as MathML), 'mathml', 'cdn' (link KaTeX from a CDN), "
+                             "or the path of KaTeX's dist directory to inline")
     derive.add_argument("-o", "--output", metavar="OUT",
                         help="file to write (default: standard output; derivation.pdf for pdf)")
     derive.set_defaults(run=run_derive)

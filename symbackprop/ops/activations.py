@@ -8,6 +8,7 @@ the form built on ``exp(-|z|)`` is exact there.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ import sympy as sp
 from mpmath.libmp.libmpf import prec_to_dps
 
 from ..errors import UnsupportedFunctionError
+from ..parsing.number_text import exact_number
 from .record import ADD, HADAMARD, Activation, ActivationOp, FunctionOp, Printed, declare
 
 
@@ -151,17 +153,26 @@ _DEFAULT_SLOPE = sp.Rational(1, 100)
 def leaky_relu(argument: Any = None, negative_slope: Any = _DEFAULT_SLOPE) -> Any:
     """PyTorch's LeakyReLU (default slope 0.01); ``leaky_relu(z)`` applies it,
     ``leaky_relu(negative_slope=0.2)`` returns the activation."""
-    slope = sp.nsimplify(negative_slope)
-    activation = Activation("leaky_relu", lambda z: LeakyReLU(z, slope))
+    slope = exact_number(negative_slope, "leaky_relu: negative_slope")
+    activation = Activation("leaky_relu", functools.partial(_leaky_relu_with_slope, slope))
     return activation if argument is None else activation(argument)
 
 
 def make_relu(grad_at_zero: Any = 0) -> Activation:
     """ReLU whose derivative at exactly 0 is ``grad_at_zero`` (PyTorch: 0; SymPy's Heaviside: 1/2)."""
-    value = sp.nsimplify(grad_at_zero)
+    value = exact_number(grad_at_zero, "make_relu: grad_at_zero")
     if value == 0:
         return relu
-    return Activation("relu", lambda z: ReLU(z, value))
+    return Activation("relu", functools.partial(_relu_with_grad_at_zero, value))
+
+
+# Module-level, so that an activation with an option pickles (a lambda would not).
+def _leaky_relu_with_slope(slope: sp.Expr, z: sp.Expr) -> sp.Expr:
+    return LeakyReLU(z, slope)
+
+
+def _relu_with_grad_at_zero(grad_at_zero: sp.Expr, z: sp.Expr) -> sp.Expr:
+    return ReLU(z, grad_at_zero)
 
 
 def _sigmoid_derivative(argument: str) -> Printed:

@@ -9,6 +9,7 @@ and its rule sentence.  Declaring a record registers it; nothing else names it.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,6 +88,28 @@ class Activation:
 
     def __repr__(self) -> str:
         return f"Activation({self.name!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """A registered activation pickles as its name (and unpickles as the same object); another as its
+        fields, whose formula must then be picklable (a SymPy Lambda, a module-level function or a partial)."""
+        record = ACTIVATION_OPS.get(self.name)
+        if record is not None and record.activation is self:
+            return registered_activation, (self.name,)
+        source = self.source if _picklable(self.source) else None  # only shown in documents, never run
+        return type(self), (self.name, self.formula, source, self.is_derivative_of)
+
+
+def registered_activation(name: str) -> Activation:
+    """The built-in activation declared under ``name``."""
+    return ACTIVATION_OPS[name].activation
+
+
+def _picklable(value: Any) -> bool:
+    try:
+        pickle.dumps(value)
+    except Exception:  # noqa: BLE001 - a user's function may fail to pickle in any way
+        return False
+    return True
 
 
 _DERIVATIVES: dict[int, tuple[Activation, Activation]] = {}

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import ExpressionError
+from ..threads import SYNTAX_TREES
 from .limits import Limits
 
 __all__ = ["Source", "unquoted"]
@@ -80,7 +81,8 @@ def unquoted(quoted: str) -> str:
 
 def _parse_tree(parsed_text: str, skipped_lines: int, first_line_indent: int) -> ast.Expression:
     try:
-        return ast.parse(parsed_text, mode="eval")
+        with SYNTAX_TREES:  # CPython 3.11 cannot build two syntax trees at once (see symbackprop.threads)
+            return ast.parse(parsed_text, mode="eval")
     except SyntaxError as error:
         # Also covers CPython's "too many nested parentheses".
         message = " ".join(str(error.msg).split())

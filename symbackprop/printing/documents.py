@@ -10,15 +10,19 @@ to a file.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..atomic import write_atomically
+from ..errors import FileWriteError
 from .html import derivation_to_html
 from .latex import derivation_to_latex
 from .markdown import derivation_to_markdown
@@ -38,23 +42,34 @@ def write(derivation: Derivation, path: Any, values: Mapping[str, Any] | None = 
     if suffix == ".tex":
         figure = target.parent / figure_name(target)
         source = derivation_to_latex(derivation, values, standalone=True, figure=figure, **options)
-        target.write_text(source, encoding="utf-8")
+        write_atomically(target, source)
     elif suffix in (".md", ".markdown"):
-        target.write_text(derivation_to_markdown(derivation, values, **options), encoding="utf-8")
+        write_atomically(target, derivation_to_markdown(derivation, values, **options))
     elif suffix in (".html", ".htm"):
-        with tempfile.TemporaryDirectory(prefix="symbackprop-") as directory:
+        with tempfile.TemporaryDirectory(prefix="symbackprop-") as directory, _named_as(target):
             figure = Path(directory) / figure_name(target)
             page = derivation_to_html(derivation, values, figure=figure, **options)
-        target.write_text(page, encoding="utf-8")
+        write_atomically(target, page)
     elif suffix == ".pdf":
-        with tempfile.TemporaryDirectory(prefix="symbackprop-") as directory:
+        with tempfile.TemporaryDirectory(prefix="symbackprop-") as directory, _named_as(target):
             figure = Path(directory) / figure_name(target)
             source = derivation_to_latex(derivation, values, standalone=True, figure=figure, **options)
             files = {figure.name: figure.read_bytes()} if figure.exists() else {}
-        target.write_bytes(compile_pdf(source, files=files))
+        write_atomically(target, compile_pdf(source, files=files))
     else:
         raise DocumentOptionError(f"cannot write {target.name!r}: use a file name ending in {', '.join(FORMATS)}")
     return target
+
+
+@contextmanager
+def _named_as(target: Path) -> Iterator[None]:
+    """A failure to write a file in a temporary folder (the plot put inside a page) reported as the target's."""
+    try:
+        yield
+    except FileWriteError as error:
+        reason = os.strerror(error.errno) if error.errno else "a temporary file could not be written"
+        raise FileWriteError(f"cannot write {target}: {reason}; any earlier file there is unchanged",
+                             target, error.errno) from None
 
 
 def figure_name(target: Path) -> str:

@@ -1,9 +1,10 @@
-"""The document as one HTML page whose math KaTeX renders in the browser.
+"""The document as one HTML page whose math KaTeX renders in the browser, or which is written as MathML.
 
 The third writer of the blocks, beside LaTeX and Markdown.  Math goes into the
 page as its TeX source between ``$…$`` and ``$$…$$``, HTML-escaped and otherwise
 untouched, for KaTeX's auto-render to find; KaTeX itself is inlined or linked
-(:mod:`symbackprop.printing.katex`).
+(:mod:`symbackprop.printing.katex`).  Where no KaTeX is installed, the same formulas
+are written as MathML (:mod:`symbackprop.printing.mathml`), which browsers render offline.
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ from .blocks import (
     Table,
     link_label,
 )
-from .katex import AUTO_RENDER_CALL, katex_head_for
+from .katex import AUTO_RENDER_CALL, MATHML, resolve_katex
+from .katex import katex_head as head_loading
 from .markdown import display as markdown_display
+from .mathml import MATHML_STYLE, with_mathml
 from .options import Options
 
 if TYPE_CHECKING:
@@ -63,38 +66,44 @@ def derivation_to_html(derivation: Derivation, values: Mapping[str, Any] | None 
     (as ``<span class="wikilink">``).
 
     ``katex`` is "auto" (inline a local ``node_modules/katex/dist`` when one is found,
-    else link to a CDN), "cdn", or the path of KaTeX's ``dist`` folder to inline;
-    ``katex_head`` is what :func:`~symbackprop.printing.katex.katex_head_for` returned,
-    when already computed.  ``standalone=False`` gives only the page's body.
+    else write the math as MathML), "mathml", "cdn", or the path of KaTeX's ``dist`` folder
+    to inline; ``katex_head`` is what :func:`~symbackprop.printing.katex.katex_head_for`
+    returned, when already computed.  ``standalone=False`` gives only the page's body.
     ``figure``, as for LaTeX, is where the plot of the gradient norms is drawn; it is
     embedded in the page.
     """
     from .compose import Writer
 
     settings = Options.from_keywords(**options)
+    source = resolve_katex(katex) if katex_head is None else None  # a bad folder is refused before any work
+    mathml = source == MATHML if katex_head is None else katex_head == MATHML_STYLE
     blocks = Writer(derivation, settings, figure=figure, reports=reports or Reports()).compose(values)
     base = figure.parent if figure is not None else None
     body = render(blocks, links=settings.links, base=base)
     if settings.interactive:  # the graph to click and the backward pass to walk
         from .interactive import with_graph
 
-        body = with_graph(body, derivation, values, settings)
+        body = with_graph(body, derivation, values, settings, mathml=mathml)
+    if mathml:
+        body = with_mathml(body)
     if not standalone:
         return body
     title = next((plain_text(b.text) for b in blocks if isinstance(b, Heading) and b.level == 1), "Backpropagation")
-    head = katex_head if katex_head is not None else katex_head_for(katex)
-    return html_page(body, title=title, lang=settings.lang, katex_head=head)
+    head = katex_head if katex_head is not None else head_loading(source)
+    return html_page(body, title=title, lang=settings.lang, katex_head=head, render_call=not mathml)
 
 
-def html_page(body: str, *, title: str, lang: str, katex_head: str) -> str:
-    """A whole page around a body this writer rendered."""
+def html_page(body: str, *, title: str, lang: str, katex_head: str, render_call: bool = True) -> str:
+    """A whole page around a body this writer rendered; ``render_call`` adds the script that has KaTeX
+    render its math (a MathML page has none)."""
     korean = f"\n{KOREAN_STYLE}" if lang == "ko" else ""
+    call = f"{AUTO_RENDER_CALL}\n" if render_call else ""
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="{escape(lang)}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{escape(title)}</title>\n{PAGE_STYLE}{korean}\n{katex_head}\n</head>\n"
-        f"<body>\n<main>\n{body}\n</main>\n{AUTO_RENDER_CALL}\n</body>\n</html>\n"
+        f"<body>\n<main>\n{body}\n</main>\n{call}</body>\n</html>\n"
     )
 
 

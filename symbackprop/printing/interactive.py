@@ -28,6 +28,7 @@ from . import structure as S
 from .blocks import Block, Display, Heading, Marker, Paragraph
 from .example import Example
 from .html import render
+from .mathml import with_mathml
 from .numbers import WorkedValues
 from .options import Options
 from .prose import rule_sentences
@@ -65,8 +66,8 @@ WORDS: dict[str, dict[str, str]] = {
         "kind.loss": "loss",
         "hint": "Click a box in the graph.",
         "nokatex": "KaTeX could not be loaded (the page links it from the web, and there is no network), so the "
-                   "formulas are shown as TeX. A page written with KaTeX inlined (--katex auto where "
-                   "node_modules/katex is installed, or --katex PATH) reads the same offline.",
+                   "formulas are shown as TeX. A page written with KaTeX inlined (--katex PATH) or with its "
+                   "formulas as MathML (--katex auto or mathml) reads the same offline.",
     },
     "ko": {
         "heading": "계산 그래프",
@@ -93,8 +94,8 @@ WORDS: dict[str, dict[str, str]] = {
         "kind.loss": "손실 함수",
         "hint": "그래프의 상자를 눌러 보세요.",
         "nokatex": "KaTeX를 불러오지 못해(페이지가 웹에서 KaTeX를 불러오는데 네트워크가 없음) 수식을 TeX 그대로 "
-                   "보여줍니다. KaTeX를 포함해 만든 페이지(node_modules/katex가 있을 때 --katex auto, 또는 "
-                   "--katex PATH)는 오프라인에서도 똑같이 보입니다.",
+                   "보여줍니다. KaTeX를 포함해 만든 페이지(--katex PATH)나 수식을 MathML로 쓴 페이지"
+                   "(--katex auto 또는 mathml)는 오프라인에서도 똑같이 보입니다.",
     },
 }
 
@@ -114,18 +115,25 @@ def asset(name: str) -> str:
     return (resources.files(__package__) / "assets" / name).read_text(encoding="utf-8")
 
 
-def with_graph(body: str, derivation: Derivation, values: Mapping[str, Any] | None, options: Options) -> str:
-    """The page's body with the interactive section after its introduction (the first rule)."""
-    section = interactive_section(derivation, values, options)
+def with_graph(body: str, derivation: Derivation, values: Mapping[str, Any] | None, options: Options, *,
+               mathml: bool = False) -> str:
+    """The page's body with the interactive section after its introduction (the first rule); ``mathml``
+    writes the panels' math as MathML (the page's own math is converted with the page)."""
+    section = interactive_section(derivation, values, options, mathml=mathml)
     head, rule, rest = body.partition("<hr>")
     return f"{head}{rule}\n{section}\n{rest}" if rule else f"{section}\n{body}"
 
 
-def interactive_section(derivation: Derivation, values: Mapping[str, Any] | None, options: Options) -> str:
+def interactive_section(derivation: Derivation, values: Mapping[str, Any] | None, options: Options, *,
+                        mathml: bool = False) -> str:
     """The section: heading, buttons, the SVG graph, the panel, its data, style sheet and script."""
     lang = options.lang
     graph = graph_of(derivation.network)
     data = interactive_data(derivation, values, options, graph)
+    if mathml:  # the script shows each panel as it is: no KaTeX to call
+        data["mathml"] = True
+        for entry in (*data["nodes"].values(), *data["steps"]):
+            entry["html"] = with_mathml(entry["html"])
     payload = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")  # no "</script>" inside the element
     intro = render([Heading(2, word(lang, "heading")), Paragraph(word(lang, "intro"))])
     buttons = (f'<div class="sbp-controls"><button type="button" class="sbp-step">{escape(word(lang, "step"))}'

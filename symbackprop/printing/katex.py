@@ -1,9 +1,9 @@
-"""KaTeX for an HTML page: a local copy inlined (script, style sheet and fonts), or a CDN link.
+"""How an HTML page's math is rendered: KaTeX inlined (script, style sheet and fonts), MathML, or a CDN link.
 
-An inlined page works offline and can be mailed as one file; a linked page
-shows raw TeX where there is no network.  Which one a page gets is decided by
-:func:`resolve_katex`, so that a caller can say which it will be before any
-work is done.
+An inlined page works offline and can be mailed as one file; so can a MathML page, which the browser
+renders by itself, and which a page gets where no KaTeX is installed; a page that links KaTeX from a
+CDN (only when asked for) shows raw TeX where there is no network.  Which one a page gets is decided by
+:func:`resolve_katex`, so that a caller can say which it will be before any work is done.
 """
 
 from __future__ import annotations
@@ -12,10 +12,13 @@ import base64
 import re
 from pathlib import Path
 
+from .mathml import MATHML_STYLE
 from .options import DocumentOptionError
 
 KATEX_VERSION = "0.16.11"
 KATEX_CDN = f"https://cdn.jsdelivr.net/npm/katex@{KATEX_VERSION}/dist"
+#: ``katex="mathml"``: the page's math as MathML, with no KaTeX; also what "auto" gives where KaTeX is not found.
+MATHML = "mathml"
 #: The source checkout this package sits in, whose node_modules a page may take KaTeX from.
 _CHECKOUT = Path(__file__).resolve().parent.parent.parent
 
@@ -47,21 +50,27 @@ def find_katex(start: Path | None = None) -> Path | None:
     return None
 
 
-def resolve_katex(katex: str | Path) -> Path | None:
-    """The dist folder to inline for ``katex`` ("auto", "cdn" or a dist folder), or None for the CDN."""
+def resolve_katex(katex: str | Path) -> Path | str | None:
+    """The dist folder to inline for ``katex`` ("auto", "cdn", "mathml" or a dist folder), :data:`MATHML`
+    for MathML (also "auto" where no KaTeX is found), or None for the CDN."""
     if katex == "cdn":
         return None
     if katex == "auto":
-        return find_katex()
+        return find_katex() or MATHML
+    if katex == MATHML:
+        return MATHML
     dist = Path(katex)
     if not (dist / "katex.min.js").is_file():
         raise DocumentOptionError(f"{katex}: no katex.min.js there; give KaTeX's dist folder "
-                                  "(npm install katex puts it in node_modules/katex/dist), 'auto' or 'cdn'")
+                                  "(npm install katex puts it in node_modules/katex/dist), 'auto', 'mathml' or 'cdn'")
     return dist
 
 
-def katex_head(dist: Path | None) -> str:
-    """The ``<head>`` elements that load KaTeX: inlined from ``dist``, or linked to the CDN when None."""
+def katex_head(dist: Path | str | None) -> str:
+    """The ``<head>`` elements that load KaTeX: inlined from ``dist``, or linked to the CDN when None;
+    for :data:`MATHML`, only the style of the MathML formulas."""
+    if dist == MATHML:
+        return MATHML_STYLE
     if dist is None:
         return (f'<link rel="stylesheet" href="{KATEX_CDN}/katex.min.css">\n'
                 f'<script defer src="{KATEX_CDN}/katex.min.js"></script>\n'
@@ -75,7 +84,8 @@ def katex_head(dist: Path | None) -> str:
 
 
 def katex_head_for(katex: str | Path) -> str:
-    """The ``<head>`` elements for ``katex``: "auto" (a local copy if found, else the CDN), "cdn", or a dist folder."""
+    """The ``<head>`` elements for ``katex``: "auto" (a local copy if found, else MathML), "mathml", "cdn", or a
+    dist folder."""
     return katex_head(resolve_katex(katex))
 
 

@@ -130,8 +130,10 @@ class _SpecReader:
                 )
         if "relu_grad_at_zero" in options:
             where = f"{self.source}: [options] relu_grad_at_zero"
-            options = dict(options, relu_grad_at_zero=checked_value(options["relu_grad_at_zero"], where, depth=3,
-                                                                    budget=[1]))
+            at_zero = checked_value(options["relu_grad_at_zero"], where, depth=3, budget=[1])
+            if isinstance(at_zero, float) and not math.isfinite(at_zero):  # reported here, not at the first relu
+                raise SpecError(f"{where}: expected a finite number, got {at_zero}")
+            options = dict(options, relu_grad_at_zero=at_zero)
         return options
 
     def _check_new_name(self, section: str, name: str) -> None:

@@ -7,10 +7,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import sympy as sp
-
 from ..errors import ExpressionError, SymbackpropError
-from ..parsing import Limits, parse_assignment_name, parse_expression
+from ..parsing import parse_assignment_name
+from ..parsing.number_text import rational_from_text
 from .errors import SpecError, kind_of
 from .files import parse_json, parse_toml, read_text
 
@@ -18,9 +17,6 @@ __all__ = ["MAX_VALUES_BYTES", "MAX_VALUE_NUMBERS", "checked_value", "load_value
 
 MAX_VALUES_BYTES = 50_000_000
 MAX_VALUE_NUMBERS = 10_000_000
-
-#: A values-file number written as text ("1/3") is a tiny expression: keep it tiny.
-_NUMBER_TEXT_LIMITS = Limits(max_length=100, max_nodes=20, max_depth=10, max_exponent=16)
 
 
 def load_values(path: str | Path) -> dict[str, Any]:
@@ -99,9 +95,7 @@ def _shape_of(item: Any) -> tuple[int, ...]:
 
 def _number_from_text(text: str, where: str) -> Fraction:
     try:
-        number = parse_expression(text, {}, {}, limits=_NUMBER_TEXT_LIMITS)
+        number = rational_from_text(text)  # the same whitelist as a number given to the Python API
     except ExpressionError as error:
         raise SpecError(f"{where}: {text!r} is not a number: {error}") from None
-    if not (isinstance(number, sp.Rational)):
-        raise SpecError(f"{where}: {text!r} is not a rational number")
     return Fraction(int(number.p), int(number.q))

@@ -18,6 +18,9 @@
 
   function show(html) {
     panel.innerHTML = html;
+    if (data.mathml) { // the panels' math is MathML already, which the browser renders by itself
+      return;
+    }
     if (typeof renderMathInElement === "function") {
       renderMathInElement(panel, {delimiters: delimiters, throwOnError: false});
     } else { // a page that links KaTeX, opened offline: the panel still works and shows the TeX

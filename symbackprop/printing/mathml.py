@@ -1,0 +1,137 @@
+"""An HTML page's math as MathML, which browsers render by themselves: a page that reads offline without KaTeX.
+
+The HTML writer leaves its math as TeX between ``$…$`` and ``$$…$$`` in text, for KaTeX's auto-render.
+Where no KaTeX is at hand, :func:`with_mathml` finds the same formulas the way auto-render does (a pair
+of delimiters within one text node; nothing inside ``<code>``, ``<pre>``, ``<script>`` or ``<style>``) and
+writes each as MathML with latex2mathml.  Aligned rows (``\\begin{aligned}``) become a table whose
+columns align right, left, right, left…, as TeX aligns them.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from latex2mathml.converter import convert
+
+MATHML_STYLE = """<style>
+math[display="block"] { display: block; overflow-x: auto; overflow-y: hidden; padding: .2rem 0; }
+math { font-family: "STIX Two Math", "Latin Modern Math", "Cambria Math", math; }
+</style>"""
+
+#: Elements whose text is not searched for math, as auto-render skips them.
+_VERBATIM = re.compile(r"(<(script|style|pre|code)\b[^>]*>.*?</\2>)", re.S | re.I)
+_TAG = re.compile(r"(<[^>]*>)")
+_FORMULA = re.compile(r"\$\$(.+?)\$\$|\$([^$]+?)\$", re.S)
+_ALIGNED = re.compile(r"\A\s*\\begin\{aligned\}(.*)\\end\{aligned\}\s*\Z|"
+                      r"\A\s*\\begin\{alignedat\}\{\d+\}(.*)\\end\{alignedat\}\s*\Z", re.S)
+_TEXT_CONTENT = re.compile(r"(<mtext[^>]*>)(.*?)(</mtext>)", re.S)
+_LONE_AMPERSAND = re.compile(r"&(?!#x?[0-9A-Fa-f]+;|[A-Za-z]+;)")
+_MATH_ELEMENT = re.compile(r"\A<math[^>]*>(.*)</math>\Z", re.S)
+#: \operatorname{ReLU} comes out as an operator, which browsers space as one (ReLU ( z )); it is a name.
+_NAMED_OPERATOR = re.compile(r"<mo>([A-Za-z][A-Za-z0-9]+)</mo>")
+#: Cells of aligned rows: right, then left, with no space between them; later pairs start 2em further on.
+_CELL_STYLES = ("text-align: right; padding: .1em 0", "text-align: left; padding: .1em 0",
+                "text-align: right; padding: .1em 0 .1em 2em", "text-align: left; padding: .1em 0")
+
+
+def with_mathml(page: str) -> str:
+    """``page`` (HTML from the HTML writer) with every formula written as MathML."""
+    parts = _VERBATIM.split(page)
+    out = []
+    index = 0
+    while index < len(parts):
+        out.append("".join(_in_text(piece) for piece in _TAG.split(parts[index])))
+        if index + 1 < len(parts):
+            out.append(parts[index + 1])  # a verbatim element, kept as it is
+        index += 3  # the split also returns the element's name
+    return "".join(out)
+
+
+def formula(tex: str, *, display: bool) -> str:
+    """One formula as a ``<math>`` element."""
+    aligned = _ALIGNED.match(tex) if display else None
+    if aligned is not None:
+        return _table(aligned.group(1) if aligned.group(1) is not None else aligned.group(2))
+    return _converted(tex.strip(), "block" if display else "inline")
+
+
+def _in_text(piece: str) -> str:
+    if piece.startswith("<"):
+        return piece  # a tag
+
+    def replace(match: re.Match[str]) -> str:
+        display = match.group(1) is not None
+        return formula(html.unescape(match.group(1) if display else match.group(2)), display=display)
+
+    return _FORMULA.sub(replace, piece)
+
+
+def _table(body: str) -> str:
+    """Aligned rows as a MathML table: cells at each top-level ``&``, rows at each top-level ``\\\\``."""
+    rows = [[cell.strip() for cell in _split_top_level(row, "&")] for row in _split_top_level(body, "\\\\")]
+    rows = [row for row in rows if any(row)]
+    width = max(len(row) for row in rows)
+    # Browsers implement MathML Core, which aligns table cells by CSS, not by columnalign.
+    styles = [_CELL_STYLES[i % 2 if i < 2 else i % 2 + 2] for i in range(width)]
+    table_rows = "".join(
+        "<mtr>" + "".join(f'<mtd style="{style}">{_inner(cell)}</mtd>'
+                          for cell, style in zip(row + [""] * (width - len(row)), styles)) + "</mtr>"
+        for row in rows)
+    return (f'<math xmlns="http://www.w3.org/1998/Math/MathML" display="block">'
+            f'<mtable displaystyle="true">{table_rows}</mtable></math>')
+
+
+def _split_top_level(text: str, separator: str) -> list[str]:
+    """``text`` cut at each ``separator`` outside braces and ``\\begin…\\end`` (a matrix keeps its own)."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        if text.startswith("\\begin", i):
+            depth, i = depth + 1, i + len("\\begin")
+        elif text.startswith("\\end", i):
+            depth, i = depth - 1, i + len("\\end")
+        elif text.startswith("\\\\", i) and separator != "\\\\":
+            i += 2  # a row break inside a cell, not an ampersand
+        elif text.startswith("\\{", i) or text.startswith("\\}", i) or text.startswith("\\&", i):
+            i += 2
+        elif text[i] == "{":
+            depth, i = depth + 1, i + 1
+        elif text[i] == "}":
+            depth, i = depth - 1, i + 1
+        elif depth == 0 and text.startswith(separator, i):
+            parts.append(text[start:i])
+            i += len(separator)
+            if separator == "\\\\" and text.startswith("[", i):  # \\[6pt]: the extra space is dropped
+                i = text.index("]", i) + 1
+            start = i
+        else:
+            i += 1
+    parts.append(text[start:])
+    return parts
+
+
+def _inner(tex: str) -> str:
+    """The MathML inside the ``<math>`` element of ``tex`` (nothing for an empty cell)."""
+    if not tex:
+        return ""
+    match = _MATH_ELEMENT.match(_converted(tex, "inline"))
+    return match.group(1) if match else ""
+
+
+def _converted(tex: str, display: str) -> str:
+    if not tex:
+        return f'<math xmlns="http://www.w3.org/1998/Math/MathML" display="{display}"></math>'
+    try:
+        mathml = convert(tex, display=display)
+    except Exception:  # noqa: BLE001 - a formula the converter cannot read stays readable as its TeX
+        return f'<code class="tex">{html.escape(tex)}</code>'
+    mathml = _NAMED_OPERATOR.sub(r"<mi>\1</mi>", mathml)
+    # latex2mathml leaves \text{a < b}'s characters as they are; in a page they must be escaped
+    return _TEXT_CONTENT.sub(lambda m: m.group(1) + _escaped_text(m.group(2)) + m.group(3), mathml)
+
+
+def _escaped_text(text: str) -> str:
+    return _LONE_AMPERSAND.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
+
+
+__all__ = ["MATHML_STYLE", "formula", "with_mathml"]
