@@ -21,7 +21,7 @@ import sympy as sp
 
 from .cost import scalar_operations
 from .derivation import Derivation
-from .errors import GradientCheckError, OptionError
+from .errors import GradientCheckError, NonFiniteResultError, OptionError
 from .network import INPUT, PARAM
 from .numeric import Program
 from .sympy_oracle import SYMPY_ORACLE_SAMPLE, leaf_value, sampled_elements, sympy_partial
@@ -122,6 +122,10 @@ def check_gradients(derivation: Derivation, values: Mapping[str, Any], *, tolera
             raise OptionError(f"{option} must be a positive, finite number such as 1e-5; got {value!r}")
     arrays, batch_size = conform_all(derivation, values)
     derived = derivation.evaluate(values).grad
+    for q in derivation.network.params:
+        if not np.all(np.isfinite(derived[q.name])):
+            raise NonFiniteResultError(f"at these values ∂{derivation.loss}/∂{q.name} is {derived[q.name]}, not finite: "
+                                       "there is no gradient to check (a log or a division at 0?)")
     notes: list[str] = []
     symbolic = None
     per_parameter = None if thorough else SYMPY_ORACLE_SAMPLE

@@ -25,6 +25,7 @@ from .codegen import Line, TreeEmitter, function_source, live, resolve, share_su
 from .codegen.grouped import grouped_program
 from .codegen.rows import rows_program
 from .errors import (
+    NonFiniteResultError,
     ValuesError,
 )
 from .explicit import ClosedForms
@@ -290,9 +291,20 @@ def evaluate_exact(derivation: Derivation, values: Mapping[str, Any]) -> Evaluat
     forms = ClosedForms(derivation, expand=True, leaves=leaves, seed=one_sample)
     out_forward, out_grad = {}, {}
     for q in network.quantities(elements=False):
-        out_forward[q.name] = _exact_array(forms.forward(q.name))
-        out_grad[q.name] = _exact_array(forms.gradient(q.name))  # a batch derivation's steps still hold N
+        out_forward[q.name] = _real_or_refused(f"{q.name}", _exact_array(forms.forward(q.name)))
+        # a batch derivation's steps still hold N
+        out_grad[q.name] = _real_or_refused(f"∂{derivation.loss}/∂{q.name}", _exact_array(forms.gradient(q.name)))
     return Evaluation(out_forward, out_grad, None, True, derivation.loss, derivation.network)
+
+
+def _real_or_refused(what: str, value: Any) -> Any:
+    """``value`` if every entry is a real number or ±∞; SymPy's zoo (1/0) and nan have no sign or value to show."""
+    for entry in np.asarray(value, dtype=object).flat:
+        if not isinstance(entry, sp.Basic) or entry.is_extended_real is not True:
+            raise NonFiniteResultError(
+                f"at these values {what} is {entry}, not a real number: the network is undefined there "
+                f"(a log or a division at 0?)")
+    return value
 
 
 def _exact_array(value: Any) -> Any:

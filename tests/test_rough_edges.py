@@ -5,6 +5,7 @@ import pytest
 import sympy as sp
 
 import symbackprop as sbp
+from symbackprop import cli
 from symbackprop.spec import parse_spec
 
 
@@ -31,3 +32,36 @@ def test_gelu_tanh_called_on_an_expression_from_python():
     net.loss("L", sbp.gelu(approximate="tanh")(-c) ** 2)
     derivation = sbp.backprop(net)
     assert sbp.check_gradients(derivation, {"c": 0.7}, use_sympy=True).passed
+
+
+# -- a log at 0 -----------------------------------------------------------------------------------
+
+_LOG_AT_ZERO = '[inputs]\n[params]\np = []\n[loss]\nL = "-log(p)"\n[values]\np = {value}\n'
+
+
+def _log_network() -> sbp.Derivation:
+    net = sbp.Network()
+    p = net.param("p")
+    net.loss("L", -sp.log(p))
+    return sbp.backprop(net)
+
+
+def test_exact_evaluation_refuses_a_gradient_that_is_complex_infinity():
+    with pytest.raises(sbp.NonFiniteResultError, match=r"∂L/∂p is zoo"):
+        _log_network().evaluate({"p": 0}, exact=True)
+
+
+def test_a_document_at_a_log_of_zero_shows_the_float_infinities():
+    text = _log_network().to_markdown({"p": 0})
+    assert "zoo" not in text and "-inf" in text or r"-\infty" in text
+
+
+@pytest.mark.parametrize("value", ["0", "0.0"])
+def test_check_at_a_log_of_zero_is_one_clear_error(tmp_path, monkeypatch, capsys, value):
+    spec = tmp_path / "log.toml"
+    spec.write_text(_LOG_AT_ZERO.format(value=value))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["check", str(spec)]) == 2
+    error = capsys.readouterr().err
+    assert "∂L/∂p is -inf, not finite" in error and "unexpected" not in error
+    assert cli.main(["derive", str(spec), "-o", "log.md"]) == 0
