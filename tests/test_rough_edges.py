@@ -53,7 +53,7 @@ def test_exact_evaluation_refuses_a_gradient_that_is_complex_infinity():
 
 def test_a_document_at_a_log_of_zero_shows_the_float_infinities():
     text = _log_network().to_markdown({"p": 0})
-    assert "zoo" not in text and "-inf" in text or r"-\infty" in text
+    assert "zoo" not in text and ("-inf" in text or r"-\infty" in text)
 
 
 @pytest.mark.parametrize("value", ["0", "0.0"])
