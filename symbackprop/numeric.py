@@ -334,7 +334,7 @@ class GradientFunction:
         self._scalars = [name for name, scalar in self._outputs if scalar]
         self._fast: dict[tuple, tuple] = {}  # shapes of the given arrays → the direct fast program and its plan
 
-    def __call__(self, **values: Any) -> dict[str, np.ndarray]:
+    def __call__(self, /, **values: Any) -> dict[str, np.ndarray]:  # "/": a quantity may be named self
         given = self._values._given(values)
         fast = self._fast.get(tuple(map(_SHAPE, given))) if given is not None else None
         with np.errstate(all="ignore"):  # one context for the checks and the program: a training loop's every call
@@ -393,5 +393,5 @@ class GradientFunction:
                 self._final.add(id(rows))  # its dictionary is already the answer: fresh arrays, the declared shapes
         return rows
 
-    def forward_and_gradients(self, **values: Any) -> Evaluation:
+    def forward_and_gradients(self, /, **values: Any) -> Evaluation:
         return evaluate(self.derivation, values)
