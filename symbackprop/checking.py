@@ -124,8 +124,8 @@ def check_gradients(derivation: Derivation, values: Mapping[str, Any], *, tolera
     derived = derivation.evaluate(values).grad
     for q in derivation.network.params:
         if not np.all(np.isfinite(derived[q.name])):
-            raise NonFiniteResultError(f"at these values ∂{derivation.loss}/∂{q.name} is {derived[q.name]}, not finite: "
-                                       "there is no gradient to check (a log or a division at 0?)")
+            raise NonFiniteResultError(f"at these values ∂{derivation.loss}/∂{q.name} is {derived[q.name]}, "
+                                       "not finite: there is no gradient to check (a log or a division at 0?)")
     notes: list[str] = []
     symbolic = None
     per_parameter = None if thorough else SYMPY_ORACLE_SAMPLE
