@@ -21,7 +21,7 @@ import sympy as sp
 
 from .cost import scalar_operations
 from .derivation import Derivation
-from .errors import GradientCheckError, NonFiniteResultError, OptionError
+from .errors import GradientCheckError, NetworkError, NonFiniteResultError, OptionError
 from .network import INPUT, PARAM
 from .numeric import Program
 from .sympy_oracle import SYMPY_ORACLE_SAMPLE, leaf_value, sampled_elements, sympy_partial
@@ -120,6 +120,8 @@ def check_gradients(derivation: Derivation, values: Mapping[str, Any], *, tolera
     for option, value in (("tolerance", tolerance), ("step", step)):
         if not _is_positive_number(value):
             raise OptionError(f"{option} must be a positive, finite number such as 1e-5; got {value!r}")
+    if not derivation.network.params:
+        raise NetworkError("the network has no parameters, so there is no gradient to check")
     arrays, batch_size = conform_all(derivation, values)
     derived = derivation.evaluate(values).grad
     for q in derivation.network.params:

@@ -37,8 +37,12 @@ def _to_array(name: str, value: Any, exact: bool, check_finite: bool = True) -> 
         raise ValuesError(f"value of {name!r} must be numbers, not text")
     if value is None:
         raise MissingValueError(f"value of {name!r} is None; give a number or an array of numbers")
+    if getattr(value, "requires_grad", False) and callable(getattr(value, "detach", None)):
+        value = value.detach()  # a PyTorch tensor in an autograd graph: its numbers are what is read
     try:
         raw = np.asarray(value)
+        if raw.dtype.kind in "USa" or (raw.dtype.kind == "O" and any(isinstance(v, (str, bytes)) for v in raw.flat)):
+            raise ValuesError(f"value of {name!r} must be numbers, not text: {value!r:.60}")
         if raw.dtype.kind == "O" and any(v is None for v in raw.flat):
             raise MissingValueError(f"value of {name!r} has None in place of a number: {value!r}")
         complex_numbers = [v for v in raw.flat if _is_complex(v)] if raw.dtype.kind in "cO" else []

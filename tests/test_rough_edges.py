@@ -156,3 +156,81 @@ def test_values_keyed_by_something_other_than_text_are_refused():
     values = {"x": np.ones((2, 1)), "W": np.ones((1, 2)), 1: 2.0, "zz": 1.0}
     with pytest.raises(sbp.ValuesError, match="values must be keyed by names"):
         derivation.evaluate(values)
+
+
+# -- errors of the right type ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("options", [{"batch": 0}, {"checkpoint_every": 0}, {"checkpoint_every": 1.5}])
+def test_memory_options_are_refused_as_options(options):
+    with pytest.raises(sbp.OptionError, match=f"{next(iter(options))} must be a positive integer"):
+        _linear().memory(**options)
+
+
+@pytest.mark.parametrize("eps", [float("nan"), float("inf")])
+def test_layer_norm_refuses_an_eps_that_is_not_finite(eps):
+    from symbackprop import models
+
+    with pytest.raises(sbp.NetworkError, match="eps must be a positive finite number"):
+        models.layer_norm(3, eps=eps)
+
+
+@pytest.mark.parametrize("text", [123, b'[inputs]\nx = []', None])
+def test_parse_spec_takes_text_only(text):
+    with pytest.raises(sbp.SymbackpropError, match="a spec is TOML text"):
+        parse_spec(text)
+
+
+@pytest.mark.parametrize("rate", [sp.I, float("nan"), float("inf"), sp.oo])
+def test_a_learning_rate_that_is_not_a_finite_real_number_is_refused(rate):
+    derivation = sbp.backprop(sbp.reference_network())
+    with pytest.raises(sbp.SymbackpropError, match="learning_rate must be a finite real number"):
+        derivation.to_markdown(sbp.reference_values(), learning_rate=rate)
+    with pytest.raises(sbp.ValuesError, match="learning rate must be a"):
+        sbp.sgd_step(derivation, sbp.reference_values(), rate)
+
+
+def test_torch_code_checks_its_values_as_evaluate_does():
+    derivation = sbp.backprop(sbp.reference_network())
+    values = dict(sbp.reference_values(), W1=np.ones((3, 3)))
+    with pytest.raises(sbp.ValueShapeError, match=r"value of param 'W1' has shape \(3, 3\); expected shape \(2, 2\)"):
+        sbp.torch_code(derivation.network, values)
+
+
+def test_a_torch_tensor_in_an_autograd_graph_is_read_as_its_numbers():
+    torch = pytest.importorskip("torch")
+    derivation = sbp.backprop(sbp.reference_network())
+    values = sbp.reference_values()
+    expected = derivation.evaluate(values).grad["W1"]
+    in_graph = dict(values, x=torch.tensor(np.asarray(values["x"], dtype=float), requires_grad=True))
+    np.testing.assert_array_equal(derivation.evaluate(in_graph).grad["W1"], expected)
+    np.testing.assert_array_equal(derivation.lambdify()(**in_graph)["W1"], expected)
+    assert sbp.torch_code(derivation.network, in_graph) == sbp.torch_code(derivation.network, values)
+
+
+# -- refused instead of silently accepted -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [["1", "2"], np.array(["1", "2"]), [0.1, "2"]])
+def test_text_inside_an_array_value_is_refused_like_text_alone(text):
+    derivation = sbp.backprop(sbp.reference_network())
+    with pytest.raises(sbp.ValuesError, match="value of 'b1' must be numbers, not text"):
+        derivation.evaluate(dict(sbp.reference_values(), b1=text))
+
+
+@pytest.mark.parametrize("value", ["abc", sp.Symbol("a"), float("nan"), sp.I, sp.oo])
+def test_relu_options_are_checked_when_the_activation_is_made(value):
+    with pytest.raises(sbp.OptionError, match="grad_at_zero must be a finite real number"):
+        sbp.make_relu(value)
+    with pytest.raises(sbp.OptionError, match="negative_slope must be a finite real number"):
+        sbp.leaky_relu(negative_slope=value)
+
+
+def test_checking_a_network_without_parameters_is_an_error(tmp_path, monkeypatch, capsys):
+    spec = tmp_path / "none.toml"
+    spec.write_text('[inputs]\nx = []\n[loss]\nL = "x**2"\n[values]\nx = 2\n')
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["check", str(spec)]) == 2
+    assert "the network has no parameters" in capsys.readouterr().err
+    with pytest.raises(sbp.NetworkError, match="no parameters"):
+        sbp.check_gradients(sbp.backprop(parse_spec(spec.read_text()).network), {"x": 2.0})

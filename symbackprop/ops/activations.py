@@ -14,7 +14,7 @@ import numpy as np
 import sympy as sp
 from mpmath.libmp.libmpf import prec_to_dps
 
-from ..errors import UnsupportedFunctionError
+from ..errors import OptionError, UnsupportedFunctionError
 from .record import ADD, HADAMARD, Activation, ActivationOp, FunctionOp, Printed, declare
 
 
@@ -151,14 +151,21 @@ _DEFAULT_SLOPE = sp.Rational(1, 100)
 def leaky_relu(argument: Any = None, negative_slope: Any = _DEFAULT_SLOPE) -> Any:
     """PyTorch's LeakyReLU (default slope 0.01); ``leaky_relu(z)`` applies it,
     ``leaky_relu(negative_slope=0.2)`` returns the activation."""
-    slope = sp.nsimplify(negative_slope)
+    slope = _finite_real("negative_slope", sp.nsimplify(negative_slope))
     activation = Activation("leaky_relu", lambda z: LeakyReLU(z, slope))
     return activation if argument is None else activation(argument)
 
 
+def _finite_real(option: str, value: Any) -> sp.Expr:
+    """``value`` if it is a finite real number: refused here, not when the activation is first used."""
+    if not (isinstance(value, sp.Expr) and value.is_number and value.is_extended_real and value.is_finite):
+        raise OptionError(f"{option} must be a finite real number, got {value!r}")
+    return value
+
+
 def make_relu(grad_at_zero: Any = 0) -> Activation:
     """ReLU whose derivative at exactly 0 is ``grad_at_zero`` (PyTorch: 0; SymPy's Heaviside: 1/2)."""
-    value = sp.nsimplify(grad_at_zero)
+    value = _finite_real("grad_at_zero", sp.nsimplify(grad_at_zero))
     if value == 0:
         return relu
     return Activation("relu", lambda z: ReLU(z, value))

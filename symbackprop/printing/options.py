@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from fractions import Fraction
@@ -60,6 +61,12 @@ class Options:
         if isinstance(self.learning_rate, bool) or not isinstance(self.learning_rate, (int, float, Fraction)) and not (
                 hasattr(self.learning_rate, "is_number") and self.learning_rate.is_number):
             raise DocumentOptionError(f"learning_rate must be a number, got {self.learning_rate!r}")
+        try:
+            finite = math.isfinite(float(self.learning_rate))
+        except (TypeError, ValueError, OverflowError):  # sp.I, a complex number, has no float
+            finite = False
+        if not finite:
+            raise DocumentOptionError(f"learning_rate must be a finite real number, got {self.learning_rate!r}")
         if self.title is not None and not isinstance(self.title, str):
             raise DocumentOptionError(f"title must be text, got {type(self.title).__name__}")
         if isinstance(self.sections, str) or not isinstance(self.sections, Iterable):
