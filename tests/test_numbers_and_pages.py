@@ -2,14 +2,18 @@
 the paper size of PDFs, exclusive rounding options, Korean quotation marks and the example NETs."""
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 import sympy as sp
 
 import symbackprop as sbp
+from symbackprop import cli
 from symbackprop.cli.errors import CommandError
 from symbackprop.cli.loading import load_net
+from tests.tooling import require_tool
 
 
 def _log_loss() -> sbp.Derivation:
@@ -48,3 +52,47 @@ def test_every_example_the_docs_call_a_net_loads_and_the_list_is_complete():
             load_net(str(ROOT / "examples" / name))
     on_disk = {p.name for p in (ROOT / "examples").iterdir() if p.suffix in (".py", ".toml")}
     assert on_disk == set(nets) | set(scripts)
+
+
+# -- PDF paper and rounding options ---------------------------------------------------------------
+
+
+@pytest.fixture
+def invoke(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+
+    def call(*args: str) -> tuple[int, str]:
+        status = cli.main(list(args))
+        return status, capsys.readouterr().err
+
+    return call
+
+
+def test_a4_paper_for_latex_and_letter_by_default(invoke, tmp_path):
+    assert invoke("derive", "--paper", "a4", "-o", "a4.tex")[0] == 0
+    assert invoke("derive", "-o", "letter.tex")[0] == 0
+    assert (tmp_path / "a4.tex").read_text().startswith("\\documentclass[11pt,a4paper]{article}\n")
+    assert (tmp_path / "letter.tex").read_text().startswith("\\documentclass[11pt]{article}\n")
+    status, error = invoke("derive", "--paper", "a4", "-o", "a4.md")
+    assert status == 2 and "--paper applies to LaTeX and PDF documents" in error
+    with pytest.raises(sbp.SymbackpropError, match="unknown paper 'a5'"):
+        sbp.backprop(sbp.reference_network()).to_latex(paper="a5")
+
+
+@pytest.mark.parametrize("paper, size", [("a4", (595, 842)), ("letter", (612, 792))])
+def test_a_pdf_has_the_paper_asked_for(tmp_path, paper, size):
+    if shutil.which("pdflatex") is None or shutil.which("pdfinfo") is None:
+        require_tool("pdflatex and pdfinfo", "apt-get install texlive-latex-base poppler-utils")
+    pdf = tmp_path / f"{paper}.pdf"
+    sbp.backprop(sbp.reference_network()).write(pdf, sbp.reference_values(), paper=paper)
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    width, height = re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts", info).groups()
+    assert (round(float(width)), round(float(height))) == size
+
+
+def test_digits_and_decimals_together_are_refused(invoke):
+    status, error = invoke("derive", "--decimals", "2", "--digits", "3", "-o", "out.md")
+    assert status == 2 and "--digits and --decimals are two ways to round the numbers" in error
+    derivation = sbp.backprop(sbp.reference_network())
+    with pytest.raises(sbp.SymbackpropError, match="digits and decimals are two ways to round"):
+        derivation.to_markdown(sbp.reference_values(), digits=3, decimals=2)

@@ -20,6 +20,9 @@ SECTIONS = ANALYSES
 #: "derivation": the derivation with its optional sections; "full": the whole reference page.
 PAGES = ("derivation", "full")
 
+#: The page sizes of a standalone LaTeX document (and its PDF).
+PAPERS = ("letter", "a4")
+
 
 class DocumentOptionError(SymbackpropError, ValueError):
     """A document option has a value the printers cannot use."""
@@ -39,7 +42,8 @@ class Options:
     ``decimals`` rounds decimals to that many places after the point instead of ``digits``
     significant digits (2 prints the page's 1.78 and −1.46); ``page`` is "derivation" (the
     derivation and its sections) or "full" (every section of the reference page, in its order,
-    each built from this network); ``interactive`` (HTML only) adds the clickable graph."""
+    each built from this network); ``interactive`` (HTML only) adds the clickable graph; ``paper`` is the
+    page size of a standalone LaTeX document and its PDF, "letter" (LaTeX's default) or "a4"."""
 
     lang: str = "en"
     digits: int = 4
@@ -52,6 +56,7 @@ class Options:
     decimals: int | None = None
     page: str = "derivation"
     interactive: bool = False
+    paper: str = "letter"
 
     def __post_init__(self) -> None:
         if self.lang not in LANGUAGES:
@@ -86,6 +91,8 @@ class Options:
             raise DocumentOptionError(f"decimals must be an integer from 0 to 15, got {self.decimals!r}")
         if self.page not in PAGES:
             raise DocumentOptionError(f"unknown page {self.page!r}; use one of {', '.join(PAGES)}")
+        if self.paper not in PAPERS:
+            raise DocumentOptionError(f"unknown paper {self.paper!r}; use one of {', '.join(PAPERS)}")
         if not isinstance(self.interactive, bool):
             raise DocumentOptionError(f"interactive must be True or False, got {self.interactive!r}")
 
@@ -93,6 +100,7 @@ class Options:
     def of_document(cls, options: dict[str, Any]) -> Options:
         """The options among a document call's keywords (``standalone``, ``figure`` … are the writer's)."""
         known = {f.name for f in fields(cls)}
+        _one_rounding(options)
         return cls(**{k: v for k, v in options.items() if k in known})
 
     @classmethod
@@ -101,4 +109,11 @@ class Options:
         unknown = sorted(set(options) - known)
         if unknown:
             raise TypeError(f"unknown document option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        _one_rounding(options)
         return cls(**options)
+
+
+def _one_rounding(options: dict[str, Any]) -> None:
+    """``digits`` and ``decimals`` both given: which one rounds would be a silent choice."""
+    if options.get("decimals") is not None and options.get("digits") is not None:
+        raise DocumentOptionError("digits and decimals are two ways to round the numbers; give one of them")
