@@ -13,6 +13,9 @@ import symbackprop as sbp
 from symbackprop import cli
 from symbackprop.cli.errors import CommandError
 from symbackprop.cli.loading import load_net
+from symbackprop.printing.page.page_prose import PAGE_PROSE
+from symbackprop.printing.prose import PROSE
+from symbackprop.printing.report_prose import REPORT_PROSE
 from tests.tooling import require_tool
 
 
@@ -96,3 +99,21 @@ def test_digits_and_decimals_together_are_refused(invoke):
     derivation = sbp.backprop(sbp.reference_network())
     with pytest.raises(sbp.SymbackpropError, match="digits and decimals are two ways to round"):
         derivation.to_markdown(sbp.reference_values(), digits=3, decimals=2)
+
+
+# -- quotation marks ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("table", [PROSE, REPORT_PROSE, PAGE_PROSE], ids=["prose", "reports", "page"])
+def test_document_prose_quotes_with_paired_marks(table):
+    # a straight " in LaTeX text is set as a closing mark on both sides: ”역전파”
+    straight = [(lang, key) for lang, sentences in table.items() for key, text in sentences.items() if '"' in text]
+    assert not straight
+
+
+def test_the_korean_page_opens_and_closes_its_quotation():
+    derivation = sbp.backprop(sbp.reference_network())
+    latex = derivation.to_latex(sbp.reference_values(), lang="ko", page="full")
+    markdown = derivation.to_markdown(sbp.reference_values(), lang="ko", page="full")
+    assert "``역전파''라는" in latex
+    assert "“역전파”라는" in markdown
