@@ -23,6 +23,7 @@ from . import codegen
 from . import tensor as T
 from .codegen import Line, TreeEmitter, function_source, live, resolve, share_subexpressions, standalone_module, var
 from .codegen.grouped import grouped_program
+from .codegen.logits import logit_edge
 from .codegen.rows import rows_program
 from .errors import (
     NonFiniteResultError,
@@ -100,9 +101,9 @@ class Program:
             if q.elements is not None and q.kind not in (INPUT, PARAM):
                 lines.append(Line(var("v", q.name), _assemble("v", q)))
         partial_names: dict[int, str] = {}
-        edge_count: dict[str, int] = {}
+        into: dict[str, list] = {}
         for step in self.derivation.edges:
-            edge_count[step.target] = edge_count.get(step.target, 0) + 1
+            into.setdefault(step.target, []).append(step)
         for step in self.derivation.steps:
             if step.kind == "seed":
                 lines.append(Line(var("g", step.target), _ratio(1.0, "batch_size"), "seed"))
@@ -111,8 +112,8 @@ class Program:
                 total = _sum_of([codegen.name(partial_names[i]) for i in step.parts])
                 lines.append(Line(var("g", step.target), total, "fan-out"))
                 continue
-            code = self._edge(step)
-            if edge_count[step.target] == 1:
+            code = logit_edge(self, step, into) or self._edge(step)
+            if len(into[step.target]) == 1:
                 lines.append(Line(var("g", step.target), code, f"via {step.source}"))
             else:
                 partial_names[step.index] = f"p{step.index}_{step.target}"
