@@ -299,9 +299,9 @@ def evaluate_exact(derivation: Derivation, values: Mapping[str, Any]) -> Evaluat
 
 
 def _real_or_refused(what: str, value: Any) -> Any:
-    """``value`` if every entry is a real number or ±∞; SymPy's zoo (1/0) and nan have no sign or value to show."""
+    """``value`` unless an entry is SymPy's zoo (1/0 of a scalar: no sign, where floats give ±∞) or complex."""
     for entry in np.asarray(value, dtype=object).flat:
-        if not isinstance(entry, sp.Basic) or entry.is_extended_real is not True:
+        if entry is sp.zoo or (isinstance(entry, sp.Basic) and entry.is_extended_real is False):
             raise NonFiniteResultError(
                 f"at these values {what} is {entry}, not a real number: the network is undefined there "
                 f"(a log or a division at 0?)")

@@ -234,3 +234,11 @@ def test_checking_a_network_without_parameters_is_an_error(tmp_path, monkeypatch
     assert "the network has no parameters" in capsys.readouterr().err
     with pytest.raises(sbp.NetworkError, match="no parameters"):
         sbp.check_gradients(sbp.backprop(parse_spec(spec.read_text()).network), {"x": 2.0})
+
+
+@pytest.mark.parametrize("product", [lambda x: x @ 3, lambda x: 3 @ x, lambda x: x @ sp.Rational(1, 2)])
+def test_a_matrix_product_with_a_number_is_refused(product):
+    net = sbp.Network()
+    x = net.input("x", (2, 1))
+    with pytest.raises(sbp.InvalidOperandError, match=r"matrix product of x and the number .*; scale with \*"):
+        product(x)
