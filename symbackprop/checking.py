@@ -26,7 +26,7 @@ import sympy as sp
 from .check_plan import finite_difference_plan, nan_entries, sympy_plan
 from .cost import count_operations
 from .derivation import Derivation
-from .errors import GradientCheckError, OptionError
+from .errors import GradientCheckError, NetworkError, NonFiniteResultError, OptionError
 from .network import INPUT, NODE, PARAM
 from .numeric import Program
 from .sympy_oracle import element_partial, leaf_value
@@ -162,10 +162,16 @@ def check_gradients(derivation: Derivation, values: Mapping[str, Any], *, tolera
     for option, value in (("tolerance", tolerance), ("step", step)):
         if not _is_positive_number(value):
             raise OptionError(f"{option} must be a positive, finite number such as 1e-5; got {value!r}")
+    if not derivation.network.params:
+        raise NetworkError("the network has no parameters, so there is no gradient to check")
     arrays, batch_size = conform_all(derivation, values)
     samples = batch_size or 1
     evaluation = derivation.evaluate(values)  # what the user gets is what is checked
     derived = evaluation.grad
+    for q in derivation.network.params:
+        if not np.all(np.isfinite(derived[q.name])):
+            raise NonFiniteResultError(f"at these values ∂{derivation.loss}/∂{q.name} is {derived[q.name]}, "
+                                       "not finite: there is no gradient to check (a log or a division at 0?)")
     counts = count_operations(derivation)
     network = derivation.network
     notes: list[str] = []

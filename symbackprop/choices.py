@@ -11,5 +11,8 @@ ANALYSES = ("efficiency", "flow", "memory")
 #: "derivation": the derivation with its optional sections; "full": the whole reference page.
 PAGES = ("derivation", "full")
 
+#: The page sizes of a standalone LaTeX document (and its PDF).
+PAPERS = ("letter", "a4")
+
 #: The languages of the prose.
 LANGUAGES = ("en", "ko")

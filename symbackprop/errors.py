@@ -101,6 +101,10 @@ class NonFiniteValueError(ValuesError):
     """A value contains NaN or infinity."""
 
 
+class NonFiniteResultError(ValuesError):
+    """At the given values a forward value or gradient is not a finite real number (log(0), 1/0)."""
+
+
 class InvalidClassIndexError(ValuesError, IndexError):
     """A class index of a cross-entropy target is not an integer from 0 to (number of classes − 1)."""
 

@@ -23,8 +23,9 @@ from . import codegen
 from . import tensor as T
 from .codegen import Line, TreeEmitter, function_source, live, resolve, share_subexpressions, standalone_module, var
 from .codegen.grouped import grouped_program
+from .codegen.logits import logit_edge
 from .codegen.rows import rows_program
-from .errors import ValuesError
+from .errors import NonFiniteResultError, ValuesError
 from .evaluation import Evaluation
 from .explicit import ClosedForms
 from .network import INPUT, PARAM, Quantity
@@ -102,9 +103,9 @@ class Program:
             if q.elements is not None and q.kind not in (INPUT, PARAM):
                 lines.append(Line(var("v", q.name), _assemble("v", q)))
         partial_names: dict[int, str] = {}
-        edge_count: dict[str, int] = {}
+        into: dict[str, list] = {}
         for step in self.derivation.edges:
-            edge_count[step.target] = edge_count.get(step.target, 0) + 1
+            into.setdefault(step.target, []).append(step)
         for step in self.derivation.steps:
             if step.kind == "seed":
                 lines.append(Line(var("g", step.target), _ratio(1.0, "batch_size"), "seed"))
@@ -113,8 +114,8 @@ class Program:
                 total = codegen.sum_of([codegen.name(partial_names[i]) for i in step.parts])
                 lines.append(Line(var("g", step.target), total, "fan-out"))
                 continue
-            code = self._edge(step)
-            if edge_count[step.target] == 1:
+            code = logit_edge(self, step, into) or self._edge(step)
+            if len(into[step.target]) == 1:
                 lines.append(Line(var("g", step.target), code, f"via {step.source}"))
             else:
                 partial_names[step.index] = partial_name(step)
@@ -269,9 +270,20 @@ def evaluate_exact(derivation: Derivation, values: Mapping[str, Any]) -> Evaluat
     forms = ClosedForms(derivation, expand=True, leaves=leaves, seed=one_sample)
     out_forward, out_grad = {}, {}
     for q in network.quantities(elements=False):
-        out_forward[q.name] = _exact_array(forms.forward(q.name))
-        out_grad[q.name] = _exact_array(forms.gradient(q.name))  # a batch derivation's steps still hold N
+        out_forward[q.name] = _real_or_refused(f"{q.name}", _exact_array(forms.forward(q.name)))
+        # a batch derivation's steps still hold N
+        out_grad[q.name] = _real_or_refused(f"∂{derivation.loss}/∂{q.name}", _exact_array(forms.gradient(q.name)))
     return Evaluation(out_forward, out_grad, None, True, derivation.loss, derivation.network)
+
+
+def _real_or_refused(what: str, value: Any) -> Any:
+    """``value`` unless an entry is SymPy's zoo (1/0 of a scalar: no sign, where floats give ±∞) or complex."""
+    for entry in np.asarray(value, dtype=object).flat:
+        if entry is sp.zoo or (isinstance(entry, sp.Basic) and entry.is_extended_real is False):
+            raise NonFiniteResultError(
+                f"at these values {what} is {entry}, not a real number: the network is undefined there "
+                f"(a log or a division at 0?)")
+    return value
 
 
 def _exact_array(value: Any) -> Any:
@@ -304,7 +316,7 @@ class GradientFunction:
     def __reduce__(self) -> tuple[Any, ...]:  # compiled again where it is unpickled: code objects do not pickle
         return functools.partial(GradientFunction, cse=self.program.cse, check=self.check), (self.derivation,)
 
-    def __call__(self, **values: Any) -> dict[str, np.ndarray]:
+    def __call__(self, /, **values: Any) -> dict[str, np.ndarray]:  # "/": a quantity may be named self
         given = self._values._given(values)
         fast = self._fast.get(tuple(map(_SHAPE, given))) if given is not None else None
         with np.errstate(all="ignore"):  # one context for the checks and the program: a training loop's every call
@@ -365,5 +377,5 @@ class GradientFunction:
                 self._final.add(id(rows))  # its dictionary is already the answer: fresh arrays, the declared shapes
         return rows
 
-    def forward_and_gradients(self, **values: Any) -> Evaluation:
+    def forward_and_gradients(self, /, **values: Any) -> Evaluation:
         return evaluate(self.derivation, values)

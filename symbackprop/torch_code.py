@@ -25,6 +25,7 @@ from . import tensor as T
 from .errors import SymbackpropError
 from .network import INPUT, NODE, PARAM, Network
 from .ops import ACTIVATION_OPS, LOSS_OPS, activation_op_of
+from .values import conform
 
 __all__ = ["CODE_COMMENTS", "TorchCodeError", "TorchModel", "torch_code", "torch_model"]
 
@@ -127,14 +128,14 @@ def torch_code(network: Network, values: Mapping[str, Any] | None = None, *, lan
         lines += ["", f"# {comments['values']}", "with torch.no_grad():"]
         for index, module in enumerate(model.modules):
             if module.weight is not None:
-                weight = _array(values, module.weight).reshape(module.shape)
+                weight = _array(network, values, module.weight).reshape(module.shape)
                 lines.append(f"    model[{index}].weight.copy_(torch.tensor({_literal(weight)}))")
             if module.bias is not None:
-                bias = _array(values, module.bias).reshape(module.shape[0])
+                bias = _array(network, values, module.bias).reshape(module.shape[0])
                 lines.append(f"    model[{index}].bias.copy_(torch.tensor({_literal(bias)}))")
         outputs = _rows(network, model.target)
-        x = _array(values, model.input).reshape(-1, model.features)
-        y = _array(values, model.target).reshape(-1, outputs)
+        x = _array(network, values, model.input).reshape(-1, model.features)
+        y = _array(network, values, model.target).reshape(-1, outputs)
         lines += ["", f"# {comments['data']}", f"x = torch.tensor({_literal(x)})", f"y = torch.tensor({_literal(y)})"]
     else:  # numbers in [0, 1), which every loss accepts as a target
         outputs = _rows(network, model.target)
@@ -295,10 +296,11 @@ class _TorchPrinter(StrPrinter):
         return f"{expr.p}/{expr.q}" if expr.q != 1 else str(expr.p)
 
 
-def _array(values: Mapping[str, Any], name: str) -> np.ndarray:
+def _array(network: Network, values: Mapping[str, Any], name: str) -> np.ndarray:
+    """The value of ``name``, checked as every value is (its shape, a batch axis for an input, finite numbers)."""
     if name not in values:
         raise TorchCodeError(f"no value for {name}")
-    return np.asarray(values[name], dtype=float)
+    return conform(network[name], values[name])[0]
 
 
 def _literal(array: np.ndarray) -> str:

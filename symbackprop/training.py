@@ -60,7 +60,11 @@ def _check_learning_rate(learning_rate: Any) -> None:
     if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float, np.floating)) \
             and not hasattr(learning_rate, "__float__"):
         raise ValuesError(f"learning rate must be a number, got {learning_rate!r}")
-    if not math.isfinite(float(learning_rate)) or float(learning_rate) <= 0:
+    try:
+        rate = float(learning_rate)
+    except (TypeError, ValueError, OverflowError):  # sp.I, a complex number, has no float
+        raise ValuesError(f"learning rate must be a real number, got {learning_rate!r}") from None
+    if not math.isfinite(rate) or rate <= 0:
         raise ValuesError(f"learning rate must be a positive finite number, got {learning_rate!r}")
 
 

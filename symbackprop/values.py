@@ -37,8 +37,12 @@ def _to_array(name: str, value: Any, exact: bool, check_finite: bool = True) -> 
         raise ValuesError(f"value of {name!r} must be numbers, not text")
     if value is None:
         raise MissingValueError(f"value of {name!r} is None; give a number or an array of numbers")
+    if getattr(value, "requires_grad", False) and callable(getattr(value, "detach", None)):
+        value = value.detach()  # a PyTorch tensor in an autograd graph: its numbers are what is read
     try:
         raw = np.asarray(value)
+        if raw.dtype.kind in "USa" or (raw.dtype.kind == "O" and any(isinstance(v, (str, bytes)) for v in raw.flat)):
+            raise ValuesError(f"value of {name!r} must be numbers, not text: {value!r:.60}")
         if raw.dtype.kind == "O" and any(v is None for v in raw.flat):
             raise MissingValueError(f"value of {name!r} has None in place of a number: {value!r}")
         complex_numbers = [v for v in raw.flat if _is_complex(v)] if raw.dtype.kind in "cO" else []
@@ -49,6 +53,8 @@ def _to_array(name: str, value: Any, exact: bool, check_finite: bool = True) -> 
         array = raw.astype(object) if exact else np.asarray(raw, dtype=float)
     except ValuesError:
         raise
+    except OverflowError:
+        raise NonFiniteValueError(f"value of {name!r} holds a number too large for a float (beyond 1.8e308)") from None
     except (TypeError, ValueError) as error:
         raise ValuesError(f"value of {name!r} is not a number or a rectangular array of numbers ({error})") from None
     if raw.dtype.kind == "b" or (raw.dtype.kind == "O" and any(isinstance(v, (bool, np.bool_)) for v in raw.flat)):
@@ -135,6 +141,9 @@ def conform_all(derivation: Derivation, values: Mapping[str, Any], exact: bool =
     False); return them conformed and the batch size."""
     if not isinstance(values, Mapping):
         raise ValuesError(f"values must be a mapping of names to numbers, got {type(values).__name__}")
+    not_text = [key for key in values if not isinstance(key, str)]
+    if not_text:
+        raise ValuesError(f"values must be keyed by names (text); got the key {not_text[0]!r}")
     network = derivation.network
     needed = [q for q in network.quantities(INPUT, PARAM)]
     needed_names = {q.name for q in needed}
@@ -156,6 +165,9 @@ def conform_all(derivation: Derivation, values: Mapping[str, Any], exact: bool =
     batched_inputs = {q.name for q in network.inputs}
     if batch_sizes:
         sizes = set(batch_sizes.values())
+        if 0 in sizes:  # a mean over no samples has no value
+            empty = next(n for n, size in batch_sizes.items() if size == 0)
+            raise ValueShapeError(f"the batch of {empty!r} holds no samples (N=0); give at least one")
         unbatched = sorted(batched_inputs - set(batch_sizes))
         if sizes == {1}:  # a (1, 1) value is one sample or a batch of one: the same numbers
             for name in unbatched:

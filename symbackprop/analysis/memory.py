@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import sympy as sp
 
 from .. import tensor as T
+from ..errors import OptionError
 from ..network import INPUT, LOSS, NODE, PARAM, Network
 from .counting import node_operations
 from .layers import network_layers
@@ -271,8 +272,10 @@ def memory(derivation: Derivation, *, batch: int = 1, checkpoint_every: int | No
     ``checkpoint_every`` defaults to about √layers, the usual choice (memory and
     recomputation both grow like √layers).
     """
-    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
-        raise ValueError(f"batch must be a positive integer, got {batch!r}")
+    options = {"batch": batch} if checkpoint_every is None else {"batch": batch, "checkpoint_every": checkpoint_every}
+    for option, value in options.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise OptionError(f"{option} must be a positive integer, got {value!r}")
     graph = ForwardGraph(derivation)
     network = graph.network
     step_reads = []

@@ -70,10 +70,10 @@ class BackendGradientFunction:
         self._layouts: dict[tuple[str, tuple[int, ...]], tuple[tuple[int, ...], int | None]] = {}
         self.function = module.compile_function(self.gradients)
 
-    def __call__(self, **values: Any) -> dict[str, Any]:
+    def __call__(self, /, **values: Any) -> dict[str, Any]:
         return self.function(**values)
 
-    def gradients(self, **values: Any) -> dict[str, Any]:
+    def gradients(self, /, **values: Any) -> dict[str, Any]:
         """The uncompiled call, for a caller's own ``jax.jit``, ``jax.vmap`` or ``torch.compile``."""
         arrays, batch_size = self._conform(values)
         _, gradient = self._derivation(*arrays, batch_size or 1)

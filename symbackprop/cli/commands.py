@@ -66,6 +66,8 @@ def run_derive(args: argparse.Namespace, progress: Progress) -> int:
 def document_options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
     """The printers' options the command line sets (the printers check their values)."""
     options: dict[str, Any] = {"lang": args.lang}
+    if args.digits is not None and args.decimals is not None:
+        raise CommandError(say("option.rounding"))
     if args.digits is not None:
         options["digits"] = args.digits
     if args.learning_rate is not None:
@@ -80,6 +82,10 @@ def document_options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
         options["links"] = True
     if args.decimals is not None:
         options["decimals"] = args.decimals
+    if args.paper is not None:
+        if fmt not in ("tex", "pdf"):
+            raise CommandError(say("option.paper"))
+        options["paper"] = args.paper
     if args.page != "derivation":
         options["page"] = args.page
     if args.sections is not None:

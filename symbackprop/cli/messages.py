@@ -49,6 +49,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "option.invalid": "{option} {reason}",
         "option.links": "--links applies to Markdown and HTML documents (--format md or html)",
         "option.interactive": "--interactive applies to HTML documents (--format html or OUT ending in .html)",
+        "option.rounding": "--digits and --decimals are two ways to round the numbers; give one of them",
+        "option.paper": "--paper applies to LaTeX and PDF documents (--format tex or pdf)",
         "option.format_mismatch": "-o {output} ends in {suffix} but --format is {format}; make them agree",
         "option.output_folder": "-o {output}: that is a folder; name the file to write inside it",
         "option.format_unknown": "-o {output}: cannot tell the format from {suffix}; "
@@ -97,6 +99,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "option.invalid": "{option} {reason}",
         "option.links": "--links는 Markdown과 HTML 문서에만 적용됩니다 (--format md 또는 html)",
         "option.interactive": "--interactive는 HTML 문서에만 적용됩니다 (--format html 또는 .html로 끝나는 OUT)",
+        "option.rounding": "--digits와 --decimals는 숫자를 반올림하는 두 방법입니다. 하나만 주세요",
+        "option.paper": "--paper는 LaTeX와 PDF 문서에만 적용됩니다 (--format tex 또는 pdf)",
         "option.format_mismatch": "-o {output}: 확장자({suffix})와 --format({format})이 다릅니다. 둘을 맞추세요",
         "option.output_folder": "-o {output}: 폴더입니다. 그 안에 쓸 파일 이름을 주세요",
         "option.format_unknown": "-o {output}: 확장자 {suffix}: 형식을 알 수 없습니다. "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..choices import ANALYSES, PAGES
+from ..choices import ANALYSES, PAGES, PAPERS
 from .commands import FORMATS, run_check, run_derive, run_graph
 
 
@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="significant digits of decimal numbers in the worked example (default: 4)")
     derive.add_argument("--decimals", type=int, metavar="N",
                         help="round decimals to at most N places after the point instead (2: the page's 1.78, -1.22)")
+    derive.add_argument("--paper", choices=PAPERS,
+                        help="page size of a LaTeX or PDF document (default: letter)")
     derive.add_argument("--page", choices=PAGES, default="derivation",
                         help="derivation: the derivation and its later sections (default); full: every section "
                              "of the reference page in its order, each built from NET")

@@ -106,9 +106,10 @@ class TreeEmitter(IndexingEmitter, TreeVisitor):
     def scalar(self, expr: Any) -> ast.expr:
         expr = sp.sympify(expr)
         if expr.is_Integer:
-            return constant(int(expr))
+            return _LargeIntegersAsFloats().visit(constant(int(expr)))
         text = self._printer.doprint(expr)
-        return _gated(ast.parse(text, mode="eval").body)  # SymPy's printer parenthesises; parsing keeps that
+        parsed = _LargeIntegersAsFloats().visit(ast.parse(text, mode="eval").body)
+        return _gated(parsed)  # SymPy's printer parenthesises; parsing keeps that
 
     # -- tensors -------------------------------------------------------------------------
 
@@ -228,6 +229,15 @@ def _with_options(application: ast.Call, options: tuple[tuple[str, Any], ...]) -
     """A loss kernel's call with its node's options (an axis, class indices) as keyword arguments."""
     application.keywords = [ast.keyword(key, constant(value)) for key, value in options]
     return application
+
+
+class _LargeIntegersAsFloats(ast.NodeTransformer):
+    """An integer beyond int64 reaches NumPy's functions as a Python object, which they cannot take (sin(10**29))."""
+
+    def visit_Constant(self, node: ast.Constant) -> ast.Constant:
+        if type(node.value) is int and abs(node.value) >= 2 ** 63:
+            return ast.Constant(float(node.value))
+        return node
 
 
 def _gated(code: ast.expr) -> ast.expr:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import sympy as sp
@@ -51,8 +52,9 @@ def size(name: str, value: Any, *, optional: bool = False) -> int | None:
 
 def epsilon(value: Any) -> sp.Rational:
     """eps as the exact rational it stands for, so that exact and float evaluation agree."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, sp.Rational)):
-        raise NetworkError(f"eps must be a positive number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float, sp.Rational)) or (
+            isinstance(value, float) and not math.isfinite(value)):
+        raise NetworkError(f"eps must be a positive finite number, got {value!r}")
     exact = sp.Rational(str(value)) if isinstance(value, float) else sp.Rational(value)
     if not exact > 0:
         raise NetworkError(f"eps must be a positive number, got {value!r}")

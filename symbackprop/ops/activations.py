@@ -53,7 +53,7 @@ class ReLU(_Primitive):
 
 
 class Sigmoid(_Primitive):
-    """σ(z) = 1/(1 + e^{−z}); σ′(z) = σ(z)(1 − σ(z)), from the same σ(z) its consumers see."""
+    """σ(z) = 1/(1 + e^{−z}); σ′(z) = σ(z)(1 − σ(z)) = σ(z)σ(−z), the form exact in both tails."""
 
     nargs = 1
 
@@ -66,9 +66,10 @@ class Sigmoid(_Primitive):
         return None
 
     def fdiff(self, argindex=1):
-        # s(1 − s), as PyTorch: a consumer dividing by 1 − s (BCE) cancels it exactly
-        s = Sigmoid(self.args[0])
-        return s * (1 - s)
+        # σ(z)σ(−z), not s(1 − s): 1 − s loses the digits of σ(−z) where s is near 1 (five at z = 26);
+        # the printers write it σ(z)(1 − σ(z)), and BCE∘σ is one exact step of the program (codegen.logits)
+        z = self.args[0]
+        return Sigmoid(z) * Sigmoid(-z)
 
     def primitive(self) -> sp.Expr:
         return 1 / (1 + sp.exp(-self.args[0]))

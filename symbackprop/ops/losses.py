@@ -115,6 +115,11 @@ def _bce_prediction(p, y):
     return (p - y) / np.maximum(p * (1 - p), EPSILON) / _size(p)
 
 
+def _bce_of_sigmoid_prediction(z, y):
+    """_bce_prediction(σ(z), y)·σ′(z) = (σ(z) − y)/n from the logit z, exact in both tails (codegen.logits)."""
+    return ((1 - y) * stable_sigmoid(z) - y * stable_sigmoid(-z)) / _size(z)
+
+
 def _bce_target(p, y):
     log_p, log_q = _clamped_logs(p)
     return (log_q - log_p) / _size(p)
@@ -162,7 +167,8 @@ def _bce_logits(z, y):
 
 
 def _bce_logits_prediction(z, y):
-    return (stable_sigmoid(z) - y) / _size(z)
+    # σ(z) − y as (1 − y)σ(z) − yσ(−z): σ(26) − 1 in floats keeps only 11 of σ(−26)'s digits
+    return ((1 - y) * stable_sigmoid(z) - y * stable_sigmoid(-z)) / _size(z)
 
 
 def _bce_logits_target(z, y):

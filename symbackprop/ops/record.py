@@ -192,7 +192,10 @@ class LossOp:
         if options:
             raise InvalidOperandError(f"{self.name} takes no options, got {', '.join(sorted(options))}")
         both_scalar = not isinstance(prediction, T.Tensor) and not isinstance(target, T.Tensor)
-        if both_scalar and self.scalars_written_out:
+        # a number as the prediction has no array for the loss's kernel: its formula is the loss
+        constant_prediction = isinstance(prediction, (int, float)) or (isinstance(prediction, sp.Expr)
+                                                                        and prediction.is_number)
+        if both_scalar and (self.scalars_written_out or constant_prediction):
             return self.written_out([(prediction, target)])
         h, y = T.as_tensor(prediction), T.as_tensor(target)
         if h.shape != y.shape:

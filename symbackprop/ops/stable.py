@@ -18,7 +18,7 @@ import sympy as sp
 from mpmath.libmp.libmpf import prec_to_dps
 from sympy.printing.precedence import PRECEDENCE
 
-from .activations import ReLU
+from .activations import ReLU, stable_sigmoid
 from .record import FunctionOp, declare
 
 #: PyTorch's BCELoss: each log is at least this, and the gradient divides by at least EPSILON,
@@ -105,6 +105,11 @@ class LikelihoodSlope(_Stable):
     def primitive(self) -> sp.Expr:
         p, y = self.args
         return (y - p) / (p * (1 - p))
+
+
+def _likelihood_logit_slope(z, y):
+    """LikelihoodSlope(σ(z), y)·σ′(z) = y − σ(z), as yσ(−z) − (1 − y)σ(z): exact in both tails."""
+    return y * stable_sigmoid(-z) - (1 - y) * stable_sigmoid(z)
 
 
 class LogOdds(_Stable):

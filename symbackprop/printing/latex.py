@@ -80,7 +80,7 @@ def derivation_to_latex(derivation: Derivation, values: Mapping[str, Any] | None
 
     settings = Options.from_keywords(**options)
     body = render(Writer(derivation, settings, figure=figure, reports=reports or Reports()).compose(values))
-    return latex_document(body, lang=settings.lang) if standalone else body
+    return latex_document(body, lang=settings.lang, paper=settings.paper) if standalone else body
 
 
 #: Korean for pdflatex.  Hangul in the UHC Myeongjo fonts (uhcmj): kotex's default, Nanum Myeongjo,
@@ -119,12 +119,13 @@ KOREAN_PREAMBLE = (
 )
 
 
-def latex_document(body: str, *, lang: str = "en") -> str:
-    """A standalone article around a fragment (kotex for Korean)."""
+def latex_document(body: str, *, lang: str = "en", paper: str = "letter") -> str:
+    """A standalone article around a fragment (kotex for Korean), on US Letter or A4 paper."""
     korean = KOREAN_PREAMBLE if lang == "ko" else ""
+    size = ",a4paper" if paper == "a4" else ""  # geometry takes the class's paper size
     graphics = "\\usepackage{graphicx}\n" if "\\includegraphics" in body or _FIT in body else ""
     return (
-        "\\documentclass[11pt]{article}\n"
+        f"\\documentclass[11pt{size}]{{article}}\n"
         "\\usepackage[margin=2.2cm]{geometry}\n"
         "\\usepackage{amsmath}\n"
         "\\usepackage{amssymb}\n"

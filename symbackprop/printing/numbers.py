@@ -10,6 +10,7 @@ whole quantity's array, so every printer can ask for any name.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from fractions import Fraction
 from numbers import Integral
@@ -65,6 +66,8 @@ class NumberFormat:
     def _decimal(self, value: float) -> str:
         if value == 0:
             return "0"
+        if not math.isfinite(value):  # math mode would set "inf" as the product i·n·f
+            return r"\mathrm{NaN}" if math.isnan(value) else (r"\infty" if value > 0 else r"-\infty")
         text = self._rounded(value)
         if float(text) != value:
             self.rounded = True

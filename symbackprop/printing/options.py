@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from fractions import Fraction
 from typing import Any
 
-from ..choices import ANALYSES, PAGES
+from ..choices import ANALYSES, PAGES, PAPERS
 from ..errors import SymbackpropError
 from ..reference import REFERENCE_LEARNING_RATE
 from .prose import LANGUAGES
@@ -34,7 +35,8 @@ class Options:
     ``decimals`` rounds decimals to that many places after the point instead of ``digits``
     significant digits (2 prints the page's 1.78 and −1.46); ``page`` is "derivation" (the
     derivation and its sections) or "full" (every section of the reference page, in its order,
-    each built from this network); ``interactive`` (HTML only) adds the clickable graph."""
+    each built from this network); ``interactive`` (HTML only) adds the clickable graph; ``paper`` is the
+    page size of a standalone LaTeX document and its PDF, "letter" (LaTeX's default) or "a4"."""
 
     lang: str = "en"
     digits: int = 4
@@ -47,6 +49,7 @@ class Options:
     decimals: int | None = None
     page: str = "derivation"
     interactive: bool = False
+    paper: str = "letter"
 
     def __post_init__(self) -> None:
         if self.lang not in LANGUAGES:
@@ -56,6 +59,12 @@ class Options:
         if isinstance(self.learning_rate, bool) or not isinstance(self.learning_rate, (int, float, Fraction)) and not (
                 hasattr(self.learning_rate, "is_number") and self.learning_rate.is_number):
             raise DocumentOptionError(f"learning_rate must be a number, got {self.learning_rate!r}")
+        try:
+            finite = math.isfinite(float(self.learning_rate))
+        except (TypeError, ValueError, OverflowError):  # sp.I, a complex number, has no float
+            finite = False
+        if not finite:
+            raise DocumentOptionError(f"learning_rate must be a finite real number, got {self.learning_rate!r}")
         if self.title is not None and not isinstance(self.title, str):
             raise DocumentOptionError(f"title must be text, got {type(self.title).__name__}")
         if isinstance(self.sections, str) or not isinstance(self.sections, Iterable):
@@ -75,6 +84,8 @@ class Options:
             raise DocumentOptionError(f"decimals must be an integer from 0 to 15, got {self.decimals!r}")
         if self.page not in PAGES:
             raise DocumentOptionError(f"unknown page {self.page!r}; use one of {', '.join(PAGES)}")
+        if self.paper not in PAPERS:
+            raise DocumentOptionError(f"unknown paper {self.paper!r}; use one of {', '.join(PAPERS)}")
         if not isinstance(self.interactive, bool):
             raise DocumentOptionError(f"interactive must be True or False, got {self.interactive!r}")
 
@@ -82,6 +93,7 @@ class Options:
     def of_document(cls, options: dict[str, Any]) -> Options:
         """The options among a document call's keywords (``standalone``, ``figure`` … are the writer's)."""
         known = {f.name for f in fields(cls)}
+        _one_rounding(options)
         return cls(**{k: v for k, v in options.items() if k in known})
 
     @classmethod
@@ -90,4 +102,11 @@ class Options:
         unknown = sorted(set(options) - known)
         if unknown:
             raise TypeError(f"unknown document option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        _one_rounding(options)
         return cls(**options)
+
+
+def _one_rounding(options: dict[str, Any]) -> None:
+    """``digits`` and ``decimals`` both given: which one rounds would be a silent choice."""
+    if options.get("decimals") is not None and options.get("digits") is not None:
+        raise DocumentOptionError("digits and decimals are two ways to round the numbers; give one of them")

@@ -63,6 +63,8 @@ def load_spec(path: str | Path, *, level: str = "vector") -> Spec:
 
 def parse_spec(text: str, *, source: str = "<spec>", level: str = "vector") -> Spec:
     """Build a :class:`Spec` from the text of a TOML spec."""
+    if not isinstance(text, str):
+        raise SpecError(f"a spec is TOML text, got {type(text).__name__} {text!r:.40}")
     table = parse_toml(text, source)
     return _SpecReader(table, source, level).read()
 

@@ -83,6 +83,17 @@ def add_all(terms: list[Tensor] | tuple[Tensor, ...]) -> Tensor:
     return terms[0] if len(terms) == 1 else AddAll(tuple(terms))
 
 
+def matmul_of(left: Any, right: Any) -> Tensor:
+    """``left @ right`` as written: a plain number is refused, since x @ 3 would print as x 3 (and 0.5 3)."""
+    tensor = left if isinstance(left, Tensor) else right
+    for operand in (left, right):
+        if operand is not tensor and (isinstance(operand, (int, float)) or (
+                isinstance(operand, sp.Expr) and operand.is_number)):
+            raise InvalidOperandError(f"cannot take the matrix product of {tensor!r} and the number {operand}; "
+                                      f"scale with * instead ({tensor!r} * {operand})")
+    return matmul(as_tensor(left, tensor), as_tensor(right, tensor))
+
+
 def matmul(left: Tensor, right: Tensor) -> Tensor:
     if left.shape[1] != right.shape[0]:
         raise ShapeMismatchError(

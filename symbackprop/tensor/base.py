@@ -138,10 +138,10 @@ class Tensor:
         return _algebra().divide(_algebra().as_tensor(other, self), self)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return _algebra().matmul(self, _algebra().as_tensor(other, self))
+        return _algebra().matmul_of(self, other)
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return _algebra().matmul(_algebra().as_tensor(other, self), self)
+        return _algebra().matmul_of(other, self)
 
     def __pow__(self, exponent: Any) -> Tensor:
         return _algebra().power(self, exponent)

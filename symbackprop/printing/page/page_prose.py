@@ -186,7 +186,7 @@ PAGE_PROSE: dict[str, dict[str, str]] = {
         "title": "Backpropagation",
         "definition.heading": "정의",
         "definition.text": "**역전파(Backpropagation)** 는 신경망의 각 파라미터에 대한 [[Gradient]]를 효율적으로 "
-                           "계산하는 알고리즘입니다. \"역전파\"라는 이름은 손실 함수에서 시작하여 출력층에서 입력층 "
+                           "계산하는 알고리즘입니다. “역전파”라는 이름은 손실 함수에서 시작하여 출력층에서 입력층 "
                            "방향으로 거꾸로 전파되기 때문에 붙었습니다.",
         "definition.loss": "손실",
         "definition.output": "출력층",
