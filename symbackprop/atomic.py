@@ -30,6 +30,8 @@ def write_atomically(path: Any, content: bytes | str, *, make_parents: bool = Fa
     ``path`` when the target is a folder or anything fails; the old file is then untouched.
     """
     target = Path(path)
+    if target.is_symlink():  # the file the link points at is replaced, and the link kept
+        target = target.resolve()
     data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
     if target.is_dir():
         raise FileWriteError(f"cannot write {target}: it is a folder; name a file inside it", target, errno.EISDIR)

@@ -112,6 +112,16 @@ def test_a_new_file_gets_the_usual_permissions_and_a_replaced_file_keeps_its_own
     assert kept.stat().st_mode & 0o777 == 0o640 and kept.read_text(encoding="utf-8") == "new text"
 
 
+def test_a_symbolic_link_keeps_pointing_at_the_file_it_named(tmp_path):
+    real = tmp_path / "real.md"
+    real.write_text(OLD, encoding="utf-8")
+    link = tmp_path / "link.md"
+    link.symlink_to(real)
+    atomic.write_atomically(link, "new text")
+    assert link.is_symlink() and real.read_text(encoding="utf-8") == "new text"
+    assert folder_listing(tmp_path) == ["link.md", "real.md"]
+
+
 def test_a_folder_as_the_target_is_a_clear_error_and_is_left_alone(tmp_path, derivation):
     folder = tmp_path / "o.md"
     folder.mkdir()
