@@ -158,7 +158,7 @@ PICTURES: tuple[Picture, ...] = (
     Page("docs/gallery/swiglu-backward.png", (_example("swiglu_mlp"),), 6, "Propagate to layer 1"),
     Graph("docs/gallery/graph-swiglu-mlp.png", (_example("swiglu_mlp"),)),
     Page("docs/gallery/attention-backward.png", (_example("attention_head"),), 6, "The same steps with the numbers"),
-    Page("docs/gallery/attention-backward-2.png", (_example("attention_head"),), 7, "one step of gradient descent"),
+    Page("docs/gallery/attention-backward-2.png", (_example("attention_head"),), 8, "one step of gradient descent"),
     Graph("docs/gallery/graph-attention-head.png", (_example("attention_head"),)),
     Page("docs/gallery/rnn-bptt-sums.png", (_example("rnn_bptt"),), 5, "Fan-out: the paths add up"),
     Page("docs/gallery/rnn-bptt-backward.png", (_example("rnn_bptt"),), 10, "Propagate to layer 1"),

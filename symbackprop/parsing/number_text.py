@@ -41,13 +41,13 @@ def exact_number(value: Any, what: str) -> sympy.Expr:
         try:
             return rational_from_text(value)
         except ExpressionError as error:
-            raise OptionError(f"{what} must be a number; {value!r} is not one ({error})") from None
+            raise OptionError(f"{what} must be a finite real number; {value!r} is not one ({error})") from None
     if isinstance(value, sympy.Basic):
         if isinstance(value, sympy.Expr) and value.is_number and value.is_extended_real and value.is_finite:
             return value
         raise OptionError(f"{what} must be a finite real number, got {value}")
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise OptionError(f"{what} must be a number, got {type(value).__name__} {value!r}")
+        raise OptionError(f"{what} must be a finite real number, got {type(value).__name__} {value!r}")
     if not math.isfinite(float(value)):
-        raise OptionError(f"{what} must be a finite number, got {value!r}")
+        raise OptionError(f"{what} must be a finite real number, got {value!r}")
     return sympy.nsimplify(value)  # not text: SymPy converts the number itself

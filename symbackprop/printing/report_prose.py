@@ -16,7 +16,7 @@ REPORT_PROSE: dict[str, dict[str, str]] = {
         "cost.times_forward": "× forward",
         "cost.naive_note": "naive count: {note}",
         "naive.forward_passes": "counted, not measured: one forward pass ({forward} operations) for each of the "
-                                "{parameters} parameter elements, {operations} in all; cost(naive=\"measured\") "
+                                "{parameters} parameter elements, {operations} in all; cost(naive='measured') "
                                 "differentiates the expanded loss with sympy.diff instead, on a sample",
         "naive.every_element": "every one of the {parameters} parameter elements derived with sympy.diff",
         "naive.sampled": "estimated: {derived} of {parameters} parameter elements derived with sympy.diff "
@@ -95,7 +95,7 @@ REPORT_PROSE: dict[str, dict[str, str]] = {
         "cost.times_forward": "× forward",
         "cost.naive_note": "비효율적인 방법의 연산 수: {note}",
         "naive.forward_passes": "측정하지 않고 센 값: 파라미터 원소 {parameters}개마다 forward pass 한 번 (연산 "
-                                "{forward}개), 모두 {operations}개; cost(naive=\"measured\")는 대신 전개한 손실을 "
+                                "{forward}개), 모두 {operations}개; cost(naive='measured')는 대신 전개한 손실을 "
                                 "표본에서 sympy.diff로 미분",
         "naive.every_element": "파라미터 원소 {parameters}개 모두 sympy.diff로 미분",
         "naive.sampled": "추정치: 파라미터 원소 {parameters}개 중 {derived}개를 sympy.diff로 미분 ({which}; {why}); "
