@@ -68,9 +68,10 @@ class Program:
         main = function_source("derivation", arguments, lines, returns)
         helpers = [ast.unparse(d) for d in self._emit.definitions]
         self.derivation_source = "\n\n\n".join([main, *helpers])  # the activations it calls follow it
-        self.namespace = resolve(self.derivation_source, self._emit.namespace)
+        parsed = ast.parse(self.derivation_source)  # once, for its names and to compile
+        self.namespace = resolve(parsed, self._emit.namespace)
         scope = dict(self.namespace)
-        exec(compile(self.derivation_source, "<symbackprop generated>", "exec"), scope)  # built from our trees
+        exec(compile(parsed, "<symbackprop generated>", "exec"), scope)  # built from our trees
         self.function = scope["derivation"]
 
     @cached_property

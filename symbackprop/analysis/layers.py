@@ -76,22 +76,27 @@ def step_groups(derivation: Derivation) -> list[StepGroup]:
     """
     network = derivation.network
     groups: list[StepGroup] = []
+    has_parameter = False  # whether the current group holds a parameter's gradient yet
     for step in derivation.steps:
         if step.kind == SEED:
             continue
         current = groups[-1] if groups else None
+        is_parameter = network[step.target].kind == PARAM
         if step.source == derivation.loss and (current is None or current.kind == OUTPUT_GROUP):
             if current is None:
                 current = StepGroup(OUTPUT_GROUP)
                 groups.append(current)
+                has_parameter = False
             current.steps.append(step)
+            has_parameter = has_parameter or is_parameter
             continue
         reaches_node = network[step.target].kind == NODE
-        has_parameter = current is not None and any(network[s.target].kind == PARAM for s in current.steps)
         if current is None or current.kind == OUTPUT_GROUP or (reaches_node and has_parameter):
             current = StepGroup(LAYER_GROUP)
             groups.append(current)
+            has_parameter = False
         current.steps.append(step)
+        has_parameter = has_parameter or is_parameter
     numbered = [g for g in groups if g.kind != OUTPUT_GROUP]
     for position, group in enumerate(numbered):
         group.number = len(numbered) - position

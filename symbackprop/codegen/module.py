@@ -15,20 +15,24 @@ from ..ops import NUMPY_KERNELS
 from .lines import names_read
 
 
-def resolve(source: str, namespace: dict[str, Any]) -> dict[str, Any]:
-    """The objects every free name of ``source`` stands for: ours, then NumPy's.
+def resolve(source: str | ast.Module, namespace: dict[str, Any]) -> dict[str, Any]:
+    """The objects every free name of ``source`` (its text, or the text parsed) stands for: ours, then NumPy's.
 
     A name that neither provides is refused now, when the program is built,
     rather than as a NameError when it runs.
     """
-    tree = ast.parse(source)
+    tree = ast.parse(source) if isinstance(source, str) else source
     defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
-    bound = {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments) for a in n.args}
-    bound |= {t.id for n in ast.walk(tree) if isinstance(n, ast.Assign) for t in n.targets
-              if isinstance(t, ast.Name)}
+    bound: set[str] = set()
+    read: set[str] = set()
+    for node in ast.walk(tree):  # one pass: a program has a line per step of its derivation
+        if isinstance(node, ast.Name):
+            (bound if isinstance(node.ctx, ast.Store) else read).add(node.id)
+        elif isinstance(node, ast.arguments):
+            bound.update(a.arg for a in node.args)
     available = {"np": np, **KERNELS, **NUMPY_KERNELS, **namespace}
     resolved: dict[str, Any] = {}
-    for identifier in sorted(names_read(tree) - defined - bound):
+    for identifier in sorted(read - defined - bound):
         if identifier in available:
             resolved[identifier] = available[identifier]
         elif hasattr(np, identifier):

@@ -74,6 +74,7 @@ class Writer:
         self.tensors = TensorPrinter(self.notation)
         # A scalar-level network is all scalars: "∈ ℝ" on every row would only be noise.
         self.scalar_shapes = any(q.shape is not None and q.elements is None for q in self.network.quantities())
+        self.defined_at = {q.name: i for i, q in enumerate(self.network.quantities(elements=True))}
 
     # -- small pieces of math ----------------------------------------------------------------
 
@@ -228,9 +229,8 @@ class Writer:
 
     def parts(self, step: Step) -> list[Step]:
         """The edges a fan-out adds up, in the order their sources were defined (z1 before z2)."""
-        order = {q.name: i for i, q in enumerate(self.network.quantities(elements=True))}
         parts = [self.derivation.steps[i] for i in step.parts]
-        return sorted(parts, key=lambda part: order.get(part.source, -1))
+        return sorted(parts, key=lambda part: self.defined_at.get(part.source, -1))
 
     def loss_term(self, target: str) -> str:
         """∂L/∂c of the loss's own formula: ∂L/∂c|_s where c also reaches the loss through s."""

@@ -42,9 +42,21 @@ def _elementwise_derivative(activation: Activation, argument: str) -> Printed | 
     op = ACTIVATION_OPS.get(activation.is_derivative_of or "")
     if op is None or op.derivative_latex is None:
         return None
-    if activation.formula(_ARGUMENT) != op.activation.derivative.formula(_ARGUMENT):
+    if not _same_formula(activation, op.activation.derivative):
         return None  # a function of the user's that only shares the name
     return op.derivative_latex(argument)
+
+
+_SAME_FORMULA: dict[tuple[int, int], tuple[Activation, Activation, bool]] = {}
+
+
+def _same_formula(first: Activation, second: Activation) -> bool:
+    """Whether two activations compute the same formula, decided once per pair (every f′ of a long network asks)."""
+    key = (id(first), id(second))
+    cached = _SAME_FORMULA.get(key)
+    if cached is None:  # the activations are kept with the answer, so that their ids are not reused
+        cached = _SAME_FORMULA[key] = (first, second, first.formula(_ARGUMENT) == second.formula(_ARGUMENT))
+    return cached[2]
 
 
 class TensorPrinter(IndexingPrinter, TreeVisitor):

@@ -77,7 +77,8 @@ class Tensor:
             if a is b:
                 continue
             if isinstance(a, Tensor):
-                if type(a) is not type(b) or hash(a) != hash(b):
+                known = a.__dict__.get("_hash"), b.__dict__.get("_hash")  # None for a node that cannot be hashed
+                if type(a) is not type(b) or None not in known and known[0] != known[1]:
                     return False
                 pending.extend(zip(a.compared(), b.compared()))
             elif isinstance(a, tuple) and isinstance(b, tuple):
