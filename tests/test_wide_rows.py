@@ -64,3 +64,30 @@ def test_a_row_is_scaled_below_four_fifths_only_where_it_has_no_top_level_break(
         if (ROW_WIDTH - printed_width(left)) / printed_width(right) < 0.8:
             term = re.sub(r"^\\quad\s*(\+|-|\\odot)?\s*", "", right)  # a continuation row's own operator
             assert len(_top_level_parts(term, _TERM_BREAKS)) == 1, right[:120]
+
+
+def _rows_of(text: str, lhs: str) -> list[str]:
+    """Each equation of ``lhs`` with its continuation rows, wherever the document writes one."""
+    lines, found = text.splitlines(), []
+    for i, line in enumerate(lines):
+        if line.startswith(lhs):
+            rows = [line]
+            for following in lines[i + 1:]:
+                if not following.startswith("&"):
+                    break
+                rows.append(following)
+            found.append("\n".join(rows))
+    return found
+
+
+def test_a_long_fan_out_shows_its_first_and_last_terms_around_an_ellipsis():
+    network = sbp.models.rnn(2, 3, 20)
+    rng = np.random.default_rng(2)
+    values = {q.name: rng.uniform(-1, 1, q.shape) for q in network.quantities(INPUT, PARAM)}
+    text = sbp.backprop(network).to_markdown(values, sections=())
+    equations = _rows_of(text, r"\frac{\partial L}{\partial W} &=")
+    assert len(equations) >= 3  # the backward pass, its worked numbers and the chain rule
+    for equation in equations:
+        assert r"\cdots" in equation
+        assert "z_{10}" not in equation and equation.count(r"\begin{bmatrix}") <= 8
+    assert r"\partial z_{20}}{\partial W}" in equations[0] and r"\partial z_{1}}{\partial W}" in equations[0]

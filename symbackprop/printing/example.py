@@ -19,7 +19,7 @@ from ..network import INPUT, LOSS, PARAM
 from . import structure as S
 from .blocks import Block, Bullets, Display, Heading, Paragraph
 from .names import partial
-from .numbers import WorkedValues, transposed
+from .numbers import WorkedValues, elided_indices, transposed
 from .scalars import ScalarPrinter, Shown
 from .tensors import ATOM, NEGATIVE, Printed, TensorPrinter
 from .widths import ROW_WIDTH, printed_width
@@ -183,8 +183,10 @@ class Example:
         target, source = step.target, step.source
         value = self.format.matrix(self.values.step_value(step))
         if step.kind == SUM:
-            parts = [self.values.step_value(part) for part in w.parts(step)]
-            terms = [self.factor(p, first=k == 0) for k, p in enumerate(parts)]
+            parts = w.parts(step)
+            # a long sum by its first four and last two terms, as a long matrix is shown
+            terms = [r"\cdots" if i is None else self.factor(self.values.step_value(parts[i]), first=i == 0)
+                     for i in elided_indices(len(parts))]
             row = f"{w.adjoint(target)} &= {' + '.join(terms)} = {value}"
             return [row] if printed_width(row) <= ROW_WIDTH else _sum_rows(w.adjoint(target), terms, value)
         lhs = w.adjoint(target) if step.complete else w.contribution(step)

@@ -8,6 +8,7 @@ from ...analysis.paths import Path, chain_paths
 from .. import structure as S
 from ..blocks import Block, Bullets, Display, Heading, Paragraph
 from ..names import partial
+from ..numbers import elided_indices
 
 if TYPE_CHECKING:
     from ..compose import Writer
@@ -89,8 +90,12 @@ def broken_product(factors: list[str]) -> list[str]:
 
 
 def broken_sum(lhs: str, terms: list[str], continued: list[list[str]] | None = None) -> list[str]:
-    """``lhs &= t1 + t2 + …`` on rows of TERMS_PER_ROW terms; a term may carry continuation rows."""
+    """``lhs &= t1 + t2 + …`` on rows of TERMS_PER_ROW terms; a term may carry continuation rows.
+    A long sum shows its first four and last two terms around ⋯, as a long matrix does."""
     continued = continued or [[] for _ in terms]
+    shown = elided_indices(len(terms))
+    terms = [r"\cdots" if i is None else terms[i] for i in shown]
+    continued = [[] if i is None else continued[i] for i in shown]
     rows: list[str] = []
     line: list[str] = []
     for term, more in zip(terms, continued):
