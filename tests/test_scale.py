@@ -173,14 +173,16 @@ def test_an_mlp_two_thousand_layers_deep_derives_compiles_and_evaluates():
     _agrees_with_finite_differences(gradients, lambda v: _mlp_loss(v, depth), values,
                                     [(f"W{depth}", (0, 1)), (f"b{depth}", ()), (f"W{depth - 1}", (1, 0))])
     np.testing.assert_allclose(d.evaluate(values).grad["W1"], gradients["W1"], rtol=1e-12, atol=1e-300)
+    text = d.to_markdown()  # every default section: the efficiency and memory sections too
+    assert f"W_{{{depth}}}" in text and "W_{1}" in text and r"\cdots" in text
+    assert len(text) < 4_000 * depth  # each layer's share of the text is bounded, not as long as the network
 
 
 def test_a_document_of_a_network_deeper_than_the_stack_is_written(shallow_stack):
-    # Deeper than the stack allows frames: nothing on the way recurses along the layers.  (The
-    # chain-rule section writes a product as long as the network for each layer, so the text grows
-    # as depth²: a moderate depth keeps this quick.)
+    # Deeper than the stack allows frames: nothing on the way recurses along the layers.
     d = sbp.backprop(_deep_mlp(1, 300))
-    text = d.to_markdown(sections=("memory",))
+    values = _values(_deep_mlp(1, 300), scale=0.9)
+    text = d.to_markdown(values)  # the default sections, the gradient flow among them
     assert "W_{300}" in text and "W_{1}" in text
 
 
