@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 import symbackprop as sbp
 from symbackprop.printing.svg_graph import graph_of, layout
-from tests.test_interactive import chromium, offline, require_browser
+from tests.test_interactive import browser, offline  # noqa: F401 - browser is a fixture used below
 
 DEEP = sbp.mlp([4] * 40 + [1])
 
@@ -21,18 +19,7 @@ def test_a_deep_chain_stays_level_instead_of_drifting_at_every_layer():
     assert where.height < 0.05 * where.width
 
 
-@pytest.fixture(scope="module")
-def browser():
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
-        yield launched
-        launched.close()
-
-
-def test_a_three_hundred_node_graph_is_readable_and_every_box_answers_a_click(browser, tmp_path):
+def test_a_three_hundred_node_graph_is_readable_and_every_box_answers_a_click(browser, tmp_path):  # noqa: F811
     derivation = sbp.backprop(DEEP)
     path = derivation.write(tmp_path / "deep.html", interactive=True, sections=())
     with offline(browser, path) as opened:
