@@ -197,3 +197,11 @@ def test_a_spec_of_five_thousand_chained_nodes_derives_from_the_command_line(tmp
     out = tmp_path / "chain.md"
     assert main(["derive", str(spec), "-o", str(out), "--sections", "none"]) == 0
     assert f"h_{{{count - 1}}}" in out.read_text(encoding="utf-8")
+
+
+def test_the_gradient_flow_of_a_long_recurrence_is_written(shallow_stack):
+    # each hidden state's upstream product is built from the next one's: a chain as long as T
+    network = sbp.models.rnn(2, 3, 300)
+    d = sbp.backprop(network)
+    text = d.to_markdown(_values(network, scale=0.3))  # the default sections, the gradient flow among them
+    assert "Gradient flow: vanishing and exploding gradients" in text and "h_{300}" in text

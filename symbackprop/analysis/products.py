@@ -92,6 +92,20 @@ def _tensor_size(root: T.Tensor, memo: dict, sizes: dict[int, tuple[T.Tensor, in
     return sizes[id(root)][1]
 
 
+def _upstream(result: Any) -> set[str]:
+    """The quantities whose ∂L/∂name a step's result reads."""
+    if not isinstance(result, T.Tensor):
+        return {s.of for s in sp.sympify(result).free_symbols if isinstance(s, T.AdjointSymbol)}
+    upstream: set[str] = set()
+    for node in T.walk(result):
+        if isinstance(node, T.Adjoint):
+            upstream.add(node.name)
+        elif isinstance(node, (T.Scalar, T.Scale)):
+            expr = node.expr if isinstance(node, T.Scalar) else node.factor
+            upstream |= {s.of for s in expr.free_symbols if isinstance(s, T.AdjointSymbol)}
+    return upstream
+
+
 class _SubstitutionError(Exception):
     """A subtree whose upstream gradient could not be substituted (too large, or a tensor inside a scalar)."""
 
@@ -113,10 +127,30 @@ class UpstreamProducts(TreeVisitor):
         self.too_large: set[str] = set()
 
     def of(self, name: str) -> Any:
-        if name in self.done:
-            return self.done[name]
-        if name in self.too_large:
-            return None
+        # every upstream product first, from an explicit stack: a chain of them is as long as the network
+        pending = [name]
+        while pending:
+            current = pending[-1]
+            if current in self.done or current in self.too_large:
+                pending.pop()
+                continue
+            missing = [u for u in self._needs(current) if u not in self.done and u not in self.too_large]
+            if missing:
+                pending.extend(missing)
+            else:
+                pending.pop()
+                self._compute(current)
+        return self.done.get(name)
+
+    def _needs(self, name: str) -> set[str]:
+        """The products ``name``'s own is built from: its elements', or its step's upstream gradients'."""
+        quantity = self.derivation.network[name]
+        if quantity.elements is not None:
+            return {e for row in quantity.elements for e in row}
+        step = self.derivation.step_for(name)
+        return set() if step is None else _upstream(step.result)
+
+    def _compute(self, name: str) -> None:
         quantity = self.derivation.network[name]
         if quantity.elements is not None:
             parts = [[self.of(e) for e in row] for row in quantity.elements]
@@ -138,7 +172,6 @@ class UpstreamProducts(TreeVisitor):
             self.too_large.add(name)
         else:
             self.done[name] = value
-        return value
 
     def size_of(self, name: str, value: Any) -> int:
         if name not in self.sizes:
@@ -147,18 +180,8 @@ class UpstreamProducts(TreeVisitor):
 
     def _estimate(self, result: Any) -> int:
         """The size of ``result`` with its upstream gradients substituted, from their known sizes."""
-        upstream: set[str] = set()
-        if isinstance(result, T.Tensor):
-            for node in T.walk(result):
-                if isinstance(node, T.Adjoint):
-                    upstream.add(node.name)
-                elif isinstance(node, (T.Scalar, T.Scale)):
-                    expr = node.expr if isinstance(node, T.Scalar) else node.factor
-                    upstream |= {s.of for s in expr.free_symbols if isinstance(s, T.AdjointSymbol)}
-        else:
-            upstream = {s.of for s in sp.sympify(result).free_symbols if isinstance(s, T.AdjointSymbol)}
         total = tree_size(result, self.memo, self.node_sizes)
-        for name in upstream:
+        for name in _upstream(result):
             value = self.of(name)
             if value is None:
                 return self.limit + 1
