@@ -33,8 +33,11 @@ if TYPE_CHECKING:
 #: Finite differences check every element up to this many, and up to this much work.
 FINITE_DIFFERENCE_ELEMENTS = 6_000
 FINITE_DIFFERENCE_WORK = 300_000_000
-#: A forward pass costs at least this many operations' worth (calling the program is not free).
+#: A forward pass costs at least this many operations' worth (calling the program is not free), and each
+#: quantity it computes this many more: one NumPy call of the generated program costs about a thousand
+#: arithmetic operations, so a deep, narrow network's pass costs its length, not its arithmetic.
 PROGRAM_CALL_OPERATIONS = 10_000
+LINE_OPERATIONS = 1_000
 
 #: The work the sympy.diff oracle may spend, and the weight of the entries that depend on the element:
 #: SymPy's work grows with the square of their number (each is a sum over the others it reaches).
@@ -83,7 +86,8 @@ class FiniteDifferencePlan:
 def finite_difference_plan(network: Network, forward_operations: int, samples: int) -> FiniteDifferencePlan:
     params = network.params
     elements = sum(q.size for q in params)
-    per_element = 2 * (max(forward_operations * samples, 0) + PROGRAM_CALL_OPERATIONS)
+    lines = sum(1 for q in network.quantities(elements=True) if q.definition is not None)
+    per_element = 2 * (max(forward_operations * samples, 0) + LINE_OPERATIONS * lines + PROGRAM_CALL_OPERATIONS)
     affordable = min(FINITE_DIFFERENCE_ELEMENTS, FINITE_DIFFERENCE_WORK // per_element)
     if elements <= affordable:
         return FiniteDifferencePlan({q.name: every_position(q.matrix_shape) for q in params}, True)

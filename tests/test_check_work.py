@@ -104,3 +104,19 @@ def test_the_spread_of_the_finite_differences_sample_is_fixed():
     assert plan == check_plan.finite_difference_plan(net, forward_operations=10**7, samples=1)
     assert all(positions for positions in plan.positions.values())  # each parameter keeps at least one element
     assert plan.positions["W1"][0] == (0, 0) and (3, 2) in plan.positions["W1"]  # the first and the last
+
+
+def test_finite_differences_of_a_deep_narrow_network_cost_a_bounded_number_of_passes():
+    # each pass of a deep network costs its length in NumPy calls, however little arithmetic it does:
+    # the passes finite differences make shrink as the network deepens, so their total work stays bounded
+    checked = {}
+    for depth in (64, 256, 1024):
+        net = sbp.mlp([4] * depth + [1])
+        lines = sum(1 for q in net.quantities(elements=True) if q.definition is not None)
+        plan = check_plan.finite_difference_plan(net, forward_operations=50 * depth, samples=1)
+        checked[depth] = sum(len(p) for p in plan.positions.values())
+        assert checked[depth] * lines * check_plan.LINE_OPERATIONS <= check_plan.FINITE_DIFFERENCE_WORK
+        assert checked[depth] >= 1
+    assert checked[64] > checked[256] > checked[1024]
+    small = check_plan.finite_difference_plan(sbp.reference_network(), forward_operations=30, samples=1)
+    assert sum(len(p) for p in small.positions.values()) == 9  # a small network: every element
