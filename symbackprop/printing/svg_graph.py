@@ -62,12 +62,18 @@ class GraphEdge:
 class Graph:
     nodes: dict[str, GraphNode] = field(default_factory=dict)
     edges: list[GraphEdge] = field(default_factory=list)
+    #: The edges of each quantity's definition, indexed once the graph is drawn (one step asks for its own).
+    _owned: dict[str, list[GraphEdge]] | None = field(default=None, repr=False, compare=False)
 
     def path(self, upstream: str, downstream: str) -> list[str]:
         """The edges from quantity ``upstream`` to ``downstream`` within the latter's definition,
         the way a backward step's gradient comes back (every use, when it occurs more than once)."""
         start, end = _node_id(upstream), _node_id(downstream)
-        owned = [e for e in self.edges if e.owner == downstream]
+        if self._owned is None:
+            self._owned = {}
+            for e in self.edges:
+                self._owned.setdefault(e.owner, []).append(e)
+        owned = self._owned.get(downstream, [])
         leaving = {e.source: e for e in owned if e.source != start}  # one way out of an operation
         found: list[str] = []
         for edge in (e for e in owned if e.source == start):
