@@ -18,6 +18,7 @@ import sympy as sp
 
 from . import rules
 from . import tensor as T
+from .collector import collector_paused
 from .derivation import EDGE, SEED, SUM, Derivation, Step
 from .errors import NetworkError
 from .network import INPUT, LOSS, NODE, PARAM, Network, Quantity
@@ -46,7 +47,8 @@ def backprop(network: Network, *, batch: bool = False) -> Derivation:
         raise NetworkError("the network has no loss: define one with net.loss(name, expression)")
     seed = 1 / BATCH_SIZE if batch else sp.Integer(1)
     sweep = _Sweep(network, seed)
-    sweep.run()
+    with collector_paused():
+        sweep.run()
     unreached = tuple(q.name for q in network.quantities(PARAM, elements=True)
                       if q.elements is None and q.name not in sweep.reached)
     for name in unreached:

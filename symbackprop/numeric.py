@@ -25,6 +25,7 @@ from .codegen import Line, TreeEmitter, function_source, live, resolve, share_su
 from .codegen.grouped import grouped_program
 from .codegen.logits import logit_edge
 from .codegen.rows import rows_program
+from .collector import collector_paused
 from .errors import NonFiniteResultError, ValuesError
 from .evaluation import Evaluation
 from .explicit import ClosedForms
@@ -48,6 +49,7 @@ class Program:
     OUTPUTS = ("all", "parameters", "loss")
 
     @one_tree_at_a_time
+    @collector_paused()
     def __init__(self, derivation: Derivation, *, cse: bool = True, outputs: str = "all") -> None:
         if outputs not in self.OUTPUTS:
             raise ValueError(f"outputs must be one of {self.OUTPUTS}, not {outputs!r}")

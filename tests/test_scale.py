@@ -205,3 +205,30 @@ def test_the_gradient_flow_of_a_long_recurrence_is_written(shallow_stack):
     d = sbp.backprop(network)
     text = d.to_markdown(_values(network, scale=0.3))  # the default sections, the gradient flow among them
     assert "Gradient flow: vanishing and exploding gradients" in text and "h_{300}" in text
+
+
+def test_the_garbage_collector_is_paused_only_while_a_derivation_is_built():
+    import gc
+
+    from symbackprop import collector
+
+    seen = []
+    original = collector.gc.disable
+
+    def disable():
+        seen.append("paused")
+        original()
+
+    collector.gc.disable = disable
+    try:
+        d = sbp.backprop(sbp.reference_network())
+        d.lambdify()
+    finally:
+        collector.gc.disable = original
+    assert seen.count("paused") >= 2 and gc.isenabled()  # the sweep and the program, then on again
+    gc.disable()
+    try:
+        sbp.backprop(sbp.reference_network())
+        assert not gc.isenabled()  # a caller's own choice is kept
+    finally:
+        gc.enable()
