@@ -124,3 +124,12 @@ def test_float_documents_never_take_the_exact_path(monkeypatch):
     derivation = sbp.backprop(sbp.models.rnn(2, 3, 6))
     text = derivation.to_markdown(random_values(derivation.network), sections=())
     assert "Worked example" in text
+
+
+def test_the_whole_page_works_its_numbers_out_once(monkeypatch):
+    runs = []
+    monkeypatch.setattr(printing_numbers, "worked_numbers",
+                        lambda *args: runs.append(1) or worked_numbers(*args))
+    derivation = sbp.backprop(sbp.reference_network())
+    text = derivation.to_markdown(sbp.reference_values(), page="full")
+    assert "-1.22" in text and len(runs) == 1  # the worked example and the PyTorch .grad table share them

@@ -75,6 +75,15 @@ class Writer:
         # A scalar-level network is all scalars: "∈ ℝ" on every row would only be noise.
         self.scalar_shapes = any(q.shape is not None and q.elements is None for q in self.network.quantities())
         self.defined_at = {q.name: i for i, q in enumerate(self.network.quantities(elements=True))}
+        self._worked: tuple[Mapping[str, Any], WorkedValues] | None = None
+
+    def worked(self, values: Mapping[str, Any]) -> WorkedValues:
+        """The numbers of ``values``, worked out once however many sections of the document show them."""
+        if self._worked is None or self._worked[0] is not values:
+            self._worked = values, WorkedValues(self.derivation, values, digits=self.options.digits,
+                                                decimals=self.options.decimals,
+                                                learning_rate=self.options.learning_rate)
+        return self._worked[1]
 
     # -- small pieces of math ----------------------------------------------------------------
 
@@ -126,9 +135,7 @@ class Writer:
         blocks += self.backward_section()
         if values is not None:
             announce("worked example")
-            worked = WorkedValues(self.derivation, values, digits=self.options.digits,
-                                  decimals=self.options.decimals, learning_rate=self.options.learning_rate)
-            blocks += [Separator(), *Example(self, worked).section()]
+            blocks += [Separator(), *Example(self, self.worked(values)).section()]
         announce("chain rule")
         blocks += [Separator(), *chain_section(self)]
         sections, reports = self.options.sections, self.reports

@@ -165,8 +165,7 @@ class _Panels:
         self.worked: WorkedValues | None = None
         self.example: Example | None = None
         if values is not None:
-            self.worked = WorkedValues(derivation, values, digits=options.digits, decimals=options.decimals,
-                                       learning_rate=options.learning_rate)
+            self.worked = self.w.worked(values)
             self.example = Example(self.w, self.worked)
 
     def say(self, key: str, **fields: Any) -> str:

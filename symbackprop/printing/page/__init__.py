@@ -19,7 +19,6 @@ from .. import structure as S
 from ..blocks import Block, Heading, Separator
 from ..code import code_section
 from ..example import Example
-from ..numbers import WorkedValues
 from ..sections.chain import chain_section
 from ..sections.conventions import conventions_section
 from ..sections.network import network_section
@@ -58,9 +57,7 @@ def full_page(w: Writer, values: Mapping[str, Any] | None) -> list[Block]:
         definition_section(page), why_section(page), idea_section(page), formulation,
     ]
     if values is not None:
-        worked = WorkedValues(w.derivation, values, digits=w.options.digits, decimals=w.options.decimals,
-                              learning_rate=w.options.learning_rate)
-        sections.append(Example(w, worked).section())
+        sections.append(Example(w, w.worked(values)).section())
     sections += [chain_section(w), graph_section(page), batch_section(page), efficiency(page), caveats(page)]
     torch = pytorch_section(page, values)
     if w.options.code:

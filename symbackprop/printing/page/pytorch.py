@@ -10,7 +10,7 @@ import numpy as np
 
 from ...torch_code import TorchCodeError, torch_code, torch_model
 from ..blocks import Block, Bullets, Code, Heading, Paragraph, Table
-from ..numbers import WorkedValues, transposed
+from ..numbers import transposed
 
 if TYPE_CHECKING:
     from . import Page
@@ -26,8 +26,7 @@ def pytorch_section(page: Page, values: Mapping[str, Any] | None) -> list[Block]
         return [*blocks, Paragraph(say("pytorch.unsupported"))]
     blocks += [Paragraph(say("pytorch.intro" if values is not None else "pytorch.intro_structure")), Code(code)]
     if values is not None:
-        worked = WorkedValues(w.derivation, values, digits=w.options.digits, decimals=w.options.decimals,
-                              learning_rate=w.options.learning_rate)
+        worked = w.worked(values)
         rows = []
         for torch_name, name in model.parameter_names().items():
             gradient = worked.gradient(name)
