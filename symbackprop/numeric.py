@@ -21,7 +21,9 @@ import sympy as sp
 
 from . import codegen
 from . import tensor as T
-from .codegen import Line, TreeEmitter, function_source, live, resolve, share_subexpressions, standalone_module, var
+from .codegen import (
+    Line, TreeEmitter, function_definition, function_source, live, resolve, share_subexpressions, standalone_module, var,
+)
 from .codegen.grouped import grouped_program
 from .codegen.logits import logit_edge
 from .codegen.rows import rows_program
@@ -67,14 +69,21 @@ class Program:
         returns = ast.Tuple([_dictionary("v", forward), _dictionary("g", gradients), *self._more_returns()],
                             ast.Load())
         self.lines, self.arguments, self.returns = lines, arguments, returns  # for the rows layout's rewrite
-        main = function_source("derivation", arguments, lines, returns)
-        helpers = [ast.unparse(d) for d in self._emit.definitions]
-        self.derivation_source = "\n\n\n".join([main, *helpers])  # the activations it calls follow it
-        parsed = ast.parse(self.derivation_source)  # once, for its names and to compile
-        self.namespace = resolve(parsed, self._emit.namespace)
+        body = [ast.Assign([ast.Name(line.target, ast.Store())], line.value) for line in lines]
+        main = function_definition("derivation", arguments, [*body, ast.Return(returns)])
+        # Compiled from the trees themselves: the text is written only when someone reads it.
+        module = ast.fix_missing_locations(ast.Module([main, *self._emit.definitions], type_ignores=[]))
+        self.namespace = resolve(module, self._emit.namespace)
         scope = dict(self.namespace)
-        exec(compile(parsed, "<symbackprop generated>", "exec"), scope)  # built from our trees
+        exec(compile(module, "<symbackprop generated>", "exec"), scope)  # built from our trees
         self.function = scope["derivation"]
+
+    @cached_property
+    @one_tree_at_a_time
+    def derivation_source(self) -> str:
+        """The generated function's text (one commented line per step), the activations it calls after it."""
+        main = function_source("derivation", self.arguments, self.lines, self.returns)
+        return "\n\n\n".join([main, *(ast.unparse(d) for d in self._emit.definitions)])
 
     @cached_property
     @one_tree_at_a_time

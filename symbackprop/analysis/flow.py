@@ -25,6 +25,7 @@ from .products import UpstreamProducts, factor_text
 
 if TYPE_CHECKING:
     from ..derivation import Derivation, Step
+    from ..evaluation import Evaluation
 
 #: A gradient norm below this fraction of the reference norm counts as vanishing.
 VANISHING = 1e-3
@@ -270,7 +271,8 @@ def _group(network: Network, name: str) -> str:
 
 
 def gradient_flow(derivation: Derivation, values: Mapping[str, Any], *, vanishing: float = VANISHING,
-                  exploding: float = EXPLODING, max_expression_size: int = 2000) -> GradientFlow:
+                  exploding: float = EXPLODING, max_expression_size: int = 2000,
+                  evaluation: Evaluation | None = None) -> GradientFlow:
     """Per quantity and per layer: the product of local Jacobians and the gradient norms at ``values``.
 
     Norms are Frobenius norms of the arrays :meth:`Derivation.evaluate` returns
@@ -282,7 +284,8 @@ def gradient_flow(derivation: Derivation, values: Mapping[str, Any], *, vanishin
     ``exploding`` flags it.
     """
     network = derivation.network
-    evaluation = derivation.evaluate(values)
+    if evaluation is None:  # a document passes the evaluation its worked example shows
+        evaluation = derivation.evaluate(values)
     paths = _paths(derivation)
     products = UpstreamProducts(derivation, max_expression_size)
     layers = network_layers(network)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .. import tensor as T
 from ..ops.record import ATOM, Printed
+from .numbers import elided_indices
 
 
 def index_text(span: tuple[int, int], size: int) -> str:
@@ -64,5 +65,7 @@ class IndexingPrinter:
         return Printed(block_matrix(rows), ATOM)
 
     def visit_Concat(self, node: T.Concat) -> Printed:
-        parts = [self.print(part).text for part in node.parts]
+        # past the matrix limit the middle parts are elided, as a matrix's middle entries are
+        gap = r"\vdots" if node.axis == 0 else r"\cdots"
+        parts = [gap if i is None else self.print(node.parts[i]).text for i in elided_indices(len(node.parts))]
         return Printed(block_matrix([[p] for p in parts] if node.axis == 0 else [parts]), ATOM)
