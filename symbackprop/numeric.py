@@ -70,10 +70,10 @@ class Program:
                             ast.Load())
         self.lines, self.arguments, self.returns = lines, arguments, returns  # for the rows layout's rewrite
         body = [ast.Assign([ast.Name(line.target, ast.Store())], line.value) for line in lines]
-        main = function_definition("derivation", arguments, [*body, ast.Return(returns)])
+        main = function_definition("derivation", arguments, [*body, ast.Return(returns)], located=False)
         # Compiled from the trees themselves: the text is written only when someone reads it.
-        module = ast.fix_missing_locations(ast.Module([main, *self._emit.definitions], type_ignores=[]))
-        self.namespace = resolve(module, self._emit.namespace)
+        module = ast.Module([main, *self._emit.definitions], type_ignores=[])
+        self.namespace = resolve(module, self._emit.namespace)  # which places the trees for compile too
         scope = dict(self.namespace)
         exec(compile(module, "<symbackprop generated>", "exec"), scope)  # built from our trees
         self.function = scope["derivation"]

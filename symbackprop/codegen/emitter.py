@@ -212,13 +212,16 @@ class TreeEmitter(IndexingEmitter, TreeVisitor):
         return ScalarPrinter(lambda symbol: symbol.name)
 
 
-def function_definition(function: str, arguments: list[str], body: list[ast.stmt]) -> ast.FunctionDef:
+def function_definition(function: str, arguments: list[str], body: list[ast.stmt], *,
+                        located: bool = True) -> ast.FunctionDef:
+    """``def function(arguments): body``; ``located=False`` leaves the source positions to whoever
+    walks the tree next (:func:`~symbackprop.codegen.module.resolve` gives them on its way)."""
     signature = ast.arguments(posonlyargs=[], args=[ast.arg(a) for a in arguments], kwonlyargs=[],
                               kw_defaults=[], defaults=[])
     definition = ast.FunctionDef(function, signature, body, [], None)
     if "type_params" in ast.FunctionDef._fields:  # Python 3.12 and later
         definition.type_params = []
-    return ast.fix_missing_locations(definition)
+    return ast.fix_missing_locations(definition) if located else definition
 
 
 def _activation_definition(function: str, body: str) -> ast.FunctionDef:
