@@ -22,7 +22,15 @@ import sympy as sp
 from . import codegen
 from . import tensor as T
 from .codegen import (
-    Line, TreeEmitter, function_definition, function_source, live, resolve, share_subexpressions, standalone_module, var,
+    Line,
+    TreeEmitter,
+    function_definition,
+    function_source,
+    live,
+    resolve,
+    share_subexpressions,
+    standalone_module,
+    var,
 )
 from .codegen.grouped import grouped_program
 from .codegen.logits import logit_edge

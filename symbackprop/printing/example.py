@@ -150,7 +150,7 @@ class Example:
             if self.values.batched:
                 rows.append(f"{lhs} &= {value}")
                 continue
-            symbolic = w.expr(quantity.definition)
+            symbolic = w.named(quantity.definition)
             numbers = self.substituted(quantity.definition)
             rows += _chain_of_equalities(lhs, [symbolic, numbers, value])
         return rows
@@ -191,7 +191,7 @@ class Example:
             return [row] if printed_width(row) <= ROW_WIDTH else _sum_rows(w.adjoint(target), terms, value)
         lhs = w.adjoint(target) if step.complete else w.contribution(step)
         if source == w.derivation.loss:
-            return _chain_of_equalities(lhs, [w.expr(step.result), self.substituted(step.result), value])
+            return _chain_of_equalities(lhs, [w.named(step.result), self.substituted(step.result), value])
         upstream = self.values.gradient(source)
         product = step.product
         if step.local is None or product not in ("hadamard", "scale", "right", "left"):

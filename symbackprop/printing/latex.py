@@ -301,7 +301,7 @@ def _top_level_parts(math: str, separators: tuple[str, ...]) -> list[tuple[str, 
     return parts
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _tokens_with(separators: tuple[str, ...]) -> re.Pattern[str]:
     """What :func:`_top_level_parts` reads: nesting marks, escapes (skipped whole), ``&`` and the separators."""
     return re.compile(r"\\(?:begin|left|end|right)\b|\\.|[{}&]|" + "|".join(map(re.escape, separators)), re.S)

@@ -80,6 +80,10 @@ class TensorPrinter(IndexingPrinter, TreeVisitor):
 
     # -- helpers ------------------------------------------------------------------------------
 
+    def _replaced(self, node: T.Tensor) -> bool:
+        """Whether the leaf printer writes ``node`` as one unit (a name, a number) rather than its operation."""
+        return self.leaf is not None and self.leaf(node) is not None
+
     def _wrapped(self, node: T.Tensor, at_least: int) -> str:
         printed = self.print(node)
         if printed.precedence < at_least:
@@ -123,8 +127,8 @@ class TensorPrinter(IndexingPrinter, TreeVisitor):
 
     def visit_MatMul(self, node: T.MatMul) -> Printed:
         left = self.print(node.left)
-        left_text = left.text if left.precedence >= PRODUCT and not isinstance(node.left, T.Hadamard) else (
-            rf"\left({left.text}\right)")
+        left_text = left.text if left.precedence >= PRODUCT and (
+            not isinstance(node.left, T.Hadamard) or self._replaced(node.left)) else rf"\left({left.text}\right)"
         right_text = self._wrapped(node.right, FRACTION if isinstance(node.right, T.MatMul) else PRODUCT)
         return Printed(rf"{left_text} \, {right_text}", PRODUCT)
 
@@ -142,8 +146,8 @@ class TensorPrinter(IndexingPrinter, TreeVisitor):
         for operand in (node.left, node.right):
             printed = self.print(operand)
             # ⊙ is associative; a quotient inside a product is parenthesised so that ⊘ never reads ambiguously
-            keep = printed.precedence >= HADAMARD and not isinstance(
-                operand, (T.MatMul, T.Divide, T.AxisSum, T.BroadcastTo))
+            keep = printed.precedence >= HADAMARD and (self._replaced(operand) or not isinstance(
+                operand, (T.MatMul, T.Divide, T.AxisSum, T.BroadcastTo)))
             parts.append(printed.text if keep else rf"\left({printed.text}\right)")
         return Printed(r" \odot ".join(parts), HADAMARD)
 
