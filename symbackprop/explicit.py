@@ -181,7 +181,7 @@ class ElementByElement(TreeVisitor):
         join = sp.Matrix.vstack if node.axis == 0 else sp.Matrix.hstack
         return sp.ImmutableMatrix(join(*(self.visit(p) for p in node.parts)))
 
-    def visit_LossOp(self, node: T.LossOp) -> sp.ImmutableMatrix:
+    def visit_LossNode(self, node: T.LossNode) -> sp.ImmutableMatrix:
         value = LOSS_OPS[node.kind].explicit(self.visit(node.prediction), self.visit(node.target), **dict(node.options))
         return sp.ImmutableMatrix([[value]])
 

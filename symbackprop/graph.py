@@ -216,7 +216,7 @@ class _DotWriter(TreeVisitor):
         return self._apply(label if node.along_vector else f"{label}\n{'rows' if node.axis == 1 else 'columns'}",
                            [node.operand])
 
-    def visit_LossOp(self, node: T.LossOp) -> str:
+    def visit_LossNode(self, node: T.LossNode) -> str:
         return self._apply(LOSS_OPS[node.kind].dot, [node.prediction, node.target], ordered=True)
 
     def visit_Slice(self, node: T.Slice) -> str:

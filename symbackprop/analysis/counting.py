@@ -218,7 +218,7 @@ class OperationCounter(TreeVisitor):
         finish = size if isinstance(node, T.Softmax) else slices + size
         return size + sums + finish + self.count(node.operand)
 
-    def visit_LossOp(self, node: T.LossOp) -> int:
+    def visit_LossNode(self, node: T.LossNode) -> int:
         record = LOSS_OPS[node.kind]
         key = ("loss", node.kind, node.prediction.shape, node.target.shape, node.options)
         if key not in self.memo:
@@ -234,7 +234,7 @@ class OperationCounter(TreeVisitor):
                 lambda h, y, options: sum(self.scalar(e) for e in gradient.explicit(h, y, **options)), node)
         return self.memo[key] + self.count(node.prediction) + self.count(node.target)
 
-    def _loss_count(self, count_at, node: T.LossOp | T.LossGradient) -> int:
+    def _loss_count(self, count_at, node: T.LossNode | T.LossGradient) -> int:
         """A loss's count from its element-by-element form, written out at no more than
         ``LOSS_WRITTEN_OUT_SIDE + 2`` entries a side.
 

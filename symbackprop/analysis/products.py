@@ -43,8 +43,8 @@ def serve_with(visitor: type[TreeVisitor], method: str, node_names: tuple[str, .
         setattr(visitor, f"visit_{node_name}", getattr(visitor, method))
 
 
-serve_with(FactorText, "as_written", ("Add", "AddAll", "Hadamard", "LossOp", "MatMul", "Ones", "Power", "Ref", "Scalar",
-                                      "Scale", "Sum"))
+serve_with(FactorText, "as_written", ("Add", "AddAll", "Hadamard", "LossNode", "MatMul", "Ones", "Power", "Ref",
+                                      "Scalar", "Scale", "Sum"))
 serve_with(FactorText, "as_written", ("AxisSum", "BroadcastTo", "Divide"))
 serve_with(FactorText, "as_written", ("Concat", "Embed", "Slice"))
 serve_with(FactorText, "as_written", ("Normalised",))
@@ -248,7 +248,7 @@ class UpstreamProducts(TreeVisitor):
 
 
 
-serve_with(UpstreamProducts, "rebuilt", ("Add", "Elementwise", "Hadamard", "LossGradient", "LossOp", "MatMul",
+serve_with(UpstreamProducts, "rebuilt", ("Add", "Elementwise", "Hadamard", "LossGradient", "LossNode", "MatMul",
                                          "Ones", "Power", "Ref", "Scale", "Sum", "Transpose"))
 serve_with(UpstreamProducts, "rebuilt", ("AxisSum", "BroadcastTo", "Divide"))
 serve_with(UpstreamProducts, "rebuilt", ("Embed", "Slice"))

@@ -180,7 +180,7 @@ class TreeEmitter(IndexingEmitter, TreeVisitor):
         shape = ast.Tuple([ast.Constant(d) for d in node.shape], ast.Load())
         return ast.Call(ast.Attribute(name("np"), "ones", ast.Load()), [shape], [])
 
-    def visit_LossOp(self, node: T.LossOp) -> ast.expr:
+    def visit_LossNode(self, node: T.LossNode) -> ast.expr:
         function = f"_loss_{node.kind}"
         self.namespace[function] = LOSS_OPS[node.kind].numeric
         return _with_options(call(function, self.tensor(node.prediction), self.tensor(node.target)), node.options)

@@ -9,7 +9,7 @@ Joined blocks and zeros are block matrices with the sizes of the zero blocks.
 from __future__ import annotations
 
 from .. import tensor as T
-from ..ops.record import ATOM, Printed
+from .precedence import Precedence, Printed
 
 
 def index_text(span: tuple[int, int], size: int) -> str:
@@ -51,9 +51,9 @@ class IndexingPrinter:
     def visit_Slice(self, node: T.Slice) -> Printed:
         operand = self.print(node.operand)
         index = subscript(node.rows, node.columns, node.operand.shape)
-        simple = operand.precedence >= ATOM and not any(mark in operand.text for mark in "_^{}\\ ")
+        simple = operand.precedence >= Precedence.ATOM and not any(mark in operand.text for mark in "_^{}\\ ")
         base = operand.text if simple else rf"\left[{operand.text}\right]"
-        return Printed(f"{base}_{{{index}}}", ATOM)
+        return Printed(f"{base}_{{{index}}}", Precedence.ATOM)
 
     def visit_Embed(self, node: T.Embed) -> Printed:
         inner = self.print(node.operand).text
@@ -61,8 +61,8 @@ class IndexingPrinter:
         for height, row_inside in _segments(node.rows, node.outer[0]):
             rows.append([inner if row_inside and column_inside else _zeros(height, width)
                          for width, column_inside in _segments(node.columns, node.outer[1])])
-        return Printed(block_matrix(rows), ATOM)
+        return Printed(block_matrix(rows), Precedence.ATOM)
 
     def visit_Concat(self, node: T.Concat) -> Printed:
         parts = [self.print(part).text for part in node.parts]
-        return Printed(block_matrix([[p] for p in parts] if node.axis == 0 else [parts]), ATOM)
+        return Printed(block_matrix([[p] for p in parts] if node.axis == 0 else [parts]), Precedence.ATOM)

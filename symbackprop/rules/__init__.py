@@ -18,15 +18,8 @@ from . import (
     tensor_ops,  # noqa: F401 - declaring the core rules registers them
 )
 from .registry import (
-    HADAMARD,
-    IDENTITY,
-    LEFT,
-    OTHER,
-    RIGHT,
     RULES,
-    SCALE,
-    SUM,
-    TRANSPOSE,
+    Product,
     Pull,
     Rule,
     activation_rule,
@@ -37,6 +30,6 @@ from .registry import (
 from .scalars import scalar_local, scalar_steps
 
 __all__ = [
-    "HADAMARD", "IDENTITY", "LEFT", "OTHER", "RIGHT", "RULES", "SCALE", "SUM", "TRANSPOSE", "Pull", "Rule",
+    "RULES", "Product", "Pull", "Rule",
     "activation_rule", "pulls", "register", "scalar_local", "scalar_steps", "vjp",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import tensor as T
-from .registry import HADAMARD, OTHER, SUM, Pull, register, vjp
+from .registry import Product, Pull, register, vjp
 from .tensor_ops import broadcast_back
 
 register("sum_rows", r"a sum over the rows sends each column's gradient to every entry of that column, $\mathbf{1} g$",
@@ -21,13 +21,13 @@ register("divisor",
 @vjp(T.AxisSum)
 def _axis_sum(op: T.AxisSum, g: T.Tensor) -> list[Pull]:
     rule = "sum_rows" if op.axis == T.ROWS else "sum_columns"
-    return [Pull(op.operand, T.broadcast_to(g, op.operand.shape), rule, None, SUM)]
+    return [Pull(op.operand, T.broadcast_to(g, op.operand.shape), rule, None, Product.SUM)]
 
 
 @vjp(T.BroadcastTo)
 def _broadcast_to(op: T.BroadcastTo, g: T.Tensor) -> list[Pull]:
     gradient, rule = broadcast_back(op.operand, op, g)
-    return [Pull(op.operand, gradient, rule or "add", None, SUM)]
+    return [Pull(op.operand, gradient, rule or "add", None, Product.SUM)]
 
 
 @vjp(T.Divide)
@@ -37,6 +37,7 @@ def _divide(op: T.Divide, g: T.Tensor) -> list[Pull]:
     local_b = T.Divide(T.hadamard(g, a), T.power(b, 2))
     to_b, broadcast_b = broadcast_back(b, op, T.scale(-1, local_b))
     return [
-        Pull(a, to_a, "divide", T.power(b, -1), HADAMARD if broadcast_a is None else OTHER),
-        Pull(b, to_b, "divisor", T.scale(-1, T.Divide(a, T.power(b, 2))), HADAMARD if broadcast_b is None else OTHER),
+        Pull(a, to_a, "divide", T.power(b, -1), Product.HADAMARD if broadcast_a is None else Product.OTHER),
+        Pull(b, to_b, "divisor", T.scale(-1, T.Divide(a, T.power(b, 2))),
+             Product.HADAMARD if broadcast_b is None else Product.OTHER),
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import tensor as T
-from .registry import OTHER, Pull, register, vjp
+from .registry import Product, Pull, register, vjp
 
 register("slice", "a slice passes its gradient back to the entries it took; every other entry receives 0",
          "슬라이스: gradient를 가져온 원소 자리로 되돌리고, 나머지 원소는 0을 받음")
@@ -15,7 +15,7 @@ register("embed", "entries placed into zeros receive the gradient of the block t
 
 @vjp(T.Slice)
 def _slice(op: T.Slice, g: T.Tensor) -> list[Pull]:
-    return [Pull(op.operand, T.embed(g, op.operand.shape, op.rows, op.columns), "slice", None, OTHER)]
+    return [Pull(op.operand, T.embed(g, op.operand.shape, op.rows, op.columns), "slice", None, Product.OTHER)]
 
 
 @vjp(T.Concat)
@@ -24,10 +24,10 @@ def _concat(op: T.Concat, g: T.Tensor) -> list[Pull]:
     rows, columns = op.shape
     for part, span in zip(op.parts, op.spans()):
         block = (span, (0, columns)) if op.axis == 0 else ((0, rows), span)
-        result.append(Pull(part, T.slice_of(g, *block), "concat", None, OTHER))
+        result.append(Pull(part, T.slice_of(g, *block), "concat", None, Product.OTHER))
     return result
 
 
 @vjp(T.Embed)
 def _embed(op: T.Embed, g: T.Tensor) -> list[Pull]:
-    return [Pull(op.operand, T.slice_of(g, op.rows, op.columns), "embed", None, OTHER)]
+    return [Pull(op.operand, T.slice_of(g, op.rows, op.columns), "embed", None, Product.OTHER)]

@@ -8,16 +8,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 
 import sympy as sp
 
 from .. import tensor as T
 from ..errors import UnsupportedFunctionError
 
-#: How the local factor combines with the upstream gradient g.
-IDENTITY, HADAMARD, RIGHT, LEFT, SCALE, TRANSPOSE, SUM, OTHER = (
-    "identity", "hadamard", "right", "left", "scale", "transpose", "sum", "other",
-)
+
+class Product(str, Enum):
+    """How the local factor combines with the upstream gradient g (compares equal to its name)."""
+
+    IDENTITY = "identity"
+    HADAMARD = "hadamard"
+    RIGHT = "right"
+    LEFT = "left"
+    SCALE = "scale"
+    TRANSPOSE = "transpose"
+    SUM = "sum"
+    OTHER = "other"
+
+    __str__ = str.__str__
+    __format__ = str.__format__
 
 
 @dataclass(frozen=True)
@@ -28,7 +40,7 @@ class Pull:
     gradient: T.Tensor
     rule: str
     local: T.Tensor | sp.Expr | None = None
-    product: str = OTHER
+    product: Product = Product.OTHER
 
 
 @dataclass(frozen=True)

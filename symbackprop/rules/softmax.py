@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .. import tensor as T
 from ..tensor.softmax import DOWN_COLUMNS, LogSoftmax, Normalised, Softmax
-from .registry import OTHER, Pull, register, vjp
+from .registry import Product, Pull, register, vjp
 
 register("softmax",
          r"softmax passes $s \odot (g - \mathbf{1} (s^{\top} g))$: the gradient minus its $s$-weighted mean, "
@@ -77,7 +77,7 @@ def _weighted_sums(op: Normalised, g: T.Tensor, weights: T.Tensor | None) -> T.T
 def _softmax(op: Softmax, g: T.Tensor, output: T.Tensor) -> list[Pull]:
     s = output
     weighted = _weighted_sums(op, g, s)
-    return [Pull(op.operand, T.hadamard(s, g - weighted), _rule(op, log=False), None, OTHER)]
+    return [Pull(op.operand, T.hadamard(s, g - weighted), _rule(op, log=False), None, Product.OTHER)]
 
 
 @vjp(LogSoftmax)
@@ -89,4 +89,4 @@ def _log_softmax(op: LogSoftmax, g: T.Tensor) -> list[Pull]:
         spread = T.matmul(s, scalar) if op.axis == DOWN_COLUMNS else T.matmul(scalar, s)
     else:
         spread = T.hadamard(s, sums)
-    return [Pull(op.operand, g - spread, _rule(op, log=True), None, OTHER)]
+    return [Pull(op.operand, g - spread, _rule(op, log=True), None, Product.OTHER)]

@@ -44,7 +44,7 @@ from .nodes import (
     Elementwise,
     Hadamard,
     LossGradient,
-    LossOp,
+    LossNode,
     MatMul,
     Ones,
     Power,
@@ -60,7 +60,7 @@ from .softmax import LogSoftmax, Normalised, Softmax, log_softmax, softmax
 
 __all__ = [
     "BATCH_SIZE", "SCALAR_SHAPE", "Add", "AddAll", "Adjoint", "AdjointSymbol", "Elementwise", "Hadamard",
-    "LossGradient", "LossOp", "MatMul", "Ones", "Owner", "Power", "Ref", "Scalar", "Scale", "Shape",
+    "LossGradient", "LossNode", "MatMul", "Ones", "Owner", "Power", "Ref", "Scalar", "Scale", "Shape",
     "ShapeMismatchError", "Sum", "Tensor", "Transpose", "add", "add_all", "as_scalar_expr", "as_tensor",
     "free_scalars", "hadamard", "matmul", "multiply",
     "power", "scale", "shape_text", "total", "transpose", "walk",

@@ -125,7 +125,7 @@ class GraphRows:
         for kind, operation in _BINARY.items():
             if isinstance(node, kind):
                 return self.along(operation, [node.left, node.right])
-        if isinstance(node, T.LossOp):
+        if isinstance(node, T.LossNode):
             return self.along(label_latex(LOSS_OPS[node.kind].dot), [node.prediction, node.target])
         if isinstance(node, T.Elementwise):
             op = ACTIVATION_OPS.get(node.function.name)
