@@ -19,6 +19,7 @@ import sympy as sp
 from .. import tensor as T
 from ..errors import InvalidOperandError, UnsupportedFunctionError
 from ..printing.precedence import Printed
+from ..tensor.sympy_guard import ELEMENTWISE_FUNCTIONS
 
 VARIABLE = sp.Symbol("t", real=True)
 
@@ -200,6 +201,7 @@ def declare(record: ActivationOp | FunctionOp | LossRecord) -> Any:
     """Register a record under its name (a function under its class's name); returns it."""
     if isinstance(record, ActivationOp):
         table, key = ACTIVATION_OPS, record.name
+        ELEMENTWISE_FUNCTIONS[record.name] = record.elementary
     elif isinstance(record, FunctionOp):
         table, key = FUNCTION_OPS, record.function.__name__
     else:
