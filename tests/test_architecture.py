@@ -63,9 +63,10 @@ LAYER_ORDER = ("core", "analysis", "printing", "cli")
 
 #: The only imports that go against the layers (or close a cycle), each with its reason.
 ALLOWED = [
-    ("tensor.base", ("tensor.algebra", "tensor.indexing"),
-     "a tensor's operators (x + y, x @ W, x[i, :]) build through the constructors, which build on this base"),
+    ("tensor.base", ("tensor.algebra", "tensor.division", "tensor.indexing"),
+     "a tensor's operators (x + y, x / y, x[i, :]) build through the constructors, which build on this base"),
     ("ops.*", ("printing.precedence",), "a record's LaTeX says how tightly it binds"),
+    ("tensor.*", ("printing.precedence",), "an operation's LaTeX says how tightly it binds"),
     ("derivation", ("analysis.reports", "cost", "flow", "memory", "printing.*"),
      "the one-line conveniences d.to_latex(), d.write(), d.cost(), d.gradient_flow(), d.memory()"),
     ("analysis.*", ("printing.report_text", "printing.rich"), "str(report) and a report's notebook display"),

@@ -50,7 +50,7 @@ def _kernel_table() -> dict:
     except ImportError:
         pass
     try:
-        from symbackprop.codegen import indexing
+        from symbackprop.tensor import indexing
 
         table.update({n: getattr(indexing, n) for n in ("_embed", "_concat") if hasattr(indexing, n)})
     except ImportError:

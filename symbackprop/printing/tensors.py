@@ -16,7 +16,6 @@ import sympy as sp
 from .. import tensor as T
 from ..ops import ACTIVATION_OPS, LOSS_OPS, Activation
 from ..visit import TreeVisitor
-from .indexing import IndexingPrinter
 from .names import Notation
 from .numbers import elided_indices
 from .precedence import Precedence, Printed
@@ -59,8 +58,10 @@ def _same_formula(first: Activation, second: Activation) -> bool:
     return cached[2]
 
 
-class TensorPrinter(IndexingPrinter, TreeVisitor):
+class TensorPrinter(TreeVisitor):
     """``doprint(tree)`` → LaTeX.  ``shown`` replaces scalar symbols by text (numbers)."""
+
+    interpretation = "latex"
 
     def __init__(self, notation: Notation, *, leaf: Leaf | None = None,
                  shown: Mapping[sp.Symbol, Shown] | None = None) -> None:
@@ -80,7 +81,7 @@ class TensorPrinter(IndexingPrinter, TreeVisitor):
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _wrapped(self, node: T.Tensor, at_least: int) -> str:
+    def wrapped(self, node: T.Tensor, at_least: int) -> str:
         printed = self.print(node)
         if printed.precedence < at_least:
             return rf"\left({printed.text}\right)"
@@ -101,7 +102,7 @@ class TensorPrinter(IndexingPrinter, TreeVisitor):
             return Precedence.PRODUCT if expr.is_Mul else Precedence.FRACTION
         return Precedence.ATOM
 
-    def _function_argument(self, node: T.Tensor) -> str:
+    def function_argument(self, node: T.Tensor) -> str:
         return self.print(node).text
 
     # -- leaves ---------------------------------------------------------------------------------
@@ -123,10 +124,10 @@ class TensorPrinter(IndexingPrinter, TreeVisitor):
 
     def visit_MatMul(self, node: T.MatMul) -> Printed:
         left = self.print(node.left)
-        left_text = left.text if left.precedence >= Precedence.PRODUCT and not isinstance(node.left, T.Hadamard) else (
+        left_text = left.text if left.precedence >= Precedence.PRODUCT and not node.left.hadamard_product else (
             rf"\left({left.text}\right)")
         tightness = Precedence.FRACTION if isinstance(node.right, T.MatMul) else Precedence.PRODUCT
-        right_text = self._wrapped(node.right, tightness)
+        right_text = self.wrapped(node.right, tightness)
         return Printed(rf"{left_text} \, {right_text}", Precedence.PRODUCT)
 
     def visit_Hadamard(self, node: T.Hadamard) -> Printed:
@@ -134,7 +135,7 @@ class TensorPrinter(IndexingPrinter, TreeVisitor):
             factor, other = (node.left, node.right) if node.left.is_scalar else (node.right, node.left)
             printed = self.print(factor)
             factor_text = printed.text if printed.precedence >= Precedence.PRODUCT else rf"\left({printed.text}\right)"
-            operand = self._wrapped(other, Precedence.PRODUCT)
+            operand = self.wrapped(other, Precedence.PRODUCT)
             # a number beside a number, or beside the vector of ones 𝟏, would read as one number
             numbers_meet = factor_text[-1:].isdigit() or operand[:1].isdigit() or operand.startswith("-")
             separator = r" \cdot " if numbers_meet else " "
@@ -143,8 +144,7 @@ class TensorPrinter(IndexingPrinter, TreeVisitor):
         for operand in (node.left, node.right):
             printed = self.print(operand)
             # ⊙ is associative; a quotient inside a product is parenthesised so that ⊘ never reads ambiguously
-            keep = printed.precedence >= Precedence.HADAMARD and not isinstance(
-                operand, (T.MatMul, T.Divide, T.AxisSum, T.BroadcastTo))
+            keep = printed.precedence >= Precedence.HADAMARD and not operand.grouped_in_hadamard
             parts.append(printed.text if keep else rf"\left({printed.text}\right)")
         return Printed(r" \odot ".join(parts), Precedence.HADAMARD)
 
@@ -163,61 +163,34 @@ class TensorPrinter(IndexingPrinter, TreeVisitor):
         """`` + b`` after the terms before it, or `` - b`` for a term with a minus sign."""
         if isinstance(right, T.Scale) and right.factor.could_extract_minus_sign():
             negated = T.scale(-right.factor, right.operand)
-            return f" - {self._wrapped(negated, Precedence.PRODUCT)}"
+            return f" - {self.wrapped(negated, Precedence.PRODUCT)}"
         if isinstance(right, T.Scalar) and right.expr.could_extract_minus_sign():
             negated = self.scalar(-right.expr)
             text = negated.text if negated.precedence > Precedence.ADD else rf"\left({negated.text}\right)"
             return f" - {text}"
-        return f" + {self._wrapped(right, Precedence.NEGATIVE)}"
+        return f" + {self.wrapped(right, Precedence.NEGATIVE)}"
 
     def visit_Scale(self, node: T.Scale) -> Printed:
         factor = sp.sympify(node.factor)
         if factor.could_extract_minus_sign():
             positive = T.scale(-factor, node.operand)
-            return Printed("-" + self._wrapped(positive, Precedence.PRODUCT), Precedence.NEGATIVE)
+            return Printed("-" + self.wrapped(positive, Precedence.PRODUCT), Precedence.NEGATIVE)
         printed = self.scalar(factor)
         factor_text = printed.text if printed.precedence >= Precedence.PRODUCT else rf"\left({printed.text}\right)"
-        operand = self._wrapped(node.operand, Precedence.PRODUCT)
+        operand = self.wrapped(node.operand, Precedence.PRODUCT)
         # two numbers side by side would read as one: 0.3 \cdot 6.15
         separator = r" \cdot " if operand[:1].isdigit() or operand.startswith("-") else " "
         return Printed(f"{factor_text}{separator}{operand}", Precedence.PRODUCT)
 
     def visit_Transpose(self, node: T.Transpose) -> Printed:
-        return Printed(self._wrapped(node.operand, Precedence.ATOM) + r"^{\top}", Precedence.POSTFIX)
+        return Printed(self.wrapped(node.operand, Precedence.ATOM) + r"^{\top}", Precedence.POSTFIX)
 
     def visit_Power(self, node: T.Power) -> Printed:
         exponent = self.scalar(node.exponent).text
-        return Printed(self._wrapped(node.operand, Precedence.ATOM) + rf"^{{\circ {exponent}}}", Precedence.POSTFIX)
+        return Printed(self.wrapped(node.operand, Precedence.ATOM) + rf"^{{\circ {exponent}}}", Precedence.POSTFIX)
 
     def visit_Sum(self, node: T.Sum) -> Printed:
-        return Printed(rf"\operatorname{{sum}}\left({self._function_argument(node.operand)}\right)", Precedence.ATOM)
-
-    def visit_Divide(self, node: T.Divide) -> Printed:
-        parts = []
-        for operand in (node.left, node.right):
-            printed = self.print(operand)
-            keep = printed.precedence >= Precedence.FRACTION and not isinstance(operand, T.MatMul)
-            parts.append(printed.text if keep else rf"\left({printed.text}\right)")
-        return Printed(r" \oslash ".join(parts), Precedence.HADAMARD)
-
-    def visit_AxisSum(self, node: T.AxisSum) -> Printed:
-        rows, columns = node.operand.shape
-        tightness = Precedence.PRODUCT if not isinstance(node.operand, T.Hadamard) else Precedence.ATOM
-        operand = self._wrapped(node.operand, tightness)
-        if node.axis == T.ROWS:  # 1ᵀ X: each column summed, a row
-            return Printed(rf"\mathbf{{1}}_{{{rows}}}^{{\top}} \, {operand}", Precedence.PRODUCT)
-        return Printed(rf"{operand} \, \mathbf{{1}}_{{{columns}}}", Precedence.PRODUCT)
-
-    def visit_BroadcastTo(self, node: T.BroadcastTo) -> Printed:
-        rows, columns = node.shape
-        tightness = Precedence.PRODUCT if not isinstance(node.operand, T.Hadamard) else Precedence.ATOM
-        operand = self._wrapped(node.operand, tightness)
-        kind = T.broadcast_kind(node.operand.shape, node.shape)
-        if kind == "row":  # 1 g: the row repeated down every row
-            return Printed(rf"\mathbf{{1}}_{{{rows}}} \, {operand}", Precedence.PRODUCT)
-        if kind == "column":  # g 1ᵀ: the column repeated across every column
-            return Printed(rf"{operand} \, \mathbf{{1}}_{{{columns}}}^{{\top}}", Precedence.PRODUCT)
-        return Printed(rf"{operand} \, \mathbf{{1}}_{{{rows} \times {columns}}}", Precedence.PRODUCT)
+        return Printed(rf"\operatorname{{sum}}\left({self.function_argument(node.operand)}\right)", Precedence.ATOM)
 
     def visit_Elementwise(self, node: T.Elementwise) -> Printed:
         function = node.function
@@ -236,20 +209,14 @@ class TensorPrinter(IndexingPrinter, TreeVisitor):
         text = ScalarPrinter(self.notation, shown, numeric=bool(self.shown)).doprint(body)
         return Printed(text, self._scalar_precedence(body, text) if body != _ARGUMENT else argument.precedence)
 
-    def visit_Normalised(self, node: T.Normalised) -> Printed:
-        name = r"\operatorname{softmax}" if isinstance(node, T.Softmax) else r"\log \operatorname{softmax}"
-        if not node.along_vector:  # a matrix: say which way each distribution runs
-            name += r"_{\mathrm{row}}" if node.axis == 1 else r"_{\mathrm{col}}"
-        return Printed(rf"{name}\left({self._function_argument(node.operand)}\right)", Precedence.ATOM)
-
     def visit_LossNode(self, node: T.LossNode) -> Printed:
-        h = self._wrapped(node.prediction, Precedence.ATOM)
-        y = self._wrapped(node.target, Precedence.ATOM)
+        h = self.wrapped(node.prediction, Precedence.ATOM)
+        y = self.wrapped(node.target, Precedence.ATOM)
         rows, columns = node.prediction.shape
         return LOSS_OPS[node.kind].latex(h, y, rows * columns, node.prediction.is_scalar, **dict(node.options))
 
     def visit_LossGradient(self, node: T.LossGradient) -> Printed:
-        h = self._wrapped(node.prediction, Precedence.ATOM)
-        y = self._wrapped(node.target, Precedence.ATOM)
+        h = self.wrapped(node.prediction, Precedence.ATOM)
+        y = self.wrapped(node.target, Precedence.ATOM)
         rows, columns = node.prediction.shape
         return LOSS_OPS[node.kind].gradient(node.wrt).latex(h, y, rows * columns, **dict(node.options))

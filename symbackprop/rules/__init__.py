@@ -11,13 +11,7 @@ Scalar SymPy expressions are differentiated by SymPy (``sympy.diff``) one
 named input at a time; :func:`scalar_step` also names the kind of step for the prose.
 """
 
-from . import (
-    axes,  # noqa: F401 - the rules of axes, broadcasting and division
-    indexing,  # noqa: F401 - slices and concatenations
-    softmax,  # noqa: F401 - softmax and log-softmax
-    tensor_ops,  # noqa: F401 - declaring the core rules registers them
-)
-from .registry import (
+from ..registry import (
     RULES,
     Product,
     Pull,
@@ -26,6 +20,9 @@ from .registry import (
     pulls,
     register,
     vjp,
+)
+from . import (
+    tensor_ops,  # noqa: F401 - declaring the core rules registers them
 )
 from .scalars import scalar_local, scalar_steps
 

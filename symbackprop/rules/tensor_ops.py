@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import tensor as T
 from ..ops import ACTIVATION_OPS, LOSS_OPS
-from .registry import Product, Pull, activation_rule, register, vjp
+from ..registry import Product, Pull, activation_rule, register, vjp
 
 register("seed", "the loss's gradient with respect to itself is 1",
           "손실의 자기 자신에 대한 gradient는 1")
@@ -55,24 +55,11 @@ for _loss in LOSS_OPS.values():
     register("loss_target:" + _loss.name, *_loss.target.sentence)
 
 
-#: The rule of an operand repeated along an axis, by how it was repeated (see tensor.broadcast_kind).
-BROADCAST_RULES = {"scalar": "broadcast", "row": "broadcast_row", "column": "broadcast_column"}
-
-
-def broadcast_back(operand: T.Tensor, result: T.Tensor, gradient: T.Tensor) -> tuple[T.Tensor, str | None]:
-    """A scalar, row or column broadcast over ``result`` receives the gradient summed along the broadcast
-    axes; the rule of that sum, or None where the operand was not broadcast."""
-    kind = T.broadcast_kind(operand.shape, result.shape)
-    if kind is None:
-        return gradient, None
-    return T.reduce_to(gradient, operand.shape), BROADCAST_RULES[kind]
-
-
 @vjp(T.Add)
 def _add(op: T.Add, g: T.Tensor) -> list[Pull]:
     result = []
     for operand in (op.left, op.right):
-        gradient, rule = broadcast_back(operand, op, g)
+        gradient, rule = T.broadcast_back(operand, op, g)
         result.append(Pull(operand, gradient, rule or "add", None, Product.IDENTITY if rule is None else Product.SUM))
     return result
 
@@ -90,7 +77,7 @@ def _matmul(op: T.MatMul, g: T.Tensor) -> list[Pull]:
 def _hadamard(op: T.Hadamard, g: T.Tensor) -> list[Pull]:
     result = []
     for operand, other in ((op.left, op.right), (op.right, op.left)):
-        gradient, rule = broadcast_back(operand, op, T.hadamard(g, other))
+        gradient, rule = T.broadcast_back(operand, op, T.hadamard(g, other))
         if rule is not None:
             result.append(Pull(operand, gradient, "hadamard" if rule == "broadcast" else "hadamard_" + rule,
                                other, Product.OTHER))

@@ -86,6 +86,7 @@ class Binary(Tensor):
 @dataclass(frozen=True, eq=False, repr=False)
 class MatMul(Binary):
     symbol: ClassVar[str] = "@"
+    grouped_in_hadamard: ClassVar[bool] = True
 
     @cached_property
     def shape(self) -> Shape:
@@ -114,6 +115,7 @@ class Hadamard(Broadcasting):
     """Element-wise product ⊙."""
 
     symbol: ClassVar[str] = "*"
+    hadamard_product: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, eq=False, repr=False)
