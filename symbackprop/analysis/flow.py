@@ -49,18 +49,18 @@ class Factor:
     def apply(self, upstream: str | None) -> str | None:
         """The chain so far (None for 1) with this factor applied, as text."""
         local = None if self.local is None else factor_text(self.local)
-        if self.product == rules.IDENTITY:
+        if self.product == rules.Product.IDENTITY:
             return upstream
-        if self.product == rules.TRANSPOSE:
+        if self.product == rules.Product.TRANSPOSE:
             return f"({upstream or '1'})ᵀ"
-        if self.product == rules.RIGHT:
+        if self.product == rules.Product.RIGHT:
             return f"{upstream or '1'} · {local}"
-        if self.product == rules.SUM:
+        if self.product == rules.Product.SUM:
             ones = "1ᵀ" if self.target_is_scalar else "1"
             return f"{ones} · {upstream}" if upstream else ones
-        if self.product == rules.HADAMARD:
+        if self.product == rules.Product.HADAMARD:
             local = f"diag({local})"
-        elif self.product not in (rules.LEFT, rules.SCALE) or local is None:
+        elif self.product not in (rules.Product.LEFT, rules.Product.SCALE) or local is None:
             local = f"∂{self.source}/∂{self.target}"
         return f"{local} · {upstream}" if upstream else local
 

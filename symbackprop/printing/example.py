@@ -20,8 +20,9 @@ from . import structure as S
 from .blocks import Block, Bullets, Display, Heading, Paragraph
 from .names import partial
 from .numbers import WorkedValues, elided_indices, transposed
+from .precedence import Precedence, Printed
 from .scalars import ScalarPrinter, Shown
-from .tensors import ATOM, NEGATIVE, Printed, TensorPrinter
+from .tensors import TensorPrinter
 from .widths import ROW_WIDTH, printed_width
 
 if TYPE_CHECKING:
@@ -63,7 +64,8 @@ class Example:
         return None
 
     def number(self, value: Any) -> Printed:
-        return Printed(self.format.matrix(value), NEGATIVE if self.format.negative_scalar(value) else ATOM)
+        negative = self.format.negative_scalar(value)
+        return Printed(self.format.matrix(value), Precedence.NEGATIVE if negative else Precedence.ATOM)
 
     def factor(self, value: Any, first: bool) -> str:
         """A number in a product: a negative scalar is parenthesised unless it comes first."""

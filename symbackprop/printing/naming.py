@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from .. import tensor as T
 from ..derivation import Derivation
-from .tensors import ATOM, Printed, TensorPrinter
+from .precedence import Precedence, Printed
+from .tensors import TensorPrinter
 from .widths import printed_width
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ class GeneratedNames:
 
     def leaf(self, node: T.Tensor) -> Printed | None:
         name = self.names.get(node)
-        return None if name is None else Printed(name, ATOM)
+        return None if name is None else Printed(name, Precedence.ATOM)
 
     def definition(self, name: str) -> str:
         """The expression ``name`` stands for, its own inner named parts printed by their names."""
