@@ -49,6 +49,9 @@ class Answer:
     decimals: np.ndarray | None = None
     expression: Any = None
     text: str | None = None
+    #: Where the expression's shapes do not fit: why, and a name that fits once transposed (if one does).
+    misfit: str | None = None
+    fits_transposed: str | None = None
 
 
 def answer_key(name: str) -> str:
@@ -98,7 +101,8 @@ def _read_one(name: str, key: str, given: Any, operands: dict[str, Any], network
         try:
             tree = parse_expression(given, operands, _ANSWER_FUNCTIONS, attributes={"T": _transpose})
         except ShapeMismatchError as error:  # the student's algebra, not hostile text: graded as such
-            return Answer(name, text=given, expression=error)
+            return Answer(name, text=given, misfit=" ".join(str(error).split()),
+                          fits_transposed=_fits_transposed(given, operands, network[name].shape))
         except ExpressionError as error:
             raise AnswerError(f"answer {key}: {error}") from None
         except SymbackpropError as error:
@@ -106,6 +110,35 @@ def _read_one(name: str, key: str, given: Any, operands: dict[str, Any], network
         return Answer(name, expression=unwrap(tree), text=given)
     numbers, decimals = _numbers(key, given)
     return Answer(name, numbers, decimals)
+
+
+def _fits_transposed(text: str, operands: dict[str, Any], shape: tuple[int, ...]) -> str | None:
+    """The first name of ``text`` that, transposed, makes the shapes fit and give ``shape``."""
+    tree = ast.parse(text.strip(), mode="eval")  # already approved by the whitelist
+    names = [node for node in ast.walk(tree) if isinstance(node, ast.Name) and node.id in operands]
+    wanted = shape or (1, 1)
+    for target in names:
+        variant = _Transposing(target).visit(ast.parse(text.strip(), mode="eval"))
+        try:
+            value = unwrap(parse_expression(ast.unparse(variant), operands, _ANSWER_FUNCTIONS,
+                                            attributes={"T": _transpose}))
+        except SymbackpropError:
+            continue
+        if getattr(value, "shape", (1, 1)) == wanted:
+            return target.id
+    return None
+
+
+class _Transposing(ast.NodeTransformer):
+    """One occurrence of a name (found by position) wrapped in ``transpose(...)``."""
+
+    def __init__(self, target: ast.Name) -> None:
+        self.position = (target.lineno, target.col_offset)
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if (node.lineno, node.col_offset) == self.position:
+            return ast.Call(ast.Name("transpose", ast.Load()), [node], [])
+        return node
 
 
 def _numbers(key: str, given: Any) -> tuple[np.ndarray, np.ndarray | None]:

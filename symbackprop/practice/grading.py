@@ -132,8 +132,8 @@ class _Grader:
         if answer is None:
             return
         places = answer.decimals
-        if isinstance(answer.expression, Exception):
-            self.problems[name] = " ".join(str(answer.expression).split())
+        if answer.misfit is not None:
+            self.given[name] = answer.text
             return
         if answer.expression is not None:
             function = compiled_expression(self.derivation.network, name, answer.expression)
@@ -162,12 +162,20 @@ class _Grader:
         key = f"mistake.{mistake}" if mistake else verdict
         if mistake == "batch_mean":
             key += f".{details.get('direction', 'left_out')}"
-        if mistake == "transpose" and "factor" in details:
+        if details.get("expression"):
+            key += ".expression"
+        elif mistake == "transpose" and "factor" in details:
             key += ".factor"
         return Row(name, verdict, mistake, hint(key, self.lang, **details),
                    np.array(self.numbers.public.grad[name]), self.given.get(name))
 
     def _judge(self, name: str) -> tuple[str, str | None, dict[str, Any]]:
+        answer = self.answers.get(name)
+        if answer is not None and answer.misfit is not None:
+            if answer.fits_transposed:
+                return "wrong", "transpose", {"reason": answer.misfit, "factor": answer.fits_transposed,
+                                              "expression": True}
+            return "wrong", "shape", {"reason": answer.misfit, "expression": True}
         if name in self.problems:
             return "unreadable", None, {"reason": self.problems[name]}
         if name not in self.fitted:

@@ -19,6 +19,8 @@ HINTS: dict[str, dict[str, str]] = {
         "mistake.transpose": "A transpose: {gradient} has the shape of {name}, {shape}; check which factor carries "
                              "the ᵀ in {rule}.",
         "mistake.transpose.factor": "A transpose: the factor here is {factor}, as in {gradient} = {rule}.",
+        "mistake.transpose.expression": "A transpose: {reason}; with {factor}ᵀ the shapes fit ({gradient} = {rule}).",
+        "mistake.shape.expression": "The shapes do not fit: {reason}; {gradient} = {rule}.",
         "mistake.activation_point": "The derivative of {activation} belongs at its input {input}, not at its "
                                     "output {output}.",
         "mistake.dropped_factor": "The local derivative {factor} is missing: {gradient} = {rule}.",
@@ -41,6 +43,9 @@ HINTS: dict[str, dict[str, str]] = {
         "mistake.transpose": "전치(transpose) 실수: {gradient}의 shape은 {name}의 shape {shape}와 같음. {rule}에서 "
                              "어느 인수에 ᵀ가 붙는지 확인할 것.",
         "mistake.transpose.factor": "전치(transpose) 실수: 여기서 곱하는 인수는 {factor}임. {gradient} = {rule}.",
+        "mistake.transpose.expression": "전치(transpose) 실수: {reason}. {factor}ᵀ를 쓰면 shape이 맞음 "
+                                        "({gradient} = {rule}).",
+        "mistake.shape.expression": "shape이 맞지 않음: {reason}. {gradient} = {rule}.",
         "mistake.activation_point": "{activation}의 도함수는 출력 {output}이 아니라 입력 {input}에서 계산함.",
         "mistake.dropped_factor": "국소 도함수(local derivative) {factor}가 빠짐: {gradient} = {rule}.",
         "mistake.fan_out": "{name}을(를) 쓰는 곳은 {users}이므로 {gradient}는 그 모든 경로로 돌아오는 gradient의 합임. "
