@@ -4,5 +4,6 @@ from .answers import ANSWER_FUNCTIONS, AnswerError
 from .grading import VERDICTS, grade
 from .mistakes import MISTAKES
 from .report import Grade, Row
+from .worksheet import Exercise, exercise
 
-__all__ = ["ANSWER_FUNCTIONS", "AnswerError", "Grade", "MISTAKES", "Row", "VERDICTS", "grade"]
+__all__ = ["ANSWER_FUNCTIONS", "AnswerError", "Exercise", "Grade", "MISTAKES", "Row", "VERDICTS", "exercise", "grade"]
