@@ -67,9 +67,9 @@ def sheet_blocks(exercise: Exercise, *, key: bool) -> list[Block]:
     ]
     if exercise.seed is not None:
         blocks.append(Paragraph(say("seed", seed=exercise.seed)))
-    blocks += [Separator(), *network_section(writer), Heading(3, say("forward")), Paragraph(writer.say("example.values")),
-               Bullets(tuple(example.given())), Display(tuple(example.forward_rows())),
-               Heading(3, say("backward"))]
+    blocks += [Separator(), *network_section(writer), Heading(3, say("forward")),
+               Paragraph(writer.say("example.values")), Bullets(tuple(example.given())),
+               Display(tuple(example.forward_rows())), Heading(3, say("backward"))]
     asked = set(exercise.blanks)
     given = [n for n in backward_quantities(derivation) if n not in asked]
     if given and not key:
