@@ -28,6 +28,8 @@ KINK_MARGIN = 0.05
 LARGEST = 50.0
 ATTEMPTS = 2000
 _KINKED = ("relu", "leaky_relu", "abs")
+_LABEL_LOSSES = ("nn.BCELoss", "nn.BCEWithLogitsLoss")
+_ONE_HOT_LOSSES = ("nn.CrossEntropyLoss",)
 
 
 def drawn_values(derivation: Derivation, seed: int) -> dict[str, Any]:
@@ -72,9 +74,10 @@ def _class_targets(network) -> dict[str, tuple[str, int]]:
     record = LOSS_OPS.get(definition.kind)
     options = dict(definition.options)
     names = [n.name for n in T.walk(definition.target) if isinstance(n, T.Ref) and network[n.name].kind == INPUT]
-    if definition.kind in ("binary_cross_entropy", "bce_with_logits"):
+    # the loss's PyTorch counterpart says what its target holds
+    if record is not None and record.torch in _LABEL_LOSSES:
         return {name: ("label", 0) for name in names}
-    if record is not None and definition.kind == "cross_entropy" and "indices" not in str(options):
+    if record is not None and record.torch in _ONE_HOT_LOSSES and "indices" not in str(options):
         return {name: ("one_hot", int(options.get("axis", 0) or 0)) for name in names}
     return {}
 
