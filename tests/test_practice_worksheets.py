@@ -40,9 +40,9 @@ def test_drawn_numbers_are_hand_friendly():
                 entries = np.ravel(value)
                 assert np.allclose(entries * 10, np.round(entries * 10)) and np.all(np.abs(entries) <= 1), name
             ev = d.evaluate(ex.values)
-            for q in d.network.quantities():
-                if q.definition is not None and getattr(getattr(q.definition, "function", None), "name", "") == "relu":
-                    assert np.all(np.abs(ev.forward[q.definition.operand.name]) >= 0.05)
+            for step in d.edges:
+                if step.rules == ("relu",):
+                    assert np.all(np.abs(ev.forward[step.target]) >= 0.05), (name, seed, step.target)
 
 
 def test_the_key_is_evaluates_numbers_and_grades_correct(tmp_path):

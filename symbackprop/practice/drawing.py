@@ -90,15 +90,12 @@ def _good(derivation: Derivation, values: dict[str, Any]) -> bool:
     numbers = [*evaluation.forward.values(), *evaluation.grad.values()]
     if not all(np.all(np.isfinite(v)) and np.all(np.abs(v) <= LARGEST) for v in numbers):
         return False
-    network = derivation.network
-    for q in network.quantities():
+    for q in derivation.network.quantities():
         if q.kind == PARAM and not np.any(np.abs(evaluation.grad[q.name]) > 1e-3):
             return False
-        definition = q.definition
-        if isinstance(definition, T.Elementwise) and definition.function.name in _KINKED:
-            operand = definition.operand
-            if isinstance(operand, T.Ref) and np.any(np.abs(evaluation.forward[operand.name]) < KINK_MARGIN):
-                return False
+    for step in derivation.edges:  # a kinked activation's step: its input must keep clear of the kink
+        if step.rules and step.rules[0] in _KINKED and np.any(np.abs(evaluation.forward[step.target]) < KINK_MARGIN):
+            return False
     return True
 
 
