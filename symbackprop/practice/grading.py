@@ -160,6 +160,8 @@ class _Grader:
         details = {"name": name, "gradient": gradient_text(name, self.derivation.loss),
                    "shape": self.numbers.public.grad[name].shape, "rule": self._rule(name), **details}
         key = f"mistake.{mistake}" if mistake else verdict
+        if verdict == "rounded" and "rounded_from" in details:
+            key = "rounded.from"
         if mistake == "batch_mean":
             key += f".{details.get('direction', 'left_out')}"
         if details.get("expression"):
@@ -186,7 +188,9 @@ class _Grader:
             if _close(answer, truth):
                 return "correct", None, {}
             finite = places[np.isfinite(places)]
-            shown = {"places": int(finite.max()) if finite.size else 0}
+            shown = {"places": int(finite.max())} if finite.size else {
+                "rounded_from": [gradient_text(s) for s in upstream_of(self.derivation, name)
+                                 if self.verdicts.get(s) == "rounded"]}
             carried = [s for s in upstream_of(self.derivation, name) if self.verdicts.get(s) in _CARRIES_AN_ERROR]
             for numbers, _ in self._own_contexts(places):
                 expected = self._value(numbers, name)

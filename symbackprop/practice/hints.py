@@ -12,6 +12,7 @@ HINTS: dict[str, dict[str, str]] = {
     "en": {
         "correct": "Right.",
         "rounded": "Right to the {places} decimal places given.",
+        "rounded.from": "Right, from your rounded answer for {rounded_from}.",
         "upstream": "Follows from your answer for {sources}; this step itself is right, so correct that one first.",
         "missing": "No answer for {gradient}.",
         "unreadable": "Cannot read the answer: {reason}.",
@@ -36,6 +37,7 @@ HINTS: dict[str, dict[str, str]] = {
     "ko": {
         "correct": "맞음.",
         "rounded": "주어진 소수점 {places}자리까지 맞음.",
+        "rounded.from": "앞에서 반올림한 {rounded_from}의 값으로 계산하면 맞음.",
         "upstream": "앞에서 구한 {sources}의 값에서 따라 나온 결과이며 이 단계 자체는 맞음. 그 답부터 고칠 것.",
         "missing": "{gradient}의 답이 없음.",
         "unreadable": "답을 읽을 수 없음: {reason}.",
