@@ -113,7 +113,67 @@ class Browser:
             browser.close()
 
 
-Picture = Page | Graph | Browser
+@dataclass(frozen=True)
+class Sheet:
+    """Page ``page`` of the worksheet (``key=True``: its answer key) ``symbackprop exercise ARGS`` writes
+    as a PDF; ``shows`` as for :class:`Page`."""
+
+    picture: str
+    args: tuple[str, ...]
+    page: int
+    shows: str
+    key: bool = False
+    dpi: int = 80
+
+    def _written(self, directory: Path, suffix: str) -> Path:
+        sheet, key = directory / f"sheet{suffix}", directory / f"key{suffix}"
+        _symbackprop("exercise", *self.args, "-o", str(sheet), *(("--key", str(key)) if self.key else ()))
+        return key if self.key else sheet
+
+    def document(self, directory: Path) -> bytes:
+        return self._written(directory, ".tex").read_bytes()
+
+    def make(self, directory: Path, target: Path) -> None:
+        pdf = self._written(directory, ".pdf")
+        text = _run("pdftotext", "-f", str(self.page), "-l", str(self.page), str(pdf), "-").decode()
+        if self.shows not in " ".join(text.split()):
+            raise SystemExit(f"{self.picture}: page {self.page} no longer shows {self.shows!r}; choose the page again")
+        _run("pdftoppm", "-png", "-r", str(self.dpi), "-f", str(self.page), "-l", str(self.page), "-singlefile",
+             str(pdf), str(target.with_suffix("")))
+
+
+@dataclass(frozen=True)
+class Graded:
+    """The table ``symbackprop grade ARGS`` prints, as a terminal shows it (chromium, ``size`` pixels)."""
+
+    picture: str
+    args: tuple[str, ...]
+    size: tuple[int, int]
+
+    def document(self, directory: Path) -> bytes:
+        from symbackprop.cli import main
+
+        with contextlib.redirect_stdout(io.StringIO()) as table, contextlib.redirect_stderr(io.StringIO()), \
+                _working_directory(ROOT):
+            status = main(["-q", "grade", *self.args])
+        if status not in (0, 1):
+            raise SystemExit(f"symbackprop grade {' '.join(self.args)} failed ({status})")
+        return f"$ symbackprop grade {' '.join(self.args)}\n{table.getvalue()}".encode()
+
+    def make(self, directory: Path, target: Path) -> None:
+        import html
+
+        text = html.escape(self.document(directory).decode())
+        page = directory / "table.html"
+        page.write_text('<!DOCTYPE html><html><head><meta charset="utf-8"><style>body{margin:0;background:#1e1e1e}'
+                        "pre{color:#e8e8e8;font:14px/1.45 'DejaVu Sans Mono',monospace;padding:14px;margin:0}"
+                        f"</style></head><body><pre>{text}</pre></body></html>", encoding="utf-8")
+        width, height = self.size
+        _run(CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+             f"--window-size={width},{height}", f"--screenshot={target}", page.as_uri())
+
+
+Picture = Page | Graph | Browser | Sheet | Graded
 REFERENCE = ()  # the reference network: `symbackprop derive -o reference.pdf`
 FULL_KO = ("--page", "full", "--lang", "ko", "--decimals", "2")
 
@@ -163,6 +223,10 @@ PICTURES: tuple[Picture, ...] = (
     Page("docs/gallery/rnn-bptt-sums.png", (_example("rnn_bptt"),), 5, "Fan-out: the paths add up"),
     Page("docs/gallery/rnn-bptt-backward.png", (_example("rnn_bptt"),), 10, "Propagate to layer 1"),
     Graph("docs/gallery/graph-rnn-bptt.png", (_example("rnn_bptt"),)),
+    # docs/practice.md
+    Sheet("docs/images/practice-worksheet.png", ("--seed", "2"), 2, "Fill in", dpi=100),
+    Sheet("docs/images/practice-key.png", ("--seed", "2"), 2, "Backward pass", key=True, dpi=100),
+    Graded("docs/images/practice-graded.png", ("examples/practice/answers.toml", "--seed", "2"), (1180, 250)),
 )
 
 

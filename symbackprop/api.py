@@ -55,6 +55,7 @@ from .ops.losses import (
     softmax_cross_entropy,
 )
 from .ops.softmax import log_softmax, softmax
+from .practice import MISTAKES, AnswerError, Exercise, Grade, exercise, grade
 from .reference import REFERENCE_LEARNING_RATE, reference_network, reference_values
 from .tensor.indexing import concat
 from .torch_bridge import from_torch
@@ -79,4 +80,5 @@ __all__ = [
     "IndexOutOfRangeError", "InvalidAxisError", "InvalidClassIndexError", "InvalidIndexError", "concat",
     "abs", "cos", "exp", "log", "mean", "sin", "sqrt",
     "dask_gradients", "torch_code", "TorchCodeError",
+    "grade", "Grade", "AnswerError", "MISTAKES", "exercise", "Exercise",
 ]

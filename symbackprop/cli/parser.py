@@ -7,6 +7,7 @@ from typing import Any
 
 from ..choices import ANALYSES, PAGES, PAPERS
 from .commands import FORMATS, run_check, run_derive, run_graph
+from .practice import add_practice_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="file to write: .dot or .gv (DOT), .svg, .png or .pdf (needs Graphviz's dot); "
                             "default: DOT on standard output")
     graph.set_defaults(run=run_graph)
+    add_practice_commands(commands, common, _add_net_arguments)
     return parser
 
 

@@ -46,6 +46,7 @@ def parse_expression(
     *,
     limits: Limits = DEFAULT_LIMITS,
     check: Callable[[object], str | None] | None = None,
+    attributes: Mapping[str, Callable[[object], object]] | None = None,
 ) -> object:
     """Interpret ``text`` as an arithmetic expression over ``names`` and ``functions``.
 
@@ -60,5 +61,6 @@ def parse_expression(
     """
     source = Source.parse(text, limits)
     check_size(source.tree, limits)
-    Checker(source, names, functions, limits).check(source.tree.body, exponent_scale=sympy.Integer(1))
-    return Evaluator(source, names, functions, limits, check).evaluate(source.tree.body)
+    admitted = dict(attributes or {})
+    Checker(source, names, functions, limits, admitted).check(source.tree.body, exponent_scale=sympy.Integer(1))
+    return Evaluator(source, names, functions, limits, check, admitted).evaluate(source.tree.body)

@@ -27,6 +27,7 @@ class Evaluator:
     functions: Mapping[str, Callable[..., object]]
     limits: Limits
     check: Callable[[object], str | None] | None = None
+    attributes: Mapping[str, Callable[[object], object]] | None = None
 
     def evaluate(self, node: ast.AST) -> object:
         if isinstance(node, ast.Constant):
@@ -46,6 +47,8 @@ class Evaluator:
             return self._call(node)
         if isinstance(node, ast.Subscript):
             return self._apply(node, operator.getitem, self.evaluate(node.value), index_key(node.slice))
+        if isinstance(node, ast.Attribute) and self.attributes and node.attr in self.attributes:
+            return self._apply(node, self.attributes[node.attr], self.evaluate(node.value))
         raise AssertionError(f"unchecked node {type(node).__name__}")  # pragma: no cover
 
     def _call(self, node: ast.Call) -> object:

@@ -113,6 +113,7 @@ class Checker:
     names: Mapping[str, object]
     functions: Mapping[str, Callable[..., object]]
     limits: Limits
+    attributes: Mapping[str, Callable[..., object]] = field(default_factory=dict)
     number_digits: int = field(default=0, init=False)
 
     @property
@@ -135,6 +136,8 @@ class Checker:
             self._check_call(node, exponent_scale)
         elif isinstance(node, ast.Subscript):
             self._check_subscript(node)
+        elif isinstance(node, ast.Attribute) and node.attr in self.attributes:
+            self.check(node.value, exponent_scale=exponent_scale)
         else:
             raise _forbidden(node, self.source)
 
