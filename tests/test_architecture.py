@@ -56,7 +56,7 @@ def _graph() -> dict[str, set[str]]:
 #: The layers, lowest first: a module may import its own layer and those below. Everything not listed is core.
 LAYERS = {
     "analysis": ("analysis", "cost", "flow", "memory", "training", "checking", "check_plan"),
-    "printing": ("printing", "graph", "torch_code"),
+    "printing": ("printing", "graph", "torch_code", "practice"),  # practice writes worksheets and grades
     "cli": ("cli", "api", "__main__", ""),  # "" is the package itself, whose names load everything on first use
 }
 LAYER_ORDER = ("core", "analysis", "printing", "cli")
