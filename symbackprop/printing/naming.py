@@ -84,10 +84,14 @@ class GeneratedNames:
 def _repeated(steps: list[list[T.Tensor]]) -> list[T.Tensor]:
     """Sub-expressions found in the forms (result, local factor) of at least :data:`MIN_USES` steps,
     in the order a reader meets them, leaving out those that only ever occur inside a larger one."""
-    uses: dict[T.Tensor, int] = {}
+    uses: dict[T.Tensor, int] = {}  # in the order a reader first meets each node (so u₁ comes first)
     for forms in steps:
-        for node in {node for form in forms for node in _inner_nodes(form)}:
-            uses[node] = uses.get(node, 0) + 1
+        here: set[T.Tensor] = set()
+        for form in forms:
+            for node in _inner_nodes(form):
+                if node not in here:
+                    here.add(node)
+                    uses[node] = uses.get(node, 0) + 1
     repeated = [node for node, count in uses.items() if count >= MIN_USES]
     sizes = {node: _size(node) for node in repeated}
     repeated.sort(key=lambda node: -sizes[node])
@@ -99,7 +103,7 @@ def _repeated(steps: list[list[T.Tensor]]) -> list[T.Tensor]:
             for inner in set(_inner_nodes(node)) - {node}:
                 inside[inner] = inside.get(inner, 0) + uses[node]
     named = set(chosen)
-    return [node for node in _first_seen([form for forms in steps for form in forms]) if node in named]
+    return [node for node in uses if node in named]
 
 
 def _inner_nodes(form: T.Tensor) -> Iterable[T.Tensor]:
@@ -108,15 +112,6 @@ def _inner_nodes(form: T.Tensor) -> Iterable[T.Tensor]:
 
 def _size(node: T.Tensor) -> int:
     return sum(1 for _ in T.walk(node))
-
-
-def _first_seen(forms: list[T.Tensor]) -> list[T.Tensor]:
-    """Every inner node in the order a reader meets it (so u₁ is the first one named)."""
-    seen: dict[T.Tensor, None] = {}
-    for form in forms:
-        for node in _inner_nodes(form):
-            seen.setdefault(node, None)
-    return list(seen)
 
 
 def _free_letter(derivation: Derivation) -> str:
