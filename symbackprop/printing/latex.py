@@ -207,9 +207,8 @@ def display(rows: tuple[str, ...], columns: int = 1) -> str:
 def joined(rows: tuple[str, ...]) -> str:
     """Display rows joined with ``\\\\``, or with ``\\\\*`` before a row that continues the equation above
     (it has no left side): an equation's rows are never split across pages."""
-    out = rows[:1]
-    for row in rows[1:]:
-        out = (*out, (" \\\\*\n" if row.startswith("&") else " \\\\\n") + row)
+    out = list(rows[:1])
+    out += [(" \\\\*\n" if row.startswith("&") else " \\\\\n") + row for row in rows[1:]]
     return "".join(out)
 
 

@@ -9,6 +9,7 @@ A ``leaf`` hook lets the worked example print numbers in place of names.
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Callable, Mapping
 
 import sympy as sp
@@ -67,7 +68,7 @@ class TensorPrinter(TreeVisitor):
                  shown: Mapping[sp.Symbol, Shown] | None = None) -> None:
         self.notation = notation
         self.leaf = leaf
-        self.shown = dict(shown or {})
+        self.shown = shown if shown is not None else {}
 
     def doprint(self, tree: T.Tensor) -> str:
         return self.print(tree).text
@@ -213,7 +214,7 @@ class TensorPrinter(TreeVisitor):
         if special is not None:
             return special
         # any other f′: SymPy's derivative with the operand in place of the variable (element-wise)
-        shown = {**self.shown, _ARGUMENT: Shown(argument.text, compound=argument.precedence < Precedence.ATOM)}
+        shown = ChainMap({_ARGUMENT: Shown(argument.text, compound=argument.precedence < Precedence.ATOM)}, self.shown)
         body = sp.sympify(function.formula(_ARGUMENT))
         text = ScalarPrinter(self.notation, shown, numeric=bool(self.shown)).doprint(body)
         return Printed(text, self._scalar_precedence(body, text) if body != _ARGUMENT else argument.precedence)
