@@ -47,6 +47,7 @@ _UNICODE = {
     "→": r"\ensuremath{\to}", "←": r"\ensuremath{\leftarrow}", "½": r"\ensuremath{\tfrac{1}{2}}",
     "‖": r"\ensuremath{\|}", "—": "---", "–": "--", "’": "'", "‘": "`", "“": "``", "”": "''", "…": r"\ldots{}",
 }
+_TRANSLATION = str.maketrans({**_UNICODE, **_ESCAPES})  # an escape wins where both know a character
 _SUPERSCRIPTS = {"ⁿ": "n", "⁻": r"\ensuremath{-}", "⁰": "0", "¹": "1", "²": "2", "³": "3", "ᵢ": "i"}
 _SUPERSCRIPT_RUN = re.compile("[" + "".join(_SUPERSCRIPTS) + "]+")
 _MATRIX = re.compile(r"\\begin\{bmatrix\}.*?\\end\{bmatrix\}", re.S)
@@ -337,7 +338,7 @@ def text(markup: str) -> str:
 
 
 def _plain_text(value: str) -> str:
-    escaped = "".join(_ESCAPES.get(c, _UNICODE.get(c, c)) for c in value)
+    escaped = value.translate(_TRANSLATION)
     return _SUPERSCRIPT_RUN.sub(lambda m: r"\textsuperscript{" + "".join(_SUPERSCRIPTS[c] for c in m.group()) + "}",
                                 escaped)
 

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 MIN_USES = 2
 #: … and it prints at least this wide (in characters of the document's type).
 MIN_WIDTH = 20
+#: … and has at least this many nodes (fewer never print that wide; they are not even measured).
+MIN_NODES = 4
 #: Letters a generated name may take, the first that names no quantity of the network.
 _LETTERS = ("u", "v", "r", "q", "k", "m")
 _LEAVES = (T.Ref, T.Adjoint, T.Scalar, T.Ones)
@@ -94,6 +96,7 @@ def _repeated(steps: list[list[T.Tensor]]) -> list[T.Tensor]:
                     uses[node] = uses.get(node, 0) + 1
     repeated = [node for node, count in uses.items() if count >= MIN_USES]
     sizes = {node: _size(node) for node in repeated}
+    repeated = [node for node in repeated if sizes[node] >= MIN_NODES]
     repeated.sort(key=lambda node: -sizes[node])
     chosen: list[T.Tensor] = []
     inside: dict[T.Tensor, int] = {}  # how many uses a node has inside the expressions chosen so far
