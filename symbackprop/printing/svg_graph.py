@@ -64,6 +64,8 @@ class Graph:
     edges: list[GraphEdge] = field(default_factory=list)
     #: The edges of each quantity's definition, indexed once the graph is drawn (one step asks for its own).
     _owned: dict[str, list[GraphEdge]] | None = field(default=None, repr=False, compare=False)
+    _leaving: dict[str, dict[str, GraphEdge]] = field(default_factory=dict, repr=False, compare=False)
+    _from: dict[tuple[str, str], list[GraphEdge]] = field(default_factory=dict, repr=False, compare=False)
 
     def path(self, upstream: str, downstream: str) -> list[str]:
         """The edges from quantity ``upstream`` to ``downstream`` within the latter's definition,
@@ -73,10 +75,13 @@ class Graph:
             self._owned = {}
             for e in self.edges:
                 self._owned.setdefault(e.owner, []).append(e)
-        owned = self._owned.get(downstream, [])
-        leaving = {e.source: e for e in owned if e.source != start}  # one way out of an operation
+            # one way out of each operation, per definition (a definition of T parts is asked T times)
+            self._leaving = {owner: {e.source: e for e in edges} for owner, edges in self._owned.items()}
+            for e in self.edges:
+                self._from.setdefault((e.owner, e.source), []).append(e)
+        leaving = self._leaving.get(downstream, {})  # no edge leads back into ``start``: a definition is acyclic
         found: list[str] = []
-        for edge in (e for e in owned if e.source == start):
+        for edge in self._from.get((downstream, start), []):
             while True:
                 found.append(edge.id)
                 if edge.target == end or edge.target not in leaving:
