@@ -91,3 +91,25 @@ def test_a_long_fan_out_shows_its_first_and_last_terms_around_an_ellipsis():
         assert r"\cdots" in equation
         assert "z_{10}" not in equation and equation.count(r"\begin{bmatrix}") <= 8
     assert r"\partial z_{20}}{\partial W}" in equations[0] and r"\partial z_{1}}{\partial W}" in equations[0]
+
+
+def test_a_matrix_wider_than_the_line_shows_its_first_three_and_last_two_columns():
+    network = sbp.mlp([8, 6, 4], activation="tanh", output_activation="identity", loss="cross_entropy")
+    rng = np.random.default_rng(1)
+    values = {q.name: rng.uniform(-1, 1, q.shape) for q in network.quantities(INPUT, PARAM)}
+    latex = sbp.backprop(network).to_latex(values, sections=())
+    eight_wide = [m for m in re.findall(r"\\begin\{bmatrix\}(.*?)\\end\{bmatrix\}", latex) if r"\cdots" in m]
+    assert eight_wide and all(row.count("&") == 5 for m in eight_wide for row in m.split(r"\\")), eight_wide[:1]
+    for left, right in _fitted_rows(latex):
+        assert (ROW_WIDTH - printed_width(left)) / printed_width(right) >= 0.8, right[:120]
+
+
+def test_a_product_of_two_wide_matrices_continues_on_a_row_of_its_own():
+    network = sbp.models.attention_head(4, T=3)
+    rng = np.random.default_rng(1)
+    values = {q.name: rng.uniform(-1, 1, q.shape) for q in network.quantities(INPUT, PARAM)}
+    latex = sbp.backprop(network).to_latex(values, sections=())
+    continued = [line for line in latex.splitlines() if line.startswith(r"&\quad \begin{bmatrix}")]
+    assert continued
+    for _left, right in _fitted_rows(latex):
+        assert r"\end{bmatrix} \begin{bmatrix}" not in right, right[:120]

@@ -208,10 +208,13 @@ class Example:
             if local_text != local_number:
                 rows.append(f"{w.local(source, target)} &= {local_text} = {local_number}")
             product_text = f"{self.factor(upstream, True)} {w.operator(step)} {self.factor(local_value, False)}"
-        elif product == "right":
-            product_text = f"{self.factor(upstream, True)} {self.factor(local_value, False)}"
         else:
-            product_text = f"{self.factor(local_value, True)} {self.factor(upstream, False)}"
+            first, second = (upstream, local_value) if product == "right" else (local_value, upstream)
+            product_text = f"{self.factor(first, True)} {self.factor(second, False)}"
+            if printed_width(product_text) > ROW_WIDTH - printed_width(lhs):
+                # two matrices too wide side by side: the second continues the product on a row of its own
+                return [*rows, f"{lhs} &= {self.factor(first, True)}", rf"&\quad {self.factor(second, False)}",
+                        f"&= {value}"]
         rows.append(f"{lhs} &= {product_text} = {value}")
         return rows
 

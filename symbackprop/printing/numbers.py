@@ -25,6 +25,7 @@ from ..errors import ValuesError
 from ..explicit import to_explicit
 from ..worked import worked_numbers
 from .scalars import Shown
+from .widths import ROW_WIDTH, printed_width
 
 
 def is_exact(values: Mapping[str, Any]) -> bool:
@@ -98,7 +99,13 @@ class NumberFormat:
         array = _as_array(value)
         if array.size == 1:
             return self.number(array.flat[0])
-        row_indices, column_indices = elided_indices(array.shape[0]), elided_indices(array.shape[1])
+        text = self._matrix(array, elided_indices(array.shape[1]))
+        if array.shape[1] > 6 and printed_width(text) > ROW_WIDTH:  # wider than the line: fewer columns
+            text = self._matrix(array, [0, 1, 2, None, array.shape[1] - 2, array.shape[1] - 1])
+        return text
+
+    def _matrix(self, array: np.ndarray, column_indices: list[int | None]) -> str:
+        row_indices = elided_indices(array.shape[0])
         rows = []
         for i in row_indices:
             cells = []
