@@ -6,7 +6,6 @@ provide (amsmath, amssymb, geometry), so it compiles with plain ``pdflatex``.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -27,6 +26,7 @@ from .blocks import (
     Table,
     link_label,
 )
+from .breaks import _TERM_BREAKS, _top_level_parts, wrapped  # noqa: F401 - re-exported
 from .options import Options
 from .widths import ROW_WIDTH, left_side, printed_width
 
@@ -211,100 +211,6 @@ def joined(rows: tuple[str, ...]) -> str:
     out = list(rows[:1])
     out += [(" \\\\*\n" if row.startswith("&") else " \\\\\n") + row for row in rows[1:]]
     return "".join(out)
-
-
-def wrapped(rows: tuple[str, ...]) -> tuple[str, ...]:
-    """Rows too wide for the line broken at their top-level ``=`` into aligned continuation rows
-    (``A &= B = C`` becomes ``A &= B`` and ``&= C``), as many parts to a row as fit; a part still too
-    wide is broken before its top-level ``+``, ``-`` or ``⊙`` (``&\\quad + D``)."""
-    out: list[str] = []
-    for row in rows:
-        for line in _broken_chain(row) if printed_width(row) > ROW_WIDTH else [row]:
-            out.extend(_broken_terms(line) if printed_width(line) > ROW_WIDTH else [line])
-    return tuple(out)
-
-
-#: Where a wide right side may be broken: before a sum's terms and between the factors of ⊙.
-_TERM_BREAKS = (" + ", " - ", r" \odot ")
-
-
-def _broken_terms(row: str) -> list[str]:
-    left = left_side(row)
-    relation = re.match(r"&(=|\\leftarrow|\\quad)?\s*", row[len(left):])
-    if relation is None:
-        return [row]
-    head = row[:len(left) + relation.end()]
-    parts = _top_level_parts(row[len(head):], _TERM_BREAKS)
-    if parts is None or len(parts) == 1:
-        return [row]
-    room = ROW_WIDTH - printed_width(left)
-    lines, current = [], parts[0][1]
-    for separator, part in parts[1:]:
-        if printed_width(current + separator + part) > room:
-            lines.append(current)
-            current = separator.lstrip() + part
-        else:
-            current += separator + part
-    lines.append(current)
-    return [head + lines[0], *(rf"&\quad {line}" for line in lines[1:])]
-
-
-def _broken_chain(row: str) -> list[str]:
-    left = left_side(row)
-    relation = re.match(r"&(=|\\leftarrow)?\s*", row[len(left):])
-    if relation is None or (not left and not row.startswith("&")):
-        return [row]
-    head = row[:len(left) + relation.end()]
-    parts = _top_level_split(row[len(head):])
-    if parts is None or len(parts) == 1:
-        return [row]
-    room = ROW_WIDTH - printed_width(left)
-    lines, current = [], parts[0]
-    for part in parts[1:]:
-        if printed_width(current + " = " + part) > room:
-            lines.append(current)
-            current = part
-        else:
-            current += " = " + part
-    lines.append(current)
-    return [head + lines[0], *(f"&= {line}" for line in lines[1:])]
-
-
-def _top_level_split(math: str) -> list[str] | None:
-    """``math`` split at each `` = `` outside braces, environments and ``\\left … \\right``; None when
-    it holds an alignment mark of its own."""
-    parts = _top_level_parts(math, (" = ",))
-    return None if parts is None else [part for _, part in parts]
-
-
-def _top_level_parts(math: str, separators: tuple[str, ...]) -> list[tuple[str, str]] | None:
-    """``math`` split before each of ``separators`` outside braces, environments and ``\\left … \\right``,
-    each part with the separator before it (the first with none); None when it holds an alignment mark."""
-    tokens = _tokens_with(separators)
-    parts, depth, start, position, before = [], 0, 0, 0, ""
-    while (token := tokens.search(math, position)) is not None:
-        found, index = token.group(), token.start()
-        position = token.end()
-        if found in separators:
-            if depth == 0 and index > start:
-                parts.append((before, math[start:index].strip()))
-                before, start = found, position
-            else:
-                position = index + 1  # not a split here: read on from the separator's next character
-        elif found in ("{", r"\begin", r"\left"):
-            depth += 1
-        elif found in ("}", r"\end", r"\right"):
-            depth -= 1
-        elif found == "&" and depth == 0:
-            return None
-    parts.append((before, math[start:].strip()))
-    return parts
-
-
-@functools.cache
-def _tokens_with(separators: tuple[str, ...]) -> re.Pattern[str]:
-    """What :func:`_top_level_parts` reads: nesting marks, escapes (skipped whole), ``&`` and the separators."""
-    return re.compile(r"\\(?:begin|left|end|right)\b|\\.|[{}&]|" + "|".join(map(re.escape, separators)), re.S)
 
 
 def _fitted(widest_left: str, row: str) -> str:
