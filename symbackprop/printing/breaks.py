@@ -14,11 +14,13 @@ from .widths import ROW_WIDTH, left_side, printed_width
 def wrapped(rows: tuple[str, ...]) -> tuple[str, ...]:
     """Rows too wide for the line broken at their top-level ``=`` into aligned continuation rows
     (``A &= B = C`` becomes ``A &= B`` and ``&= C``), as many parts to a row as fit; a part still too
-    wide is broken before its top-level ``+``, ``-`` or ``⊙`` (``&\\quad + D``)."""
+    wide is broken before its top-level ``+``, ``-`` or ``⊙`` (``&\\quad + D``), and one still too wide
+    inside its parenthesised group."""
     out: list[str] = []
     for row in rows:
         for line in _broken_chain(row) if printed_width(row) > ROW_WIDTH else [row]:
-            out.extend(_broken_terms(line) if printed_width(line) > ROW_WIDTH else [line])
+            for part in _broken_terms(line) if printed_width(line) > ROW_WIDTH else [line]:
+                out.extend(_broken_inside(part) if printed_width(part) > ROW_WIDTH else [part])
     return tuple(out)
 
 
@@ -103,3 +105,56 @@ def _top_level_parts(math: str, separators: tuple[str, ...]) -> list[tuple[str, 
 def _tokens_with(separators: tuple[str, ...]) -> re.Pattern[str]:
     """What :func:`_top_level_parts` reads: nesting marks, escapes (skipped whole), ``&`` and the separators."""
     return re.compile(r"\\(?:begin|left|end|right)\b|\\.|[{}&]|" + "|".join(map(re.escape, separators)), re.S)
+
+
+_DELIMITED = re.compile(r"\\(left|right)\b\s*(\\[A-Za-z]+|\\.|.)")
+
+
+def _broken_inside(row: str) -> list[str]:
+    """A row whose widest part is one parenthesised group, broken before the group's own top-level
+    terms: ``\\left( A - B \\right)`` as ``\\left( A \\right.`` and, on the next row, ``\\left. - B \\right)``
+    (the delimiters of each row sized to its content, matrices of one height on both)."""
+    left = left_side(row)
+    relation = re.match(r"&(=|\\leftarrow|\\quad)?\s*", row[len(left):])
+    if relation is None:
+        return [row]
+    head = row[:len(left) + relation.end()]
+    body = row[len(head):]
+    for opening, closing in _top_level_groups(body):
+        inner = body[opening.end():closing.start()]
+        parts = _top_level_parts(inner, _TERM_BREAKS)
+        if parts is None or len(parts) == 1:
+            continue
+        before, after = body[:opening.end()], body[closing.start():]
+        room = ROW_WIDTH - printed_width(left) - printed_width(before)
+        lines, current = [], parts[0][1]
+        for separator, part in parts[1:]:
+            if printed_width(current + separator + part) > room:
+                lines.append(current)
+                current = separator.lstrip() + part
+            else:
+                current += separator + part
+        lines.append(current)
+        if len(lines) == 1:
+            return [row]
+        closing_mark = r" \right."
+        rows = [f"{head}{before} {lines[0]}{closing_mark}"]
+        rows += [rf"&\quad \left. {line}{closing_mark}" for line in lines[1:-1]]
+        rows.append(rf"&\quad \left. {lines[-1]} {after}")
+        return rows
+    return [row]
+
+
+def _top_level_groups(math: str) -> list[tuple[re.Match[str], re.Match[str]]]:
+    """Each outermost ``\\left … \\right`` pair of ``math``: the match of its opening and of its closing."""
+    groups, depth, opening = [], 0, None
+    for mark in _DELIMITED.finditer(math):
+        if mark.group(1) == "left":
+            if depth == 0:
+                opening = mark
+            depth += 1
+        else:
+            depth -= 1
+            if depth == 0 and opening is not None:
+                groups.append((opening, mark))
+    return groups
