@@ -67,6 +67,20 @@ def test_a_row_is_scaled_below_four_fifths_only_where_it_has_no_top_level_break(
             assert len(_top_level_parts(term, _TERM_BREAKS)) == 1, right[:120]
 
 
+@pytest.mark.parametrize("network", [
+    sbp.models.rnn(2, 3, 4), sbp.models.layer_norm(4, T=3), sbp.models.rms_norm(4, T=3), sbp.models.swiglu_mlp(4, 8),
+    sbp.models.residual_block(4), sbp.mlp([6, 8, 8, 3], activation="sigmoid", loss="cross_entropy"),
+    sbp.mlp([8, 6, 4], activation="tanh", output_activation="identity", loss="cross_entropy"),
+], ids=["rnn", "layer_norm", "rms_norm", "swiglu", "residual", "sigmoid_classifier", "tanh_classifier"])
+def test_no_row_of_the_whole_page_is_scaled_below_four_fifths(network):
+    rng = np.random.default_rng(1)
+    values = {q.name: rng.uniform(-1, 1, q.shape) if q.shape else float(rng.uniform(-1, 1))
+              for q in network.quantities(INPUT, PARAM)}
+    latex = sbp.backprop(network).to_latex(values, page="full")
+    for left, right in _fitted_rows(latex):
+        assert (ROW_WIDTH - printed_width(left)) / printed_width(right) >= 0.8, right[:160]
+
+
 def _rows_of(text: str, lhs: str) -> list[str]:
     """Each equation of ``lhs`` with its continuation rows, wherever the document writes one."""
     lines, found = text.splitlines(), []

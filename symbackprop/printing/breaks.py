@@ -113,36 +113,51 @@ _DELIMITED = re.compile(r"\\(left|right)\b\s*(\\[A-Za-z]+|\\.|.)")
 def _broken_inside(row: str) -> list[str]:
     """A row whose widest part is one parenthesised group, broken before the group's own top-level
     terms: ``\\left( A - B \\right)`` as ``\\left( A \\right.`` and, on the next row, ``\\left. - B \\right)``
-    (the delimiters of each row sized to its content, matrices of one height on both)."""
+    (the delimiters of each row sized to its content, matrices of one height on both); a group of one
+    term is opened in turn (``\\left(-\\left(A - B\\right)\\right)``)."""
     left = left_side(row)
     relation = re.match(r"&(=|\\leftarrow|\\quad)?\s*", row[len(left):])
     if relation is None:
         return [row]
     head = row[:len(left) + relation.end()]
-    body = row[len(head):]
-    for opening, closing in _top_level_groups(body):
-        inner = body[opening.end():closing.start()]
+    lines = _split_groups(row[len(head):], ROW_WIDTH - printed_width(left))
+    if lines is None:
+        return [row]
+    return [head + lines[0], *(rf"&\quad {line}" for line in lines[1:])]
+
+
+def _split_groups(math: str, room: int) -> list[str] | None:
+    """``math`` as rows that each balance their delimiters, split inside its first group that has
+    top-level terms (looking into groups of one term); None where no group has any."""
+    for opening, closing in _top_level_groups(math):
+        before, inner, after = math[:opening.end()], math[opening.end():closing.start()], math[closing.start():]
         parts = _top_level_parts(inner, _TERM_BREAKS)
-        if parts is None or len(parts) == 1:
+        if parts is None:
             continue
-        before, after = body[:opening.end()], body[closing.start():]
-        room = ROW_WIDTH - printed_width(left) - printed_width(before)
-        lines, current = [], parts[0][1]
-        for separator, part in parts[1:]:
-            if printed_width(current + separator + part) > room:
-                lines.append(current)
-                current = separator.lstrip() + part
-            else:
-                current += separator + part
-        lines.append(current)
-        if len(lines) == 1:
-            return [row]
-        closing_mark = r" \right."
-        rows = [f"{head}{before} {lines[0]}{closing_mark}"]
-        rows += [rf"&\quad \left. {line}{closing_mark}" for line in lines[1:-1]]
-        rows.append(rf"&\quad \left. {lines[-1]} {after}")
-        return rows
-    return [row]
+        if len(parts) == 1:
+            lines = _split_groups(inner, room)
+        else:
+            lines, current = [], parts[0][1]
+            for separator, part in parts[1:]:
+                if printed_width(current + separator + part) > room - printed_width(before):
+                    lines.append(current)
+                    current = separator.lstrip() + part
+                else:
+                    current += separator + part
+            lines.append(current)
+        if lines is None or len(lines) == 1:
+            continue
+        lines = [piece for line in lines for piece in _narrower(line, room - printed_width(before))]
+        opened = [rf"\left. {line}" for line in lines[1:]]
+        return [f"{before} {lines[0]} \\right.", *(f"{line} \\right." for line in opened[:-1]), f"{opened[-1]} {after}"]
+    return None
+
+
+def _narrower(line: str, room: int) -> list[str]:
+    """A line of a split group, split again inside its own groups where it is still too wide."""
+    if printed_width(line) <= room:
+        return [line]
+    return _split_groups(line, room) or [line]
 
 
 def _top_level_groups(math: str) -> list[tuple[re.Match[str], re.Match[str]]]:

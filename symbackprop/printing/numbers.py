@@ -100,7 +100,7 @@ class NumberFormat:
         if array.size == 1:
             return self.number(array.flat[0])
         text = self._matrix(array, elided_indices(array.shape[1]))
-        if array.shape[1] > 6 and printed_width(text) > ROW_WIDTH:  # wider than the line: fewer columns
+        if array.shape[1] > 5 and printed_width(text) > ROW_WIDTH:  # wider than the line: fewer columns
             text = self._matrix(array, [0, 1, 2, None, array.shape[1] - 2, array.shape[1] - 1])
         return text
 
