@@ -30,6 +30,7 @@ def printed_width(latex: str) -> int:
     return _flat_width(text)
 
 
+@lru_cache(maxsize=8192)  # a matrix is measured in every row that shows it, as the row is packed
 def _matrix_width(body: str) -> int:
     rows = [row.split("&") for row in re.split(r"\\\\(?:\[[^\]]*\])?", body)]
     columns = max(len(row) for row in rows)
@@ -48,11 +49,13 @@ def _flat_width(text: str) -> int:
 def left_side(row: str) -> str:
     """A display row's text before its alignment mark (empty for a continued row)."""
     depth = 0
-    for index, character in enumerate(row):
-        if row.startswith(r"\begin", index):
-            depth += 1
-        elif row.startswith(r"\end", index):
-            depth -= 1
-        elif character == "&" and depth == 0 and (index == 0 or row[index - 1] != "\\"):
-            return row[:index]
+    for mark in _ALIGNMENT_MARKS.finditer(row):
+        if mark.group() == "&":
+            if depth == 0 and (mark.start() == 0 or row[mark.start() - 1] != "\\"):
+                return row[:mark.start()]
+        else:
+            depth += 1 if mark.group() == r"\begin" else -1
     return ""
+
+
+_ALIGNMENT_MARKS = re.compile(r"\\begin|\\end|&")
