@@ -299,3 +299,23 @@ def importlib_missing(name: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(name) is None
+
+
+@pytest.mark.parametrize("backend_name", BACKEND_NAMES)
+@pytest.mark.parametrize("axis", [0, 1])
+def test_class_indices_on_every_backend(backend_name, axis):
+    _backend(backend_name)
+    net = sbp.Network()
+    shape, targets = ((5, 4), (1, 4)) if axis == 0 else ((4, 5), (4, 1))
+    x = net.input("X", (shape[0], 3) if axis == 1 else (3, shape[1]))
+    w = net.param("W", (3, shape[1]) if axis == 1 else (shape[0], 3))
+    y = net.input("y", targets)
+    z = net.node("Z", x @ w if axis == 1 else w @ x)
+    net.loss("L", sbp.cross_entropy(z, y, axis=axis))
+    d = sbp.backprop(net)
+    rng = np.random.default_rng(5)
+    for batch in (None, 3):
+        leading = () if batch is None else (batch,)
+        values = {"X": rng.normal(size=leading + x.shape), "W": rng.normal(size=w.shape),
+                  "y": rng.integers(0, 5, size=leading + targets)}
+        _agree(d, values, backend_name)

@@ -38,3 +38,11 @@ def _embed(g, rows, columns, row_start, row_stop, column_start, column_stop):
                         np.zeros(leading + (height, columns - column_stop))], axis=-1)
     return np.concatenate([np.zeros(leading + (row_start, columns)), g,
                            np.zeros(leading + (rows - row_stop, columns))], axis=-2)
+
+
+def _one_hot(index, z, axis):
+    """Class indices (one per column or row of z) as one-hot arrays of z's shape, without the range check
+    that branches on values (the indices were checked when the values were read)."""
+    classes = z.shape[axis - 2]
+    positions = np.arange(classes).reshape((classes, 1) if axis == 0 else (1, classes))
+    return np.asarray(positions == np.asarray(index), dtype=float)
