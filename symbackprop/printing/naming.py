@@ -1,10 +1,10 @@
 """Generated names for long unnamed sub-expressions that the backward pass would print again and again.
 
-A network may write ``out = W₂ tanh(W₁x + b₁) + b₂`` without naming the hidden layer; every step
-below it would then repeat ``tanh(W₁x + b₁)`` and the gradient flowing into it. The document names
-each such expression once, where it is first needed (``u_{1} = \\tanh(W_{1} x + b_{1})``), as a
-student would, and prints the name wherever the expression recurs. Only the printing changes: the
-derivation and its numbers are the same.
+A network may write ``out = W₂ tanh(W₁x + b₁) + b₂`` without naming the hidden layer; the steps of
+W₁, b₁ and x would then each repeat the gradient flowing into it. The document names such an
+expression once, where it is first needed (``u_{1} = (W_{2}^{\\top} ∂L/∂out) ⊙ (1 − \\tanh^{2}(W_{1} x
++ b_{1}))``), as a student would, and prints the name wherever it recurs. Only the printing changes:
+the derivation and its numbers are the same.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ class GeneratedNames:
     def __init__(self, derivation: Derivation, notation: Notation) -> None:
         self.names: dict[T.Tensor, str] = {}
         self.said: set[str] = set()
-        self._notation = notation
         steps = [[form for form in (step.result, step.local) if isinstance(form, T.Tensor)]
                  for step in derivation.steps[1:]]
         letter = _free_letter(derivation)
