@@ -235,3 +235,13 @@ def test_a_non_finite_answer_is_unreadable():
 def test_seed_is_not_a_row():
     d = sbp.backprop(sbp.reference_network())
     assert all(d.step_for(n).kind != SEED for n in backward_quantities(d))
+
+
+def test_a_scalar_level_network_is_refused_in_one_line():
+    d = sbp.backprop(sbp.mlp([2, 2, 1], level="scalar"))
+    with pytest.raises(sbp.OptionError, match="vector-level"):
+        sbp.grade(d, {}, sbp.reference_values())
+    with pytest.raises(sbp.OptionError, match="vector-level"):
+        sbp.exercise(d)
+    with pytest.raises(TypeError):
+        sbp.grade("d", {}, {})
