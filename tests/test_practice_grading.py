@@ -121,6 +121,36 @@ def test_true_gradients_as_numbers_expressions_or_a_function_are_correct(case):
         assert [r.name for r in g] == names
 
 
+@st.composite
+def batches(draw):
+    net, values = draw(networks())
+    samples = draw(st.integers(2, 4))
+    number = st.integers(-9, 9).map(lambda k: k / 10)
+    for q in net.quantities("input"):
+        if q.shape is None:
+            values[q.name] = [draw(number) for _ in range(samples)]
+            continue
+        rows, columns = q.shape
+        values[q.name] = [[[draw(number) for _ in range(columns)] for _ in range(rows)] for _ in range(samples)]
+    return net, values
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batches(), st.booleans())
+def test_true_gradients_of_a_batch_are_correct_and_a_missing_mean_is_named(case, shown_as_mean):
+    net, values = case
+    d = sbp.backprop(net, batch=shown_as_mean)
+    ev = d.evaluate(values)
+    names = backward_quantities(d)
+    g = sbp.grade(d, lambda forward: {f"d{n}": ev.grad[n] for n in names}, values)
+    assert [r.verdict for r in g] == ["correct"] * len(names), g.to_text()
+    first = names[0]  # the loss's own step, where the mean's 1/N enters
+    if np.any(np.abs(ev.grad[first]) > 1e-6):
+        samples = len(values["x"])
+        g = sbp.grade(d, {f"d{first}": ev.grad[first] * samples}, values)
+        assert (g[first].verdict, g[first].mistake) in (("wrong", "batch_mean"), ("wrong", "factor")), g.to_text()
+
+
 # -- rounded answers ----------------------------------------------------------------------------------
 
 PAGE = {"dh2": -1.22, "dz2": -1.22, "dW2": [-1.46, -1.46], "db2": -1.22, "dh1": [-0.73, -0.98],
