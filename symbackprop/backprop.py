@@ -107,7 +107,7 @@ class _Sweep:
             steps = rules.scalar_steps(definition, symbols, quantity.name)
             for name, symbol in zip(quantity.dependencies, symbols):
                 local, rule = steps[symbol]
-                arrivals[name] = [(upstream * local, (rule,), local, rules.SCALE)]
+                arrivals[name] = [(upstream * local, (rule,), local, rules.Product.SCALE)]
         order = {name: i for i, name in enumerate(quantity.dependencies)}
         for name in sorted(arrivals, key=lambda n: (_KIND_ORDER[self.network[n].kind], order.get(n, 0))):
             self._edge(quantity, self.network[name], arrivals[name])
@@ -118,7 +118,7 @@ class _Sweep:
         else:  # the target occurs more than once in one definition: its paths add up
             result = _add_all([a[0] for a in arrivals], target)
             path = tuple(dict.fromkeys(r for a in arrivals for r in a[1]))
-            local, product = None, rules.OTHER
+            local, product = None, rules.Product.OTHER
         result = _fit(result, target)
         step = self._record(kind=EDGE, target=target.name, source=source.name, result=result,
                             rules=path, local=local, product=product, shape=target.shape,
@@ -153,12 +153,12 @@ def _walk(definition: T.Tensor, upstream: T.Tensor, network: Network,
             for symbol in symbols:
                 name = network.name_of(symbol)
                 local, rule = steps[symbol]
-                step_factor = factor + (((local, rules.SCALE),) if local != 1 else ())
+                step_factor = factor + (((local, rules.Product.SCALE),) if local != 1 else ())
                 arrivals[name].append((T.scale(local, gradient), path + ((rule,) if local != 1 else ()),
                                        *_single_factor(step_factor)))
             return
         for pull in rules.pulls(node, gradient, output if node is definition else None):
-            nontrivial = pull.product != rules.IDENTITY
+            nontrivial = pull.product != rules.Product.IDENTITY
             visit(pull.operand, pull.gradient, path + (pull.rule,),
                   factor + (((pull.local, pull.product),) if nontrivial else ()))
 
@@ -168,10 +168,10 @@ def _walk(definition: T.Tensor, upstream: T.Tensor, network: Network,
 
 def _single_factor(factors: tuple) -> tuple[Any, str]:
     if not factors:
-        return None, rules.IDENTITY
+        return None, rules.Product.IDENTITY
     if len(factors) == 1:
         return factors[0]
-    return None, rules.OTHER
+    return None, rules.Product.OTHER
 
 
 def _fit(result: Any, target: Quantity) -> Any:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
+from .collector import collector_paused
 from .network import Network
 
 if TYPE_CHECKING:
@@ -176,22 +177,26 @@ class Derivation:
 
     # -- documents: the reports their sections show are computed here, then printed -----------
 
+    @collector_paused()  # a document allocates as much as it writes and leaves no cycles
     def to_latex(self, values: dict[str, Any] | None = None, **options: Any) -> str:
         from .printing import latex
 
         return latex.derivation_to_latex(self, values=values, **self._with_reports(values, options))
 
+    @collector_paused()
     def to_markdown(self, values: dict[str, Any] | None = None, **options: Any) -> str:
         from .printing import markdown
 
         return markdown.derivation_to_markdown(self, values=values, **self._with_reports(values, options))
 
+    @collector_paused()
     def to_html(self, values: dict[str, Any] | None = None, **options: Any) -> str:
         """One HTML page whose math KaTeX renders; ``katex`` is "auto" (inlined when found), "cdn" or a dist folder."""
         from .printing import html
 
         return html.derivation_to_html(self, values=values, **self._with_reports(values, options))
 
+    @collector_paused()
     def write(self, path: Any, values: dict[str, Any] | None = None, **options: Any) -> Path:
         """A standalone document: ``.tex``, ``.md``, ``.html`` or ``.pdf``, chosen by the suffix."""
         from .printing import documents

@@ -15,9 +15,8 @@ import numpy as np
 import sympy as sp
 
 from . import tensor as T
-from .ieee import applied, quotient
+from .ieee import applied
 from .ops import LOSS_OPS, NUMPY_KERNELS, Activation
-from .ops.softmax import log_softmax_entries, softmax_entries
 from .visit import TreeVisitor
 
 if TYPE_CHECKING:
@@ -93,12 +92,19 @@ def _tensor(node: T.Tensor, forward: Lookup, adjoint: Lookup) -> sp.ImmutableMat
 class ElementByElement(TreeVisitor):
     """A tensor tree as an explicit SymPy matrix, its leaves looked up by name."""
 
+    interpretation = "explicit"
+
     def __init__(self, forward: Lookup, adjoint: Lookup) -> None:
         self.forward = forward
         self.adjoint = adjoint
 
     def scalar(self, expr: sp.Expr) -> sp.Expr:
         return _scalar(expr, self.forward, self.adjoint)
+
+    #: Two matrices repeated to their common shape, as NumPy broadcasts them.
+    broadcast = staticmethod(_broadcast)
+    #: A matrix repeated to ``shape`` along its axes of length 1.
+    repeated = staticmethod(_repeated)
 
     def visit_Ref(self, node: T.Ref) -> sp.ImmutableMatrix:
         return _as_matrix(self.forward(node.name))
@@ -146,42 +152,10 @@ class ElementByElement(TreeVisitor):
     def visit_Sum(self, node: T.Sum) -> sp.ImmutableMatrix:
         return sp.ImmutableMatrix([[sum(self.visit(node.operand))]])
 
-    def visit_AxisSum(self, node: T.AxisSum) -> sp.ImmutableMatrix:
-        value = self.visit(node.operand)
-        if node.axis == T.ROWS:
-            return sp.ImmutableMatrix([[sum(value[:, j]) for j in range(value.cols)]])
-        return sp.ImmutableMatrix([[sum(value[i, :])] for i in range(value.rows)])
-
-    def visit_BroadcastTo(self, node: T.BroadcastTo) -> sp.ImmutableMatrix:
-        return _repeated(self.visit(node.operand), node.shape)
-
-    def visit_Divide(self, node: T.Divide) -> sp.ImmutableMatrix:
-        a, b = _broadcast(self.visit(node.left), self.visit(node.right))
-        return sp.ImmutableMatrix(*a.shape, lambda i, j: quotient(a[i, j], b[i, j]))
-
-    def visit_Softmax(self, node: T.Softmax) -> sp.ImmutableMatrix:
-        return softmax_entries(self.visit(node.operand), node.axis)
-
-    def visit_LogSoftmax(self, node: T.LogSoftmax) -> sp.ImmutableMatrix:
-        return log_softmax_entries(self.visit(node.operand), node.axis)
-
     def visit_Ones(self, node: T.Ones) -> sp.ImmutableMatrix:
         return sp.ImmutableMatrix.ones(*node.shape)
 
-    def visit_Slice(self, node: T.Slice) -> sp.ImmutableMatrix:
-        (a, b), (c, d) = node.rows, node.columns
-        return sp.ImmutableMatrix(self.visit(node.operand)[a:b, c:d])
-
-    def visit_Embed(self, node: T.Embed) -> sp.ImmutableMatrix:
-        result = sp.zeros(*node.outer)
-        result[node.rows[0]:node.rows[1], node.columns[0]:node.columns[1]] = self.visit(node.operand)
-        return sp.ImmutableMatrix(result)
-
-    def visit_Concat(self, node: T.Concat) -> sp.ImmutableMatrix:
-        join = sp.Matrix.vstack if node.axis == 0 else sp.Matrix.hstack
-        return sp.ImmutableMatrix(join(*(self.visit(p) for p in node.parts)))
-
-    def visit_LossOp(self, node: T.LossOp) -> sp.ImmutableMatrix:
+    def visit_LossNode(self, node: T.LossNode) -> sp.ImmutableMatrix:
         value = LOSS_OPS[node.kind].explicit(self.visit(node.prediction), self.visit(node.target), **dict(node.options))
         return sp.ImmutableMatrix([[value]])
 

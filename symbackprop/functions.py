@@ -14,10 +14,10 @@ import sympy as sp
 
 from . import tensor as T
 from .errors import UnsupportedFunctionError
+from .evaluable import check_expression
 from .ops import ACTIVATIONS, Activation, loss_op, primitive_form
 from .ops.record import VARIABLE
 from .ops.stable import relu_for_max
-from .special import check_expression
 
 __all__ = ["ACTIVATIONS", "Activation", "elementwise", "loss", "mean", "primitive_form", "total"]
 

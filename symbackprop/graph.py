@@ -102,6 +102,8 @@ def render(source: str, path: Path, kind: str, *, timeout: float = 60.0) -> None
 
 @dataclass
 class _DotWriter(TreeVisitor):
+
+    interpretation = "dot"
     network: Network
     annotations: dict[str, list[str]]
     title: str | None
@@ -172,7 +174,7 @@ class _DotWriter(TreeVisitor):
 
     def visit_Scale(self, node: T.Scale) -> str:
         if node.factor == -1:
-            return self._apply("−", [node.operand])
+            return self.apply("−", [node.operand])
         op = self._op(f"×{_number_text(node.factor)}" if node.factor.is_number else "×")
         if not node.factor.is_number:
             self._connect(self._scalar(node.factor), op)
@@ -180,56 +182,41 @@ class _DotWriter(TreeVisitor):
         return op
 
     def visit_MatMul(self, node: T.MatMul) -> str:
-        return self._apply("×", [node.left, node.right], ordered=True)
+        return self.apply("×", [node.left, node.right], ordered=True)
 
     def visit_Add(self, node: T.Add) -> str:
-        return self._apply("+", [node.left, node.right])
+        return self.apply("+", [node.left, node.right])
 
     def visit_AddAll(self, node: T.AddAll) -> str:
-        return self._apply("+", list(node.terms))
+        return self.apply("+", list(node.terms))
 
     def visit_Hadamard(self, node: T.Hadamard) -> str:
-        return self._apply("⊙", [node.left, node.right])
+        return self.apply("⊙", [node.left, node.right])
 
     def visit_Transpose(self, node: T.Transpose) -> str:
-        return self._apply("ᵀ", [node.operand])
+        return self.apply("ᵀ", [node.operand])
 
     def visit_Elementwise(self, node: T.Elementwise) -> str:
         name = node.function.name
         op = ACTIVATION_OPS.get(name)
-        return self._apply(op.dot if op is not None else name, [node.operand])
+        return self.apply(op.dot if op is not None else name, [node.operand])
 
     def visit_Power(self, node: T.Power) -> str:
-        return self._apply(_power_label(node.exponent), [node.operand])
+        return self.apply(_power_label(node.exponent), [node.operand])
 
     def visit_Sum(self, node: T.Sum) -> str:
-        return self._apply("Σ", [node.operand])
+        return self.apply("Σ", [node.operand])
 
-    def visit_AxisSum(self, node: T.AxisSum) -> str:
-        return self._apply("Σ rows" if node.axis == T.ROWS else "Σ columns", [node.operand])
+    def visit_LossNode(self, node: T.LossNode) -> str:
+        return self.apply(LOSS_OPS[node.kind].dot, [node.prediction, node.target], ordered=True)
 
-    def visit_Divide(self, node: T.Divide) -> str:
-        return self._apply("÷", [node.left, node.right], ordered=True)
-
-    def visit_Normalised(self, node: T.Normalised) -> str:
-        label = node.name.replace("_", " ")
-        return self._apply(label if node.along_vector else f"{label}\n{'rows' if node.axis == 1 else 'columns'}",
-                           [node.operand])
-
-    def visit_LossOp(self, node: T.LossOp) -> str:
-        return self._apply(LOSS_OPS[node.kind].dot, [node.prediction, node.target], ordered=True)
-
-    def visit_Slice(self, node: T.Slice) -> str:
-        return self._apply(repr(node)[len(repr(node.operand)):], [node.operand])  # "[:, 1]", as written
-
-    def visit_Concat(self, node: T.Concat) -> str:
-        return self._apply(f"concat, axis {node.axis}", list(node.parts), ordered=True)
-
-    def visit_Tensor(self, node: T.Tensor) -> str:
+    def gradient_side(self, node: T.Tensor) -> str:
         """A gradient-side node (∂L/∂z, 1, a loss's gradient) does not occur in a forward definition."""
-        return self._apply(type(node).__name__, list(node.children))
+        return self.apply(type(node).__name__, list(node.children))
 
-    def _apply(self, label: str, operands: list[Any], *, ordered: bool = False) -> str:
+    visit_Adjoint = visit_Ones = visit_LossGradient = gradient_side  # noqa: N815 - named after the node types
+
+    def apply(self, label: str, operands: list[Any], *, ordered: bool = False) -> str:
         op = self._op(label)
         for position, operand in enumerate(operands, start=1):
             # Operand order matters for a matrix product and a loss (prediction, target).
@@ -242,25 +229,25 @@ class _DotWriter(TreeVisitor):
         if expr.is_number:
             return self._op(_number_text(expr), _CONSTANT_STYLE)
         if isinstance(expr, sp.Add):
-            return self._apply("+", list(expr.args))
+            return self.apply("+", list(expr.args))
         if isinstance(expr, sp.Mul):
             coefficient, rest = expr.as_coeff_mul()
             factors = list(rest)
             if coefficient == -1:
-                return self._apply("−", [sp.Mul(*factors)])
+                return self.apply("−", [sp.Mul(*factors)])
             # A constant factor goes into the operation's label: ×½ rather than a "0.5" node.
             label = "×" if coefficient == 1 else f"×{_number_text(coefficient)}"
-            return self._apply(label, factors)
+            return self.apply(label, factors)
         if isinstance(expr, sp.Pow):
             base, exponent = expr.args
             if exponent.is_number:
-                return self._apply(_power_label(exponent), [base])
-            return self._apply("^", [base, exponent], ordered=True)
+                return self.apply(_power_label(exponent), [base])
+            return self.apply("^", [base, exponent], ordered=True)
         if isinstance(expr, sp.Function):
             name = type(expr).__name__
             op = FUNCTION_OPS.get(name)
-            return self._apply(op.dot if op is not None else name, [a for a in expr.args if not a.is_number])
-        return self._apply(type(expr).__name__, list(expr.args))
+            return self.apply(op.dot if op is not None else name, [a for a in expr.args if not a.is_number])
+        return self.apply(type(expr).__name__, list(expr.args))
 
 
 def _node_id(name: str) -> str:

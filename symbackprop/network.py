@@ -36,10 +36,10 @@ from .errors import (
     UnknownNameError,
     UnsupportedFunctionError,
 )
+from .evaluable import check_expression, is_differentiable_function
 from .finite import number_problem
 from .ops.stable import relu_for_max
 from .parsing import parse_assignment_name
-from .special import check_expression, is_differentiable_function
 
 INPUT, PARAM, NODE, LOSS = "input", "param", "node", "loss"
 _ARGUMENT = sp.Symbol("t", real=True)

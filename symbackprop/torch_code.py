@@ -234,7 +234,7 @@ class _Reader:
         rows = _rows(self.network, prediction)
         if _rows(self.network, target) != rows:
             raise TorchCodeError(f"the target {target} and the output {prediction} have different shapes")
-        if isinstance(definition, T.LossOp):
+        if isinstance(definition, T.LossNode):
             if self.name(definition.prediction) != prediction or self.name(definition.target) != target:
                 raise TorchCodeError(f"the loss is not of the last layer's output {prediction} against {target}")
             if definition.options:

@@ -92,10 +92,6 @@ def _exact_number(v: Any) -> sp.Expr:
     raise TypeError(f"{v!r} is not a number")
 
 
-def _shape_text(shape: tuple) -> str:
-    return "a scalar" if shape in ((), (1, 1)) else f"shape {shape}"
-
-
 def conform(quantity: Quantity, value: Any, exact: bool = False, *, finite: bool = True
             ) -> tuple[np.ndarray, int | None]:
     """The value as a (rows, columns) or (N, rows, columns) array, and N (None if unbatched).

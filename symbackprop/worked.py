@@ -47,7 +47,8 @@ class WorkedProgram(Program):
         for step in steps:
             if step.kind == EDGE and derivation.network[step.target].kind == PARAM:
                 self._into_parameters.setdefault(step.target, []).append(step)
-        super().__init__(derivation, cse=True, outputs="all")
+        # Run once or twice per document: sharing subexpressions would cost more to find than it saves.
+        super().__init__(derivation, cse=False, outputs="all")
 
     def _lines(self):
         lines, forward, gradients = super()._lines()

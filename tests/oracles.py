@@ -131,7 +131,7 @@ def tensor(backend: Backend, node: T.Tensor, env: dict[str, Any], symbols: dict)
         return rec(node.operand) ** float(node.exponent)
     if isinstance(node, T.Sum):
         return backend.total(rec(node.operand))
-    if isinstance(node, T.LossOp):
+    if isinstance(node, T.LossNode):
         return _loss(backend, node.kind, rec(node.prediction), rec(node.target))
     raise TypeError(f"oracle cannot evaluate {type(node).__name__}")
 

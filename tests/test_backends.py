@@ -50,7 +50,7 @@ def _kernel_table() -> dict:
     except ImportError:
         pass
     try:
-        from symbackprop.codegen import indexing
+        from symbackprop.tensor import indexing
 
         table.update({n: getattr(indexing, n) for n in ("_embed", "_concat") if hasattr(indexing, n)})
     except ImportError:
@@ -110,6 +110,7 @@ def test_the_kernel_table_covers_every_name_a_program_resolves():
     assert len(names) >= len(KERNELS) + 3 * len(LOSS_OPS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend_name", BACKEND_NAMES)
 def test_every_kernel_has_a_counterpart_that_gives_numpys_numbers(backend_name):
     backend = _backend(backend_name)
@@ -170,6 +171,7 @@ def _agree(d: sbp.Derivation, values: dict, backend_name: str) -> None:
 ACTIVATIONS = sorted(ACTIVATION_OPS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend_name", BACKEND_NAMES)
 @pytest.mark.parametrize("level", ["vector", "scalar"])
 @pytest.mark.parametrize("activation", ACTIVATIONS)
@@ -185,6 +187,7 @@ def test_every_activation_on_every_backend(backend_name, level, activation):
         _agree(d, values, backend_name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend_name", BACKEND_NAMES)
 @pytest.mark.parametrize("level", ["vector", "scalar"])
 @pytest.mark.parametrize("loss", sorted(LOSS_OPS))
@@ -211,6 +214,7 @@ def _other_nodes() -> sbp.Network:
     return net
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend_name", BACKEND_NAMES)
 def test_softmax_slices_concatenation_and_broadcasting_on_every_backend(backend_name):
     _backend(backend_name)
@@ -224,6 +228,7 @@ def test_softmax_slices_concatenation_and_broadcasting_on_every_backend(backend_
 MODEL_BLOCKS = ["layer_norm", "rms_norm", "attention_head", "rnn", "swiglu_mlp", "residual_block"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend_name", BACKEND_NAMES)
 @pytest.mark.parametrize("block", MODEL_BLOCKS)
 def test_the_model_blocks_on_every_backend(backend_name, block):
@@ -259,6 +264,7 @@ def test_jax_gives_a_jit_compiled_function_of_jax_arrays():
         np.testing.assert_array_equal(np.asarray(got[name]), np.asarray(again[name]))
 
 
+@pytest.mark.slow
 def test_torch_compile_takes_the_torch_function():
     _backend("torch")
     import torch

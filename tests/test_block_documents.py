@@ -56,6 +56,7 @@ def test_every_block_has_its_example():
     assert {f"{name}.py" for name in BLOCKS} <= {path.name for path in (ROOT / "examples").glob("*.py")}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("name", BLOCKS)
 def test_block_document_compiles_without_overfull_lines(compiled, name, lang):

@@ -72,6 +72,7 @@ def test_the_default_check_samples_by_work_and_says_which(level):
     assert report.sympy_sample == max(len(r.sympy_elements) for r in report.rows)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("level", ["scalar", "vector"])
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
 def test_the_thorough_oracle_agrees_with_pytorch_at_every_element(level, activation):
@@ -86,6 +87,7 @@ def test_the_thorough_oracle_agrees_with_pytorch_at_every_element(level, activat
                                    rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_the_oracle_on_a_batch_is_the_mean_over_samples():
     values = _values(seed=5, batch=3)
     report = sbp.check_gradients(sbp.backprop(sbp.mlp(SIZES)), values, thorough=True)
@@ -165,6 +167,7 @@ def invoke(tmp_path, monkeypatch, capsys):
     return call
 
 
+@pytest.mark.slow
 def test_the_command_says_what_each_oracle_covered(invoke):
     status, out = invoke("check", "net64.py", "-q")
     assert status == 0, out
@@ -175,6 +178,7 @@ def test_the_command_says_what_each_oracle_covered(invoke):
     assert out.splitlines()[-1].startswith("ok: all 6 gradients agree")  # the verdict closes the report
 
 
+@pytest.mark.slow
 def test_thorough_derives_every_element(invoke):
     status, out = invoke("check", "net64.py", "-q", "--thorough")
     assert status == 0 and "sympy.diff: 64 of 64 elements; finite differences: 64 of 64 elements" in out

@@ -46,6 +46,7 @@ def test_the_sympy_oracle_spends_no_more_than_its_work_bound(wide, monkeypatch):
     assert [r.sympy_elements for r in again.rows] == [r.sympy_elements for r in report.rows]
 
 
+@pytest.mark.slow
 def test_a_larger_bound_derives_more(wide, monkeypatch):
     d, values = wide
     before = sbp.check_gradients(d, values).sympy_checked

@@ -104,6 +104,7 @@ def test_version(capsys):
 # -- derive ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_readme_command_writes_the_reference_derivation(tmp_path):
     result = run("derive", "-o", "derivation.tex", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -130,6 +131,7 @@ def test_derive_spec_with_values_file_at_the_scalar_level(tmp_path, invoke):
     assert "W_{1" in text or "W1_" in text  # one symbol per weight
 
 
+@pytest.mark.slow
 def test_derive_python_net_file(tmp_path):
     result = run("derive", EXAMPLES / "reference.py", "-o", "ref.md", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -168,6 +170,7 @@ def test_document_options_reach_the_printers(invoke):
     assert status == 2 and "digits" in err and err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_pdf_is_compiled_with_latex(tmp_path):
     if shutil.which("pdflatex") is None:
         require_tool("pdflatex", "apt-get install texlive-latex-base texlive-lang-korean latexmk")
@@ -177,6 +180,7 @@ def test_pdf_is_compiled_with_latex(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["derivation.pdf"]  # no .aux/.log left behind
 
 
+@pytest.mark.slow
 def test_korean_pdf(tmp_path):
     if shutil.which("pdflatex") is None or shutil.which("kpsewhich") is None:
         require_tool("pdflatex", "apt-get install texlive-latex-base texlive-lang-korean latexmk")
@@ -315,6 +319,7 @@ L = "sum(h)"
 """
 
 
+@pytest.mark.slow
 def test_errors_are_one_line_from_the_real_process(tmp_path):
     cases = [
         (["check", write(tmp_path, "bad.toml", BAD_SPEC_NODE)], "[nodes] h: unknown name 'v' at column 5"),
@@ -377,6 +382,7 @@ def test_traceback_on_request(tmp_path):
     assert result.returncode == 2 and "Traceback" in result.stderr and "ZeroDivisionError" in result.stderr
 
 
+@pytest.mark.slow
 def test_python_net_may_import_its_neighbours(tmp_path):
     write(tmp_path, "layers.py", "import symbackprop as sbp\n\ndef build():\n    return sbp.reference_network()\n")
     net = write(tmp_path, "net.py", "from layers import build\nimport symbackprop as sbp\n\nnet = build()\n"
@@ -387,6 +393,7 @@ def test_python_net_may_import_its_neighbours(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.slow
 def test_attack_in_a_spec_runs_nothing(tmp_path):
     marker = tmp_path / "marker"
     spec = write(tmp_path, "evil.toml", BAD_SPEC_NODE.replace(

@@ -48,6 +48,7 @@ networks = st.fixed_dictionaries({
 })
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(networks)
 def test_grouped_equals_the_lines_on_random_scalar_networks(case):

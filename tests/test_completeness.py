@@ -18,7 +18,7 @@ INTERPRETERS = [TreeEmitter, ElementByElement, OperationCounter, FactorText, Ups
 
 def test_the_algebra_has_node_types():
     names = {cls.__name__ for cls in visit.node_types()}
-    assert {"Ref", "MatMul", "Add", "Elementwise", "LossOp"} <= names
+    assert {"Ref", "MatMul", "Add", "Elementwise", "LossNode"} <= names
 
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS, ids=lambda cls: cls.__name__)

@@ -257,6 +257,7 @@ def _random_network(operations: list[str], exponent_picks: list[int], width: int
     return net
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(operations=st.lists(st.sampled_from(OPERATIONS), min_size=1, max_size=5),
        exponent_picks=st.lists(st.integers(0, len(EXPONENTS) - 1), min_size=1, max_size=5),

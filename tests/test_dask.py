@@ -40,6 +40,7 @@ def _agree(got: dict, expected: dict) -> None:
         np.testing.assert_allclose(got[name], value, rtol=TOLERANCE, atol=TOLERANCE, err_msg=name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("level", ["vector", "scalar"])
 @pytest.mark.parametrize("scheduler", ["synchronous", "threads", "processes"])
 def test_unequal_chunks_on_the_local_schedulers(level, scheduler):
@@ -68,6 +69,7 @@ def test_a_scalar_target_and_samples_as_columns():
     _agree(sbp.dask_gradients(d, data, params, scheduler="sync"), expected)
 
 
+@pytest.mark.slow
 def test_a_distributed_cluster_of_two_workers():
     distributed = pytest.importorskip("distributed", reason="distributed is not installed") \
         if os.environ.get("SYMBACKPROP_REQUIRE_TOOLS") != "1" else __import__("distributed")

@@ -187,6 +187,7 @@ def run_with_file_size_limit(args: list[str], cwd: Path, limit: int) -> subproce
                           text=True, timeout=300, preexec_fn=limit_file_size)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [["derive", "-o", "out.md"], ["graph", "-o", "out.dot"]])
 def test_the_command_on_a_full_disk_keeps_the_old_file_and_says_so_in_one_line(tmp_path, command):
     target = tmp_path / command[-1]
@@ -200,6 +201,7 @@ def test_the_command_on_a_full_disk_keeps_the_old_file_and_says_so_in_one_line(t
     assert "unexpected" not in result.stderr and "Traceback" not in result.stderr and ".tmp" not in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [["derive", "-o", "o.md"], ["graph", "-o", "o.dot"]])
 def test_the_command_refuses_a_folder_as_its_output(tmp_path, command):
     (tmp_path / command[-1]).mkdir()
@@ -213,6 +215,7 @@ def test_the_command_refuses_a_folder_as_its_output(tmp_path, command):
 # -- the command's reader going away, and the caller's arrays -------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [["check"], ["derive", "--format", "md"], ["graph"]])
 def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path, command):
     env = dict(os.environ, PYTHONPATH=str(ROOT))

@@ -111,6 +111,7 @@ def katex_report(documents):
     return report
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", CASE_NAMES)
 def test_standalone_latex_compiles_with_pdflatex(name, documents, compiled):
     require_pdflatex(korean=documents[name][2] == "ko")
@@ -119,6 +120,7 @@ def test_standalone_latex_compiles_with_pdflatex(name, documents, compiled):
     assert result.pdf.startswith(b"%PDF")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", CASE_NAMES)
 def test_every_markdown_formula_parses_with_katex(name, documents, katex_report):
     require_katex()
@@ -204,6 +206,7 @@ def random_values(sizes: list[int], seed: int) -> dict:
     return values
 
 
+@pytest.mark.slow
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(networks())
 def test_random_networks_compile_with_one_step_per_edge(case):

@@ -101,6 +101,7 @@ def test_the_documented_examples_are_there():
     assert documented <= {path.name for path in SCRIPTS + SPECS}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", _ids())
 def test_example_runs(runs: dict[str, Run], name: str):
     run = runs[name]
@@ -122,6 +123,7 @@ DOCS = sorted((ROOT / "docs").glob("*.md"))
 _PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", flags=re.MULTILINE | re.DOTALL)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("doc", [d for d in DOCS if _PYTHON_BLOCK.search(d.read_text(encoding="utf-8"))],
                          ids=lambda d: d.name)
 def test_python_in_the_docs_runs(doc: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys):

@@ -527,6 +527,7 @@ for _variant in ("regular", "odd_activation", "skip", "shared"):
 CASE_NAMES = sorted(CASES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", CASE_NAMES)
 def test_numpy_checked_every_batch_size(name):
     case_ = CASES[name]
@@ -537,6 +538,7 @@ def test_numpy_checked_every_batch_size(name):
     close(d.evaluate(values).loss, loss, f"{name}: the loss")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", CASE_NAMES)
 def test_numpy_unchecked(name):
     exercise(CASES[name], derivation(name).lambdify(check=False), UNCHECKED, np.random.default_rng(7))
@@ -574,6 +576,7 @@ BACKEND_CASES = ["tied_weights", "weight_decay_and_a_parameter_only_node", "scal
                  "relu_exactly_at_zero", "model_attention", "scalar_skip", "softmax_cross_entropy_and_reductions"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["torch", "jax"])
 @pytest.mark.parametrize("name", BACKEND_CASES)
 def test_other_backends(backend, name):
@@ -676,6 +679,7 @@ def random_graph(draw):
     return net, forward
 
 
+@pytest.mark.slow
 @settings(max_examples=int(os.environ.get("SBP_EXAMPLES", 12)), deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(random_graph(), st.booleans())

@@ -10,7 +10,7 @@ import zlib
 import pytest
 
 import symbackprop as sbp
-from symbackprop.printing import html as writer
+from symbackprop.printing import html_blocks as writer
 from symbackprop.printing.blocks import Bullets, Code, Display, Figure, Heading, Marker, Paragraph, Separator, Table
 from symbackprop.printing.katex import KATEX_CDN, find_katex
 from symbackprop.printing.options import DocumentOptionError

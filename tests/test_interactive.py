@@ -289,6 +289,7 @@ def numbers_after_last_equals(tex: str) -> list[float]:
     return [float(n) for n in _NUMBER.findall(tex.rsplit("=", 1)[1])]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_clicking_a_quantity_shows_its_value_gradient_and_step(browser, reference, dist, tmp_path, lang):
     values = sbp.reference_values()
@@ -339,6 +340,7 @@ def _walked(which, reference):
     return prepared(which)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["reference", "fan-out", "sum_times_a_tensor_and_a_power", "attention_head", "rnn",
                                    "scalar_level"])
 def test_step_walks_the_backward_pass_in_the_derivations_order(browser, reference, dist, tmp_path, which):
@@ -365,6 +367,7 @@ def test_step_walks_the_backward_pass_in_the_derivations_order(browser, referenc
         assert opened.attempted == [] and opened.errors == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["sum_times_a_tensor_and_a_power", "attention_head", "rnn"])
 def test_every_box_of_the_graph_opens_its_panel(browser, reference, dist, tmp_path, which):
     derivation, values = _walked(which, reference)
@@ -421,6 +424,7 @@ def photograph(page: Path, picture: Path, *, select: str = "W1", steps: int = 4,
     return picture
 
 
+@pytest.mark.slow
 def test_photograph(browser, reference, dist, tmp_path):
     page = reference.write(tmp_path / "page.html", sbp.reference_values(), interactive=True, katex=dist)
     picture = photograph(page, tmp_path / "interactive.png", browser=browser)
@@ -430,6 +434,7 @@ def test_photograph(browser, reference, dist, tmp_path):
     assert width > 1000 and height > 500
 
 
+@pytest.mark.slow
 def test_a_batch_page_shows_the_parameters_mean_gradient(browser, dist, tmp_path):
     derivation = sbp.backprop(sbp.reference_network())
     values = dict(sbp.reference_values(), x=[[[1], [2]], [[0.5], [-1]]], y=[3, 1])

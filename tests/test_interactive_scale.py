@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import symbackprop as sbp
 from symbackprop.printing.svg_graph import graph_of, layout
 from tests.test_interactive import browser, offline  # noqa: F401 - browser is a fixture used below
@@ -19,6 +21,7 @@ def test_a_deep_chain_stays_level_instead_of_drifting_at_every_layer():
     assert where.height < 0.05 * where.width
 
 
+@pytest.mark.slow
 def test_a_three_hundred_node_graph_is_readable_and_every_box_answers_a_click(browser, tmp_path):  # noqa: F811
     derivation = sbp.backprop(DEEP)
     path = derivation.write(tmp_path / "deep.html", interactive=True, sections=())

@@ -75,6 +75,7 @@ def _loss_nodes():
     return nodes
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("node", _loss_nodes(), ids=repr)
 def test_a_loss_counted_on_short_sides_equals_it_written_out_in_full(node, monkeypatch):
     gradients = [T.LossGradient(node.kind, wrt, node.prediction, node.target, node.options)

@@ -107,6 +107,7 @@ def test_text_inside_math_and_stray_dollars_stay_well_formed():
     assert "a" in "".join(element.itertext()) and "<" in "".join(element.itertext())
 
 
+@pytest.mark.slow
 def test_the_mathml_page_renders_offline_in_a_browser(no_katex, browser, reference, tmp_path):  # noqa: F811
     path = reference.write(tmp_path / "page.html", sbp.reference_values(), interactive=True)
     with offline(browser, path) as opened:

@@ -303,6 +303,7 @@ BLOCKS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("block", sorted(BLOCKS))
 def test_each_block_derives_renders_and_passes_check_gradients(block):
     net = BLOCKS[block]()
@@ -319,6 +320,7 @@ def test_each_block_derives_renders_and_passes_check_gradients(block):
         np.testing.assert_allclose(gradient, evaluated[name], rtol=1e-12, atol=1e-12, err_msg=name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("block", ["residual_block", "swiglu_mlp", "layer_norm", "rms_norm", "rnn"])
 def test_each_block_evaluates_exactly_as_in_floats(block):
     net = BLOCKS[block]()

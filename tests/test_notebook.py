@@ -91,6 +91,7 @@ def test_the_committed_notebook_has_no_outputs():
     assert code and all(not c["outputs"] and c["execution_count"] is None for c in code)
 
 
+@pytest.mark.slow
 def test_every_cell_runs_without_an_error(executed):
     errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(executed.cells) if c.cell_type == "code"
               for o in c.outputs if o.output_type == "error"]

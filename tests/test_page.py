@@ -217,6 +217,7 @@ def _code_block(text: str) -> str:
     return re.search(r"```python\n(.*?)```", text, re.S).group(1)
 
 
+@pytest.mark.slow
 def test_the_pages_pytorch_code_prints_our_gradients(pages, reference):
     need(importlib.util.find_spec("torch") is not None, "torch is not installed (pip install torch==2.13.0)")
     code = _code_block(section(pages["en"], "Implementation in PyTorch"))

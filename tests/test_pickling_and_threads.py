@@ -72,6 +72,7 @@ def _gradient_in_a_worker(task):
 
 
 # Not "fork": forking a process in which JAX or PyTorch already runs threads (as in this suite) can deadlock.
+@pytest.mark.slow
 @pytest.mark.parametrize("start", [m for m in ("spawn", "forkserver") if m in multiprocessing.get_all_start_methods()])
 def test_a_compiled_gradient_runs_in_a_process_pool(start):
     d = sbp.backprop(reference_network())
@@ -105,6 +106,7 @@ def threads_switching_inside_the_parser():
     sys.setswitchinterval(interval)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("level", ["vector", "scalar"])
 def test_first_calls_of_a_fresh_compiled_gradient_from_many_threads_all_succeed(
         threads_switching_inside_the_parser, level):

@@ -60,6 +60,7 @@ def test_random_mlps_agree_with_autograd(case):
     _assert_close(ours, autograd_gradients(net, values))
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(random_mlp())
 def test_random_mlps_agree_with_finite_differences_and_lambdify(case):
@@ -81,6 +82,7 @@ def test_random_mlps_agree_with_pytorch(case):
     _assert_close(ours, torch_gradients(net, values), rtol=1e-9, atol=1e-11)
 
 
+@pytest.mark.slow
 @settings(max_examples=8, deadline=None)
 @given(st.integers(1, 3), st.integers(1, 3), st.sampled_from(["sigmoid", "tanh", "softplus"]),
        st.integers(0, 2 ** 32 - 1))
@@ -128,6 +130,7 @@ def random_graph(draw):
 
 
 # a random graph may leave a parameter unused: its gradient must then be 0, which the oracle checks
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::symbackprop.UnusedParameterWarning")
 @settings(max_examples=40, deadline=None)
 @given(random_graph())

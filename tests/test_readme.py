@@ -63,6 +63,7 @@ def run_in(source: Path, env: dict[str, str], command: str, timeout: float = 300
                           timeout=timeout)
 
 
+@pytest.mark.slow
 def test_first_command_installs_and_writes_the_derivation(fresh_environment):
     source, env = fresh_environment
     result = run_in(source, env, readme_commands()[0])
@@ -77,6 +78,7 @@ def test_first_command_installs_and_writes_the_derivation(fresh_environment):
     assert where.stdout.splitlines()[1].startswith(venv), where.stdout
 
 
+@pytest.mark.slow
 def test_second_command_installs_the_test_extra_and_runs_pytest(fresh_environment):
     source, env = fresh_environment
     scoped = dict(env, PYTEST_ADDOPTS="tests/test_reference.py -p no:cacheprovider")

@@ -55,6 +55,7 @@ def test_an_mlp_runs_as_the_hand_written_backprop_does():
     assert "_mm(" not in source and "_outer_sum(" not in source and "_f0_relu(" not in source
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("level", ["vector", "scalar"])
 @pytest.mark.parametrize("activation", sorted(ACTIVATION_OPS))
 def test_every_activation(level, activation):

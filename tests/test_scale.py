@@ -154,6 +154,7 @@ def test_paths_of_a_deep_network_are_walked_without_recursion(shallow_stack):
 # -- the sizes of the issue ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_an_rnn_of_ten_thousand_steps_derives_compiles_and_prints():
     network = sbp.models.rnn(2, 3, 10_000)
     d = sbp.backprop(network)
@@ -164,6 +165,7 @@ def test_an_rnn_of_ten_thousand_steps_derives_compiles_and_prints():
     assert r"\cdots" in text
 
 
+@pytest.mark.slow
 def test_an_mlp_two_thousand_layers_deep_derives_compiles_and_evaluates():
     depth = 2_000
     network = _deep_mlp(2, depth)
@@ -178,6 +180,7 @@ def test_an_mlp_two_thousand_layers_deep_derives_compiles_and_evaluates():
     assert len(text) < 4_000 * depth  # each layer's share of the text is bounded, not as long as the network
 
 
+@pytest.mark.slow
 def test_a_document_of_a_network_deeper_than_the_stack_is_written(shallow_stack):
     # Deeper than the stack allows frames: nothing on the way recurses along the layers.
     d = sbp.backprop(_deep_mlp(1, 300))
@@ -186,6 +189,7 @@ def test_a_document_of_a_network_deeper_than_the_stack_is_written(shallow_stack)
     assert "W_{300}" in text and "W_{1}" in text
 
 
+@pytest.mark.slow
 def test_a_spec_of_five_thousand_chained_nodes_derives_from_the_command_line(tmp_path):
     count = 5_000
     lines = ["[inputs]", "x = [2, 1]", "y = [2, 1]", "[params]", "W = [2, 2]", "b = [2, 1]", "[nodes]",
@@ -199,6 +203,7 @@ def test_a_spec_of_five_thousand_chained_nodes_derives_from_the_command_line(tmp
     assert f"h_{{{count - 1}}}" in out.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_the_gradient_flow_of_a_long_recurrence_is_written(shallow_stack):
     # each hidden state's upstream product is built from the next one's: a chain as long as T
     network = sbp.models.rnn(2, 3, 300)

@@ -63,6 +63,7 @@ def _bce(level: str):
     return lambda p, y: sbp.binary_cross_entropy(p, y)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("level", ["vector", "scalar"])
 @pytest.mark.parametrize("target", [0.0, 1.0, 0.3])
 @pytest.mark.parametrize("z", LOGITS)

@@ -67,6 +67,7 @@ def test_scalar_level_bce_prints_the_textbook_logs():
         assert name not in text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss, output", [("cross_entropy", "identity"), ("binary_cross_entropy", "sigmoid")])
 def test_scalar_level_losses_pass_the_sympy_diff_oracle(loss, output):
     derivation = sbp.backprop(sbp.mlp([2, 3, 2], activation="tanh", output_activation=output, loss=loss,

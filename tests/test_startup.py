@@ -65,6 +65,7 @@ def test_help_by_python_dash_m_loads_no_sympy(tmp_path):
     assert "'sympy'" not in last and "'numpy'" not in last
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv", [
     ("-q", "derive", "-o", "derivation.md"),
     ("-q", "derive", "--page", "full", "-o", "derivation.tex"),

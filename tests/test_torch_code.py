@@ -76,35 +76,42 @@ def _compare(net: sbp.Network, values: dict) -> None:
                                    rtol=TOLERANCE, atol=TOLERANCE, err_msg=f"{torch_name} ({name})")
 
 
+@pytest.mark.slow
 def test_the_reference_network_prints_the_pages_gradients():
     _compare(sbp.reference_network(), sbp.reference_values())
 
 
+@pytest.mark.slow
 def test_a_three_layer_sigmoid_network_with_mse():
     net = mlp([3, 4, 3, 2], sbp.sigmoid, sbp.mse)
     _compare(net, random_values(net, 1))
 
 
+@pytest.mark.slow
 def test_a_tanh_network_with_binary_cross_entropy():
     net = mlp([2, 5, 3], sbp.tanh, sbp.binary_cross_entropy, final=sbp.sigmoid)
     _compare(net, random_values(net, 2, target=lambda rng, shape: rng.uniform(0.1, 0.9, size=shape)))
 
 
+@pytest.mark.slow
 def test_a_tanh_network_with_the_half_squared_error_written_out():
     net = mlp([2, 3, 2], sbp.tanh, sbp.half_squared_error)
     _compare(net, random_values(net, 3))
 
 
+@pytest.mark.slow
 def test_a_network_with_logits_and_cross_entropy():
     net = mlp([3, 4, 3], sbp.relu, sbp.bce_with_logits)
     _compare(net, random_values(net, 4, target=lambda rng, shape: rng.integers(0, 2, size=shape).astype(float)))
 
 
+@pytest.mark.slow
 def test_a_softmax_network_with_cross_entropy_against_one_hot_targets():
     net = mlp([3, 4, 3], sbp.tanh, sbp.cross_entropy)
     _compare(net, random_values(net, 8, target=lambda rng, shape: np.eye(shape[0])[:, [1]]))
 
 
+@pytest.mark.slow
 def test_a_batch_is_one_tensor_of_rows_and_the_loss_its_mean():
     net = mlp([2, 3, 1], sbp.tanh, sbp.mse)
     values = random_values(net, 5)
@@ -121,6 +128,7 @@ def test_the_program_is_built_from_the_networks_structure():
     assert "loss.backward()" in code
 
 
+@pytest.mark.slow
 def test_the_program_runs_without_values():
     require_torch()
     code = torch_code(mlp([2, 3, 1], sbp.tanh, sbp.mse))

@@ -169,6 +169,7 @@ def test_the_documents_cover_examples_gallery_and_wide_matrices():
             "derive (reference) [ko]", "derive --page full [ko]", "16 columns [ko]"} <= set(NAMES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_document_compiles_without_overfull_boxes(compiled, name):
     require_pdflatex(korean=name.endswith("[ko]"))
@@ -341,6 +342,7 @@ _WORDS_AND_CELLS = r"""
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_html_keeps_korean_words_whole_and_table_cells_aligned(lang, tmp_path):
     """In chromium at a phone's width: no Korean word is split across lines, and each table's number

@@ -170,6 +170,7 @@ def test_every_network_gets_every_section_of_the_page_in_order(lang):
         assert headings(d.to_markdown(None, page="full", lang=lang)) == without, f"{name} without values"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lang", ["en", "ko"])
 @pytest.mark.parametrize("name", ["attention_head", "rnn", "scalar_level"])
 def test_the_page_compiles_without_an_overfull_box(tmp_path, name, lang):

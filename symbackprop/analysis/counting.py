@@ -118,6 +118,8 @@ LOSS_WRITTEN_OUT_SIDE = 3
 class OperationCounter(TreeVisitor):
     """Operations of a tensor tree, element by element; ``memo`` is shared with the scalar counts."""
 
+    interpretation = "count"
+
     def __init__(self, memo: Memo | None = None) -> None:
         self.memo = {} if memo is None else memo
 
@@ -130,6 +132,11 @@ class OperationCounter(TreeVisitor):
 
     def scalar(self, expr: Any) -> int:
         return _scalar(sp.sympify(expr), self.memo)
+
+    @staticmethod
+    def size(shape: T.Shape) -> int:
+        """The number of entries: one operation per entry for an element-wise step."""
+        return _size(shape)
 
     def visit_Ref(self, node: T.Ref) -> int:
         return 0  # a stored value is read, not computed
@@ -190,35 +197,7 @@ class OperationCounter(TreeVisitor):
     def visit_Sum(self, node: T.Sum) -> int:
         return _size(node.operand.shape) - 1 + self.count(node.operand)
 
-    def visit_Slice(self, node: T.Slice) -> int:
-        return self.count(node.operand)  # reading entries, no arithmetic
-
-    def visit_Embed(self, node: T.Embed) -> int:
-        return self.count(node.operand)  # placing into zeros, like a broadcast, is free
-
-    def visit_Concat(self, node: T.Concat) -> int:
-        return sum(self.count(part) for part in node.parts)
-
-    def visit_AxisSum(self, node: T.AxisSum) -> int:
-        rows, columns = node.operand.shape
-        additions = (rows - 1) * columns if node.axis == T.ROWS else rows * (columns - 1)
-        return additions + self.count(node.operand)
-
-    def visit_BroadcastTo(self, node: T.BroadcastTo) -> int:
-        return self.count(node.operand)  # repeating a value is no arithmetic
-
-    def visit_Divide(self, node: T.Divide) -> int:
-        return _size(node.shape) + self.count(node.left) + self.count(node.right)
-
-    def visit_Normalised(self, node: T.Normalised) -> int:
-        # per entry one exponential, per slice (length − 1) additions; then per entry a division
-        # (softmax) or per slice a logarithm and per entry a subtraction (log-softmax)
-        size, slices = _size(node.shape), node.slices
-        sums = slices * (node.length - 1)
-        finish = size if isinstance(node, T.Softmax) else slices + size
-        return size + sums + finish + self.count(node.operand)
-
-    def visit_LossOp(self, node: T.LossOp) -> int:
+    def visit_LossNode(self, node: T.LossNode) -> int:
         record = LOSS_OPS[node.kind]
         key = ("loss", node.kind, node.prediction.shape, node.target.shape, node.options)
         if key not in self.memo:
@@ -234,7 +213,7 @@ class OperationCounter(TreeVisitor):
                 lambda h, y, options: sum(self.scalar(e) for e in gradient.explicit(h, y, **options)), node)
         return self.memo[key] + self.count(node.prediction) + self.count(node.target)
 
-    def _loss_count(self, count_at, node: T.LossOp | T.LossGradient) -> int:
+    def _loss_count(self, count_at, node: T.LossNode | T.LossGradient) -> int:
         """A loss's count from its element-by-element form, written out at no more than
         ``LOSS_WRITTEN_OUT_SIDE + 2`` entries a side.
 

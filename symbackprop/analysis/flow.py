@@ -25,6 +25,7 @@ from .products import UpstreamProducts, factor_text
 
 if TYPE_CHECKING:
     from ..derivation import Derivation, Step
+    from ..evaluation import Evaluation
 
 #: A gradient norm below this fraction of the reference norm counts as vanishing.
 VANISHING = 1e-3
@@ -48,18 +49,18 @@ class Factor:
     def apply(self, upstream: str | None) -> str | None:
         """The chain so far (None for 1) with this factor applied, as text."""
         local = None if self.local is None else factor_text(self.local)
-        if self.product == rules.IDENTITY:
+        if self.product == rules.Product.IDENTITY:
             return upstream
-        if self.product == rules.TRANSPOSE:
+        if self.product == rules.Product.TRANSPOSE:
             return f"({upstream or '1'})ᵀ"
-        if self.product == rules.RIGHT:
+        if self.product == rules.Product.RIGHT:
             return f"{upstream or '1'} · {local}"
-        if self.product == rules.SUM:
+        if self.product == rules.Product.SUM:
             ones = "1ᵀ" if self.target_is_scalar else "1"
             return f"{ones} · {upstream}" if upstream else ones
-        if self.product == rules.HADAMARD:
+        if self.product == rules.Product.HADAMARD:
             local = f"diag({local})"
-        elif self.product not in (rules.LEFT, rules.SCALE) or local is None:
+        elif self.product not in (rules.Product.LEFT, rules.Product.SCALE) or local is None:
             local = f"∂{self.source}/∂{self.target}"
         return f"{local} · {upstream}" if upstream else local
 
@@ -270,7 +271,8 @@ def _group(network: Network, name: str) -> str:
 
 
 def gradient_flow(derivation: Derivation, values: Mapping[str, Any], *, vanishing: float = VANISHING,
-                  exploding: float = EXPLODING, max_expression_size: int = 2000) -> GradientFlow:
+                  exploding: float = EXPLODING, max_expression_size: int = 2000,
+                  evaluation: Evaluation | None = None) -> GradientFlow:
     """Per quantity and per layer: the product of local Jacobians and the gradient norms at ``values``.
 
     Norms are Frobenius norms of the arrays :meth:`Derivation.evaluate` returns
@@ -282,7 +284,8 @@ def gradient_flow(derivation: Derivation, values: Mapping[str, Any], *, vanishin
     ``exploding`` flags it.
     """
     network = derivation.network
-    evaluation = derivation.evaluate(values)
+    if evaluation is None:  # a document passes the evaluation its worked example shows
+        evaluation = derivation.evaluate(values)
     paths = _paths(derivation)
     products = UpstreamProducts(derivation, max_expression_size)
     layers = network_layers(network)

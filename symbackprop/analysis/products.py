@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 class FactorText(TreeVisitor):
     """A short, readable form of a tensor factor: W2ᵀ, relu′(z1), ∂L/∂h2; any other tree by its repr."""
 
+    interpretation = "factor_text"
+    generic = "as_written"
+
     def visit_Transpose(self, node: T.Transpose) -> str:
         if isinstance(node.operand, (T.Ref, T.Adjoint)):
             return f"{self.visit(node.operand)}ᵀ"
@@ -43,11 +46,8 @@ def serve_with(visitor: type[TreeVisitor], method: str, node_names: tuple[str, .
         setattr(visitor, f"visit_{node_name}", getattr(visitor, method))
 
 
-serve_with(FactorText, "as_written", ("Add", "AddAll", "Hadamard", "LossOp", "MatMul", "Ones", "Power", "Ref", "Scalar",
-                                      "Scale", "Sum"))
-serve_with(FactorText, "as_written", ("AxisSum", "BroadcastTo", "Divide"))
-serve_with(FactorText, "as_written", ("Concat", "Embed", "Slice"))
-serve_with(FactorText, "as_written", ("Normalised",))
+serve_with(FactorText, "as_written", ("Add", "AddAll", "Hadamard", "LossNode", "MatMul", "Ones", "Power", "Ref",
+                                      "Scalar", "Scale", "Sum"))
 
 
 def factor_text(value: Any) -> str:
@@ -116,6 +116,9 @@ class UpstreamProducts(TreeVisitor):
     :meth:`of` gives None where the product would exceed ``limit`` or cannot be
     written as one tree.
     """
+
+    interpretation = "upstream"
+    generic = "rebuilt"
 
     def __init__(self, derivation: Derivation, limit: int) -> None:
         self.derivation = derivation
@@ -240,19 +243,13 @@ class UpstreamProducts(TreeVisitor):
                 changes[f.name] = new
         return dataclasses.replace(node, **changes) if changes else node
 
-    def visit_Concat(self, node: T.Tensor) -> T.Tensor:
-        return dataclasses.replace(node, parts=tuple(self.visit(part) for part in node.parts))
-
     def visit_AddAll(self, node: T.AddAll) -> T.Tensor:
         return T.AddAll(tuple(self.visit(term) for term in node.terms))
 
 
 
-serve_with(UpstreamProducts, "rebuilt", ("Add", "Elementwise", "Hadamard", "LossGradient", "LossOp", "MatMul",
+serve_with(UpstreamProducts, "rebuilt", ("Add", "Elementwise", "Hadamard", "LossGradient", "LossNode", "MatMul",
                                          "Ones", "Power", "Ref", "Scale", "Sum", "Transpose"))
-serve_with(UpstreamProducts, "rebuilt", ("AxisSum", "BroadcastTo", "Divide"))
-serve_with(UpstreamProducts, "rebuilt", ("Embed", "Slice"))
-serve_with(UpstreamProducts, "rebuilt", ("Normalised",))
 
 
 __all__ = ["FactorText", "UpstreamProducts", "factor_text", "tree_size"]

@@ -48,7 +48,7 @@ def analyse(derivation: Derivation, values: Mapping[str, Any] | None = None, *,
         raise ValueError(f"unknown analysis {', '.join(map(repr, unknown))}; use any of {', '.join(ANALYSES)}")
     return Reports(
         cost=_announced("efficiency", cost, derivation) if "efficiency" in wanted else None,
-        flow=_announced("flow", gradient_flow, derivation, dict(values)) if "flow" in wanted and values is not None
+        flow=_announced("flow", _document_flow, derivation, dict(values)) if "flow" in wanted and values is not None
         else None,
         memory=_announced("memory", memory, derivation, batch=1) if "memory" in wanted else None,
         batch_memory=memory(derivation, batch=batch_size) if "memory" in wanted and batch_size > 1 else None,
@@ -60,6 +60,13 @@ def _announced(part: str, analysis: Callable[..., Any], *arguments: Any, **optio
     """The analysis behind the section ``part``, named first for a listener (the command's progress)."""
     announce(part)
     return analysis(*arguments, **options)
+
+
+def _document_flow(derivation: Derivation, values: dict[str, Any]) -> GradientFlow:
+    """The flow at the evaluation of the program the worked example runs too, so a document builds one program."""
+    from ..worked import worked_numbers
+
+    return gradient_flow(derivation, values, evaluation=worked_numbers(derivation, values).evaluation)
 
 
 def _batch_derivation(derivation: Derivation) -> Derivation:

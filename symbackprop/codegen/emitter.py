@@ -18,9 +18,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from .. import tensor as T
 from ..ops import LOSS_OPS
-from ..ops.softmax import SOFTMAX_KERNELS, numpy_axis
 from ..visit import TreeVisitor
-from .indexing import IndexingEmitter
 
 
 def var(prefix: str, name: str) -> str:
@@ -80,11 +78,16 @@ class ScalarPrinter(NumPyPrinter):
         return self._names(expr)
 
 
-class TreeEmitter(IndexingEmitter, TreeVisitor):
+class TreeEmitter(TreeVisitor):
     """Tensor trees and scalar expressions to ``ast`` expressions of a NumPy program.
 
     ``namespace`` collects the Python objects the code names (kernels, activations, losses).
     """
+
+    interpretation = "code"
+    #: What an operation's module builds its code with (see symbackprop.registry.interprets).
+    call = staticmethod(call)
+    constant = staticmethod(constant)
 
     def __init__(self) -> None:
         self.namespace: dict[str, Any] = {}
@@ -162,25 +165,11 @@ class TreeEmitter(IndexingEmitter, TreeVisitor):
     def visit_Sum(self, node: T.Sum) -> ast.expr:
         return call("_total", self.tensor(node.operand))
 
-    def visit_AxisSum(self, node: T.AxisSum) -> ast.expr:
-        return call("_axis_sum", self.tensor(node.operand), constant(node.axis))
-
-    def visit_BroadcastTo(self, node: T.BroadcastTo) -> ast.expr:
-        return call("_broadcast", self.tensor(node.operand), *(constant(d) for d in node.shape))
-
-    def visit_Divide(self, node: T.Divide) -> ast.expr:
-        return binary(self.tensor(node.left), ast.Div(), self.tensor(node.right))
-
-    def visit_Normalised(self, node: T.Normalised) -> ast.expr:
-        kernel = f"_{node.name}"
-        self.namespace[kernel] = SOFTMAX_KERNELS[kernel]
-        return call(kernel, self.tensor(node.operand), constant(numpy_axis(node.axis)))
-
     def visit_Ones(self, node: T.Ones) -> ast.expr:
         shape = ast.Tuple([ast.Constant(d) for d in node.shape], ast.Load())
         return ast.Call(ast.Attribute(name("np"), "ones", ast.Load()), [shape], [])
 
-    def visit_LossOp(self, node: T.LossOp) -> ast.expr:
+    def visit_LossNode(self, node: T.LossNode) -> ast.expr:
         function = f"_loss_{node.kind}"
         self.namespace[function] = LOSS_OPS[node.kind].numeric
         return _with_options(call(function, self.tensor(node.prediction), self.tensor(node.target)), node.options)
@@ -212,13 +201,16 @@ class TreeEmitter(IndexingEmitter, TreeVisitor):
         return ScalarPrinter(lambda symbol: symbol.name)
 
 
-def function_definition(function: str, arguments: list[str], body: list[ast.stmt]) -> ast.FunctionDef:
+def function_definition(function: str, arguments: list[str], body: list[ast.stmt], *,
+                        located: bool = True) -> ast.FunctionDef:
+    """``def function(arguments): body``; ``located=False`` leaves the source positions to whoever
+    walks the tree next (:func:`~symbackprop.codegen.module.resolve` gives them on its way)."""
     signature = ast.arguments(posonlyargs=[], args=[ast.arg(a) for a in arguments], kwonlyargs=[],
                               kw_defaults=[], defaults=[])
     definition = ast.FunctionDef(function, signature, body, [], None)
     if "type_params" in ast.FunctionDef._fields:  # Python 3.12 and later
         definition.type_params = []
-    return ast.fix_missing_locations(definition)
+    return ast.fix_missing_locations(definition) if located else definition
 
 
 def _activation_definition(function: str, body: str) -> ast.FunctionDef:

@@ -57,10 +57,6 @@ def _attribute_call(target: ast.expr, attribute: str, *arguments: ast.expr) -> a
     return ast.Call(ast.Attribute(target, attribute, ast.Load()), list(arguments), [])
 
 
-def _np(function: str, *arguments: ast.expr) -> ast.Call:
-    return _attribute_call(name("np"), function, *arguments)
-
-
 class Grouper:
     """Builds the grouped program's lines from the ungrouped program's lines and recorded values."""
 

@@ -16,20 +16,15 @@ from .lines import names_read
 
 
 def resolve(source: str | ast.Module, namespace: dict[str, Any]) -> dict[str, Any]:
-    """The objects every free name of ``source`` (its text, or the text parsed) stands for: ours, then NumPy's.
+    """The objects every free name of ``source`` (its text, or its tree) stands for: ours, then NumPy's.
 
     A name that neither provides is refused now, when the program is built,
-    rather than as a NameError when it runs.
+    rather than as a NameError when it runs.  A tree's nodes without a source
+    position are given one on the way (what ``compile`` needs), in the same pass.
     """
     tree = ast.parse(source) if isinstance(source, str) else source
     defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
-    bound: set[str] = set()
-    read: set[str] = set()
-    for node in ast.walk(tree):  # one pass: a program has a line per step of its derivation
-        if isinstance(node, ast.Name):
-            (bound if isinstance(node.ctx, ast.Store) else read).add(node.id)
-        elif isinstance(node, ast.arguments):
-            bound.update(a.arg for a in node.args)
+    bound, read = _names_placing(tree)
     available = {"np": np, **KERNELS, **NUMPY_KERNELS, **namespace}
     resolved: dict[str, Any] = {}
     for identifier in sorted(read - defined - bound):
@@ -42,6 +37,30 @@ def resolve(source: str | ast.Module, namespace: dict[str, Any]) -> dict[str, An
                 f"no NumPy implementation of {identifier!r}: the derivation cannot be evaluated numerically"
             )
     return resolved
+
+
+def _names_placing(tree: ast.AST) -> tuple[set[str], set[str]]:
+    """The names ``tree`` binds and reads, each node left with a source position (one pass: a program has
+    a line per step of its derivation, and ``ast.fix_missing_locations`` would walk it again)."""
+    bound: set[str] = set()
+    read: set[str] = set()
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        if "lineno" in node._attributes and getattr(node, "lineno", None) is None:
+            node.lineno = node.end_lineno = 1
+            node.col_offset = node.end_col_offset = 0
+        if isinstance(node, ast.Name):
+            (bound if isinstance(node.ctx, ast.Store) else read).add(node.id)
+        elif isinstance(node, ast.arguments):
+            bound.update(a.arg for a in node.args)
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, list):
+                pending.extend(item for item in value if isinstance(item, ast.AST))
+            elif isinstance(value, ast.AST):
+                pending.append(value)
+    return bound, read
 
 
 def standalone_module(source: str, resolved: dict[str, Any], docstring: str) -> str:

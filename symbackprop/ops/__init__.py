@@ -19,9 +19,8 @@ from .record import (
     Activation,
     ActivationOp,
     FunctionOp,
-    LossGradientOp,
-    LossOp,
-    Printed,
+    LossGradientRecord,
+    LossRecord,
     activation_op_of,
 )
 
@@ -35,7 +34,7 @@ ACTIVATIONS: dict[str, Activation] = {name: op.activation for name, op in ACTIVA
 OWN_FUNCTIONS: tuple[type, ...] = tuple(op.function for op in FUNCTION_OPS.values())
 
 
-def loss_op(name: str) -> LossOp:
+def loss_op(name: str) -> LossRecord:
     """A loss by its name or alias (KeyError for an unknown one)."""
     if name in LOSS_OPS:
         return LOSS_OPS[name]
@@ -53,6 +52,6 @@ def primitive_form(expr: sp.Expr) -> sp.Expr:
 
 __all__ = [
     "ACTIVATIONS", "ACTIVATION_OPS", "FUNCTION_OPS", "LOSS_OPS", "NUMPY_KERNELS", "OWN_FUNCTIONS", "Activation",
-    "ActivationOp", "FunctionOp", "LossGradientOp", "LossOp", "Printed", "activation_op_of", "loss_names",
+    "ActivationOp", "FunctionOp", "LossGradientRecord", "LossRecord", "activation_op_of", "loss_names",
     "loss_op", "primitive_form",
 ]

@@ -13,21 +13,15 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from mpmath.libmp.libmpf import prec_to_dps
 
 from ..errors import UnsupportedFunctionError
 from ..parsing.number_text import exact_number
-from .record import ADD, HADAMARD, Activation, ActivationOp, FunctionOp, Printed, declare
+from ..printing.precedence import Precedence, Printed
+from .primitive import PrimitiveForm
+from .record import Activation, ActivationOp, FunctionOp, declare
 
 
-class _Primitive(sp.Function):
-    """Our functions evaluate numerically through their SymPy primitive form."""
-
-    def _eval_evalf(self, prec):
-        return self.primitive().evalf(prec_to_dps(prec))
-
-
-class ReLU(_Primitive):
+class ReLU(PrimitiveForm):
     """max(0, z); its derivative at 0 is the second argument (default 0, as in PyTorch)."""
 
     nargs = (1, 2)
@@ -52,7 +46,7 @@ class ReLU(_Primitive):
         return sp.Piecewise((z, z > 0), (0, True))
 
 
-class Sigmoid(_Primitive):
+class Sigmoid(PrimitiveForm):
     """σ(z) = 1/(1 + e^{−z}); σ′(z) = σ(z)(1 − σ(z)) = σ(z)σ(−z), the form exact in both tails."""
 
     nargs = 1
@@ -75,7 +69,7 @@ class Sigmoid(_Primitive):
         return 1 / (1 + sp.exp(-self.args[0]))
 
 
-class Softplus(_Primitive):
+class Softplus(PrimitiveForm):
     """log(1 + e^z); its derivative is σ(z)."""
 
     nargs = 1
@@ -93,7 +87,7 @@ class Softplus(_Primitive):
         return sp.log(1 + sp.exp(self.args[0]))
 
 
-class LeakyReLU(_Primitive):
+class LeakyReLU(PrimitiveForm):
     """z for z > 0, slope·z otherwise (PyTorch's derivative at 0 is the slope)."""
 
     nargs = 2
@@ -177,11 +171,12 @@ def _relu_with_grad_at_zero(grad_at_zero: sp.Expr, z: sp.Expr) -> sp.Expr:
 
 
 def _sigmoid_derivative(argument: str) -> Printed:
-    return Printed(rf"\sigma\left({argument}\right) \odot \left(1 - \sigma\left({argument}\right)\right)", HADAMARD)
+    return Printed(rf"\sigma\left({argument}\right) \odot \left(1 - \sigma\left({argument}\right)\right)",
+                   Precedence.HADAMARD)
 
 
 def _tanh_derivative(argument: str) -> Printed:
-    return Printed(rf"1 - \tanh^{{2}}\left({argument}\right)", ADD)
+    return Printed(rf"1 - \tanh^{{2}}\left({argument}\right)", Precedence.ADD)
 
 
 declare(ActivationOp("relu", relu, r"\operatorname{ReLU}", "ReLU",

@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from mpmath.libmp.libmpf import prec_to_dps
 
 from ..errors import UnsupportedFunctionError
 from ..special import _erfc
 from .activations import Sigmoid, stable_sigmoid
+from .primitive import PrimitiveForm
 from .record import Activation, ActivationOp, FunctionOp, declare
 
 #: PyTorch's coefficient of the cubic term in the tanh approximation.
@@ -28,13 +28,10 @@ TANH_CUBIC = sp.Rational(44715, 1000000)
 _SQRT_2_OVER_PI = sp.sqrt(2 / sp.pi)
 
 
-class _Named(sp.Function):
-    """Evaluates numerically through its primitive form."""
+class _Named(PrimitiveForm):
+    """A function of one argument."""
 
     nargs = 1
-
-    def _eval_evalf(self, prec):
-        return self.primitive().evalf(prec_to_dps(prec))
 
 
 class NormalCDF(_Named):

@@ -1,6 +1,6 @@
 """The records an operation is declared with, and the registries every other module reads.
 
-An activation is one :class:`ActivationOp`, a loss one :class:`LossOp`, a SymPy
+An activation is one :class:`ActivationOp`, a loss one :class:`LossRecord`, a SymPy
 function class of ours one :class:`FunctionOp`: each holds everything the rest
 of symbackprop needs to know about it — its SymPy forward, its stable NumPy
 kernel, its LaTeX and graph label, its spec-file name, its PyTorch counterpart
@@ -18,27 +18,10 @@ import sympy as sp
 
 from .. import tensor as T
 from ..errors import InvalidOperandError, UnsupportedFunctionError
+from ..printing.precedence import Printed
+from ..tensor.sympy_guard import ELEMENTWISE_FUNCTIONS
 
 VARIABLE = sp.Symbol("t", real=True)
-
-# How tightly printed LaTeX binds: an operand binding less tightly than its context is parenthesised.
-ADD, NEGATIVE, HADAMARD, PRODUCT, FRACTION, POSTFIX, ATOM = 10, 15, 18, 20, 25, 30, 40
-
-
-@dataclass(frozen=True)
-class Printed:
-    text: str
-    precedence: int
-
-
-def over(n: int, numerator: int = 1) -> str:
-    """The LaTeX factor numerator/n, omitted when it is 1."""
-    if numerator == n:
-        return ""
-    if n == 1:
-        return f"{numerator} "
-    return rf"\frac{{{numerator}}}{{{n}}} "
-
 
 # -- element-wise functions ---------------------------------------------------------------------
 
@@ -153,7 +136,7 @@ class ActivationOp:
 
 
 @dataclass(frozen=True)
-class LossGradientOp:
+class LossGradientRecord:
     """∂loss/∂prediction or ∂loss/∂target per unit upstream gradient."""
 
     explicit: Callable[[sp.Matrix, sp.Matrix], sp.Matrix]
@@ -163,7 +146,7 @@ class LossGradientOp:
 
 
 @dataclass(frozen=True)
-class LossOp:
+class LossRecord:
     """A loss of a prediction against a target of the same shape: ``sbp.<name>(h, y)``."""
 
     name: str
@@ -173,8 +156,8 @@ class LossOp:
     latex: Callable[[str, str, int, bool], Printed]  # (h, y, n, scalar)
     dot: str
     torch: str
-    prediction: LossGradientOp
-    target: LossGradientOp
+    prediction: LossGradientRecord
+    target: LossGradientRecord
     aliases: tuple[str, ...] = ()
     scalars_written_out: bool = False  # two scalars give the written-out formula, not a loss node
     any_shape: bool = False  # a mean or sum over every entry: matrices too, not only columns
@@ -182,7 +165,7 @@ class LossOp:
     # indices); the node's options then reach every callable above as keyword arguments.
     construct: Callable[..., Any] | None = None
 
-    def gradient(self, wrt: str) -> LossGradientOp:
+    def gradient(self, wrt: str) -> LossGradientRecord:
         return self.prediction if wrt == "prediction" else self.target
 
     def __call__(self, prediction: Any, target: Any, **options: Any) -> Any:
@@ -205,19 +188,20 @@ class LossOp:
         if h.shape[1] != 1 and not self.any_shape:
             raise T.ShapeMismatchError(
                 f"{self.name}: prediction and target must be column vectors, got shape {h.shape}")
-        return T.LossOp(self.name, h, y)
+        return T.LossNode(self.name, h, y)
 
 
 #: The registries, filled as the records are declared.
 ACTIVATION_OPS: dict[str, ActivationOp] = {}
 FUNCTION_OPS: dict[str, FunctionOp] = {}
-LOSS_OPS: dict[str, LossOp] = {}
+LOSS_OPS: dict[str, LossRecord] = {}
 
 
-def declare(record: ActivationOp | FunctionOp | LossOp) -> Any:
+def declare(record: ActivationOp | FunctionOp | LossRecord) -> Any:
     """Register a record under its name (a function under its class's name); returns it."""
     if isinstance(record, ActivationOp):
         table, key = ACTIVATION_OPS, record.name
+        ELEMENTWISE_FUNCTIONS[record.name] = record.elementary
     elif isinstance(record, FunctionOp):
         table, key = FUNCTION_OPS, record.function.__name__
     else:

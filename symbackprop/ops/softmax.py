@@ -1,5 +1,6 @@
-"""Softmax and log-softmax: what ``sbp.softmax`` / ``sbp.log_softmax`` build, their NumPy kernels and
-their element-by-element SymPy forms.
+"""The softmax and log-softmax operations: what ``sbp.softmax`` / ``sbp.log_softmax`` build, their NumPy
+kernels and element-by-element SymPy forms, their chain-rule steps and what each interpreter does with them
+(the node types and their constructors are in :mod:`symbackprop.tensor.softmax`).
 
 The kernels shift each slice by its largest entry before exponentiating, as
 PyTorch does, so logits of ±800 give finite, exact results; generated code
@@ -18,12 +19,16 @@ import sympy as sp
 
 from .. import tensor as T
 from ..errors import InvalidOperandError
-from ..tensor.softmax import DOWN_COLUMNS, softmax_axis
+from ..printing.precedence import Precedence, Printed
+from ..registry import Product, Pull, interprets, register, served_generically, vjp
+from ..tensor.algebra import hadamard, matmul, transpose
+from ..tensor.nodes import Ones, Tensor
+from ..tensor.softmax import DOWN_COLUMNS, LogSoftmax, Normalised, Softmax, softmax_axis
 from .stable import LogSumExp
 
 
 def _softmax(z, axis):
-    """Softmax of each slice along ``axis``, shifted by the slice's maximum (finite for any logits)."""
+    """The softmax of each slice along ``axis``, shifted by the slice's maximum (finite for any logits)."""
     shifted = z - np.max(z, axis=axis, keepdims=True)
     exponentials = np.exp(shifted)
     return exponentials / np.sum(exponentials, axis=axis, keepdims=True)
@@ -94,7 +99,7 @@ def _apply(name: str, z: Any, axis: Any, log: bool) -> Any:
 
 
 def softmax(z: Any, axis: Any = DOWN_COLUMNS) -> Any:
-    """Softmax of each column of ``z`` (``axis=0``, a column vector's entries) or each row (``axis=1``)."""
+    """The softmax of each column of ``z`` (``axis=0``, a column vector's entries) or each row (``axis=1``)."""
     return _apply("softmax", z, axis, log=False)
 
 
@@ -105,5 +110,141 @@ def log_softmax(z: Any, axis: Any = DOWN_COLUMNS) -> Any:
 
 #: The kernels by the names generated code calls them.
 SOFTMAX_KERNELS = {f.__name__: f for f in (_softmax, _log_softmax)}
+
+
+# -- the chain rule -------------------------------------------------------------------------------
+
+# The rules of softmax and log-softmax, written as the textbook writes them, with 1 a vector of ones.
+#
+# For s = softmax(z) of a column, ∂L/∂z = s ⊙ (g − 1 (sᵀ g)): the Jacobian
+# diag(s) − s sᵀ applied to g, without forming it.  Row by row, for a matrix
+# A = softmax(Z) (attention), ∂L/∂Z = A ⊙ (G − (G ⊙ A) 1 1ᵀ); column by column,
+# A ⊙ (G − 1 (1ᵀ (G ⊙ A))).  For log-softmax, whose Jacobian is I − 1 sᵀ,
+# ∂L/∂z = g − s (1ᵀ g), and G − softmax(Z) ⊙ (G 1 1ᵀ) row by row.  Where the
+# softmax is a named node, s is that node's stored value.
+
+register("softmax",
+         r"softmax passes $s \odot (g - \mathbf{1} (s^{\top} g))$: the gradient minus its $s$-weighted mean, "
+         r"times $s$",
+         r"소프트맥스: gradient에서 $s$로 가중한 평균을 빼고 $s$를 원소별로 곱함, "
+         r"$s \odot (g - \mathbf{1} (s^{\top} g))$")
+register("softmax_rows",
+         r"softmax row by row passes $A \odot (G - (G \odot A) \mathbf{1} \mathbf{1}^{\top})$: in each row the "
+         r"gradient minus its $A$-weighted mean, times $A$",
+         r"행별 소프트맥스: 각 행에서 gradient의 $A$ 가중 평균을 빼고 $A$를 원소별로 곱함, "
+         r"$A \odot (G - (G \odot A) \mathbf{1} \mathbf{1}^{\top})$")
+register("softmax_columns",
+         r"softmax column by column passes $A \odot (G - \mathbf{1} (\mathbf{1}^{\top} (G \odot A)))$: in each "
+         r"column the gradient minus its $A$-weighted mean, times $A$",
+         r"열별 소프트맥스: 각 열에서 gradient의 $A$ 가중 평균을 빼고 $A$를 원소별로 곱함, "
+         r"$A \odot (G - \mathbf{1} (\mathbf{1}^{\top} (G \odot A)))$")
+register("log_softmax",
+         r"log-softmax passes $g - \operatorname{softmax}(z) (\mathbf{1}^{\top} g)$: the gradient minus softmax "
+         r"times its sum",
+         r"로그 소프트맥스: gradient에서 $\operatorname{softmax}(z)$와 gradient 합의 곱을 뺌, "
+         r"$g - \operatorname{softmax}(z) (\mathbf{1}^{\top} g)$")
+register("log_softmax_rows",
+         r"log-softmax row by row passes $G - \operatorname{softmax}(Z) \odot (G \mathbf{1} \mathbf{1}^{\top})$: "
+         r"in each row the gradient minus softmax times the row's sum",
+         r"행별 로그 소프트맥스: 각 행에서 gradient에서 softmax와 그 행 합의 곱을 뺌, "
+         r"$G - \operatorname{softmax}(Z) \odot (G \mathbf{1} \mathbf{1}^{\top})$")
+register("log_softmax_columns",
+         r"log-softmax column by column passes "
+         r"$G - \operatorname{softmax}(Z) \odot (\mathbf{1} (\mathbf{1}^{\top} G))$: in each column the gradient minus "
+         r"softmax times the column's sum",
+         r"열별 로그 소프트맥스: 각 열에서 gradient에서 softmax와 그 열 합의 곱을 뺌, "
+         r"$G - \operatorname{softmax}(Z) \odot (\mathbf{1} (\mathbf{1}^{\top} G))$")
+
+
+def _ones(length: int) -> Tensor:
+    return Ones((length, 1))
+
+
+def _rule(op: Normalised, log: bool) -> str:
+    name = "log_softmax" if log else "softmax"
+    if op.along_vector:
+        return name
+    return name + ("_columns" if op.axis == DOWN_COLUMNS else "_rows")
+
+
+def _weighted_sums(op: Normalised, g: Tensor, weights: Tensor | None) -> Tensor:
+    """Each slice's Σ weightsᵢ gᵢ (Σ gᵢ without weights), repeated over the slice: 1 (sᵀ g), (G ⊙ A) 1 1ᵀ, …"""
+    ones = _ones(op.length)
+    if op.along_vector:
+        if op.axis == DOWN_COLUMNS:  # a column: 1 (sᵀ g), or 1 (1ᵀ g)
+            inner = matmul(transpose(ones if weights is None else weights), g)
+            return matmul(ones, inner)
+        inner = matmul(g, ones if weights is None else transpose(weights))  # a row: (g sᵀ) 1ᵀ
+        return matmul(inner, transpose(ones))
+    weighted = g if weights is None else hadamard(g, weights)
+    if op.axis == DOWN_COLUMNS:
+        return matmul(ones, matmul(transpose(ones), weighted))
+    return matmul(matmul(weighted, ones), transpose(ones))
+
+
+@vjp(Softmax, with_output=True)
+def _softmax_vjp(op: Softmax, g: Tensor, output: Tensor) -> list[Pull]:
+    s = output
+    weighted = _weighted_sums(op, g, s)
+    return [Pull(op.operand, hadamard(s, g - weighted), _rule(op, log=False), None, Product.OTHER)]
+
+
+@vjp(LogSoftmax)
+def _log_softmax_vjp(op: LogSoftmax, g: Tensor) -> list[Pull]:
+    s = T.softmax(op.operand, op.axis)
+    sums = _weighted_sums(op, g, None)
+    if op.along_vector:  # s (1ᵀ g) for a column, (g 1) s for a row: a vector times a scalar
+        scalar = sums.left if op.axis != DOWN_COLUMNS else sums.right
+        spread = matmul(s, scalar) if op.axis == DOWN_COLUMNS else matmul(scalar, s)
+    else:
+        spread = hadamard(s, sums)
+    return [Pull(op.operand, g - spread, _rule(op, log=True), None, Product.OTHER)]
+
+
+# -- the interpreters ----------------------------------------------------------------------------
+
+@interprets("code", Softmax, LogSoftmax)
+def _code(emitter: Any, node: Normalised) -> Any:
+    kernel = f"_{node.name}"
+    emitter.namespace[kernel] = SOFTMAX_KERNELS[kernel]
+    return emitter.call(kernel, emitter.tensor(node.operand), emitter.constant(numpy_axis(node.axis)))
+
+
+@interprets("explicit", Softmax)
+def _explicit_softmax(closed: Any, node: Softmax) -> sp.ImmutableMatrix:
+    return softmax_entries(closed.visit(node.operand), node.axis)
+
+
+@interprets("explicit", LogSoftmax)
+def _explicit_log_softmax(closed: Any, node: LogSoftmax) -> sp.ImmutableMatrix:
+    return log_softmax_entries(closed.visit(node.operand), node.axis)
+
+
+@interprets("count", Softmax, LogSoftmax)
+def _count(counter: Any, node: Normalised) -> int:
+    # per entry one exponential, per slice (length − 1) additions; then per entry a division
+    # (softmax) or per slice a logarithm and per entry a subtraction (log-softmax)
+    size, slices = counter.size(node.shape), node.slices
+    sums = slices * (node.length - 1)
+    finish = size if isinstance(node, Softmax) else slices + size
+    return size + sums + finish + counter.count(node.operand)
+
+
+@interprets("latex", Softmax, LogSoftmax)
+def _latex(printer: Any, node: Normalised) -> Printed:
+    name = r"\operatorname{softmax}" if isinstance(node, Softmax) else r"\log \operatorname{softmax}"
+    if not node.along_vector:  # a matrix: say which way each distribution runs
+        name += r"_{\mathrm{row}}" if node.axis == 1 else r"_{\mathrm{col}}"
+    return Printed(rf"{name}\left({printer.function_argument(node.operand)}\right)", Precedence.ATOM)
+
+
+@interprets("dot", Softmax, LogSoftmax)
+def _dot(writer: Any, node: Normalised) -> str:
+    label = node.name.replace("_", " ")
+    return writer.apply(label if node.along_vector else f"{label}\n{'rows' if node.axis == 1 else 'columns'}",
+                        [node.operand])
+
+
+served_generically(("factor_text", "upstream"), Softmax, LogSoftmax)
 
 __all__ = ["SOFTMAX_KERNELS", "log_softmax", "log_softmax_entries", "numpy_axis", "softmax", "softmax_entries"]

@@ -23,8 +23,8 @@ import sympy as sp
 
 from .. import tensor as T
 from ..errors import InvalidClassIndexError, InvalidOperandError
+from ..printing.precedence import Precedence, Printed, over
 from ..tensor.softmax import DOWN_COLUMNS, softmax_axis
-from .record import ADD, NEGATIVE, PRODUCT, Printed, over
 from .softmax import _log_softmax, _softmax, log_softmax_entries, softmax_entries
 
 # -- the node ----------------------------------------------------------------------------------
@@ -50,8 +50,8 @@ def loss_node(kind: str, z: Any, y: Any, axis: Any = DOWN_COLUMNS) -> T.Tensor:
             f"(one per {'row' if axis == 1 else 'column'}), but {y!r} has shape {T.shape_text(y.shape)}"
         )
     if axis == DOWN_COLUMNS and samples == 1 and not index:
-        return T.LossOp(kind, z, y)  # the classic loss of a column, exactly as before
-    return T.LossOp(kind, z, y, (("axis", axis), ("index", index), ("samples", samples)))
+        return T.LossNode(kind, z, y)  # the classic loss of a column, exactly as before
+    return T.LossNode(kind, z, y, (("axis", axis), ("index", index), ("samples", samples)))
 
 
 def _index_name(y: T.Tensor) -> str | None:
@@ -69,7 +69,7 @@ def class_indices(network: Any) -> list[tuple[str, int, str]]:
     for quantity in network.quantities():
         if isinstance(quantity.definition, T.Tensor):
             for node in T.walk(quantity.definition):
-                if isinstance(node, T.LossOp) and dict(node.options).get("index"):
+                if isinstance(node, T.LossNode) and dict(node.options).get("index"):
                     classes = node.prediction.shape[dict(node.options)["axis"]]
                     found.append((_index_name(node.target), classes, node.kind))
     return found
@@ -164,20 +164,20 @@ def latex_along(z: str, y: str, n: int, scalar: bool, *, axis: int, index: bool,
     if samples == 1:
         vector = target if axis == DOWN_COLUMNS else rf"\left({target}\right)^{{\top}}"
         text = rf"-{vector}^{{\top}} {log_p}" if axis == DOWN_COLUMNS else rf"-{log_p} \, {vector}"
-        return Printed(text, NEGATIVE)
+        return Printed(text, Precedence.NEGATIVE)
     return Printed(rf"-{over(samples)}\mathbf{{1}}^{{\top}} \left({target} \odot {log_p}\right) \mathbf{{1}}",
-                   NEGATIVE)
+                   Precedence.NEGATIVE)
 
 
 def latex_prediction_along(z: str, y: str, n: int, *, axis: int, index: bool, samples: int) -> Printed:
     difference = rf"{_softmax_text(z, axis, samples)} - {_target_text(y, index)}"
     if samples == 1:
-        return Printed(difference, ADD)
-    return Printed(rf"{over(samples)}\left({difference}\right)", PRODUCT)
+        return Printed(difference, Precedence.ADD)
+    return Printed(rf"{over(samples)}\left({difference}\right)", Precedence.PRODUCT)
 
 
 def latex_target_along(z: str, y: str, n: int, *, axis: int, index: bool, samples: int) -> Printed:
-    return Printed(rf"-{over(samples)}\log {_softmax_text(z, axis, samples)}", NEGATIVE)
+    return Printed(rf"-{over(samples)}\log {_softmax_text(z, axis, samples)}", Precedence.NEGATIVE)
 
 
 __all__ = ["check_class_indices", "class_indices", "loss_node"]

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
-from mpmath.libmp.libmpf import prec_to_dps
 from sympy.printing.precedence import PRECEDENCE
 
 from .activations import ReLU, stable_sigmoid
+from .primitive import PrimitiveForm
 from .record import FunctionOp, declare
 
 #: PyTorch's BCELoss: each log is at least this, and the gradient divides by at least EPSILON,
@@ -27,18 +27,11 @@ LOG_CLAMP = -100.0
 EPSILON = float(np.float32(1e-12))
 
 
-class _Stable(sp.Function):
-    """Evaluates numerically through the SymPy primitive form, as the activations do."""
-
-    def _eval_evalf(self, prec):
-        return self.primitive().evalf(prec_to_dps(prec))
-
-
 def _clamped_log(u: sp.Expr) -> sp.Expr:
     return sp.Integer(-100) if u.is_zero else sp.Max(sp.log(u), -100)
 
 
-class LogSumExp(_Stable):
+class LogSumExp(PrimitiveForm):
     """log(e^{z₁} + … + e^{zₙ}); ∂/∂zₖ is the softmax e^{zₖ − LogSumExp(z)}, which cannot overflow."""
 
     @classmethod
@@ -60,7 +53,7 @@ class LogSumExp(_Stable):
         return sp.log(sp.Add(*(sp.exp(a) for a in self.args)))
 
 
-class LogLikelihood(_Stable):
+class LogLikelihood(PrimitiveForm):
     """y log p + (1 − y) log(1 − p), each log clamped at −100; −LogLikelihood is one element's BCE."""
 
     nargs = 2
@@ -85,7 +78,7 @@ class LogLikelihood(_Stable):
         return y * sp.log(p) + (1 - y) * sp.log(1 - p)
 
 
-class LikelihoodSlope(_Stable):
+class LikelihoodSlope(PrimitiveForm):
     """∂LogLikelihood/∂p = (y − p)/(p(1 − p)), the divisor at least 10⁻¹² as in PyTorch's BCELoss backward."""
 
     nargs = 2
@@ -112,7 +105,7 @@ def _likelihood_logit_slope(z, y):
     return y * stable_sigmoid(-z) - (1 - y) * stable_sigmoid(z)
 
 
-class LogOdds(_Stable):
+class LogOdds(PrimitiveForm):
     """log p − log(1 − p), each log clamped at −100: ∂LogLikelihood/∂y."""
 
     nargs = 1

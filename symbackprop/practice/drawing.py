@@ -69,7 +69,7 @@ def _class_targets(network) -> dict[str, tuple[str, int]]:
     """Inputs a classification loss compares with: one-hot targets (by axis) and binary labels."""
     loss = network[network.loss_name]
     definition = loss.definition
-    if not isinstance(definition, T.LossOp):
+    if not isinstance(definition, T.LossNode):
         return {}
     record = LOSS_OPS.get(definition.kind)
     options = dict(definition.options)

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import rules
 from ..kernels import KERNELS
+from ..registry import Product
 
 #: Every code a wrong answer may be given, with what it means (docs/practice.md lists them too).
 MISTAKES: dict[str, str] = {
@@ -91,11 +91,11 @@ def _edge_variants(step, value: np.ndarray, numbers, adjoints: dict[str, Any], p
             return None
         return result
 
-    if local is not None and step.product == rules.RIGHT:
+    if local is not None and step.product == Product.RIGHT:
         result = attempt(lambda: np.matmul(upstream, swap(local)))
         if result is not None:
             yield Candidate("transpose", result, {"factor": _factor_text(step.local)})
-    if local is not None and step.product == rules.LEFT:
+    if local is not None and step.product == Product.LEFT:
         result = attempt(lambda: np.matmul(swap(local), upstream))
         if result is not None:
             yield Candidate("transpose", result, {"factor": _factor_text(step.local)})
@@ -105,7 +105,7 @@ def _edge_variants(step, value: np.ndarray, numbers, adjoints: dict[str, Any], p
         if result is not None:
             yield Candidate("activation_point", result, {"input": step.target, "output": step.source,
                                                          "activation": step.rules[0]})
-    if local is not None and step.product in (rules.HADAMARD, rules.SCALE) and not step.source == _loss_of(step):
+    if local is not None and step.product in (Product.HADAMARD, Product.SCALE) and not step.source == _loss_of(step):
         result = attempt(lambda: upstream * np.ones_like(local))
         if result is not None:
             yield Candidate("dropped_factor", result, {"factor": _factor_text(step.local)})

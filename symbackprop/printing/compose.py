@@ -36,6 +36,7 @@ from .blocks import Block, Display, Heading, Marker, Paragraph, Separator
 from .code import code_section
 from .example import Example
 from .names import Notation, held_fixed, partial, shape_latex
+from .naming import GeneratedNames
 from .numbers import WorkedValues
 from .options import Options
 from .prose import ordinal, rule_sentences, say
@@ -76,6 +77,7 @@ class Writer:
         self.scalar_shapes = any(q.shape is not None and q.elements is None for q in self.network.quantities())
         self.defined_at = {q.name: i for i, q in enumerate(self.network.quantities(elements=True))}
         self._worked: tuple[Mapping[str, Any], WorkedValues] | None = None
+        self.naming = GeneratedNames(self.derivation, self.notation)
 
     def worked(self, values: Mapping[str, Any]) -> WorkedValues:
         """The numbers of ``values``, worked out once however many sections of the document show them."""
@@ -94,6 +96,14 @@ class Writer:
         if isinstance(value, T.Tensor):
             return self.tensors.doprint(value)
         return ScalarPrinter(self.notation).doprint(sp.sympify(value))
+
+    def named(self, value: Any) -> str:
+        """``value`` as the passes print it: a long expression they repeat by its generated name."""
+        return self.naming.printer.doprint(value) if isinstance(value, T.Tensor) else self.expr(value)
+
+    def introductions(self, forms: list[Any]) -> list[str]:
+        """``u_{k} = …`` for each generated name ``forms`` use that has not been said yet."""
+        return [f"{name} &= {self.naming.definition(name)}" for name in self.naming.unsaid(forms)]
 
     def name(self, name: str) -> str:
         return self.notation.name(name)
@@ -171,8 +181,9 @@ class Writer:
         for quantity in self.defined():
             lhs = self.lhs(quantity)
             shape = self.shape(quantity.shape)
+            rows += self.introductions([quantity.definition])
             # shapes in a second aligned column, at their ∈
-            rows.append(f"{lhs} &= {self.expr(quantity.definition)}" + (rf" &\qquad {lhs} &{shape}" if shape else ""))
+            rows.append(f"{lhs} &= {self.named(quantity.definition)}" + (rf" &\qquad {lhs} &{shape}" if shape else ""))
         if self.derivation.batch:
             loss, sample = self.notation.loss, self.notation.sample_loss
             rows.append(rf"{loss} &= \frac{{1}}{{N}} \sum_{{i=1}}^{{N}} {sample}")
@@ -251,8 +262,11 @@ class Writer:
         return self.parts(total) if total is not None and total.kind == SUM else []
 
     def step_rows(self, step: Step) -> list[str]:
+        return [*self.introductions([step.result, step.local]), *self._step_rows(step)]
+
+    def _step_rows(self, step: Step) -> list[str]:
         target = step.target
-        result = f"{self.expr(step.result)}{self.shape(step.shape)}"
+        result = f"{self.named(step.result)}{self.shape(step.shape)}"
         if step.kind == SUM:
             parts = [self.contribution(part) for part in self.parts(step)]
             return [*broken_sum(self.adjoint(target), parts), f"&= {result}"]
@@ -280,7 +294,7 @@ class Writer:
         if step.product == "identity":
             one = "1" if step.shape is None else "I"
             return f"${local} = {one}$"
-        value = self.expr(step.local)
+        value = self.named(step.local)
         if step.product == "hadamard":
             return f"${local} = {value}$ ({self.say('local.elementwise')})"
         if step.product in ("right", "left"):

@@ -20,8 +20,9 @@ from . import structure as S
 from .blocks import Block, Bullets, Display, Heading, Paragraph
 from .names import partial
 from .numbers import WorkedValues, elided_indices, transposed
+from .precedence import Precedence, Printed
 from .scalars import ScalarPrinter, Shown
-from .tensors import ATOM, NEGATIVE, Printed, TensorPrinter
+from .tensors import TensorPrinter
 from .widths import ROW_WIDTH, printed_width
 
 if TYPE_CHECKING:
@@ -63,7 +64,8 @@ class Example:
         return None
 
     def number(self, value: Any) -> Printed:
-        return Printed(self.format.matrix(value), NEGATIVE if self.format.negative_scalar(value) else ATOM)
+        negative = self.format.negative_scalar(value)
+        return Printed(self.format.matrix(value), Precedence.NEGATIVE if negative else Precedence.ATOM)
 
     def factor(self, value: Any, first: bool) -> str:
         """A number in a product: a negative scalar is parenthesised unless it comes first."""
@@ -150,7 +152,7 @@ class Example:
             if self.values.batched:
                 rows.append(f"{lhs} &= {value}")
                 continue
-            symbolic = w.expr(quantity.definition)
+            symbolic = w.named(quantity.definition)
             numbers = self.substituted(quantity.definition)
             rows += _chain_of_equalities(lhs, [symbolic, numbers, value])
         return rows
@@ -191,7 +193,7 @@ class Example:
             return [row] if printed_width(row) <= ROW_WIDTH else _sum_rows(w.adjoint(target), terms, value)
         lhs = w.adjoint(target) if step.complete else w.contribution(step)
         if source == w.derivation.loss:
-            return _chain_of_equalities(lhs, [w.expr(step.result), self.substituted(step.result), value])
+            return _chain_of_equalities(lhs, [w.named(step.result), self.substituted(step.result), value])
         upstream = self.values.gradient(source)
         product = step.product
         if step.local is None or product not in ("hadamard", "scale", "right", "left"):

@@ -27,7 +27,7 @@ from ..network import INPUT, LOSS
 from . import structure as S
 from .blocks import Block, Display, Heading, Marker, Paragraph
 from .example import Example
-from .html import render
+from .html_blocks import render
 from .mathml import with_mathml
 from .numbers import WorkedValues
 from .options import Options

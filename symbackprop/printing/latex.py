@@ -6,6 +6,7 @@ provide (amsmath, amssymb, geometry), so it compiles with plain ``pdflatex``.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -206,9 +207,8 @@ def display(rows: tuple[str, ...], columns: int = 1) -> str:
 def joined(rows: tuple[str, ...]) -> str:
     """Display rows joined with ``\\\\``, or with ``\\\\*`` before a row that continues the equation above
     (it has no left side): an equation's rows are never split across pages."""
-    out = rows[:1]
-    for row in rows[1:]:
-        out = (*out, (" \\\\*\n" if row.startswith("&") else " \\\\\n") + row)
+    out = list(rows[:1])
+    out += [(" \\\\*\n" if row.startswith("&") else " \\\\\n") + row for row in rows[1:]]
     return "".join(out)
 
 
@@ -269,10 +269,6 @@ def _broken_chain(row: str) -> list[str]:
     return [head + lines[0], *(f"&= {line}" for line in lines[1:])]
 
 
-_OPENERS = re.compile(r"\\begin\b|\\left\b|\{")
-_CLOSERS = re.compile(r"\\end\b|\\right\b|\}")
-
-
 def _top_level_split(math: str) -> list[str] | None:
     """``math`` split at each `` = `` outside braces, environments and ``\\left … \\right``; None when
     it holds an alignment mark of its own."""
@@ -283,31 +279,31 @@ def _top_level_split(math: str) -> list[str] | None:
 def _top_level_parts(math: str, separators: tuple[str, ...]) -> list[tuple[str, str]] | None:
     """``math`` split before each of ``separators`` outside braces, environments and ``\\left … \\right``,
     each part with the separator before it (the first with none); None when it holds an alignment mark."""
-    parts, depth, start, index, before = [], 0, 0, 0, ""
-    while index < len(math):
-        if math[index] == "\\" and (_OPENERS.match(math, index) or _CLOSERS.match(math, index)):
-            depth += 1 if _OPENERS.match(math, index) else -1
-            index += 2
-            continue
-        if depth == 0 and index > start:
-            separator = next((s for s in separators if math.startswith(s, index)), None)
-            if separator is not None:
+    tokens = _tokens_with(separators)
+    parts, depth, start, position, before = [], 0, 0, 0, ""
+    while (token := tokens.search(math, position)) is not None:
+        found, index = token.group(), token.start()
+        position = token.end()
+        if found in separators:
+            if depth == 0 and index > start:
                 parts.append((before, math[start:index].strip()))
-                before, start = separator, index + len(separator)
-                index += len(separator)
-                continue
-        if math[index] == "\\":
-            index += 2
-            continue
-        if math[index] == "{":
+                before, start = found, position
+            else:
+                position = index + 1  # not a split here: read on from the separator's next character
+        elif found in ("{", r"\begin", r"\left"):
             depth += 1
-        elif math[index] == "}":
+        elif found in ("}", r"\end", r"\right"):
             depth -= 1
-        elif math[index] == "&" and depth == 0:
+        elif found == "&" and depth == 0:
             return None
-        index += 1
     parts.append((before, math[start:].strip()))
     return parts
+
+
+@functools.cache
+def _tokens_with(separators: tuple[str, ...]) -> re.Pattern[str]:
+    """What :func:`_top_level_parts` reads: nesting marks, escapes (skipped whole), ``&`` and the separators."""
+    return re.compile(r"\\(?:begin|left|end|right)\b|\\.|[{}&]|" + "|".join(map(re.escape, separators)), re.S)
 
 
 def _fitted(widest_left: str, row: str) -> str:

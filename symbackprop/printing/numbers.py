@@ -214,7 +214,9 @@ class WorkedValues:
         quantity = self.network[name]
         if quantity.group is not None:
             i, j = quantity.index
-            return self._sympy(np.asarray(table[quantity.group], dtype=object)[..., i, j])
+            whole = table[quantity.group]  # indexed where it is: converting all of it per element is quadratic
+            whole = whole if isinstance(whole, np.ndarray) else np.asarray(whole, dtype=object)
+            return self._sympy(whole[..., i, j])
         return self._sympy(table[name])
 
     def _sympy(self, value: Any) -> Any:

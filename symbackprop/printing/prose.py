@@ -96,6 +96,8 @@ PROSE: dict[str, dict[str, str]] = {
                             "$\\operatorname{{ReLU}}'(0) = 0$.",
         "conventions.relu_other": "ReLU has no derivative at 0; this document uses "
                                   "$\\operatorname{{ReLU}}'(0) = {value}$ (PyTorch's [[Autograd]] uses 0).",
+        "conventions.names": "Generated names ({names}) stand for expressions several steps share; each is "
+                             "written out where it is first used.",
         "code.heading": "Generated code",
         "code.intro": "The same steps as NumPy code (`Derivation.lambdify().source`):",
         "code.latexify": "Its gradient lines, rendered by latexify:",
@@ -254,6 +256,8 @@ PROSE: dict[str, dict[str, str]] = {
                             "$\\operatorname{{ReLU}}'(0) = 0$을 씁니다.",
         "conventions.relu_other": "ReLU는 0에서 미분할 수 없습니다. 이 문서는 "
                                   "$\\operatorname{{ReLU}}'(0) = {value}$을 씁니다 (PyTorch의 [[Autograd]]는 0).",
+        "conventions.names": "생성된 이름({names})은 여러 단계가 함께 쓰는 식을 나타내며, "
+                             "처음 쓰이는 곳에서 풀어 씁니다.",
         "code.heading": "생성된 코드",
         "code.intro": "같은 단계를 NumPy 코드로 옮긴 것입니다 (`Derivation.lambdify().source`):",
         "code.latexify": "gradient 계산 줄을 latexify로 표시하면:",

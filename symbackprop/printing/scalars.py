@@ -47,7 +47,7 @@ class ScalarPrinter(LatexPrinter):
         # A number next to a number needs an explicit ·; names read fine side by side.
         super().__init__({"long_frac_ratio": 2, "mul_symbol": "dot" if numeric else None})
         self.notation = notation
-        self.shown = dict(shown or {})
+        self.shown = shown if shown is not None else {}  # read only; copying it per expression is quadratic
 
     # -- symbols ------------------------------------------------------------------------
 

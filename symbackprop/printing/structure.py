@@ -54,7 +54,7 @@ def role(step: Step, derivation: Derivation) -> str:
 def loss_targets(network: Network) -> set[str]:
     """Inputs the loss compares the prediction with (the page's 정답), whole rather than element by element."""
     loss = network[network.loss_name]
-    if isinstance(loss.definition, T.LossOp):
+    if isinstance(loss.definition, T.LossNode):
         return {n.name for n in T.walk(loss.definition.target) if isinstance(n, T.Ref)}
     dependencies = [network[name] for name in loss.dependencies]
     if not any(q.kind == NODE for q in dependencies):

@@ -9,17 +9,17 @@ A ``leaf`` hook lets the worked example print numbers in place of names.
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Callable, Mapping
 
 import sympy as sp
 
 from .. import tensor as T
 from ..ops import ACTIVATION_OPS, LOSS_OPS, Activation
-from ..ops.record import ADD, ATOM, FRACTION, HADAMARD, NEGATIVE, POSTFIX, PRODUCT, Printed
 from ..visit import TreeVisitor
-from .indexing import IndexingPrinter
 from .names import Notation
 from .numbers import elided_indices
+from .precedence import Precedence, Printed
 from .scalars import ScalarPrinter, Shown
 
 _ARGUMENT = sp.Symbol("symbackprop_argument", real=True)
@@ -59,14 +59,16 @@ def _same_formula(first: Activation, second: Activation) -> bool:
     return cached[2]
 
 
-class TensorPrinter(IndexingPrinter, TreeVisitor):
+class TensorPrinter(TreeVisitor):
     """``doprint(tree)`` → LaTeX.  ``shown`` replaces scalar symbols by text (numbers)."""
+
+    interpretation = "latex"
 
     def __init__(self, notation: Notation, *, leaf: Leaf | None = None,
                  shown: Mapping[sp.Symbol, Shown] | None = None) -> None:
         self.notation = notation
         self.leaf = leaf
-        self.shown = dict(shown or {})
+        self.shown = shown if shown is not None else {}
 
     def doprint(self, tree: T.Tensor) -> str:
         return self.print(tree).text
@@ -80,7 +82,15 @@ class TensorPrinter(IndexingPrinter, TreeVisitor):
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _wrapped(self, node: T.Tensor, at_least: int) -> str:
+    def _replaced(self, node: T.Tensor) -> bool:
+        """Whether the leaf printer writes ``node`` as one unit (a name, a number) rather than its operation."""
+        return self.leaf is not None and self.leaf(node) is not None
+
+    def shown_indices(self, count: int) -> list[int | None]:
+        """Which of ``count`` parts a row prints, None standing for the elided middle (as a matrix's entries)."""
+        return elided_indices(count)
+
+    def wrapped(self, node: T.Tensor, at_least: int) -> str:
         printed = self.print(node)
         if printed.precedence < at_least:
             return rf"\left({printed.text}\right)"
@@ -94,61 +104,62 @@ class TensorPrinter(IndexingPrinter, TreeVisitor):
     def _scalar_precedence(self, expr: sp.Expr, text: str) -> int:
         if expr in self.shown:
             shown = self.shown[expr]
-            return ADD if shown.needs_parentheses else ATOM
+            return Precedence.ADD if shown.needs_parentheses else Precedence.ATOM
         if expr.is_Add or text.startswith("-"):
-            return ADD
+            return Precedence.ADD
         if expr.is_Mul or isinstance(expr, T.AdjointSymbol) or (expr.is_Rational and not expr.is_Integer):
-            return PRODUCT if expr.is_Mul else FRACTION
-        return ATOM
+            return Precedence.PRODUCT if expr.is_Mul else Precedence.FRACTION
+        return Precedence.ATOM
 
-    def _function_argument(self, node: T.Tensor) -> str:
+    def function_argument(self, node: T.Tensor) -> str:
         return self.print(node).text
 
     # -- leaves ---------------------------------------------------------------------------------
 
     def visit_Ref(self, node: T.Ref) -> Printed:
-        return Printed(self.notation.name(node.name), ATOM)
+        return Printed(self.notation.name(node.name), Precedence.ATOM)
 
     def visit_Adjoint(self, node: T.Adjoint) -> Printed:
-        return Printed(self.notation.adjoint(node.name), FRACTION)
+        return Printed(self.notation.adjoint(node.name), Precedence.FRACTION)
 
     def visit_Scalar(self, node: T.Scalar) -> Printed:
         return self.scalar(node.expr)
 
     def visit_Ones(self, node: T.Ones) -> Printed:
         rows, columns = node.shape
-        return Printed(rf"\mathbf{{1}}_{{{rows} \times {columns}}}", ATOM)
+        return Printed(rf"\mathbf{{1}}_{{{rows} \times {columns}}}", Precedence.ATOM)
 
     # -- operations -----------------------------------------------------------------------------
 
     def visit_MatMul(self, node: T.MatMul) -> Printed:
         left = self.print(node.left)
-        left_text = left.text if left.precedence >= PRODUCT and not isinstance(node.left, T.Hadamard) else (
-            rf"\left({left.text}\right)")
-        right_text = self._wrapped(node.right, FRACTION if isinstance(node.right, T.MatMul) else PRODUCT)
-        return Printed(rf"{left_text} \, {right_text}", PRODUCT)
+        left_text = left.text if left.precedence >= Precedence.PRODUCT and (
+            not node.left.hadamard_product or self._replaced(node.left)) else rf"\left({left.text}\right)"
+        tightness = Precedence.FRACTION if isinstance(node.right, T.MatMul) else Precedence.PRODUCT
+        right_text = self.wrapped(node.right, tightness)
+        return Printed(rf"{left_text} \, {right_text}", Precedence.PRODUCT)
 
     def visit_Hadamard(self, node: T.Hadamard) -> Printed:
         if node.left.is_scalar != node.right.is_scalar:  # a 1×1 factor scales: c x, not c ⊙ x
             factor, other = (node.left, node.right) if node.left.is_scalar else (node.right, node.left)
             printed = self.print(factor)
-            factor_text = printed.text if printed.precedence >= PRODUCT else rf"\left({printed.text}\right)"
-            operand = self._wrapped(other, PRODUCT)
+            factor_text = printed.text if printed.precedence >= Precedence.PRODUCT else rf"\left({printed.text}\right)"
+            operand = self.wrapped(other, Precedence.PRODUCT)
             # a number beside a number, or beside the vector of ones 𝟏, would read as one number
             numbers_meet = factor_text[-1:].isdigit() or operand[:1].isdigit() or operand.startswith("-")
             separator = r" \cdot " if numbers_meet else " "
-            return Printed(f"{factor_text}{separator}{operand}", PRODUCT)
+            return Printed(f"{factor_text}{separator}{operand}", Precedence.PRODUCT)
         parts = []
         for operand in (node.left, node.right):
             printed = self.print(operand)
             # ⊙ is associative; a quotient inside a product is parenthesised so that ⊘ never reads ambiguously
-            keep = printed.precedence >= HADAMARD and not isinstance(
-                operand, (T.MatMul, T.Divide, T.AxisSum, T.BroadcastTo))
+            keep = printed.precedence >= Precedence.HADAMARD and (
+                self._replaced(operand) or not operand.grouped_in_hadamard)
             parts.append(printed.text if keep else rf"\left({printed.text}\right)")
-        return Printed(r" \odot ".join(parts), HADAMARD)
+        return Printed(r" \odot ".join(parts), Precedence.HADAMARD)
 
     def visit_Add(self, node: T.Add) -> Printed:
-        return Printed(self.print(node.left).text + self._added(node.right), ADD)
+        return Printed(self.print(node.left).text + self._added(node.right), Precedence.ADD)
 
     def visit_AddAll(self, node: T.AddAll) -> Printed:
         """a + b + c as the two-term sums would print it; a long sum by its first four and last two terms."""
@@ -156,65 +167,40 @@ class TensorPrinter(IndexingPrinter, TreeVisitor):
         text = self.print(node.terms[0]).text
         for index in shown[1:]:
             text += r" + \cdots" if index is None else self._added(node.terms[index])
-        return Printed(text, ADD)
+        return Printed(text, Precedence.ADD)
 
     def _added(self, right: T.Tensor) -> str:
         """`` + b`` after the terms before it, or `` - b`` for a term with a minus sign."""
         if isinstance(right, T.Scale) and right.factor.could_extract_minus_sign():
             negated = T.scale(-right.factor, right.operand)
-            return f" - {self._wrapped(negated, PRODUCT)}"
+            return f" - {self.wrapped(negated, Precedence.PRODUCT)}"
         if isinstance(right, T.Scalar) and right.expr.could_extract_minus_sign():
             negated = self.scalar(-right.expr)
-            text = negated.text if negated.precedence > ADD else rf"\left({negated.text}\right)"
+            text = negated.text if negated.precedence > Precedence.ADD else rf"\left({negated.text}\right)"
             return f" - {text}"
-        return f" + {self._wrapped(right, NEGATIVE)}"
+        return f" + {self.wrapped(right, Precedence.NEGATIVE)}"
 
     def visit_Scale(self, node: T.Scale) -> Printed:
         factor = sp.sympify(node.factor)
         if factor.could_extract_minus_sign():
             positive = T.scale(-factor, node.operand)
-            return Printed("-" + self._wrapped(positive, PRODUCT), NEGATIVE)
+            return Printed("-" + self.wrapped(positive, Precedence.PRODUCT), Precedence.NEGATIVE)
         printed = self.scalar(factor)
-        factor_text = printed.text if printed.precedence >= PRODUCT else rf"\left({printed.text}\right)"
-        operand = self._wrapped(node.operand, PRODUCT)
+        factor_text = printed.text if printed.precedence >= Precedence.PRODUCT else rf"\left({printed.text}\right)"
+        operand = self.wrapped(node.operand, Precedence.PRODUCT)
         # two numbers side by side would read as one: 0.3 \cdot 6.15
         separator = r" \cdot " if operand[:1].isdigit() or operand.startswith("-") else " "
-        return Printed(f"{factor_text}{separator}{operand}", PRODUCT)
+        return Printed(f"{factor_text}{separator}{operand}", Precedence.PRODUCT)
 
     def visit_Transpose(self, node: T.Transpose) -> Printed:
-        return Printed(self._wrapped(node.operand, ATOM) + r"^{\top}", POSTFIX)
+        return Printed(self.wrapped(node.operand, Precedence.ATOM) + r"^{\top}", Precedence.POSTFIX)
 
     def visit_Power(self, node: T.Power) -> Printed:
         exponent = self.scalar(node.exponent).text
-        return Printed(self._wrapped(node.operand, ATOM) + rf"^{{\circ {exponent}}}", POSTFIX)
+        return Printed(self.wrapped(node.operand, Precedence.ATOM) + rf"^{{\circ {exponent}}}", Precedence.POSTFIX)
 
     def visit_Sum(self, node: T.Sum) -> Printed:
-        return Printed(rf"\operatorname{{sum}}\left({self._function_argument(node.operand)}\right)", ATOM)
-
-    def visit_Divide(self, node: T.Divide) -> Printed:
-        parts = []
-        for operand in (node.left, node.right):
-            printed = self.print(operand)
-            keep = printed.precedence >= FRACTION and not isinstance(operand, T.MatMul)
-            parts.append(printed.text if keep else rf"\left({printed.text}\right)")
-        return Printed(r" \oslash ".join(parts), HADAMARD)
-
-    def visit_AxisSum(self, node: T.AxisSum) -> Printed:
-        rows, columns = node.operand.shape
-        operand = self._wrapped(node.operand, PRODUCT if not isinstance(node.operand, T.Hadamard) else ATOM)
-        if node.axis == T.ROWS:  # 1ᵀ X: each column summed, a row
-            return Printed(rf"\mathbf{{1}}_{{{rows}}}^{{\top}} \, {operand}", PRODUCT)
-        return Printed(rf"{operand} \, \mathbf{{1}}_{{{columns}}}", PRODUCT)
-
-    def visit_BroadcastTo(self, node: T.BroadcastTo) -> Printed:
-        rows, columns = node.shape
-        operand = self._wrapped(node.operand, PRODUCT if not isinstance(node.operand, T.Hadamard) else ATOM)
-        kind = T.broadcast_kind(node.operand.shape, node.shape)
-        if kind == "row":  # 1 g: the row repeated down every row
-            return Printed(rf"\mathbf{{1}}_{{{rows}}} \, {operand}", PRODUCT)
-        if kind == "column":  # g 1ᵀ: the column repeated across every column
-            return Printed(rf"{operand} \, \mathbf{{1}}_{{{columns}}}^{{\top}}", PRODUCT)
-        return Printed(rf"{operand} \, \mathbf{{1}}_{{{rows} \times {columns}}}", PRODUCT)
+        return Printed(rf"\operatorname{{sum}}\left({self.function_argument(node.operand)}\right)", Precedence.ATOM)
 
     def visit_Elementwise(self, node: T.Elementwise) -> Printed:
         function = node.function
@@ -222,31 +208,25 @@ class TensorPrinter(IndexingPrinter, TreeVisitor):
         if function.is_derivative_of is None:
             op = ACTIVATION_OPS.get(function.name)
             if op is not None and op.call_latex is not None and op.activation is function:
-                return Printed(op.call_latex(argument.text), ATOM)
-            return Printed(rf"{activation_name(function)}\left({argument.text}\right)", ATOM)
+                return Printed(op.call_latex(argument.text), Precedence.ATOM)
+            return Printed(rf"{activation_name(function)}\left({argument.text}\right)", Precedence.ATOM)
         special = _elementwise_derivative(function, argument.text)
         if special is not None:
             return special
         # any other f′: SymPy's derivative with the operand in place of the variable (element-wise)
-        shown = {**self.shown, _ARGUMENT: Shown(argument.text, compound=argument.precedence < ATOM)}
+        shown = ChainMap({_ARGUMENT: Shown(argument.text, compound=argument.precedence < Precedence.ATOM)}, self.shown)
         body = sp.sympify(function.formula(_ARGUMENT))
         text = ScalarPrinter(self.notation, shown, numeric=bool(self.shown)).doprint(body)
         return Printed(text, self._scalar_precedence(body, text) if body != _ARGUMENT else argument.precedence)
 
-    def visit_Normalised(self, node: T.Normalised) -> Printed:
-        name = r"\operatorname{softmax}" if isinstance(node, T.Softmax) else r"\log \operatorname{softmax}"
-        if not node.along_vector:  # a matrix: say which way each distribution runs
-            name += r"_{\mathrm{row}}" if node.axis == 1 else r"_{\mathrm{col}}"
-        return Printed(rf"{name}\left({self._function_argument(node.operand)}\right)", ATOM)
-
-    def visit_LossOp(self, node: T.LossOp) -> Printed:
-        h = self._wrapped(node.prediction, ATOM)
-        y = self._wrapped(node.target, ATOM)
+    def visit_LossNode(self, node: T.LossNode) -> Printed:
+        h = self.wrapped(node.prediction, Precedence.ATOM)
+        y = self.wrapped(node.target, Precedence.ATOM)
         rows, columns = node.prediction.shape
         return LOSS_OPS[node.kind].latex(h, y, rows * columns, node.prediction.is_scalar, **dict(node.options))
 
     def visit_LossGradient(self, node: T.LossGradient) -> Printed:
-        h = self._wrapped(node.prediction, ATOM)
-        y = self._wrapped(node.target, ATOM)
+        h = self.wrapped(node.prediction, Precedence.ATOM)
+        y = self.wrapped(node.target, Precedence.ATOM)
         rows, columns = node.prediction.shape
         return LOSS_OPS[node.kind].gradient(node.wrt).latex(h, y, rows * columns, **dict(node.options))

@@ -11,22 +11,9 @@ Scalar SymPy expressions are differentiated by SymPy (``sympy.diff``) one
 named input at a time; :func:`scalar_step` also names the kind of step for the prose.
 """
 
-from . import (
-    axes,  # noqa: F401 - the rules of axes, broadcasting and division
-    indexing,  # noqa: F401 - slices and concatenations
-    softmax,  # noqa: F401 - softmax and log-softmax
-    tensor_ops,  # noqa: F401 - declaring the core rules registers them
-)
-from .registry import (
-    HADAMARD,
-    IDENTITY,
-    LEFT,
-    OTHER,
-    RIGHT,
+from ..registry import (
     RULES,
-    SCALE,
-    SUM,
-    TRANSPOSE,
+    Product,
     Pull,
     Rule,
     activation_rule,
@@ -34,9 +21,12 @@ from .registry import (
     register,
     vjp,
 )
+from . import (
+    tensor_ops,  # noqa: F401 - declaring the core rules registers them
+)
 from .scalars import scalar_local, scalar_steps
 
 __all__ = [
-    "HADAMARD", "IDENTITY", "LEFT", "OTHER", "RIGHT", "RULES", "SCALE", "SUM", "TRANSPOSE", "Pull", "Rule",
+    "RULES", "Product", "Pull", "Rule",
     "activation_rule", "pulls", "register", "scalar_local", "scalar_steps", "vjp",
 ]

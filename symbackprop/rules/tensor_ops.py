@@ -4,20 +4,7 @@ from __future__ import annotations
 
 from .. import tensor as T
 from ..ops import ACTIVATION_OPS, LOSS_OPS
-from .registry import (
-    HADAMARD,
-    IDENTITY,
-    LEFT,
-    OTHER,
-    RIGHT,
-    SCALE,
-    SUM,
-    TRANSPOSE,
-    Pull,
-    activation_rule,
-    register,
-    vjp,
-)
+from ..registry import Product, Pull, activation_rule, register, vjp
 
 register("seed", "the loss's gradient with respect to itself is 1",
           "손실의 자기 자신에 대한 gradient는 1")
@@ -68,25 +55,12 @@ for _loss in LOSS_OPS.values():
     register("loss_target:" + _loss.name, *_loss.target.sentence)
 
 
-#: The rule of an operand repeated along an axis, by how it was repeated (see tensor.broadcast_kind).
-BROADCAST_RULES = {"scalar": "broadcast", "row": "broadcast_row", "column": "broadcast_column"}
-
-
-def broadcast_back(operand: T.Tensor, result: T.Tensor, gradient: T.Tensor) -> tuple[T.Tensor, str | None]:
-    """A scalar, row or column broadcast over ``result`` receives the gradient summed along the broadcast
-    axes; the rule of that sum, or None where the operand was not broadcast."""
-    kind = T.broadcast_kind(operand.shape, result.shape)
-    if kind is None:
-        return gradient, None
-    return T.reduce_to(gradient, operand.shape), BROADCAST_RULES[kind]
-
-
 @vjp(T.Add)
 def _add(op: T.Add, g: T.Tensor) -> list[Pull]:
     result = []
     for operand in (op.left, op.right):
-        gradient, rule = broadcast_back(operand, op, g)
-        result.append(Pull(operand, gradient, rule or "add", None, IDENTITY if rule is None else SUM))
+        gradient, rule = T.broadcast_back(operand, op, g)
+        result.append(Pull(operand, gradient, rule or "add", None, Product.IDENTITY if rule is None else Product.SUM))
     return result
 
 
@@ -94,8 +68,8 @@ def _add(op: T.Add, g: T.Tensor) -> list[Pull]:
 def _matmul(op: T.MatMul, g: T.Tensor) -> list[Pull]:
     a, b = op.left, op.right
     return [
-        Pull(a, T.matmul(g, T.transpose(b)), "matmul", T.transpose(b), RIGHT),
-        Pull(b, T.matmul(T.transpose(a), g), "matmul", T.transpose(a), LEFT),
+        Pull(a, T.matmul(g, T.transpose(b)), "matmul", T.transpose(b), Product.RIGHT),
+        Pull(b, T.matmul(T.transpose(a), g), "matmul", T.transpose(a), Product.LEFT),
     ]
 
 
@@ -103,53 +77,53 @@ def _matmul(op: T.MatMul, g: T.Tensor) -> list[Pull]:
 def _hadamard(op: T.Hadamard, g: T.Tensor) -> list[Pull]:
     result = []
     for operand, other in ((op.left, op.right), (op.right, op.left)):
-        gradient, rule = broadcast_back(operand, op, T.hadamard(g, other))
+        gradient, rule = T.broadcast_back(operand, op, T.hadamard(g, other))
         if rule is not None:
             result.append(Pull(operand, gradient, "hadamard" if rule == "broadcast" else "hadamard_" + rule,
-                               other, OTHER))
+                               other, Product.OTHER))
         else:
-            result.append(Pull(operand, gradient, "hadamard", other, HADAMARD))
+            result.append(Pull(operand, gradient, "hadamard", other, Product.HADAMARD))
     return result
 
 
 @vjp(T.Scale)
 def _scale(op: T.Scale, g: T.Tensor) -> list[Pull]:
-    result = [Pull(op.operand, T.scale(op.factor, g), "scale", op.factor, SCALE)]
+    result = [Pull(op.operand, T.scale(op.factor, g), "scale", op.factor, Product.SCALE)]
     if op.factor.free_symbols:
         # a factor that depends on quantities is an operand too: it receives Σ g ⊙ operand
         result.append(Pull(T.Scalar(op.factor), T.total(T.hadamard(g, op.operand)),
-                           "multiply", op.operand, OTHER))
+                           "multiply", op.operand, Product.OTHER))
     return result
 
 
 @vjp(T.Transpose)
 def _transpose(op: T.Transpose, g: T.Tensor) -> list[Pull]:
-    return [Pull(op.operand, T.transpose(g), "transpose", None, TRANSPOSE)]
+    return [Pull(op.operand, T.transpose(g), "transpose", None, Product.TRANSPOSE)]
 
 
 @vjp(T.Elementwise)
 def _elementwise(op: T.Elementwise, g: T.Tensor) -> list[Pull]:
     local = T.Elementwise(op.function.derivative, op.operand)
-    return [Pull(op.operand, T.hadamard(g, local), activation_rule(op.function.name), local, HADAMARD)]
+    return [Pull(op.operand, T.hadamard(g, local), activation_rule(op.function.name), local, Product.HADAMARD)]
 
 
 @vjp(T.Power)
 def _power(op: T.Power, g: T.Tensor) -> list[Pull]:
     local = T.scale(op.exponent, T.power(op.operand, op.exponent - 1))
-    return [Pull(op.operand, T.hadamard(g, local), "power", local, HADAMARD)]
+    return [Pull(op.operand, T.hadamard(g, local), "power", local, Product.HADAMARD)]
 
 
 @vjp(T.Sum)
 def _sum(op: T.Sum, g: T.Tensor) -> list[Pull]:
-    return [Pull(op.operand, T.hadamard(g, T.Ones(op.operand.shape)), "total", None, SUM)]
+    return [Pull(op.operand, T.hadamard(g, T.Ones(op.operand.shape)), "total", None, Product.SUM)]
 
 
-@vjp(T.LossOp)
-def _loss(op: T.LossOp, g: T.Tensor) -> list[Pull]:
+@vjp(T.LossNode)
+def _loss(op: T.LossNode, g: T.Tensor) -> list[Pull]:
     result = []
     for wrt, operand, rule in (("prediction", op.prediction, "loss:"), ("target", op.target, "loss_target:")):
         if wrt == "target" and dict(op.options).get("index"):
             continue  # class indices are integers: nothing flows back to them, as in PyTorch
         local = T.LossGradient(op.kind, wrt, op.prediction, op.target, op.options)
-        result.append(Pull(operand, T.hadamard(g, local), rule + op.kind, local, SCALE))
+        result.append(Pull(operand, T.hadamard(g, local), rule + op.kind, local, Product.SCALE))
     return result

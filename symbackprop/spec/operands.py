@@ -17,7 +17,7 @@ import sympy as sp
 from .. import tensor as T
 from ..errors import ShapeMismatchError
 from ..finite import number_problem
-from ..tensor.indexing import select_elements
+from ..tensor.subscripts import select_elements
 
 __all__ = ["Operand", "as_matrix", "collapse", "scalar_number_problem", "unwrap"]
 

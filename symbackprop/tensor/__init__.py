@@ -18,7 +18,6 @@ from .algebra import (
     add_all,
     as_scalar_expr,
     as_tensor,
-    divide,
     free_scalars,
     hadamard,
     matmul,
@@ -30,10 +29,21 @@ from .algebra import (
     transpose,
     walk,
 )
-from .axes import COLUMNS, ROWS, AxisSum, BroadcastTo, axis_sum, broadcast_kind, broadcast_to, check_axis, reduce_to
+from .axes import (
+    COLUMNS,
+    ROWS,
+    AxisSum,
+    BroadcastTo,
+    axis_sum,
+    broadcast_back,
+    broadcast_kind,
+    broadcast_to,
+    check_axis,
+    reduce_to,
+)
 from .base import shape_text
-from .division import Divide
-from .indexing import Concat, Embed, Slice, concat, embed, normalize_axis, select, slice_of, spans_of
+from .division import Divide, divide
+from .indexing import Concat, Embed, Slice, concat, embed, select, slice_of
 from .nodes import (
     BATCH_SIZE,
     SCALAR_SHAPE,
@@ -44,7 +54,7 @@ from .nodes import (
     Elementwise,
     Hadamard,
     LossGradient,
-    LossOp,
+    LossNode,
     MatMul,
     Ones,
     Power,
@@ -57,15 +67,17 @@ from .nodes import (
     Transpose,
 )
 from .softmax import LogSoftmax, Normalised, Softmax, log_softmax, softmax
+from .subscripts import normalize_axis, spans_of
 
 __all__ = [
     "BATCH_SIZE", "SCALAR_SHAPE", "Add", "AddAll", "Adjoint", "AdjointSymbol", "Elementwise", "Hadamard",
-    "LossGradient", "LossOp", "MatMul", "Ones", "Owner", "Power", "Ref", "Scalar", "Scale", "Shape",
+    "LossGradient", "LossNode", "MatMul", "Ones", "Owner", "Power", "Ref", "Scalar", "Scale", "Shape",
     "ShapeMismatchError", "Sum", "Tensor", "Transpose", "add", "add_all", "as_scalar_expr", "as_tensor",
     "free_scalars", "hadamard", "matmul", "multiply",
     "power", "scale", "shape_text", "total", "transpose", "walk",
     "Concat", "Embed", "Slice", "concat", "embed", "normalize_axis", "select", "slice_of", "spans_of",
     "LogSoftmax", "Normalised", "Softmax", "log_softmax", "softmax",
-    "COLUMNS", "ROWS", "AxisSum", "BroadcastTo", "Divide", "axis_sum", "broadcast_kind", "broadcast_to", "check_axis",
+    "COLUMNS", "ROWS", "AxisSum", "BroadcastTo", "Divide", "axis_sum", "broadcast_back", "broadcast_kind",
+    "broadcast_to", "check_axis",
     "divide", "mean", "reduce_to",
 ]

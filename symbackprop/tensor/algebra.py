@@ -6,10 +6,9 @@ from typing import Any
 
 import sympy as sp
 
-from ..errors import InvalidNumberError, InvalidOperandError, ShapeMismatchError
+from ..errors import InvalidOperandError, ShapeMismatchError
 from .axes import axis_sum, broadcast_shape, check_axis
 from .base import shape_text
-from .division import Divide
 from .nodes import (
     Add,
     AddAll,
@@ -57,12 +56,12 @@ def as_tensor(value: Any, beside: Tensor | None = None) -> Tensor:
     raise InvalidOperandError(f"cannot use {type(value).__name__} {value!r} in a tensor expression")
 
 
-def _require_broadcastable(op: str, left: Tensor, right: Tensor) -> None:
+def require_broadcastable(op: str, left: Tensor, right: Tensor) -> None:
     broadcast_shape(op, left, right)
 
 
 def add(left: Tensor, right: Tensor) -> Tensor:
-    _require_broadcastable("add", left, right)
+    require_broadcastable("add", left, right)
     return Add(left, right)
 
 
@@ -105,7 +104,7 @@ def matmul(left: Tensor, right: Tensor) -> Tensor:
 
 
 def hadamard(left: Tensor, right: Tensor) -> Tensor:
-    _require_broadcastable("multiply element-wise", left, right)
+    require_broadcastable("multiply element-wise", left, right)
     if isinstance(left, Scalar):
         return scale(left.expr, right)
     if isinstance(right, Scalar):
@@ -159,16 +158,6 @@ def power(operand: Tensor, exponent: Any) -> Tensor:
     if exponent == 1:
         return operand
     return Power(operand, exponent)
-
-
-def divide(numerator: Tensor, divisor: Tensor) -> Tensor:
-    """``a / b`` element-wise; a constant divisor is a factor 1/c, and a zero constant is refused."""
-    _require_broadcastable("divide element-wise", numerator, divisor)
-    if isinstance(divisor, Scalar):
-        if divisor.expr == 0:
-            raise InvalidNumberError(f"cannot divide {numerator!r} by zero")
-        return scale(1 / divisor.expr, numerator)
-    return Divide(numerator, divisor)
 
 
 def total(operand: Tensor, axis: Any = None) -> Tensor:

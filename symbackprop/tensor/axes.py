@@ -6,17 +6,24 @@ length is 1.  Its gradient is then the sum of the gradient along that axis,
 1ᵀ G for a row and G 1 for a column, an :class:`AxisSum`; the gradient of an
 :class:`AxisSum` goes back by repeating it, 1 g for a row sum, g 1ᵀ for a
 column sum, a :class:`BroadcastTo`.
+
+Everything about the two operations is here: the node types and their
+constructors, their chain-rule steps and rule sentences, and what each
+interpreter does with them (code, closed forms, operation counts, LaTeX, graph
+labels).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import sympy as sp
 
 from ..errors import InvalidAxisError, ShapeMismatchError
+from ..printing.precedence import Precedence, Printed
+from ..registry import Product, Pull, interprets, register, served_generically, vjp
 from .base import shape_text
 from .nodes import SCALAR_SHAPE, Shape, Sum, Tensor, Unary
 
@@ -28,6 +35,7 @@ ROWS, COLUMNS = 0, 1
 class AxisSum(Unary):
     """The sum over one axis: ``axis=0`` gives the (1, n) row of column sums, ``axis=1`` the (m, 1) column."""
 
+    grouped_in_hadamard: ClassVar[bool] = True
     operand: Tensor
     axis: int
 
@@ -44,6 +52,7 @@ class AxisSum(Unary):
 class BroadcastTo(Unary):
     """A row, column or scalar repeated to a larger shape (the gradient of a sum over an axis)."""
 
+    grouped_in_hadamard: ClassVar[bool] = True
     operand: Tensor
     target_shape: Shape
 
@@ -108,6 +117,19 @@ def broadcast_to(operand: Tensor, shape: Shape) -> Tensor:
     return operand if operand.shape == shape else BroadcastTo(operand, shape)
 
 
+#: The rule of an operand repeated along an axis, by how it was repeated (see :func:`broadcast_kind`).
+BROADCAST_RULES = {"scalar": "broadcast", "row": "broadcast_row", "column": "broadcast_column"}
+
+
+def broadcast_back(operand: Tensor, result: Tensor, gradient: Tensor) -> tuple[Tensor, str | None]:
+    """A scalar, row or column broadcast over ``result`` receives the gradient summed along the broadcast
+    axes; the rule of that sum, or None where the operand was not broadcast."""
+    kind = broadcast_kind(operand.shape, result.shape)
+    if kind is None:
+        return gradient, None
+    return reduce_to(gradient, operand.shape), BROADCAST_RULES[kind]
+
+
 def broadcast_kind(operand: Shape, result: Shape) -> str | None:
     """How an operand of shape ``operand`` was repeated to ``result``: "scalar", "row", "column" or None."""
     if operand == result:
@@ -117,5 +139,103 @@ def broadcast_kind(operand: Shape, result: Shape) -> str | None:
     return "row" if operand[0] == 1 else "column"
 
 
-__all__ = ["COLUMNS", "ROWS", "AxisSum", "BroadcastTo", "axis_sum", "broadcast_kind", "broadcast_shape",
+# -- the chain rule ------------------------------------------------------------------------------
+
+register("sum_rows", r"a sum over the rows sends each column's gradient to every entry of that column, $\mathbf{1} g$",
+         r"행에 대한 합: 각 열의 gradient를 그 열의 모든 원소에 전달 ($\mathbf{1} g$)")
+register("sum_columns",
+         r"a sum over the columns sends each row's gradient to every entry of that row, $g \mathbf{1}^{\top}$",
+         r"열에 대한 합: 각 행의 gradient를 그 행의 모든 원소에 전달 ($g \mathbf{1}^{\top}$)")
+
+
+@vjp(AxisSum)
+def _axis_sum_vjp(op: AxisSum, g: Tensor) -> list[Pull]:
+    rule = "sum_rows" if op.axis == ROWS else "sum_columns"
+    return [Pull(op.operand, broadcast_to(g, op.operand.shape), rule, None, Product.SUM)]
+
+
+@vjp(BroadcastTo)
+def _broadcast_to_vjp(op: BroadcastTo, g: Tensor) -> list[Pull]:
+    gradient, rule = broadcast_back(op.operand, op, g)
+    return [Pull(op.operand, gradient, rule or "add", None, Product.SUM)]
+
+
+# -- the interpreters ----------------------------------------------------------------------------
+
+@interprets("code", AxisSum)
+def _axis_sum_code(emitter: Any, node: AxisSum) -> Any:
+    return emitter.call("_axis_sum", emitter.tensor(node.operand), emitter.constant(node.axis))
+
+
+@interprets("code", BroadcastTo)
+def _broadcast_to_code(emitter: Any, node: BroadcastTo) -> Any:
+    return emitter.call("_broadcast", emitter.tensor(node.operand), *(emitter.constant(d) for d in node.shape))
+
+
+@interprets("explicit", AxisSum)
+def _axis_sum_explicit(closed: Any, node: AxisSum) -> sp.ImmutableMatrix:
+    value = closed.visit(node.operand)
+    if node.axis == ROWS:
+        return sp.ImmutableMatrix([[sum(value[:, j]) for j in range(value.cols)]])
+    return sp.ImmutableMatrix([[sum(value[i, :])] for i in range(value.rows)])
+
+
+@interprets("explicit", BroadcastTo)
+def _broadcast_to_explicit(closed: Any, node: BroadcastTo) -> sp.ImmutableMatrix:
+    return closed.repeated(closed.visit(node.operand), node.shape)
+
+
+@interprets("count", AxisSum)
+def _axis_sum_count(counter: Any, node: AxisSum) -> int:
+    rows, columns = node.operand.shape
+    additions = (rows - 1) * columns if node.axis == ROWS else rows * (columns - 1)
+    return additions + counter.count(node.operand)
+
+
+@interprets("count", BroadcastTo)
+def _broadcast_to_count(counter: Any, node: BroadcastTo) -> int:
+    return counter.count(node.operand)  # repeating a value is no arithmetic
+
+
+def _factor(printer: Any, operand: Tensor) -> str:
+    """The operand of 1ᵀ X or X 1: parenthesised unless it binds as a product (an element-wise product is)."""
+    return printer.wrapped(operand, Precedence.ATOM if operand.hadamard_product else Precedence.PRODUCT)
+
+
+@interprets("latex", AxisSum)
+def _axis_sum_latex(printer: Any, node: AxisSum) -> Printed:
+    rows, columns = node.operand.shape
+    operand = _factor(printer, node.operand)
+    if node.axis == ROWS:  # 1ᵀ X: each column summed, a row
+        return Printed(rf"\mathbf{{1}}_{{{rows}}}^{{\top}} \, {operand}", Precedence.PRODUCT)
+    return Printed(rf"{operand} \, \mathbf{{1}}_{{{columns}}}", Precedence.PRODUCT)
+
+
+@interprets("latex", BroadcastTo)
+def _broadcast_to_latex(printer: Any, node: BroadcastTo) -> Printed:
+    rows, columns = node.shape
+    operand = _factor(printer, node.operand)
+    kind = broadcast_kind(node.operand.shape, node.shape)
+    if kind == "row":  # 1 g: the row repeated down every row
+        return Printed(rf"\mathbf{{1}}_{{{rows}}} \, {operand}", Precedence.PRODUCT)
+    if kind == "column":  # g 1ᵀ: the column repeated across every column
+        return Printed(rf"{operand} \, \mathbf{{1}}_{{{columns}}}^{{\top}}", Precedence.PRODUCT)
+    return Printed(rf"{operand} \, \mathbf{{1}}_{{{rows} \times {columns}}}", Precedence.PRODUCT)
+
+
+@interprets("dot", AxisSum)
+def _axis_sum_dot(writer: Any, node: AxisSum) -> str:
+    return writer.apply("Σ rows" if node.axis == ROWS else "Σ columns", [node.operand])
+
+
+@interprets("dot", BroadcastTo)
+def _broadcast_to_dot(writer: Any, node: BroadcastTo) -> str:
+    return writer.gradient_side(node)
+
+
+served_generically(("factor_text", "upstream"), AxisSum, BroadcastTo)
+
+
+__all__ = ["BROADCAST_RULES", "COLUMNS", "ROWS", "AxisSum", "BroadcastTo", "broadcast_back", "axis_sum",
+    "broadcast_kind", "broadcast_shape",
            "broadcast_to", "check_axis", "reduce_to"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from functools import cached_property
 from types import ModuleType
-from typing import Any
+from typing import Any, ClassVar
 
 import sympy as sp
 
@@ -19,6 +19,12 @@ def _algebra() -> ModuleType:
     from . import algebra  # the constructors build node types defined on this base: looked up when first used
 
     return algebra
+
+
+def _division() -> ModuleType:
+    from . import division  # a node type on this base, with its constructor: looked up when first used
+
+    return division
 
 
 def shape_text(shape: Shape) -> str:
@@ -46,6 +52,10 @@ class Tensor:
 
     # Above SymPy matrices' 10.01, so that sp.Matrix(...) + x reaches the tensor's refusal.
     _op_priority = 20.0
+    #: LaTeX: as a factor of ⊙ the node is parenthesised (a matrix product, a quotient, a sum along an axis).
+    grouped_in_hadamard: ClassVar[bool] = False
+    #: LaTeX: the node is an element-wise product, which a product around it parenthesises.
+    hadamard_product: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         self.shape  # noqa: B018 - cached now, while every operand's shape is cached already
@@ -133,10 +143,10 @@ class Tensor:
         return _algebra().multiply(other, self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return _algebra().divide(self, _algebra().as_tensor(other, self))
+        return _division().divide(self, _algebra().as_tensor(other, self))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return _algebra().divide(_algebra().as_tensor(other, self), self)
+        return _division().divide(_algebra().as_tensor(other, self), self)
 
     def __matmul__(self, other: Any) -> Tensor:
         return _algebra().matmul_of(self, other)

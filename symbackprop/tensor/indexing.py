@@ -1,31 +1,37 @@
-"""Indexing and joining: rows, columns and blocks of a tensor, and tensors side by side or stacked.
+"""Indexing and joining, everything about them: rows, columns and blocks of a tensor, and tensors side by side.
 
-``X[i, :]``, ``X[:, j]``, ``X[i, j]`` and ``X[:, a:b]`` are :class:`Slice` nodes;
-``concat([a, b], axis)`` is a :class:`Concat`; the gradient of a slice is the
-upstream gradient placed back into zeros, an :class:`Embed`.  Indices are 0-based
-and negative indices count from the end, as in NumPy; a range is (start, stop)
-with the stop excluded.  Everything is checked here, where the user wrote it.
+``X[i, :]``, ``X[:, j]``, ``X[i, j]`` and ``X[:, a:b]`` are :class:`Slice` nodes
+(the subscript read in :mod:`symbackprop.tensor.subscripts`); ``concat([a, b], axis)``
+is a :class:`Concat`; the gradient of a slice is the upstream gradient placed back
+into zeros, an :class:`Embed`.  Here are the node types and their constructors, their
+chain-rule steps and rule sentences, their NumPy kernels and what each interpreter
+does with them (code, closed forms, operation counts, LaTeX, graph labels).
+
+The kernels take arrays that may carry a leading batch axis, so a matrix's rows are
+NumPy's axis −2 and its columns axis −1; a part shared by every sample is broadcast
+to the batch before it is joined to one that is not.  Printed indices are 1-based,
+as a textbook counts (X[:, 0] is the first column, X_{:,1}); a range a:b includes
+both ends (X[:, 1:3] is X_{:,2:3}).  Joined blocks and zeros are block matrices.
 """
 
 from __future__ import annotations
 
-import operator
+import ast
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+import numpy as np
 import sympy as sp
 
-from ..errors import IndexOutOfRangeError, InvalidAxisError, InvalidIndexError, ShapeMismatchError
+from ..errors import InvalidIndexError, ShapeMismatchError
+from ..printing.precedence import Precedence, Printed
+from ..registry import Product, Pull, interprets, register, served_generically, vjp
 from .algebra import as_tensor
 from .base import shape_text
 from .nodes import Shape, Tensor, Unary
-
-#: A range of rows or columns: (start, stop), 0-based, stop excluded.
-Span = tuple[int, int]
-
-_AXIS_NAMES = ("row", "column")
+from .subscripts import AXIS_NAMES, Span, normalize_axis, span_text, spans_of
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -93,88 +99,6 @@ class Concat(Tensor):
         return f"concat([{', '.join(repr(p) for p in self.parts)}], axis={self.axis})"
 
 
-def span_text(span: Span, size: int) -> str:
-    """NumPy's spelling of a range: ':' for all of it, 'i' for one index, 'a:b' otherwise."""
-    start, stop = span
-    if (start, stop) == (0, size):
-        return ":"
-    if stop == start + 1:
-        return str(start)
-    return f"{start}:{stop}"
-
-
-# -- reading a subscript ------------------------------------------------------------------------
-
-
-def spans_of(key: Any, shape: Shape, what: str) -> tuple[Span, Span]:
-    """The row and column ranges a subscript selects; ``what`` names the tensor in messages.
-
-    ``X[i]`` and ``X[a:b]`` select rows, as in NumPy.  An integer keeps its
-    axis (a row stays a 1×n row), since every value here is a matrix.
-    """
-    keys = key if isinstance(key, tuple) else (key, slice(None))
-    if len(keys) != 2:
-        raise InvalidIndexError(
-            f"cannot index {what} of shape {shape_text(shape)} with {len(keys)} indices: "
-            "a matrix takes two, as in X[0, :] or X[:, 1:3]"
-        )
-    return tuple(_span(k, shape, axis, what) for axis, k in enumerate(keys))  # type: ignore[return-value]
-
-
-def _span(key: Any, shape: Shape, axis: int, what: str) -> Span:
-    size = shape[axis]
-    if isinstance(key, slice):
-        if key.step is not None and _integer(key.step, shape, axis, what) != 1:
-            raise InvalidIndexError(
-                f"cannot index {what} of shape {shape_text(shape)} with the step {key.step}: "
-                "only contiguous ranges (step 1) are supported"
-            )
-        start = 0 if key.start is None else _position(key.start, shape, axis, what, stop=False)
-        stop = size if key.stop is None else _position(key.stop, shape, axis, what, stop=True)
-        if stop <= start:
-            raise IndexOutOfRangeError(
-                f"the {_AXIS_NAMES[axis]} range {_slice_text(key)} of {what} of shape {shape_text(shape)} "
-                "is empty: the stop must come after the start"
-            )
-        return (start, stop)
-    index = _position(key, shape, axis, what, stop=False)
-    return (index, index + 1)
-
-
-def _position(value: Any, shape: Shape, axis: int, what: str, *, stop: bool) -> int:
-    size = shape[axis]
-    index = _integer(value, shape, axis, what)
-    normalized = index + size if index < 0 else index
-    if not 0 <= normalized <= size - (0 if stop else 1):
-        limits = f"{-size}..{size}" if stop else f"{-size}..{size - 1}"
-        raise IndexOutOfRangeError(
-            f"{_AXIS_NAMES[axis]} {'bound' if stop else 'index'} {index} is out of range for {what} of shape "
-            f"{shape_text(shape)}: it has {size} {_AXIS_NAMES[axis]}{'s' if size != 1 else ''} "
-            f"(indices {limits})"
-        )
-    return normalized
-
-
-def _integer(value: Any, shape: Shape, axis: int, what: str) -> int:
-    if isinstance(value, bool) or (isinstance(value, sp.Basic) and not value.is_Integer):
-        raise _not_an_index(value, shape, what)
-    try:
-        return int(value) if isinstance(value, sp.Integer) else operator.index(value)
-    except TypeError:
-        raise _not_an_index(value, shape, what) from None
-
-
-def _not_an_index(value: Any, shape: Shape, what: str) -> InvalidIndexError:
-    return InvalidIndexError(
-        f"cannot index {what} of shape {shape_text(shape)} with {value!r}: an index is an integer "
-        "constant or a range of integers, as in X[0, :] or X[:, 1:3]"
-    )
-
-
-def _slice_text(key: slice) -> str:
-    return f"{'' if key.start is None else key.start}:{'' if key.stop is None else key.stop}"
-
-
 # -- constructors -----------------------------------------------------------------------------
 
 
@@ -232,7 +156,7 @@ def concat(parts: Iterable[Any], axis: Any = 0) -> Tensor:
             raise ShapeMismatchError(
                 f"cannot concatenate {first!r} of shape {shape_text(first.shape)} and {part!r} of shape "
                 f"{shape_text(part.shape)} along axis {axis} ({joined}): their "
-                f"{_AXIS_NAMES[other]} counts {first.shape[other]} and {part.shape[other]} differ"
+                f"{AXIS_NAMES[other]} counts {first.shape[other]} and {part.shape[other]} differ"
             )
     flat: list[Tensor] = []
     for part in tensors:
@@ -248,26 +172,203 @@ def _concat_elements(parts: list[Any], axis: int) -> Any:
         if matrix.shape[other] != matrices[0].shape[other]:
             raise ShapeMismatchError(
                 f"cannot concatenate shape {shape_text(matrices[0].shape)} and shape {shape_text(matrix.shape)} "
-                f"along axis {axis}: their {_AXIS_NAMES[other]} counts differ"
+                f"along axis {axis}: their {AXIS_NAMES[other]} counts differ"
             )
     join = sp.Matrix.vstack if axis == 0 else sp.Matrix.hstack
     return sp.ImmutableMatrix(join(*matrices))
 
 
-def select_elements(matrix: Any, key: Any, what: str) -> Any:
-    """``matrix[key]`` of a SymPy matrix or scalar (the scalar level) with the tensors' rules; 1×1 is a scalar."""
-    shape = matrix.shape if isinstance(matrix, sp.MatrixBase) else (1, 1)
-    (a, b), (c, d) = spans_of(key, shape, what)
-    if not isinstance(matrix, sp.MatrixBase):
-        return matrix
-    selected = sp.ImmutableMatrix(matrix[a:b, c:d])
-    return selected[0, 0] if selected.shape == (1, 1) else selected
+# -- the chain rule ------------------------------------------------------------------------------
+
+register("slice", "a slice passes its gradient back to the entries it took; every other entry receives 0",
+         "슬라이스: gradient를 가져온 원소 자리로 되돌리고, 나머지 원소는 0을 받음")
+register("concat", "a concatenation splits its gradient: each part receives the block where it sits",
+         "이어 붙이기(concat): gradient를 나누어 각 부분이 자기 자리의 블록을 받음")
+register("embed", "entries placed into zeros receive the gradient of the block they were placed at",
+         "0 행렬에 놓인 원소는 놓인 자리 블록의 gradient를 받음")
 
 
-def normalize_axis(axis: Any) -> int:
-    """0 (rows) or 1 (columns); −2 and −1 name them from the end, as in NumPy."""
-    if isinstance(axis, bool) or not isinstance(axis, (int, sp.Integer)) or int(axis) not in (-2, -1, 0, 1):
-        raise InvalidAxisError(
-            f"axis {axis!r} is not an axis of a matrix: use 0 (stack rows) or 1 (side by side)"
-        )
-    return int(axis) % 2
+@vjp(Slice)
+def _slice_vjp(op: Slice, g: Tensor) -> list[Pull]:
+    return [Pull(op.operand, embed(g, op.operand.shape, op.rows, op.columns), "slice", None, Product.OTHER)]
+
+
+@vjp(Concat)
+def _concat_vjp(op: Concat, g: Tensor) -> list[Pull]:
+    result = []
+    rows, columns = op.shape
+    for part, span in zip(op.parts, op.spans()):
+        block = (span, (0, columns)) if op.axis == 0 else ((0, rows), span)
+        result.append(Pull(part, slice_of(g, *block), "concat", None, Product.OTHER))
+    return result
+
+
+@vjp(Embed)
+def _embed_vjp(op: Embed, g: Tensor) -> list[Pull]:
+    return [Pull(op.operand, slice_of(g, op.rows, op.columns), "embed", None, Product.OTHER)]
+
+
+# -- the NumPy kernels ----------------------------------------------------------------------------
+
+def _embed(g, rows, columns, row_start, row_stop, column_start, column_stop):
+    """g placed at [row_start:row_stop, column_start:column_stop] of zeros of shape (…, rows, columns)."""
+    g = np.asarray(g, dtype=float)
+    if g.ndim < 2:
+        g = g.reshape(g.shape + (1,) * (2 - g.ndim))
+    result = np.zeros(g.shape[:-2] + (rows, columns))
+    result[..., row_start:row_stop, column_start:column_stop] = g
+    return result
+
+
+def _concat(axis, *parts):
+    """Matrices joined along axis 0 (rows, NumPy's −2) or 1 (columns, −1), batch axes broadcast."""
+    arrays = [np.asarray(p, dtype=float) for p in parts]
+    arrays = [a.reshape(a.shape + (1,) * (2 - a.ndim)) if a.ndim < 2 else a for a in arrays]
+    leading = np.broadcast_shapes(*(a.shape[:-2] for a in arrays))
+    return np.concatenate([np.broadcast_to(a, leading + a.shape[-2:]) for a in arrays], axis=axis - 2)
+
+
+# -- the interpreters ----------------------------------------------------------------------------
+
+def _range(span: Span) -> ast.expr:
+    return ast.Slice(ast.Constant(span[0]), ast.Constant(span[1]), None)
+
+
+@interprets("code", Slice)
+def _slice_code(emitter: Any, node: Slice) -> ast.expr:
+    # X[..., a:b, c:d]: a slice of a NumPy array is a view, nothing is copied
+    index = ast.Tuple([ast.Constant(Ellipsis), _range(node.rows), _range(node.columns)], ast.Load())
+    return ast.Subscript(emitter.tensor(node.operand), index, ast.Load())
+
+
+@interprets("code", Embed)
+def _embed_code(emitter: Any, node: Embed) -> ast.expr:
+    emitter.namespace["_embed"] = _embed
+    numbers = [*node.outer, *node.rows, *node.columns]
+    return ast.Call(ast.Name("_embed", ast.Load()),
+                    [emitter.tensor(node.operand), *(ast.Constant(n) for n in numbers)], [])
+
+
+@interprets("code", Concat)
+def _concat_code(emitter: Any, node: Concat) -> ast.expr:
+    emitter.namespace["_concat"] = _concat
+    return ast.Call(ast.Name("_concat", ast.Load()),
+                    [ast.Constant(node.axis), *(emitter.tensor(p) for p in node.parts)], [])
+
+
+@interprets("explicit", Slice)
+def _slice_explicit(closed: Any, node: Slice) -> sp.ImmutableMatrix:
+    (a, b), (c, d) = node.rows, node.columns
+    return sp.ImmutableMatrix(closed.visit(node.operand)[a:b, c:d])
+
+
+@interprets("explicit", Embed)
+def _embed_explicit(closed: Any, node: Embed) -> sp.ImmutableMatrix:
+    result = sp.zeros(*node.outer)
+    result[node.rows[0]:node.rows[1], node.columns[0]:node.columns[1]] = closed.visit(node.operand)
+    return sp.ImmutableMatrix(result)
+
+
+@interprets("explicit", Concat)
+def _concat_explicit(closed: Any, node: Concat) -> sp.ImmutableMatrix:
+    join = sp.Matrix.vstack if node.axis == 0 else sp.Matrix.hstack
+    return sp.ImmutableMatrix(join(*(closed.visit(p) for p in node.parts)))
+
+
+@interprets("count", Slice)
+def _slice_count(counter: Any, node: Slice) -> int:
+    return counter.count(node.operand)  # reading entries, no arithmetic
+
+
+@interprets("count", Embed)
+def _embed_count(counter: Any, node: Embed) -> int:
+    return counter.count(node.operand)  # placing into zeros, like a broadcast, is free
+
+
+@interprets("count", Concat)
+def _concat_count(counter: Any, node: Concat) -> int:
+    return sum(counter.count(part) for part in node.parts)
+
+
+def index_text(span: tuple[int, int], size: int) -> str:
+    start, stop = span
+    if (start, stop) == (0, size):
+        return ":"
+    if stop == start + 1:
+        return str(start + 1)
+    return f"{start + 1}:{stop}"
+
+
+def subscript(rows: tuple[int, int], columns: tuple[int, int], shape: Shape) -> str:
+    row_text, column_text = index_text(rows, shape[0]), index_text(columns, shape[1])
+    if shape[1] == 1:
+        return row_text
+    if shape[0] == 1:
+        return column_text
+    return f"{row_text},{column_text}"
+
+
+def _zeros(rows: int, columns: int) -> str:
+    return rf"\mathbf{{0}}_{{{rows} \times {columns}}}"
+
+
+def _segments(span: tuple[int, int], size: int) -> list[tuple[int, bool]]:
+    """The lengths before, inside and after a range (empty ones left out), and which is the range."""
+    start, stop = span
+    parts = [(start, False), (stop - start, True), (size - stop, False)]
+    return [(length, inside) for length, inside in parts if length > 0]
+
+
+def block_matrix(rows: list[list[str]]) -> str:
+    return r"\begin{bmatrix} " + r" \\ ".join(" & ".join(row) for row in rows) + r" \end{bmatrix}"
+
+
+@interprets("latex", Slice)
+def _slice_latex(printer: Any, node: Slice) -> Printed:
+    operand = printer.print(node.operand)
+    index = subscript(node.rows, node.columns, node.operand.shape)
+    simple = operand.precedence >= Precedence.ATOM and not any(mark in operand.text for mark in "_^{}\\ ")
+    base = operand.text if simple else rf"\left[{operand.text}\right]"
+    return Printed(f"{base}_{{{index}}}", Precedence.ATOM)
+
+
+@interprets("latex", Embed)
+def _embed_latex(printer: Any, node: Embed) -> Printed:
+    inner = printer.print(node.operand).text
+    rows = []
+    for height, row_inside in _segments(node.rows, node.outer[0]):
+        rows.append([inner if row_inside and column_inside else _zeros(height, width)
+                     for width, column_inside in _segments(node.columns, node.outer[1])])
+    return Printed(block_matrix(rows), Precedence.ATOM)
+
+
+@interprets("latex", Concat)
+def _concat_latex(printer: Any, node: Concat) -> Printed:
+    # past the matrix limit the middle parts are elided, as a matrix's middle entries are
+    gap = r"\vdots" if node.axis == 0 else r"\cdots"
+    parts = [gap if i is None else printer.print(node.parts[i]).text for i in printer.shown_indices(len(node.parts))]
+    return Printed(block_matrix([[p] for p in parts] if node.axis == 0 else [parts]), Precedence.ATOM)
+
+
+@interprets("dot", Slice)
+def _slice_dot(writer: Any, node: Slice) -> str:
+    return writer.apply(repr(node)[len(repr(node.operand)):], [node.operand])  # "[:, 1]", as written
+
+
+@interprets("dot", Embed)
+def _embed_dot(writer: Any, node: Embed) -> str:
+    return writer.gradient_side(node)
+
+
+@interprets("dot", Concat)
+def _concat_dot(writer: Any, node: Concat) -> str:
+    return writer.apply(f"concat, axis {node.axis}", list(node.parts), ordered=True)
+
+
+served_generically(("factor_text",), Slice, Embed, Concat)
+served_generically(("upstream",), Slice, Embed)
+
+
+@interprets("upstream", Concat)
+def _concat_upstream(products: Any, node: Concat) -> Tensor:
+    return Concat(tuple(products.visit(part) for part in node.parts), node.axis)

@@ -86,6 +86,7 @@ class Binary(Tensor):
 @dataclass(frozen=True, eq=False, repr=False)
 class MatMul(Binary):
     symbol: ClassVar[str] = "@"
+    grouped_in_hadamard: ClassVar[bool] = True
 
     @cached_property
     def shape(self) -> Shape:
@@ -114,6 +115,7 @@ class Hadamard(Broadcasting):
     """Element-wise product ⊙."""
 
     symbol: ClassVar[str] = "*"
+    hadamard_product: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -213,7 +215,7 @@ class Sum(Unary):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class LossOp(Tensor):
+class LossNode(Tensor):
     """A loss of a prediction against a target: a 1×1 result.
 
     ``kind`` names a loss record of :data:`symbackprop.ops.LOSS_OPS`.
@@ -252,7 +254,7 @@ class Ones(Tensor):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class LossGradient(Tensor):
-    """∂loss/∂prediction or ∂loss/∂target of a :class:`LossOp`, per unit upstream gradient.
+    """∂loss/∂prediction or ∂loss/∂target of a :class:`LossNode`, per unit upstream gradient.
 
     Its formula is its loss record's ``prediction`` or ``target`` gradient.
     """

@@ -12,6 +12,10 @@ from ..errors import TensorInSymPyError
 if TYPE_CHECKING:
     from .nodes import Tensor
 
+#: The built-in element-wise functions by name, and whether each is SymPy's own (exp, log, …):
+#: filled as the operation records are declared, which build on this package.
+ELEMENTWISE_FUNCTIONS: dict[str, bool] = {}
+
 # SymPy reaches a tensor's _sympy_ a few calls below the function the user called
 # (sp.exp → Function.__new__ → sympify); further up is the user's own code.
 _FRAMES_SEARCHED = 12
@@ -35,13 +39,11 @@ def _called_function() -> str | None:
 
 
 def tensor_in_sympy(tensor: Tensor) -> TensorInSymPyError:
-    from ..ops import ACTIVATION_OPS  # the records import the tensor algebra
-
     called = _called_function()
     shown = f"{tensor!r} of shape ({tensor.shape[0]}, {tensor.shape[1]})"
-    math = sorted(name for name, op in ACTIVATION_OPS.items() if op.elementary)
+    math = sorted(name for name, elementary in ELEMENTWISE_FUNCTIONS.items() if elementary)
     listed = ", ".join(f"sbp.{name}" for name in math)
-    if called is not None and called.lower() in ACTIVATION_OPS:
+    if called is not None and called.lower() in ELEMENTWISE_FUNCTIONS:
         name = called.lower()
         return TensorInSymPyError(
             f"the tensor {shown} was given to SymPy, whose {called} takes scalars; apply it element by "

@@ -17,6 +17,7 @@ import sympy as sp
 from ... import tensor as T
 from ...network import LOSS, PARAM
 from ...ops import ACTIVATION_OPS, LOSS_OPS, activation_op_of
+from ...registry import interpretation_of
 from ...rules import RULES
 from ..blocks import Block, Bullets, Display, Heading, Paragraph
 
@@ -27,7 +28,7 @@ LOSS_RULE, LOSS_TARGET_RULE = "loss:", "loss_target:"
 #: Rules that are no operation of the graph: the seed ∂L/∂L, the batch mean, a loss's target side.
 NOT_NODES = ("seed", "batch_mean")
 
-_BINARY = {T.MatMul: r"\times", T.Add: "+", T.Hadamard: r"\odot", T.Divide: r"\div"}
+_BINARY = {T.MatMul: r"\times", T.Add: "+", T.Hadamard: r"\odot"}
 #: Characters of the graph's operation labels (graph.py's DOT labels) as LaTeX.
 _LABEL_LATEX = {"½": r"\tfrac{1}{2}", "‖": r"\Vert ", "·": r"\cdot ", "²": "^{2}", "σ": r"\sigma ", "√": r"\surd ",
                 "|": "|", "\n": r"\ ", " ": r"\ ", "×": r"\times ", "⊙": r"\odot ", "Σ": r"\Sigma "}
@@ -122,10 +123,13 @@ class GraphRows:
         return chain
 
     def tensor_chain(self, node: T.Tensor) -> _Chain:
+        declared = interpretation_of("page_graph", type(node))
+        if declared is not None:
+            return declared(self, node)
         for kind, operation in _BINARY.items():
             if isinstance(node, kind):
                 return self.along(operation, [node.left, node.right])
-        if isinstance(node, T.LossOp):
+        if isinstance(node, T.LossNode):
             return self.along(label_latex(LOSS_OPS[node.kind].dot), [node.prediction, node.target])
         if isinstance(node, T.Elementwise):
             op = ACTIVATION_OPS.get(node.function.name)

@@ -23,6 +23,9 @@ def conventions_section(w: Writer) -> list[Block]:
         blocks.append(Paragraph(w.say("conventions.layout", adjoint=w.adjoint(widest.name),
                                          shape=shape_latex(widest.shape), name=w.name(widest.name))))
     blocks.append(Paragraph(w.say("conventions.notation")))
+    if w.naming.names:
+        names = ", ".join(f"${name}$" for name in w.naming.names.values())
+        blocks.append(Paragraph(w.say("conventions.names", names=names)))
     ties = relu_ties(w)
     if ties == [0]:
         blocks.append(Paragraph(w.say("conventions.relu")))

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
-from ... import rules
 from ... import tensor as T
-from ..tensors import ATOM, FRACTION, POSTFIX, PRODUCT, Printed
+from ...rules import Product
+from ..precedence import Precedence, Printed
 
 if TYPE_CHECKING:
     from ...analysis.flow import FlowEntry, GradientFlow
@@ -77,25 +77,26 @@ def _chain_items(w: Writer, entry: FlowEntry) -> tuple[list[str], bool, bool]:
     diagonal = False
     for factor in entry.factors:
         product = factor.product
-        if product == rules.IDENTITY:
+        if product == Product.IDENTITY:
             continue
-        if product == rules.TRANSPOSE:
+        if product == Product.TRANSPOSE:
             inner = separator.join(_grouped(item, len(items)) for item in items) or "1"
-            items = [Printed(rf"\left({inner}\right)^{{\top}}", POSTFIX)]
+            items = [Printed(rf"\left({inner}\right)^{{\top}}", Precedence.POSTFIX)]
             continue
-        if product == rules.SUM:
-            items.insert(0, Printed(r"\mathbf{1}^{\top}" if factor.target_is_scalar else r"\mathbf{1}", ATOM))
+        if product == Product.SUM:
+            ones = r"\mathbf{1}^{\top}" if factor.target_is_scalar else r"\mathbf{1}"
+            items.insert(0, Printed(ones, Precedence.ATOM))
             continue
-        if factor.local is None or product not in (rules.RIGHT, rules.LEFT, rules.SCALE, rules.HADAMARD):
-            items.insert(0, Printed(w.local(factor.source, factor.target), FRACTION))
+        if factor.local is None or product not in (Product.RIGHT, Product.LEFT, Product.SCALE, Product.HADAMARD):
+            items.insert(0, Printed(w.local(factor.source, factor.target), Precedence.FRACTION))
             continue
-        if product != rules.HADAMARD and _is_one(factor.local):
+        if product != Product.HADAMARD and _is_one(factor.local):
             continue
         printed = _printed(w, factor.local)
-        if product == rules.HADAMARD:
-            printed = Printed(rf"\operatorname{{diag}}\left({printed.text}\right)", ATOM)
+        if product == Product.HADAMARD:
+            printed = Printed(rf"\operatorname{{diag}}\left({printed.text}\right)", Precedence.ATOM)
             diagonal = True
-        if product == rules.RIGHT:
+        if product == Product.RIGHT:
             items.append(printed)
         else:
             items.insert(0, printed)
@@ -106,7 +107,7 @@ def _chain_items(w: Writer, entry: FlowEntry) -> tuple[list[str], bool, bool]:
 
 def _grouped(printed: Printed, among: int) -> str:
     """A factor's text, parenthesised where it binds less tightly than a product of several factors."""
-    if among == 1 or printed.precedence >= PRODUCT:
+    if among == 1 or printed.precedence >= Precedence.PRODUCT:
         return printed.text
     return rf"\left({printed.text}\right)"
 
