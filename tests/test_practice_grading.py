@@ -100,6 +100,7 @@ def networks(draw):
     return net, values
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(networks())
 def test_true_gradients_as_numbers_expressions_or_a_function_are_correct(case):

@@ -26,6 +26,7 @@ def _next_box(page):
         page.click(".sbp-step")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mathml", [False, True], ids=["katex-cdn-offline", "mathml"])
 def test_a_wrong_entry_gets_its_hint_and_a_right_one_opens_the_step(browser, reference, tmp_path, mathml):  # noqa: F811
     values = sbp.reference_values()
@@ -64,6 +65,7 @@ def test_a_wrong_entry_gets_its_hint_and_a_right_one_opens_the_step(browser, ref
         assert opened.errors == [] and opened.attempted in ([], [a for a in opened.attempted if "katex" in a])
 
 
+@pytest.mark.slow
 def test_a_transpose_in_the_page_is_named(browser, reference, tmp_path):  # noqa: F811
     path = reference.write(tmp_path / "page.html", sbp.reference_values(), practice=True, katex="mathml", lang="ko")
     evaluation = reference.evaluate(sbp.reference_values())
@@ -83,6 +85,7 @@ def test_a_transpose_in_the_page_is_named(browser, reference, tmp_path):  # noqa
         assert "(transpose)" in page.inner_text(".sbp-verdict") and "틀림" in page.inner_text(".sbp-verdict")
 
 
+@pytest.mark.slow
 def test_clicking_a_box_before_it_is_answered_hides_its_gradient(browser, reference, tmp_path):  # noqa: F811
     path = reference.write(tmp_path / "page.html", sbp.reference_values(), practice=True, katex="mathml")
     with offline(browser, path) as opened:
