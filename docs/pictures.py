@@ -173,7 +173,40 @@ class Graded:
              f"--window-size={width},{height}", f"--screenshot={target}", page.as_uri())
 
 
-Picture = Page | Graph | Browser | Sheet | Graded
+@dataclass(frozen=True)
+class Practice:
+    """The practice page ``symbackprop derive ARGS --practice`` writes, in chromium: ``steps`` presses of
+    "step", then ``answer`` typed into the box and checked; ``element`` is photographed."""
+
+    picture: str
+    args: tuple[str, ...]
+    size: tuple[int, int]
+    steps: int
+    answer: str
+    element: str = ".sbp-panel"
+
+    def document(self, directory: Path) -> bytes:
+        return _symbackprop("derive", *self.args, "--practice", "--katex", "cdn", "-o", str(directory / "page.html"))
+
+    def make(self, directory: Path, target: Path) -> None:
+        from playwright.sync_api import sync_playwright
+
+        page = directory / "page.html"
+        _symbackprop("derive", *self.args, "--practice", "-o", str(page))
+        width, height = self.size
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            view = browser.new_page(viewport={"width": width, "height": height})
+            view.goto(page.as_uri())
+            for _ in range(self.steps):
+                view.click(".sbp-step")
+            view.fill(".sbp-answer", self.answer)
+            view.click(".sbp-check")
+            view.locator(self.element).screenshot(path=str(target), animations="disabled")
+            browser.close()
+
+
+Picture = Page | Graph | Browser | Sheet | Graded | Practice
 REFERENCE = ()  # the reference network: `symbackprop derive -o reference.pdf`
 FULL_KO = ("--page", "full", "--lang", "ko", "--decimals", "2")
 
@@ -227,6 +260,8 @@ PICTURES: tuple[Picture, ...] = (
     Sheet("docs/images/practice-worksheet.png", ("--seed", "2"), 2, "Fill in", dpi=100),
     Sheet("docs/images/practice-key.png", ("--seed", "2"), 2, "Backward pass", key=True, dpi=100),
     Graded("docs/images/practice-graded.png", ("examples/practice/answers.toml", "--seed", "2"), (1180, 250)),
+    # the seed, then the box of ∂L/∂h2 answered with its sign flipped
+    Practice("docs/images/practice-page.png", (), (1100, 900), 2, "1.22"),
 )
 
 

@@ -100,6 +100,7 @@ def networks(draw):
     return net, values
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(networks())
 def test_true_gradients_as_numbers_expressions_or_a_function_are_correct(case):
@@ -119,6 +120,36 @@ def test_true_gradients_as_numbers_expressions_or_a_function_are_correct(case):
         g = sbp.grade(d, answers, values)
         assert [r.verdict for r in g] == ["correct"] * len(names), g.to_text()
         assert [r.name for r in g] == names
+
+
+@st.composite
+def batches(draw):
+    net, values = draw(networks())
+    samples = draw(st.integers(2, 4))
+    number = st.integers(-9, 9).map(lambda k: k / 10)
+    for q in net.quantities("input"):
+        if q.shape is None:
+            values[q.name] = [draw(number) for _ in range(samples)]
+            continue
+        rows, columns = q.shape
+        values[q.name] = [[[draw(number) for _ in range(columns)] for _ in range(rows)] for _ in range(samples)]
+    return net, values
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batches(), st.booleans())
+def test_true_gradients_of_a_batch_are_correct_and_a_missing_mean_is_named(case, shown_as_mean):
+    net, values = case
+    d = sbp.backprop(net, batch=shown_as_mean)
+    ev = d.evaluate(values)
+    names = backward_quantities(d)
+    g = sbp.grade(d, lambda forward: {f"d{n}": ev.grad[n] for n in names}, values)
+    assert [r.verdict for r in g] == ["correct"] * len(names), g.to_text()
+    first = names[0]  # the loss's own step, where the mean's 1/N enters
+    if np.any(np.abs(ev.grad[first]) > 1e-6):
+        samples = len(values["x"])
+        g = sbp.grade(d, {f"d{first}": ev.grad[first] * samples}, values)
+        assert (g[first].verdict, g[first].mistake) in (("wrong", "batch_mean"), ("wrong", "factor")), g.to_text()
 
 
 # -- rounded answers ----------------------------------------------------------------------------------
@@ -235,3 +266,13 @@ def test_a_non_finite_answer_is_unreadable():
 def test_seed_is_not_a_row():
     d = sbp.backprop(sbp.reference_network())
     assert all(d.step_for(n).kind != SEED for n in backward_quantities(d))
+
+
+def test_a_scalar_level_network_is_refused_in_one_line():
+    d = sbp.backprop(sbp.mlp([2, 2, 1], level="scalar"))
+    with pytest.raises(sbp.OptionError, match="vector-level"):
+        sbp.grade(d, {}, sbp.reference_values())
+    with pytest.raises(sbp.OptionError, match="vector-level"):
+        sbp.exercise(d)
+    with pytest.raises(TypeError):
+        sbp.grade("d", {}, {})

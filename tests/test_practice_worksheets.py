@@ -78,6 +78,7 @@ def test_given_values_are_used_as_they_are():
     assert "-1.22" in ex.to_markdown(key=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_the_pdfs_typeset_without_an_overfull_line(lang):
     require_pdflatex(korean=lang == "ko")

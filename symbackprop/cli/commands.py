@@ -92,6 +92,10 @@ def document_options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
         options["sections"] = args.sections
     if args.batch_size is not None:
         options["batch_size"] = args.batch_size
+    if args.practice:
+        if fmt != "html":
+            raise CommandError("--practice applies to HTML documents (--format html or OUT ending in .html)")
+        options["practice"] = True
     if args.interactive:
         if fmt != "html":
             raise CommandError(say("option.interactive"))

@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("--interactive", action="store_true",
                         help="for html: the computational graph to click, each node's value, gradient and step, "
                              "and a button that walks the backward pass")
+    derive.add_argument("--practice", action="store_true",
+                        help="for html: the interactive page asks for each gradient's numbers before it shows them, "
+                             "and answers with a verdict and a hint (needs values)")
     derive.add_argument("--learning-rate", metavar="ETA",
                         help="learning rate of the gradient-descent update, e.g. 0.01 or 1/100 (default: 1/100)")
     derive.add_argument("--title", help="the document's title")

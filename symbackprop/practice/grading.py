@@ -25,7 +25,7 @@ from .answers import Answer, read_answers
 from .expressions import compiled_expression
 from .hints import gradient_text, hint
 from .mistakes import candidates
-from .quantities import backward_order, blank_quantities, upstream_of
+from .quantities import backward_order, blank_quantities, check_practicable, upstream_of
 from .report import Grade, Row
 from .step_numbers import StepNumbers
 
@@ -52,10 +52,7 @@ class PracticeNumbers:
     """A derivation's numbers at some values, as the program holds them, and its step program."""
 
     def __init__(self, derivation: Derivation, values: Any) -> None:
-        if not isinstance(derivation, Derivation):
-            raise TypeError(f"expected a Derivation (sbp.backprop(net)), got {type(derivation).__name__}")
-        if any(q.elements is not None for q in derivation.network.quantities(elements=False)):
-            raise OptionError("practice works on vector-level networks; build this one without level='scalar'")
+        check_practicable(derivation)
         self.derivation = derivation
         self.network = derivation.network
         arrays, batch_size = conform_all(derivation, values)

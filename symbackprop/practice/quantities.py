@@ -14,6 +14,16 @@ if TYPE_CHECKING:
 BLANKS = ("backward", "parameters")
 
 
+def check_practicable(derivation: Any) -> None:
+    """Practice takes a derivation of a vector-level network (a scalar level's every weight is a quantity)."""
+    from ..derivation import Derivation
+
+    if not isinstance(derivation, Derivation):
+        raise TypeError(f"expected a Derivation (sbp.backprop(net)), got {type(derivation).__name__}")
+    if any(q.elements is not None for q in derivation.network.quantities(elements=False)):
+        raise OptionError("practice works on vector-level networks; build this one without level='scalar'")
+
+
 def backward_order(derivation: Derivation) -> list[str]:
     """Every quantity whose ∂L/∂· the sweep completes, loss excluded, in the sweep's order."""
     return [s.target for s in derivation.steps if s.complete and s.kind != SEED]
@@ -56,4 +66,5 @@ def is_input(derivation: Derivation, name: str) -> bool:
     return derivation.network[name].kind == INPUT
 
 
-__all__ = ["BLANKS", "backward_order", "backward_quantities", "blank_quantities", "is_input", "upstream_of"]
+__all__ = ["BLANKS", "backward_order", "backward_quantities", "blank_quantities", "check_practicable", "is_input",
+           "upstream_of"]

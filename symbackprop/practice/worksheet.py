@@ -18,7 +18,7 @@ from ..printing.mathml import with_mathml
 from ..printing.options import DocumentOptionError
 from .drawing import drawn_values
 from .grading import PracticeNumbers
-from .quantities import blank_quantities
+from .quantities import blank_quantities, check_practicable
 from .sheet import SHEET_PROSE, sheet_blocks
 
 FORMATS = (".tex", ".md", ".markdown", ".html", ".htm", ".pdf")
@@ -93,8 +93,7 @@ def exercise(d: Derivation, values: dict[str, Any] | None = None, *, seed: int =
     ``blanks``: "backward" (every node's and parameter's gradient is a box), "parameters", or a
     list of quantity names.
     """
-    if not isinstance(d, Derivation):
-        raise TypeError(f"exercise expects a Derivation (sbp.backprop(net)), got {type(d).__name__}")
+    check_practicable(d)
     if lang not in LANGUAGES:
         raise OptionError(f"lang must be one of {', '.join(LANGUAGES)}, not {lang!r}")
     if isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 6:

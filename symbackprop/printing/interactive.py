@@ -134,6 +134,8 @@ def interactive_section(derivation: Derivation, values: Mapping[str, Any] | None
         data["mathml"] = True
         for entry in (*data["nodes"].values(), *data["steps"]):
             entry["html"] = with_mathml(entry["html"])
+        for panels in data.get("practice", {}).get("hidden", {}).values():
+            panels.update({key: with_mathml(html) for key, html in panels.items()})
     payload = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")  # no "</script>" inside the element
     intro = render([Heading(2, word(lang, "heading")), Paragraph(word(lang, "intro"))])
     buttons = (f'<div class="sbp-controls"><button type="button" class="sbp-step">{escape(word(lang, "step"))}'
@@ -164,9 +166,11 @@ class _Panels:
         self.w: Writer = Writer(derivation, options)
         self.worked: WorkedValues | None = None
         self.example: Example | None = None
+        self.values = values
         if values is not None:
             self.worked = self.w.worked(values)
             self.example = Example(self.w, self.worked)
+        self.practice = options.practice and values is not None
 
     def say(self, key: str, **fields: Any) -> str:
         return word(self.lang, key, **fields)
@@ -185,7 +189,21 @@ class _Panels:
                       for n in quantities},
             "steps": [{"index": s.index, "kind": s.kind, "target": s.target, "source": s.source,
                        "edges": [f"sbp-{e}" for e in self.arrows(s)], "html": self.step_html(s)} for s in steps],
+            **(self.practice_data(quantities) if self.practice else {}),
         }
+
+    def practice_data(self, quantities: list) -> dict[str, Any]:
+        """The practice mode: each box's numbers and mistakes, and the panels without the numbers to find."""
+        from ..practice.page import practice_data
+
+        practice = practice_data(self.derivation, self.values, self.lang)
+        hidden_steps = {int(i) for i in practice["boxes"]}
+        practice["hidden"] = {
+            "steps": {s.index: self.step_html(s, numbers=False) for s in self.derivation.steps
+                      if s.index in hidden_steps},
+            "nodes": {n.quantity: self.node_html(n.quantity, numbers=False) for n in quantities},
+        }
+        return {"practice": practice}
 
     def arrows(self, step: Step) -> list[str]:
         """The arrows a step's gradient comes back along: from its source to its target, or for a fan-out's
@@ -198,7 +216,7 @@ class _Panels:
 
     # -- the panel of a quantity ----------------------------------------------------------------
 
-    def node_html(self, name: str) -> str:
+    def node_html(self, name: str, numbers: bool = True) -> str:
         w, quantity = self.w, self.derivation.network[name]
         kind = quantity.kind
         owner = quantity.group or name
@@ -208,7 +226,7 @@ class _Panels:
         blocks: list[Block] = [Heading(3, f"${w.name(name)}$ ({self.say('kind.' + kind)}{shape})")]
         parts = [render(blocks)]
         parts.append(_division("sbp-forward", self.say("forward"), self.forward_rows(name)))
-        parts.append(_division("sbp-gradient", self.say("gradient"), self.gradient_rows(name)))
+        parts.append(_division("sbp-gradient", self.say("gradient"), self.gradient_rows(name, numbers)))
         if self.worked is None:
             parts.append(render([Paragraph(self.say("symbols"))]))
         steps = self.derivation.steps_into(name)
@@ -232,7 +250,7 @@ class _Panels:
             rows.append(f"{lhs}{w.shape(quantity.shape)}")
         return rows
 
-    def gradient_rows(self, name: str) -> list[str]:
+    def gradient_rows(self, name: str, numbers: bool = True) -> list[str]:
         w = self.w
         adjoint = w.adjoint(name)
         if name == self.derivation.loss:
@@ -241,13 +259,13 @@ class _Panels:
         if step is None:
             return [f"{adjoint} &= 0"]
         rows = [f"{adjoint} &= {w.expr(step.result)}"]
-        if self.example is not None:
+        if self.example is not None and numbers:
             rows.append(f"&= {self.example.samples(name, gradient=True)}")
         return rows
 
     # -- the panel of a step --------------------------------------------------------------------
 
-    def step_html(self, step: Step) -> str:
+    def step_html(self, step: Step, numbers: bool = True) -> str:
         w, total = self.w, len(self.derivation.steps)
         heading = Heading(4, self.say("step.heading", k=step.index + 1, n=total))
         blocks: list[Block] = [heading]
@@ -256,7 +274,7 @@ class _Panels:
                        Paragraph(f"{w.say('rule')} — {rule_sentences(step.rules, self.lang)}.")]
         else:
             blocks += [b for b in w.run_blocks(S.role(step, self.derivation), [step]) if not isinstance(b, Marker)]
-        if self.example is not None and step.kind != SEED:
+        if self.example is not None and step.kind != SEED and numbers:
             rows = self.example.batch_rows(step) if self.worked.batched else self.example.step_rows(step)
             if rows:
                 blocks.append(Display(tuple(rows)))

@@ -36,7 +36,9 @@ class Options:
     significant digits (2 prints the page's 1.78 and −1.46); ``page`` is "derivation" (the
     derivation and its sections) or "full" (every section of the reference page, in its order,
     each built from this network); ``interactive`` (HTML only) adds the clickable graph; ``paper`` is the
-    page size of a standalone LaTeX document and its PDF, "letter" (LaTeX's default) or "a4"."""
+    page size of a standalone LaTeX document and its PDF, "letter" (LaTeX's default) or "a4";
+    ``practice`` (HTML, with values) makes the interactive page ask for each gradient's numbers
+    before it shows them."""
 
     lang: str = "en"
     digits: int = 4
@@ -50,6 +52,7 @@ class Options:
     page: str = "derivation"
     interactive: bool = False
     paper: str = "letter"
+    practice: bool = False
 
     def __post_init__(self) -> None:
         if self.lang not in LANGUAGES:
@@ -88,6 +91,10 @@ class Options:
             raise DocumentOptionError(f"unknown paper {self.paper!r}; use one of {', '.join(PAPERS)}")
         if not isinstance(self.interactive, bool):
             raise DocumentOptionError(f"interactive must be True or False, got {self.interactive!r}")
+        if not isinstance(self.practice, bool):
+            raise DocumentOptionError(f"practice must be True or False, got {self.practice!r}")
+        if self.practice:  # the practice mode is a way of walking the interactive page
+            object.__setattr__(self, "interactive", True)
 
     @classmethod
     def of_document(cls, options: dict[str, Any]) -> Options:
