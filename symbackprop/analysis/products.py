@@ -46,7 +46,7 @@ def serve_with(visitor: type[TreeVisitor], method: str, node_names: tuple[str, .
         setattr(visitor, f"visit_{node_name}", getattr(visitor, method))
 
 
-serve_with(FactorText, "as_written", ("Add", "AddAll", "Hadamard", "LossNode", "MatMul", "Ones", "Power", "Ref",
+serve_with(FactorText, "as_written", ("Add", "AddAll", "LossNode", "MatMul", "Ones", "Power", "Ref",
                                       "Scalar", "Scale", "Sum"))
 
 
@@ -211,7 +211,7 @@ class UpstreamProducts(TreeVisitor):
                 if rest != symbol:
                     return None
                 return T.scale(coefficient, upstream) if not coefficient.free_symbols else \
-                    T.Hadamard(T.Scalar(coefficient), upstream)
+                    T.scaled_by(coefficient, upstream)
             replacements[symbol] = upstream
         return expr.xreplace(replacements)
 
@@ -248,7 +248,7 @@ class UpstreamProducts(TreeVisitor):
 
 
 
-serve_with(UpstreamProducts, "rebuilt", ("Add", "Elementwise", "Hadamard", "LossGradient", "LossNode", "MatMul",
+serve_with(UpstreamProducts, "rebuilt", ("Add", "Elementwise", "LossGradient", "LossNode", "MatMul",
                                          "Ones", "Power", "Ref", "Scale", "Sum", "Transpose"))
 
 

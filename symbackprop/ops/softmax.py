@@ -21,7 +21,8 @@ from .. import tensor as T
 from ..errors import InvalidOperandError
 from ..printing.precedence import Precedence, Printed
 from ..registry import Product, Pull, interprets, register, served_generically, vjp
-from ..tensor.algebra import hadamard, matmul, transpose
+from ..tensor.algebra import matmul, transpose
+from ..tensor.hadamard import hadamard
 from ..tensor.nodes import Ones, Tensor
 from ..tensor.softmax import DOWN_COLUMNS, LogSoftmax, Normalised, Softmax, softmax_axis
 from .stable import LogSumExp
