@@ -1,4 +1,8 @@
-"""Every interpreter of the tensor tree handles every node type (none falls through at run time)."""
+"""Every interpreter of the tensor tree, and the tests' own oracle, handles every node type by name.
+
+A method of a base class (a catch-all) does not count: a node type is handled by a
+``visit_<Type>`` method named after it or by what its module declared.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,15 @@ from symbackprop.codegen import TreeEmitter
 from symbackprop.explicit import ElementByElement
 from symbackprop.graph import _DotWriter
 from symbackprop.printing.tensors import TensorPrinter
+from symbackprop.registry import INTERPRETATIONS
+
+from .oracles import EVALUATED
 
 INTERPRETERS = [TreeEmitter, ElementByElement, OperationCounter, FactorText, UpstreamProducts, TensorPrinter,
                 _DotWriter]
+
+#: Node types only a gradient holds, never a forward definition: the oracle has nothing to evaluate.
+GRADIENT_SIDE = {"Adjoint", "Ones", "LossGradient", "Embed", "BroadcastTo"}
 
 
 def test_the_algebra_has_node_types():
@@ -32,3 +42,21 @@ def test_a_missing_method_is_reported():
             return node.name
 
     assert "MatMul" in visit.unhandled(Partial)
+
+
+def test_every_interpretation_has_its_interpreter():
+    assert {cls.interpretation for cls in INTERPRETERS} == set(INTERPRETATIONS) - {"page_graph"}
+
+
+def test_a_catch_all_method_does_not_count():
+    class CatchAll(visit.TreeVisitor):
+        def visit_Tensor(self, node):
+            return repr(node)
+
+    assert "MatMul" in visit.unhandled(CatchAll)
+
+
+def test_the_oracle_evaluates_every_node_type_of_a_forward_definition():
+    evaluated = {cls.__name__ for cls in EVALUATED}
+    assert evaluated | GRADIENT_SIDE == {cls.__name__ for cls in visit.node_types()}
+    assert not evaluated & GRADIENT_SIDE
