@@ -67,6 +67,12 @@ def _torch_cat(arrays: list[Any], axis: int) -> Any:
     return torch.cat(arrays, dim=axis)
 
 
+def _torch_maximum(a: Any, b: Any) -> Any:
+    import torch
+
+    return torch.maximum(a, b)
+
+
 def _torch_softmax(log: bool, axis: int) -> Callable[..., Any]:
     def apply(z):
         import torch
@@ -94,4 +100,17 @@ ROWS: list[OperationRow] = [
     OperationRow("concat", lambda a, b: sbp.concat([a, b], axis=1), ((3, 2), (3, 1)),
                  lambda a, b: _side_by_side(np.concatenate, a, b), lambda a, b: _side_by_side(_torch_cat, a, b),
                  "concat(a, b, axis=1)"),
+    OperationRow("maximum", sbp.maximum, ((3, 4), (1, 4)), np.maximum, _torch_maximum,
+                 "maximum(a, b)", convention="at a tie half the gradient to each operand, as torch.maximum",
+                 kink=lambda rng: _tie(rng), scalar_level=False),
 ]
+
+
+def _tie(rng: np.random.Generator) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """a equal to b in every entry of its first two rows: each receives half of C there."""
+    b = rng.normal(size=(1, 4))
+    a = np.vstack([b, b, b - 1.0])
+    weights = rng.normal(size=(3, 4))
+    share = np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0))
+    to_b = (weights * (1 - share)).sum(axis=0, keepdims=True)  # b is broadcast over the rows
+    return {"a": a, "b": b, "C": weights}, {"a": weights * share, "b": to_b}

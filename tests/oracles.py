@@ -15,6 +15,7 @@ import sympy as sp
 from symbackprop import tensor as T
 from symbackprop.network import INPUT, PARAM, Network
 from symbackprop.ops.stable import LikelihoodSlope, LogLikelihood, LogOdds, LogSumExp
+from symbackprop.tensor.maximum import Maximum
 from symbackprop.values import conform
 
 STABLE_CLASSES = (LogSumExp, LogLikelihood, LikelihoodSlope, LogOdds)
@@ -131,6 +132,7 @@ EVALUATED = {
     T.AddAll: lambda b, n, rec, env, symbols: sum((rec(t) for t in n.terms[1:]), rec(n.terms[0])),
     T.Hadamard: lambda b, n, rec, env, symbols: rec(n.left) * rec(n.right),
     T.Divide: lambda b, n, rec, env, symbols: rec(n.left) / rec(n.right),
+    Maximum: lambda b, n, rec, env, symbols: b.xp.maximum(rec(n.left), rec(n.right)),
     T.Scale: lambda b, n, rec, env, symbols: scalar(b, n.factor, symbols) * rec(n.operand),
     T.Transpose: lambda b, n, rec, env, symbols: b.swap(rec(n.operand)),
     T.Elementwise: lambda b, n, rec, env, symbols: _elementwise(b, n, rec, symbols),
