@@ -58,6 +58,7 @@ from .ops.softmax import log_softmax, softmax
 from .practice import MISTAKES, AnswerError, Exercise, Grade, exercise, grade
 from .reference import REFERENCE_LEARNING_RATE, reference_network, reference_values
 from .tensor.indexing import concat
+from .tensor.maximum import maximum
 from .torch_bridge import from_torch
 from .torch_code import TorchCodeError, torch_code
 from .training import clip_grad_norm, sgd_step, train
@@ -77,7 +78,7 @@ __all__ = [
     "ComplexValueError", "ForeignQuantityError", "InvalidNumberError", "InvalidOperandError", "OptionError",
     "TensorInSymPyError", "FileWriteError",
     "log_softmax", "softmax",
-    "IndexOutOfRangeError", "InvalidAxisError", "InvalidClassIndexError", "InvalidIndexError", "concat",
+    "IndexOutOfRangeError", "InvalidAxisError", "InvalidClassIndexError", "InvalidIndexError", "concat", "maximum",
     "abs", "cos", "exp", "log", "mean", "sin", "sqrt",
     "dask_gradients", "torch_code", "TorchCodeError",
     "grade", "Grade", "AnswerError", "MISTAKES", "exercise", "Exercise",

@@ -129,10 +129,6 @@ class ElementByElement(TreeVisitor):
             total = sp.ImmutableMatrix(a + b)
         return total
 
-    def visit_Hadamard(self, node: T.Hadamard) -> sp.ImmutableMatrix:
-        a, b = _broadcast(self.visit(node.left), self.visit(node.right))
-        return sp.ImmutableMatrix(a.multiply_elementwise(b))
-
     def visit_Scale(self, node: T.Scale) -> sp.ImmutableMatrix:
         return sp.ImmutableMatrix(self.visit(node.operand) * self.scalar(node.factor))
 

@@ -190,9 +190,6 @@ class _DotWriter(TreeVisitor):
     def visit_AddAll(self, node: T.AddAll) -> str:
         return self.apply("+", list(node.terms))
 
-    def visit_Hadamard(self, node: T.Hadamard) -> str:
-        return self.apply("⊙", [node.left, node.right])
-
     def visit_Transpose(self, node: T.Transpose) -> str:
         return self.apply("ᵀ", [node.operand])
 

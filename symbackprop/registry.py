@@ -2,7 +2,8 @@
 
 A node type's module registers its vector–Jacobian product with :func:`vjp`, the
 sentence that explains it with :func:`register`, and its handling by each
-interpreter (code, closed forms, counts, LaTeX, …) with :func:`interprets`;
+interpreter (code, closed forms, counts, LaTeX, …) with :func:`interprets`, and
+the name spec files call it by with :func:`spec_function`;
 backprop asks :func:`pulls`, an interpreter :func:`interpretation_of`.  This
 module imports nothing of symbackprop but its errors, so that the module
 defining a node type can declare everything about it in one place.
@@ -144,3 +145,19 @@ def served_generically(interpretations: tuple[str, ...], *node_types: type) -> N
 def interpretation_of(interpretation: str, node_type: type) -> Callable[..., Any] | str | None:
     """What ``node_type`` declared for ``interpretation`` (its exact type, never a base's), or None."""
     return _INTERPRETED[interpretation].get(node_type)
+
+
+# -- spec files ----------------------------------------------------------------------------------
+
+#: The functions spec files may call that operation modules declare, by their spec names.
+DECLARED_SPEC_FUNCTIONS: dict[str, Callable[..., Any]] = {}
+
+
+def spec_function(name: str):
+    """Let spec files call the decorated function as ``name(...)``."""
+    def decorate(function):
+        if name in DECLARED_SPEC_FUNCTIONS:
+            raise ValueError(f"the spec function {name!r} is declared twice")
+        DECLARED_SPEC_FUNCTIONS[name] = function
+        return function
+    return decorate

@@ -15,6 +15,7 @@ import sympy as sp
 from symbackprop import tensor as T
 from symbackprop.network import INPUT, PARAM, Network
 from symbackprop.ops.stable import LikelihoodSlope, LogLikelihood, LogOdds, LogSumExp
+from symbackprop.tensor.maximum import Maximum
 from symbackprop.values import conform
 
 STABLE_CLASSES = (LogSumExp, LogLikelihood, LikelihoodSlope, LogOdds)
@@ -31,6 +32,8 @@ class Backend:
     where: Any
     logaddexp: Any
     maximum: Any
+    axis_sum: Any  # (array, NumPy axis) → the sum along it, kept as an axis of length 1
+    concatenate: Any  # (arrays, NumPy axis)
 
 
 def autograd_backend() -> Backend:
@@ -38,7 +41,8 @@ def autograd_backend() -> Backend:
 
     return Backend(anp, anp.matmul, lambda a: anp.swapaxes(a, -1, -2),
                    lambda a: anp.sum(a, axis=(-2, -1), keepdims=True), anp.where,
-                   anp.logaddexp, anp.maximum)
+                   anp.logaddexp, anp.maximum, lambda a, axis: anp.sum(a, axis=axis, keepdims=True),
+                   lambda arrays, axis: anp.concatenate(arrays, axis=axis))
 
 
 def torch_backend() -> Backend:
@@ -47,7 +51,8 @@ def torch_backend() -> Backend:
     return Backend(torch, torch.matmul, lambda a: a.transpose(-1, -2),
                    lambda a: a.sum(dim=(-2, -1), keepdim=True), torch.where,
                    lambda a, b: torch.logaddexp(torch.as_tensor(a, dtype=torch.float64), b),
-                   lambda a, b: torch.clamp(b, min=0.0) if a == 0 else torch.maximum(a, b))
+                   lambda a, b: torch.clamp(b, min=0.0) if a == 0 else torch.maximum(a, b),
+                   lambda a, axis: a.sum(dim=axis, keepdim=True), lambda arrays, axis: torch.cat(arrays, dim=axis))
 
 
 def _function(backend: Backend, name: str, args: list) -> Any:
@@ -107,33 +112,46 @@ def _loss(backend: Backend, kind: str, h: Any, y: Any) -> Any:
     raise ValueError(kind)
 
 
+def _elementwise(backend: Backend, node: T.Elementwise, rec, symbols: dict) -> Any:
+    t = sp.Symbol("t", real=True)
+    return scalar(backend, node.function.formula(t), {**symbols, t: rec(node.operand)})
+
+
+def _softmax(backend: Backend, z: Any, axis: int, log: bool) -> Any:
+    total = backend.axis_sum(backend.xp.exp(z), axis - 2)  # the textbook formula, not our shifted kernel
+    return z - backend.xp.log(total) if log else backend.xp.exp(z) / total
+
+
+#: How the oracle evaluates each node type a forward definition may hold (tests/test_completeness.py
+#: checks that this and the gradient-side types there cover the whole algebra).
+EVALUATED = {
+    T.Ref: lambda b, n, rec, env, symbols: env[n.name],
+    T.Scalar: lambda b, n, rec, env, symbols: scalar(b, n.expr, symbols),
+    T.MatMul: lambda b, n, rec, env, symbols: b.matmul(rec(n.left), rec(n.right)),
+    T.Add: lambda b, n, rec, env, symbols: rec(n.left) + rec(n.right),
+    T.AddAll: lambda b, n, rec, env, symbols: sum((rec(t) for t in n.terms[1:]), rec(n.terms[0])),
+    T.Hadamard: lambda b, n, rec, env, symbols: rec(n.left) * rec(n.right),
+    T.Divide: lambda b, n, rec, env, symbols: rec(n.left) / rec(n.right),
+    Maximum: lambda b, n, rec, env, symbols: b.xp.maximum(rec(n.left), rec(n.right)),
+    T.Scale: lambda b, n, rec, env, symbols: scalar(b, n.factor, symbols) * rec(n.operand),
+    T.Transpose: lambda b, n, rec, env, symbols: b.swap(rec(n.operand)),
+    T.Elementwise: lambda b, n, rec, env, symbols: _elementwise(b, n, rec, symbols),
+    T.Power: lambda b, n, rec, env, symbols: rec(n.operand) ** float(n.exponent),
+    T.Sum: lambda b, n, rec, env, symbols: b.total(rec(n.operand)),
+    T.AxisSum: lambda b, n, rec, env, symbols: b.axis_sum(rec(n.operand), n.axis - 2),
+    T.Softmax: lambda b, n, rec, env, symbols: _softmax(b, rec(n.operand), n.axis, log=False),
+    T.LogSoftmax: lambda b, n, rec, env, symbols: _softmax(b, rec(n.operand), n.axis, log=True),
+    T.Slice: lambda b, n, rec, env, symbols: rec(n.operand)[..., n.rows[0]:n.rows[1], n.columns[0]:n.columns[1]],
+    T.Concat: lambda b, n, rec, env, symbols: b.concatenate([rec(p) for p in n.parts], n.axis - 2),
+    T.LossNode: lambda b, n, rec, env, symbols: _loss(b, n.kind, rec(n.prediction), rec(n.target)),
+}
+
+
 def tensor(backend: Backend, node: T.Tensor, env: dict[str, Any], symbols: dict) -> Any:
-    rec = lambda n: tensor(backend, n, env, symbols)  # noqa: E731
-    if isinstance(node, T.Ref):
-        return env[node.name]
-    if isinstance(node, T.Scalar):
-        return scalar(backend, node.expr, symbols)
-    if isinstance(node, T.MatMul):
-        return backend.matmul(rec(node.left), rec(node.right))
-    if isinstance(node, T.Add):
-        return rec(node.left) + rec(node.right)
-    if isinstance(node, T.Hadamard):
-        return rec(node.left) * rec(node.right)
-    if isinstance(node, T.Scale):
-        return scalar(backend, node.factor, symbols) * rec(node.operand)
-    if isinstance(node, T.Transpose):
-        return backend.swap(rec(node.operand))
-    if isinstance(node, T.Elementwise):
-        t = sp.Symbol("t", real=True)
-        operand = rec(node.operand)
-        return scalar(backend, node.function.formula(t), {**symbols, t: operand})
-    if isinstance(node, T.Power):
-        return rec(node.operand) ** float(node.exponent)
-    if isinstance(node, T.Sum):
-        return backend.total(rec(node.operand))
-    if isinstance(node, T.LossNode):
-        return _loss(backend, node.kind, rec(node.prediction), rec(node.target))
-    raise TypeError(f"oracle cannot evaluate {type(node).__name__}")
+    evaluate = EVALUATED.get(type(node))
+    if evaluate is None:
+        raise TypeError(f"oracle cannot evaluate {type(node).__name__}")
+    return evaluate(backend, node, lambda n: tensor(backend, n, env, symbols), env, symbols)
 
 
 def mean_loss(backend: Backend, network: Network, leaves: dict[str, Any]) -> Any:

@@ -247,6 +247,7 @@ def test_the_model_blocks_on_every_backend(backend_name, block):
 
 # -- how the functions behave ------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_jax_gives_a_jit_compiled_function_of_jax_arrays():
     _backend("jax")
     import jax

@@ -171,6 +171,7 @@ def test_written_pdf_includes_the_flow_plot(tmp_path, fake_plot):
     assert not list(tmp_path.glob("*.png"))  # the plot went into the PDF, not beside it
 
 
+@pytest.mark.slow
 def test_reference_renders_to_png(tmp_path, compiled):
     require_pdflatex()
     need(shutil.which("pdftoppm") is not None, "pdftoppm (poppler-utils) is not installed")

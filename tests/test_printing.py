@@ -661,6 +661,7 @@ def test_a_document_without_the_efficiency_section_differentiates_nothing(refere
     assert "Efficiency" not in document(reference, None, fmt, sections=())
 
 
+@pytest.mark.slow
 def test_documents_are_the_same_on_every_run_whatever_the_clock(monkeypatch):
     """The measured naive count is bounded by elements, not by time: a clock that races changes nothing."""
     d = sbp.backprop(sbp.mlp([4, 8, 8, 1], level="scalar"))  # 121 parameters: the count is sampled

@@ -198,6 +198,7 @@ def test_a_report_without_its_derivation_shows_as_text(d):
 # -- KaTeX -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_display_of_every_example_is_valid_katex():
     require_katex()
     formulas = []

@@ -89,6 +89,7 @@ def test_the_package_gives_every_public_name_of_its_api():
     assert set(api.__all__) <= set(dir(sbp))
 
 
+@pytest.mark.slow
 def test_a_function_named_as_its_module_stays_the_function(tmp_path):
     code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
             "import symbackprop.backprop, symbackprop.torch_code\n"

@@ -180,6 +180,7 @@ def test_document_compiles_without_overfull_boxes(compiled, name):
     assert not too_wide, f"{name} runs past the page: {too_wide[:5]}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n in NAMES if "columns" in n])
 def test_wide_matrices_print_within_the_column_limit(compiled, name):
     """A matrix wider than MATRIX_LIMIT shows its first and last columns around a ⋯, so no printed
@@ -211,6 +212,7 @@ def test_wide_networks_have_the_widths_asked_for():
 _BREAKABLE_BEFORE_CONTINUATION = re.compile(r"(?<!\\)\\\\(?!\*)(\[[^\]]*\])?\s*\n\s*&")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_no_page_break_inside_an_equation(compiled, name):
     """In the source: between two rows of one equation the row ends with ``\\\\*``, which forbids a
@@ -249,6 +251,7 @@ def _korean_names() -> list[str]:
     return [name for name in NAMES if name.endswith("[ko]")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", _korean_names())
 def test_no_english_word_is_hyphenated_in_korean(compiled, name):
     require_pdflatex(korean=True)
@@ -264,6 +267,7 @@ def test_the_hyphenation_check_sees_a_hyphenated_word():
     assert re.search(r"[A-Za-z]-\s*$", text, flags=re.MULTILINE), "English text narrow enough to hyphenate"
 
 
+@pytest.mark.slow
 def test_the_korean_pdf_is_about_as_small_as_the_english_one(compiled):
     require_pdflatex(korean=True)
     english = len(compiled["derive (reference) [en]"].pdf)
@@ -271,6 +275,7 @@ def test_the_korean_pdf_is_about_as_small_as_the_english_one(compiled):
     assert korean < 2.5 * english, f"the Korean PDF is {korean} bytes against {english} in English"
 
 
+@pytest.mark.slow
 def test_korean_text_can_be_searched_and_copied(compiled):
     """Each Hangul syllable carries its own text, so a reader (and pdftotext) gets the words back."""
     require_pdflatex(korean=True)

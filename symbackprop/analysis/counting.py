@@ -173,12 +173,6 @@ class OperationCounter(TreeVisitor):
             return negation + self.count(node.operand)
         return self.count(node)
 
-    def visit_Hadamard(self, node: T.Hadamard) -> int:
-        operands = self.count(node.left) + self.count(node.right)
-        if _is_ones(node.left) or _is_ones(node.right):
-            return operands  # a broadcast, no arithmetic
-        return _size(node.shape) + operands
-
     def visit_Scale(self, node: T.Scale) -> int:
         return _size(node.operand.shape) + self.scalar(node.factor) + self.count(node.operand)
 
@@ -255,14 +249,6 @@ def _quadratic(count_at, side: int) -> int:
     f0, f1, f2 = (count_at(first + k) for k in range(3))
     steps = side - first
     return f0 + steps * (f1 - f0) + steps * (steps - 1) // 2 * (f2 - 2 * f1 + f0)
-
-
-def _is_ones(node: T.Tensor) -> bool:
-    if isinstance(node, T.Ones):
-        return True
-    if isinstance(node, T.Scalar):
-        return node.expr == 1
-    return isinstance(node, T.Elementwise) and node.function.formula(_t) == 1
 
 
 def _element_matrices(shape: T.Shape, target_shape: T.Shape | None = None) -> tuple[sp.Matrix, sp.Matrix]:

@@ -40,14 +40,14 @@ class FactorText(TreeVisitor):
         return repr(node)
 
 
-def serve_with(visitor: type[TreeVisitor], method: str, node_names: tuple[str, ...]) -> None:
-    """Let one generic method of ``visitor`` handle the named node types, as ``visit_<name>``."""
-    for node_name in node_names:
-        setattr(visitor, f"visit_{node_name}", getattr(visitor, method))
+def serve_with(visitor: type[TreeVisitor], method: str, node_types: tuple[type, ...]) -> None:
+    """Let one generic method of ``visitor`` handle these core node types, as ``visit_<Type>``."""
+    for node_type in node_types:
+        setattr(visitor, f"visit_{node_type.__name__}", getattr(visitor, method))
 
 
-serve_with(FactorText, "as_written", ("Add", "AddAll", "Hadamard", "LossNode", "MatMul", "Ones", "Power", "Ref",
-                                      "Scalar", "Scale", "Sum"))
+serve_with(FactorText, "as_written", (T.Add, T.AddAll, T.LossNode, T.MatMul, T.Ones, T.Power, T.Ref, T.Scalar,
+                                      T.Scale, T.Sum))
 
 
 def factor_text(value: Any) -> str:
@@ -211,7 +211,7 @@ class UpstreamProducts(TreeVisitor):
                 if rest != symbol:
                     return None
                 return T.scale(coefficient, upstream) if not coefficient.free_symbols else \
-                    T.Hadamard(T.Scalar(coefficient), upstream)
+                    T.scaled_by(coefficient, upstream)
             replacements[symbol] = upstream
         return expr.xreplace(replacements)
 
@@ -248,8 +248,8 @@ class UpstreamProducts(TreeVisitor):
 
 
 
-serve_with(UpstreamProducts, "rebuilt", ("Add", "Elementwise", "Hadamard", "LossGradient", "LossNode", "MatMul",
-                                         "Ones", "Power", "Ref", "Scale", "Sum", "Transpose"))
+serve_with(UpstreamProducts, "rebuilt", (T.Add, T.Elementwise, T.LossGradient, T.LossNode, T.MatMul, T.Ones, T.Power,
+                                         T.Ref, T.Scale, T.Sum, T.Transpose))
 
 
 __all__ = ["FactorText", "UpstreamProducts", "factor_text", "tree_size"]

@@ -78,6 +78,17 @@ class ScalarPrinter(NumPyPrinter):
         return self._names(expr)
 
 
+def step_at_zero(node: T.Tensor) -> sp.Expr | None:
+    """The value at 0 if ``node`` applies the Heaviside step element-wise (ReLU′), else None."""
+    if not isinstance(node, T.Elementwise):
+        return None
+    t = sp.Symbol("t", real=True)
+    body = node.function.formula(t)
+    if isinstance(body, sp.Heaviside) and body.args[0] == t:
+        return body.args[1] if len(body.args) > 1 else sp.S.Half
+    return None
+
+
 class TreeEmitter(TreeVisitor):
     """Tensor trees and scalar expressions to ``ast`` expressions of a NumPy program.
 
@@ -88,6 +99,7 @@ class TreeEmitter(TreeVisitor):
     #: What an operation's module builds its code with (see symbackprop.registry.interprets).
     call = staticmethod(call)
     constant = staticmethod(constant)
+    step_at_zero = staticmethod(step_at_zero)
 
     def __init__(self) -> None:
         self.namespace: dict[str, Any] = {}
@@ -143,12 +155,6 @@ class TreeEmitter(TreeVisitor):
 
     def visit_AddAll(self, node: T.AddAll) -> ast.expr:
         return sum_of([self.tensor(term) for term in node.terms])
-
-    def visit_Hadamard(self, node: T.Hadamard) -> ast.expr:
-        at_zero = step_at_zero(node.right)
-        if at_zero is not None:
-            return call("_gate", self.tensor(node.left), self.tensor(node.right.operand), self.scalar(at_zero))
-        return binary(self.tensor(node.left), ast.Mult(), self.tensor(node.right))
 
     def visit_Scale(self, node: T.Scale) -> ast.expr:
         return binary(self.scalar(node.factor), ast.Mult(), self.tensor(node.operand))
@@ -239,14 +245,3 @@ def _gated(code: ast.expr) -> ast.expr:
             if isinstance(step, ast.Call) and isinstance(step.func, ast.Name) and step.func.id == "_step":
                 return call("_gate", other, *step.args)
     return code
-
-
-def step_at_zero(node: T.Tensor) -> sp.Expr | None:
-    """The value at 0 if ``node`` applies the Heaviside step element-wise (ReLU′), else None."""
-    if not isinstance(node, T.Elementwise):
-        return None
-    t = sp.Symbol("t", real=True)
-    body = node.function.formula(t)
-    if isinstance(body, sp.Heaviside) and body.args[0] == t:
-        return body.args[1] if len(body.args) > 1 else sp.S.Half
-    return None

@@ -20,8 +20,9 @@ import sympy as sp
 from .. import tensor as T
 from ..errors import InvalidOperandError
 from ..printing.precedence import Precedence, Printed
-from ..registry import Product, Pull, interprets, register, served_generically, vjp
-from ..tensor.algebra import hadamard, matmul, transpose
+from ..registry import Product, Pull, interprets, register, served_generically, spec_function, vjp
+from ..tensor.algebra import matmul, transpose
+from ..tensor.hadamard import hadamard
 from ..tensor.nodes import Ones, Tensor
 from ..tensor.softmax import DOWN_COLUMNS, LogSoftmax, Normalised, Softmax, softmax_axis
 from .stable import LogSumExp
@@ -98,11 +99,13 @@ def _apply(name: str, z: Any, axis: Any, log: bool) -> Any:
     )
 
 
+@spec_function("softmax")
 def softmax(z: Any, axis: Any = DOWN_COLUMNS) -> Any:
     """The softmax of each column of ``z`` (``axis=0``, a column vector's entries) or each row (``axis=1``)."""
     return _apply("softmax", z, axis, log=False)
 
 
+@spec_function("log_softmax")
 def log_softmax(z: Any, axis: Any = DOWN_COLUMNS) -> Any:
     """Log-softmax of each column of ``z`` (``axis=0``) or each row (``axis=1``), as ``torch.log_softmax``."""
     return _apply("log_softmax", z, axis, log=True)

@@ -1,4 +1,4 @@
-"""Softmax cross-entropy along an axis, with one-hot (or probability) targets or integer class indices.
+"""The softmax cross-entropy along an axis, with one-hot (or probability) targets or integer class indices.
 
 The loss of logits z against y along ``axis`` normalises each column of the logits z
 (``axis=0``) or each row (``axis=1``, a (T, C) matrix of T tokens' logits) and

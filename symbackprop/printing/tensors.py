@@ -82,7 +82,7 @@ class TensorPrinter(TreeVisitor):
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _replaced(self, node: T.Tensor) -> bool:
+    def replaced(self, node: T.Tensor) -> bool:
         """Whether the leaf printer writes ``node`` as one unit (a name, a number) rather than its operation."""
         return self.leaf is not None and self.leaf(node) is not None
 
@@ -134,29 +134,10 @@ class TensorPrinter(TreeVisitor):
     def visit_MatMul(self, node: T.MatMul) -> Printed:
         left = self.print(node.left)
         left_text = left.text if left.precedence >= Precedence.PRODUCT and (
-            not node.left.hadamard_product or self._replaced(node.left)) else rf"\left({left.text}\right)"
+            not node.left.hadamard_product or self.replaced(node.left)) else rf"\left({left.text}\right)"
         tightness = Precedence.FRACTION if isinstance(node.right, T.MatMul) else Precedence.PRODUCT
         right_text = self.wrapped(node.right, tightness)
         return Printed(rf"{left_text} \, {right_text}", Precedence.PRODUCT)
-
-    def visit_Hadamard(self, node: T.Hadamard) -> Printed:
-        if node.left.is_scalar != node.right.is_scalar:  # a 1×1 factor scales: c x, not c ⊙ x
-            factor, other = (node.left, node.right) if node.left.is_scalar else (node.right, node.left)
-            printed = self.print(factor)
-            factor_text = printed.text if printed.precedence >= Precedence.PRODUCT else rf"\left({printed.text}\right)"
-            operand = self.wrapped(other, Precedence.PRODUCT)
-            # a number beside a number, or beside the vector of ones 𝟏, would read as one number
-            numbers_meet = factor_text[-1:].isdigit() or operand[:1].isdigit() or operand.startswith("-")
-            separator = r" \cdot " if numbers_meet else " "
-            return Printed(f"{factor_text}{separator}{operand}", Precedence.PRODUCT)
-        parts = []
-        for operand in (node.left, node.right):
-            printed = self.print(operand)
-            # ⊙ is associative; a quotient inside a product is parenthesised so that ⊘ never reads ambiguously
-            keep = printed.precedence >= Precedence.HADAMARD and (
-                self._replaced(operand) or not operand.grouped_in_hadamard)
-            parts.append(printed.text if keep else rf"\left({printed.text}\right)")
-        return Printed(r" \odot ".join(parts), Precedence.HADAMARD)
 
     def visit_Add(self, node: T.Add) -> Printed:
         return Printed(self.print(node.left).text + self._added(node.right), Precedence.ADD)

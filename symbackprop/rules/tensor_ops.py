@@ -26,16 +26,6 @@ register("matmul", "multiplication multiplies the gradient by the other input (t
           "곱셈: gradient에 다른 입력값(의 전치)을 곱함")
 register("multiply", "multiplication multiplies the gradient by the other input",
           "곱셈: gradient에 다른 입력값을 곱함")
-register("hadamard", "an element-wise product multiplies the gradient element-wise by the other factor",
-          "원소별 곱: gradient에 다른 인자를 원소별로 곱함")
-register("hadamard_broadcast_row",
-         r"a row multiplied into every row receives $\mathbf{1}^{\top} (G \odot B)$, the sum over the rows, "
-         r"$B$ the other factor",
-          r"모든 행에 곱해진 행 벡터는 행들에 대한 합 $\mathbf{1}^{\top} (G \odot B)$를 받음 ($B$는 다른 인자)")
-register("hadamard_broadcast_column",
-         r"a column multiplied into every column receives $(G \odot B) \mathbf{1}$, the sum over the columns, "
-         r"$B$ the other factor",
-          r"모든 열에 곱해진 열 벡터는 열들에 대한 합 $(G \odot B) \mathbf{1}$을 받음 ($B$는 다른 인자)")
 register("scale", "a constant factor multiplies the gradient by the same constant",
           "상수배: gradient에 같은 상수를 곱함")
 register("transpose", "a transpose transposes the gradient",
@@ -71,19 +61,6 @@ def _matmul(op: T.MatMul, g: T.Tensor) -> list[Pull]:
         Pull(a, T.matmul(g, T.transpose(b)), "matmul", T.transpose(b), Product.RIGHT),
         Pull(b, T.matmul(T.transpose(a), g), "matmul", T.transpose(a), Product.LEFT),
     ]
-
-
-@vjp(T.Hadamard)
-def _hadamard(op: T.Hadamard, g: T.Tensor) -> list[Pull]:
-    result = []
-    for operand, other in ((op.left, op.right), (op.right, op.left)):
-        gradient, rule = T.broadcast_back(operand, op, T.hadamard(g, other))
-        if rule is not None:
-            result.append(Pull(operand, gradient, "hadamard" if rule == "broadcast" else "hadamard_" + rule,
-                               other, Product.OTHER))
-        else:
-            result.append(Pull(operand, gradient, "hadamard", other, Product.HADAMARD))
-    return result
 
 
 @vjp(T.Scale)

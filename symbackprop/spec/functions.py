@@ -1,4 +1,4 @@
-"""The functions a spec expression may call, read from the operation records in :mod:`symbackprop.ops`."""
+"""The functions a spec expression may call, read from the operation records and the declared operations."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .. import tensor as T
 from ..errors import ShapeMismatchError
 from ..ops import ACTIVATION_OPS, LOSS_OPS
 from ..ops.activations import make_relu
-from ..ops.softmax import log_softmax, softmax
+from ..registry import DECLARED_SPEC_FUNCTIONS
 from .operands import Operand, as_matrix, collapse, unwrap
 
 __all__ = ["SPEC_FUNCTIONS", "spec_functions"]
@@ -33,9 +33,7 @@ def spec_functions(level: str = "vector", *, relu_grad_at_zero: Any = 0) -> dict
         "total": _total,
         "mean": F.mean,
         "transpose": _transpose,
-        "softmax": softmax,
-        "log_softmax": log_softmax,
-        "concat": _concat,
+        **DECLARED_SPEC_FUNCTIONS,
     }
     for kind in LOSS_OPS:
         table[kind] = _loss(kind, level)
@@ -72,11 +70,6 @@ def _total(value: Any, axis: Any = None) -> Any:
     if isinstance(value, sp.MatrixBase) and axis is None:
         return sp.Add(*value)
     return F.total(value, axis)
-
-
-def _concat(*parts: Any, axis: Any = 0) -> Any:
-    """``concat(a, b, ..., axis=0)``: the parts one below the other (axis 0) or side by side (axis 1)."""
-    return T.concat(parts, axis)
 
 
 def _transpose(value: Any) -> Any:

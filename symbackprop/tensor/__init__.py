@@ -19,10 +19,8 @@ from .algebra import (
     as_scalar_expr,
     as_tensor,
     free_scalars,
-    hadamard,
     matmul,
     mean,
-    multiply,
     power,
     scale,
     total,
@@ -43,6 +41,7 @@ from .axes import (
 )
 from .base import shape_text
 from .division import Divide, divide
+from .hadamard import Hadamard, hadamard, multiply, scaled_by
 from .indexing import Concat, Embed, Slice, concat, embed, select, slice_of
 from .nodes import (
     BATCH_SIZE,
@@ -52,7 +51,6 @@ from .nodes import (
     Adjoint,
     AdjointSymbol,
     Elementwise,
-    Hadamard,
     LossGradient,
     LossNode,
     MatMul,
@@ -73,7 +71,7 @@ __all__ = [
     "BATCH_SIZE", "SCALAR_SHAPE", "Add", "AddAll", "Adjoint", "AdjointSymbol", "Elementwise", "Hadamard",
     "LossGradient", "LossNode", "MatMul", "Ones", "Owner", "Power", "Ref", "Scalar", "Scale", "Shape",
     "ShapeMismatchError", "Sum", "Tensor", "Transpose", "add", "add_all", "as_scalar_expr", "as_tensor",
-    "free_scalars", "hadamard", "matmul", "multiply",
+    "free_scalars", "hadamard", "matmul", "multiply", "scaled_by",
     "power", "scale", "shape_text", "total", "transpose", "walk",
     "Concat", "Embed", "Slice", "concat", "embed", "normalize_axis", "select", "slice_of", "spans_of",
     "LogSoftmax", "Normalised", "Softmax", "log_softmax", "softmax",

@@ -14,7 +14,6 @@ from .nodes import (
     AddAll,
     Adjoint,
     AdjointSymbol,
-    Hadamard,
     MatMul,
     Power,
     Scalar,
@@ -101,30 +100,6 @@ def matmul(left: Tensor, right: Tensor) -> Tensor:
             f"{left.shape[1]} and {right.shape[0]} differ"
         )
     return MatMul(left, right)
-
-
-def hadamard(left: Tensor, right: Tensor) -> Tensor:
-    require_broadcastable("multiply element-wise", left, right)
-    if isinstance(left, Scalar):
-        return scale(left.expr, right)
-    if isinstance(right, Scalar):
-        return scale(right.expr, left)
-    return Hadamard(left, right)
-
-
-def multiply(left: Any, right: Any) -> Tensor:
-    """``*``: a scalar factor scales; two tensors multiply element-wise, as in NumPy."""
-    if not isinstance(left, Tensor):
-        return scale(sp.sympify(left), right) if _is_number_like(left) else hadamard(as_tensor(left, right), right)
-    if not isinstance(right, Tensor):
-        return scale(sp.sympify(right), left) if _is_number_like(right) else hadamard(left, as_tensor(right, left))
-    return hadamard(left, right)
-
-
-def _is_number_like(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) or (
-        isinstance(value, sp.Basic) and value.is_number
-    )
 
 
 def scale(factor: Any, operand: Tensor) -> Tensor:

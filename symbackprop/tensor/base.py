@@ -137,10 +137,14 @@ class Tensor:
         return self
 
     def __mul__(self, other: Any) -> Tensor:
-        return _algebra().multiply(self, other)
+        from .hadamard import multiply  # a node type on this base: looked up when first used
+
+        return multiply(self, other)
 
     def __rmul__(self, other: Any) -> Tensor:
-        return _algebra().multiply(other, self)
+        from .hadamard import multiply
+
+        return multiply(other, self)
 
     def __truediv__(self, other: Any) -> Tensor:
         return _division().divide(self, _algebra().as_tensor(other, self))

@@ -17,8 +17,9 @@ from ..errors import InvalidNumberError
 from ..ieee import quotient
 from ..printing.precedence import Precedence, Printed
 from ..registry import Product, Pull, interprets, register, served_generically, vjp
-from .algebra import hadamard, power, require_broadcastable, scale
+from .algebra import power, require_broadcastable, scale
 from .axes import broadcast_back
+from .hadamard import hadamard
 from .nodes import Broadcasting, MatMul, Scalar, Tensor
 
 

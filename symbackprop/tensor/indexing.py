@@ -27,7 +27,7 @@ import sympy as sp
 
 from ..errors import InvalidIndexError, ShapeMismatchError
 from ..printing.precedence import Precedence, Printed
-from ..registry import Product, Pull, interprets, register, served_generically, vjp
+from ..registry import Product, Pull, interprets, register, served_generically, spec_function, vjp
 from .algebra import as_tensor
 from .base import shape_text
 from .nodes import Shape, Tensor, Unary
@@ -176,6 +176,12 @@ def _concat_elements(parts: list[Any], axis: int) -> Any:
             )
     join = sp.Matrix.vstack if axis == 0 else sp.Matrix.hstack
     return sp.ImmutableMatrix(join(*matrices))
+
+
+@spec_function("concat")
+def _spec_concat(*parts: Any, axis: Any = 0) -> Any:
+    """``concat(a, b, ..., axis=0)``: the parts one below the other (axis 0) or side by side (axis 1)."""
+    return concat(parts, axis)
 
 
 # -- the chain rule ------------------------------------------------------------------------------

@@ -111,14 +111,6 @@ class Add(Broadcasting):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class Hadamard(Broadcasting):
-    """Element-wise product ⊙."""
-
-    symbol: ClassVar[str] = "*"
-    hadamard_product: ClassVar[bool] = True
-
-
-@dataclass(frozen=True, eq=False, repr=False)
 class AddAll(Tensor):
     """The sum of several tensors kept flat, ``a + b + c + …``: one node however many terms.
 

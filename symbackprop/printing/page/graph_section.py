@@ -28,7 +28,7 @@ LOSS_RULE, LOSS_TARGET_RULE = "loss:", "loss_target:"
 #: Rules that are no operation of the graph: the seed ∂L/∂L, the batch mean, a loss's target side.
 NOT_NODES = ("seed", "batch_mean")
 
-_BINARY = {T.MatMul: r"\times", T.Add: "+", T.Hadamard: r"\odot"}
+_BINARY = {T.MatMul: r"\times", T.Add: "+"}
 #: Characters of the graph's operation labels (graph.py's DOT labels) as LaTeX.
 _LABEL_LATEX = {"½": r"\tfrac{1}{2}", "‖": r"\Vert ", "·": r"\cdot ", "²": "^{2}", "σ": r"\sigma ", "√": r"\surd ",
                 "|": "|", "\n": r"\ ", " ": r"\ ", "×": r"\times ", "⊙": r"\odot ", "Σ": r"\Sigma "}

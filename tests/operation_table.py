@@ -1,0 +1,116 @@
+"""The operation table: one row per tensor operation, from which tests/test_operation_table.py generates its
+checks (value and gradient at the vector level, in a batch, exactly, on every backend, in spec files and at
+the scalar level), as JAX's lax_autodiff_test generates its checks from LAX_GRAD_OPS.
+
+A row names the operation as symbackprop builds it, its operands' shapes and the domain its inputs are drawn
+from, how it treats a tie or a kink, its PyTorch counterpart and a NumPy oracle; the NumPy oracle and finite
+differences check every row without PyTorch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+import symbackprop as sbp
+
+Shape = tuple[int, int]
+
+
+def _normal(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    return rng.normal(size=shape)
+
+
+def _away_from_zero(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    return rng.choice([-1.0, 1.0], size=shape) * rng.uniform(0.5, 2.0, size=shape)
+
+
+def _softmax(z: np.ndarray, axis: int) -> np.ndarray:
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+@dataclass(frozen=True)
+class OperationRow:
+    name: str
+    build: Callable[..., Any]  # the operation on symbackprop tensors
+    shapes: tuple[Shape, ...]  # its operands' shapes (broadcasting ones where it broadcasts)
+    numpy: Callable[..., np.ndarray]  # the oracle, on (…, rows, columns) arrays
+    torch: Callable[..., Any] | None  # the PyTorch counterpart, on torch tensors
+    spec: str  # the operation in a spec file, its operands named a and b
+    domains: tuple[Callable[..., np.ndarray], ...] = ()  # where each operand's inputs are drawn (default: normal)
+    convention: str = "smooth"  # how a tie or a kink is treated
+    #: inputs at a tie or kink, and the gradient the convention gives there (upstream weights C)
+    kink: Callable[[np.random.Generator], tuple[dict[str, np.ndarray], dict[str, np.ndarray]]] | None = None
+    scalar_level: bool = True  # spec files at level="scalar" write it out element by element
+    exact: bool = True  # exact evaluation (SymPy arithmetic) is checked against floats
+    tags: tuple[str, ...] = field(default=())
+
+    def domain(self, index: int) -> Callable[..., np.ndarray]:
+        return self.domains[index] if index < len(self.domains) else _normal
+
+
+def _side_by_side(join: Callable[..., Any], a: Any, b: Any) -> Any:
+    """a and b side by side, a batch axis of either carried to both."""
+    leading = np.broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
+    expand = (lambda x: x.expand(*leading, *x.shape[-2:])) if hasattr(a, "expand") else (
+        lambda x: np.broadcast_to(x, leading + tuple(x.shape[-2:])))
+    return join([expand(a), expand(b)], axis=-1)
+
+
+def _torch_cat(arrays: list[Any], axis: int) -> Any:
+    import torch
+
+    return torch.cat(arrays, dim=axis)
+
+
+def _torch_maximum(a: Any, b: Any) -> Any:
+    import torch
+
+    return torch.maximum(a, b)
+
+
+def _torch_softmax(log: bool, axis: int) -> Callable[..., Any]:
+    def apply(z):
+        import torch
+
+        return (torch.log_softmax if log else torch.softmax)(z, dim=axis - 2)
+    return apply
+
+
+ROWS: list[OperationRow] = [
+    OperationRow("multiply", lambda a, b: a * b, ((3, 4), (1, 4)), lambda a, b: a * b,
+                 lambda a, b: a * b, "a * b"),
+    OperationRow("divide", lambda a, b: a / b, ((3, 4), (3, 1)), lambda a, b: a / b,
+                 lambda a, b: a / b, "a / b", domains=(_normal, _away_from_zero),
+                 convention="a zero divisor gives ±inf or NaN, as NumPy and PyTorch do"),
+    OperationRow("sum_over_rows", lambda a: sbp.total(a, axis=0), ((3, 4),),
+                 lambda a: a.sum(axis=-2, keepdims=True), lambda a: a.sum(dim=-2, keepdim=True), "sum(a, 0)"),
+    OperationRow("sum_over_columns", lambda a: sbp.total(a, axis=1), ((3, 4),),
+                 lambda a: a.sum(axis=-1, keepdims=True), lambda a: a.sum(dim=-1, keepdim=True), "sum(a, 1)"),
+    OperationRow("softmax", lambda a: sbp.softmax(a, axis=1), ((3, 4),), lambda a: _softmax(a, -1),
+                 _torch_softmax(False, 1), "softmax(a, axis=1)"),
+    OperationRow("log_softmax", lambda a: sbp.log_softmax(a, axis=0), ((3, 4),),
+                 lambda a: np.log(_softmax(a, -2)), _torch_softmax(True, 0), "log_softmax(a, axis=0)"),
+    OperationRow("slice", lambda a: a[:, 1:3], ((3, 4),), lambda a: a[..., :, 1:3], lambda a: a[..., :, 1:3],
+                 "a[:, 1:3]"),
+    OperationRow("concat", lambda a, b: sbp.concat([a, b], axis=1), ((3, 2), (3, 1)),
+                 lambda a, b: _side_by_side(np.concatenate, a, b), lambda a, b: _side_by_side(_torch_cat, a, b),
+                 "concat(a, b, axis=1)"),
+    OperationRow("maximum", sbp.maximum, ((3, 4), (1, 4)), np.maximum, _torch_maximum,
+                 "maximum(a, b)", convention="at a tie half the gradient to each operand, as torch.maximum",
+                 kink=lambda rng: _tie(rng), scalar_level=False),
+]
+
+
+def _tie(rng: np.random.Generator) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """a equal to b in every entry of its first two rows: each receives half of C there."""
+    b = rng.normal(size=(1, 4))
+    a = np.vstack([b, b, b - 1.0])
+    weights = rng.normal(size=(3, 4))
+    share = np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0))
+    to_b = (weights * (1 - share)).sum(axis=0, keepdims=True)  # b is broadcast over the rows
+    return {"a": a, "b": b, "C": weights}, {"a": weights * share, "b": to_b}
