@@ -57,6 +57,8 @@ from .ops.losses import (
 from .ops.softmax import log_softmax, softmax
 from .practice import MISTAKES, AnswerError, Exercise, Grade, exercise, grade
 from .reference import REFERENCE_LEARNING_RATE, reference_network, reference_values
+from .tensor.extrema import maximal as max  # noqa: A004 - sbp.max, as sbp.abs and sbp.sum
+from .tensor.extrema import minimal as min  # noqa: A004
 from .tensor.indexing import concat
 from .tensor.maximum import maximum
 from .torch_bridge import from_torch
@@ -79,6 +81,7 @@ __all__ = [
     "TensorInSymPyError", "FileWriteError",
     "log_softmax", "softmax",
     "IndexOutOfRangeError", "InvalidAxisError", "InvalidClassIndexError", "InvalidIndexError", "concat", "maximum",
+    "max", "min",
     "abs", "cos", "exp", "log", "mean", "sin", "sqrt",
     "dask_gradients", "torch_code", "TorchCodeError",
     "grade", "Grade", "AnswerError", "MISTAKES", "exercise", "Exercise",

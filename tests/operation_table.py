@@ -73,6 +73,21 @@ def _torch_maximum(a: Any, b: Any) -> Any:
     return torch.maximum(a, b)
 
 
+def _torch_extremum(kind: str, axis: int | None) -> Callable[..., Any]:
+    """torch.amax over every entry (a tie shared equally), torch.max(x, dim) along an axis (the first)."""
+    def apply(a):
+        import torch
+
+        if axis is None:
+            return getattr(torch, "a" + kind)(a, dim=(-2, -1), keepdim=True)
+        return getattr(torch, kind)(a, dim=axis - 2, keepdim=True).values
+    return apply
+
+
+def _numpy_extremum(kind: str, axis: int | None) -> Callable[..., np.ndarray]:
+    return lambda a: getattr(np, kind)(a, axis=(-2, -1) if axis is None else axis - 2, keepdims=True)
+
+
 def _torch_softmax(log: bool, axis: int) -> Callable[..., Any]:
     def apply(z):
         import torch
@@ -100,6 +115,15 @@ ROWS: list[OperationRow] = [
     OperationRow("concat", lambda a, b: sbp.concat([a, b], axis=1), ((3, 2), (3, 1)),
                  lambda a, b: _side_by_side(np.concatenate, a, b), lambda a, b: _side_by_side(_torch_cat, a, b),
                  "concat(a, b, axis=1)"),
+    OperationRow("max_over_rows", lambda a: sbp.max(a, axis=0), ((3, 4),), _numpy_extremum("max", 0),
+                 _torch_extremum("max", 0), "max(a, 0)", convention="at a tie the first entry, as torch.max(x, dim)",
+                 kink=lambda rng: _extremum_tie(rng, "max", 0), scalar_level=False),
+    OperationRow("min_over_columns", lambda a: sbp.min(a, axis=1), ((3, 4),), _numpy_extremum("min", 1),
+                 _torch_extremum("min", 1), "min(a, 1)", convention="at a tie the first entry, as torch.min(x, dim)",
+                 kink=lambda rng: _extremum_tie(rng, "min", 1), scalar_level=False),
+    OperationRow("max_of_all", lambda a: sbp.max(a), ((3, 4),), _numpy_extremum("max", None),
+                 _torch_extremum("max", None), "max(a)", convention="at a tie shared equally, as torch.amax",
+                 kink=lambda rng: _extremum_tie(rng, "max", None), scalar_level=False),
     OperationRow("maximum", sbp.maximum, ((3, 4), (1, 4)), np.maximum, _torch_maximum,
                  "maximum(a, b)", convention="at a tie half the gradient to each operand, as torch.maximum",
                  kink=lambda rng: _tie(rng), scalar_level=False),
@@ -114,3 +138,21 @@ def _tie(rng: np.random.Generator) -> tuple[dict[str, np.ndarray], dict[str, np.
     share = np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0))
     to_b = (weights * (1 - share)).sum(axis=0, keepdims=True)  # b is broadcast over the rows
     return {"a": a, "b": b, "C": weights}, {"a": weights * share, "b": to_b}
+
+
+def _extremum_tie(rng: np.random.Generator, kind: str, axis: int | None) -> tuple[dict, dict]:
+    """Entries tied for the extremum: along an axis the first takes the gradient, over all each a share."""
+    a = rng.uniform(-1.0, 1.0, size=(3, 4))
+    best = 2.0 if kind == "max" else -2.0
+    weights = rng.normal(size=(1, 1) if axis is None else ((1, 4) if axis == 0 else (3, 1)))
+    expected = np.zeros_like(a)
+    if axis is None:
+        a[0, 1] = a[2, 3] = best
+        expected[0, 1] = expected[2, 3] = weights[0, 0] / 2
+    elif axis == 0:
+        a[0, :] = a[2, :] = best  # every column ties between its first and last row: the first row takes it
+        expected[0, :] = weights[0, :]
+    else:
+        a[:, 1] = a[:, 3] = best  # every row ties between columns 2 and 4: column 2 takes it
+        expected[:, 1] = weights[:, 0]
+    return {"a": a, "C": weights}, {"a": expected}

@@ -15,6 +15,7 @@ import sympy as sp
 from symbackprop import tensor as T
 from symbackprop.network import INPUT, PARAM, Network
 from symbackprop.ops.stable import LikelihoodSlope, LogLikelihood, LogOdds, LogSumExp
+from symbackprop.tensor.extrema import Extremum
 from symbackprop.tensor.maximum import Maximum
 from symbackprop.values import conform
 
@@ -34,6 +35,7 @@ class Backend:
     maximum: Any
     axis_sum: Any  # (array, NumPy axis) → the sum along it, kept as an axis of length 1
     concatenate: Any  # (arrays, NumPy axis)
+    extremum: Any  # (array, NumPy axes, "max" or "min") → the extremum along them, kept as axes of length 1
 
 
 def autograd_backend() -> Backend:
@@ -42,7 +44,8 @@ def autograd_backend() -> Backend:
     return Backend(anp, anp.matmul, lambda a: anp.swapaxes(a, -1, -2),
                    lambda a: anp.sum(a, axis=(-2, -1), keepdims=True), anp.where,
                    anp.logaddexp, anp.maximum, lambda a, axis: anp.sum(a, axis=axis, keepdims=True),
-                   lambda arrays, axis: anp.concatenate(arrays, axis=axis))
+                   lambda arrays, axis: anp.concatenate(arrays, axis=axis),
+                   lambda a, axes, kind: getattr(anp, kind)(a, axis=axes, keepdims=True))
 
 
 def torch_backend() -> Backend:
@@ -52,7 +55,8 @@ def torch_backend() -> Backend:
                    lambda a: a.sum(dim=(-2, -1), keepdim=True), torch.where,
                    lambda a, b: torch.logaddexp(torch.as_tensor(a, dtype=torch.float64), b),
                    lambda a, b: torch.clamp(b, min=0.0) if a == 0 else torch.maximum(a, b),
-                   lambda a, axis: a.sum(dim=axis, keepdim=True), lambda arrays, axis: torch.cat(arrays, dim=axis))
+                   lambda a, axis: a.sum(dim=axis, keepdim=True), lambda arrays, axis: torch.cat(arrays, dim=axis),
+                   lambda a, axes, kind: getattr(torch, "a" + kind)(a, dim=axes, keepdim=True))
 
 
 def _function(backend: Backend, name: str, args: list) -> Any:
@@ -133,6 +137,8 @@ EVALUATED = {
     T.Hadamard: lambda b, n, rec, env, symbols: rec(n.left) * rec(n.right),
     T.Divide: lambda b, n, rec, env, symbols: rec(n.left) / rec(n.right),
     Maximum: lambda b, n, rec, env, symbols: b.xp.maximum(rec(n.left), rec(n.right)),
+    Extremum: lambda b, n, rec, env, symbols: b.extremum(rec(n.operand), (-2, -1) if n.axis is None else n.axis - 2,
+                                                         n.kind),
     T.Scale: lambda b, n, rec, env, symbols: scalar(b, n.factor, symbols) * rec(n.operand),
     T.Transpose: lambda b, n, rec, env, symbols: b.swap(rec(n.operand)),
     T.Elementwise: lambda b, n, rec, env, symbols: _elementwise(b, n, rec, symbols),

@@ -117,6 +117,10 @@ class _TorchArrays:
 
     amin = min
 
+    def cumsum(self, a, axis=None):
+        a = _tensors(a)[0]
+        return self._torch.cumsum(a.reshape(-1) if axis is None else a, dim=0 if axis is None else axis)
+
     def swapaxes(self, a, first, second):
         return self._torch.swapaxes(a, first, second)
 
