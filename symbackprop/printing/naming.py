@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from .. import tensor as T
-from ..derivation import Derivation
+from ..derivation import SUM, Derivation
 from .precedence import Precedence, Printed
 from .tensors import TensorPrinter
 from .widths import printed_width
@@ -38,8 +38,9 @@ class GeneratedNames:
     def __init__(self, derivation: Derivation, notation: Notation) -> None:
         self.names: dict[T.Tensor, str] = {}
         self.said: set[str] = set()
+        # a fan-out's sum repeats its edges' results, each shown in its own step: it is not one more use
         steps = [[form for form in (step.result, step.local) if isinstance(form, T.Tensor)]
-                 for step in derivation.steps[1:]]
+                 for step in derivation.steps[1:] if step.kind != SUM]
         letter = _free_letter(derivation)
         plain = TensorPrinter(notation)
         for node in _repeated(steps):
