@@ -24,6 +24,7 @@ from .errors import (
 )
 from .network import INPUT, PARAM, Quantity
 from .ops.softmax_targets import check_class_indices
+from .tensor.gather import check_indices
 
 if TYPE_CHECKING:
     from .derivation import Derivation
@@ -158,6 +159,7 @@ def conform_all(derivation: Derivation, values: Mapping[str, Any], exact: bool =
         if size is not None:
             batch_sizes[quantity.name] = size
     check_class_indices(network, arrays)
+    check_indices(network, arrays)
     batched_inputs = {q.name for q in network.inputs}
     if batch_sizes:
         sizes = set(batch_sizes.values())

@@ -16,6 +16,7 @@ from symbackprop import tensor as T
 from symbackprop.network import INPUT, PARAM, Network
 from symbackprop.ops.stable import LikelihoodSlope, LogLikelihood, LogOdds, LogSumExp
 from symbackprop.tensor.extrema import Extremum
+from symbackprop.tensor.gather import GatherRows, PickColumns
 from symbackprop.tensor.maximum import Maximum
 from symbackprop.values import conform
 
@@ -121,6 +122,11 @@ def _elementwise(backend: Backend, node: T.Elementwise, rec, symbols: dict) -> A
     return scalar(backend, node.function.formula(t), {**symbols, t: rec(node.operand)})
 
 
+def _one_hot(backend: Backend, index: Any, classes: int) -> Any:
+    """Rows of the identity picked by integer indices (a constant: indices get no gradient)."""
+    return backend.xp.asarray(np.eye(classes)[np.asarray(index, dtype=int)[..., 0]])
+
+
 def _softmax(backend: Backend, z: Any, axis: int, log: bool) -> Any:
     total = backend.axis_sum(backend.xp.exp(z), axis - 2)  # the textbook formula, not our shifted kernel
     return z - backend.xp.log(total) if log else backend.xp.exp(z) / total
@@ -137,6 +143,9 @@ EVALUATED = {
     T.Hadamard: lambda b, n, rec, env, symbols: rec(n.left) * rec(n.right),
     T.Divide: lambda b, n, rec, env, symbols: rec(n.left) / rec(n.right),
     Maximum: lambda b, n, rec, env, symbols: b.xp.maximum(rec(n.left), rec(n.right)),
+    GatherRows: lambda b, n, rec, env, symbols: _one_hot(b, rec(n.index), n.table.shape[0]) @ rec(n.table),
+    PickColumns: lambda b, n, rec, env, symbols: b.axis_sum(rec(n.operand) * _one_hot(b, rec(n.index),
+                                                                                    n.operand.shape[1]), -1),
     Extremum: lambda b, n, rec, env, symbols: b.extremum(rec(n.operand), (-2, -1) if n.axis is None else n.axis - 2,
                                                          n.kind),
     T.Scale: lambda b, n, rec, env, symbols: scalar(b, n.factor, symbols) * rec(n.operand),

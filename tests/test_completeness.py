@@ -26,7 +26,7 @@ INTERPRETERS = [TreeEmitter, ElementByElement, OperationCounter, FactorText, Ups
                 _DotWriter]
 
 #: Node types only a gradient holds, never a forward definition: the oracle has nothing to evaluate.
-GRADIENT_SIDE = {"Adjoint", "Ones", "LossGradient", "Embed", "BroadcastTo", "MaximumShare", "ExtremumChoice"}
+GRADIENT_SIDE = {"Adjoint", "Ones", "LossGradient", "Embed", "BroadcastTo", "MaximumShare", "ExtremumChoice", "OneHot"}
 
 
 def test_the_algebra_has_node_types():

@@ -30,6 +30,7 @@ from ..printing.precedence import Precedence, Printed
 from ..registry import Product, Pull, interprets, register, served_generically, spec_function, vjp
 from .algebra import as_tensor
 from .base import shape_text
+from .gather import indexed, is_index_key
 from .nodes import Shape, Tensor, Unary
 from .subscripts import AXIS_NAMES, Span, normalize_axis, span_text, spans_of
 
@@ -103,7 +104,10 @@ class Concat(Tensor):
 
 
 def select(operand: Tensor, key: Any) -> Tensor:
-    """``operand[key]``: checked, and folded where nothing is cut away."""
+    """``operand[key]``: checked, and folded where nothing is cut away; by an input of integers, rows
+    (``C[idx]``) or one entry per row (``x[range(n), y]``), in :mod:`.gather`."""
+    if is_index_key(key):
+        return indexed(operand, key)
     rows, columns = spans_of(key, operand.shape, repr(operand))
     return slice_of(operand, rows, columns)
 
