@@ -128,3 +128,11 @@ def test_a_product_of_two_wide_matrices_continues_on_a_row_of_its_own():
     assert continued
     for _left, right in _fitted_rows(latex):
         assert r"\end{bmatrix} \begin{bmatrix}" not in right, right[:120]
+
+
+def test_a_group_inside_a_matrix_is_never_split():
+    entry = rf"\left({MATRIX} - {MATRIX}\right) + {MATRIX}"
+    row = rf"x &= \begin{{bmatrix}} {entry} \\ {entry} \end{{bmatrix}}"
+    for line in wrapped((row,)):
+        assert line.count(r"\begin{bmatrix}") == line.count(r"\end{bmatrix}"), line
+        assert line.count(r"\left") == line.count(r"\right"), line

@@ -107,7 +107,7 @@ def _tokens_with(separators: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"\\(?:begin|left|end|right)\b|\\.|[{}&]|" + "|".join(map(re.escape, separators)), re.S)
 
 
-_DELIMITED = re.compile(r"\\(left|right)\b\s*(\\[A-Za-z]+|\\.|.)")
+_NESTING = re.compile(r"\\(?P<kind>left|right)\b\s*(?:\\[A-Za-z]+|\\.|.)|\\begin\b|\\end\b|\\.|[{}]")
 
 
 def _broken_inside(row: str) -> list[str]:
@@ -161,15 +161,22 @@ def _narrower(line: str, room: int) -> list[str]:
 
 
 def _top_level_groups(math: str) -> list[tuple[re.Match[str], re.Match[str]]]:
-    """Each outermost ``\\left … \\right`` pair of ``math``: the match of its opening and of its closing."""
+    """Each ``\\left … \\right`` pair of ``math`` outside braces and environments (a group inside a matrix
+    is never split): the match of its opening and of its closing."""
     groups, depth, opening = [], 0, None
-    for mark in _DELIMITED.finditer(math):
-        if mark.group(1) == "left":
+    for mark in _NESTING.finditer(math):
+        kind = mark.group("kind")
+        if kind == "left":
             if depth == 0:
                 opening = mark
             depth += 1
-        else:
+        elif kind == "right":
             depth -= 1
             if depth == 0 and opening is not None:
                 groups.append((opening, mark))
+            opening = opening if depth else None
+        elif mark.group() in ("{", r"\begin"):
+            depth += 1
+        elif mark.group() in ("}", r"\end"):
+            depth -= 1
     return groups

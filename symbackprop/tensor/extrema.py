@@ -93,13 +93,13 @@ def minimal(x: Any, axis: Any = None) -> Tensor:
 
 register("extremum_axis",
          r"a maximum or minimum along an axis passes the gradient to the chosen entry, the first one at a tie "
-         r"(as torch.max(x, dim) does)",
-         r"축을 따라 구한 최댓값·최솟값: gradient를 선택된 원소로 보내고, 같은 값이 여럿이면 첫 번째로 보냄 "
-         r"(torch.max(x, dim)과 같음)")
+         r"(as torch.max along a dimension does)",
+         r"축을 따라 구한 최댓값 또는 최솟값: gradient를 선택된 원소로 보내고, 같은 값이 여럿이면 첫 번째로 보냄 "
+         r"(차원을 준 torch.max와 같음)")
 register("extremum_all",
          r"a maximum or minimum of every entry passes the gradient to the chosen entry, shared equally at a tie "
          r"(as torch.amax does)",
-         r"모든 원소의 최댓값·최솟값: gradient를 선택된 원소로 보내고, 같은 값이 여럿이면 똑같이 나눔 "
+         r"모든 원소의 최댓값 또는 최솟값: gradient를 선택된 원소로 보내고, 같은 값이 여럿이면 똑같이 나눔 "
          r"(torch.amax와 같음)")
 
 
