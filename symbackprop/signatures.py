@@ -6,7 +6,8 @@ float64 ndarray of a given shape — runs every check of :func:`~symbackprop.val
 and records what it did (which values it reshaped, to what, and the batch size);
 later calls with that signature repeat only that, and the finiteness check,
 which depends on the numbers.  Anything else (lists, other dtypes, new shapes,
-class indices, whose check reads the numbers) takes the full path.
+class indices and the indices of C[idx] or x[range(n), y], whose checks read the numbers) takes the full
+path.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 
 from .network import INPUT, PARAM
 from .ops.softmax_targets import class_indices
+from .tensor.gather import index_inputs
 from .values import conform_all
 
 if TYPE_CHECKING:
@@ -42,7 +44,7 @@ class SignatureCache:
         self.names = tuple(q.name for q in network.quantities(INPUT, PARAM))
         self._name_set = frozenset(self.names)
         self._in_order = itemgetter(*self.names) if len(self.names) > 1 else (lambda values: (values[self.names[0]],))
-        self._remembers = not class_indices(network)
+        self._remembers = not class_indices(network) and not index_inputs(network)  # their numbers are checked
         self._layouts: dict[tuple, tuple[tuple, int | None, tuple[int, ...], tuple[int, ...]]] = {}
 
     def arguments(self, values: Mapping[str, Any]) -> tuple[list[np.ndarray], int | None]:

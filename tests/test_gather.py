@@ -161,3 +161,12 @@ def test_the_independent_autodiff_oracles_agree():
         for name in ("C", "W"):
             np.testing.assert_allclose(evaluation.grad[name], expected[name], rtol=1e-10, atol=1e-12,
                                        err_msg=f"{oracle.__name__}: {name}")
+
+
+def test_a_compiled_gradient_checks_the_indices_of_every_call():
+    d = sbp.backprop(_lecture_network())
+    values = {name: np.asarray(value, dtype=float) for name, value in _values(np.random.default_rng(14)).items()}
+    grad = d.lambdify()
+    grad(**values)  # the first call of these float64 shapes: the later ones take the fast path
+    with pytest.raises(InvalidIndexError, match=r"'idx': 7.*from 0 to 4"):
+        grad(**{**values, "idx": np.array([[0.0], [7.0], [1.0], [1.0]])})

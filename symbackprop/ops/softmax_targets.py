@@ -24,6 +24,7 @@ import sympy as sp
 from .. import tensor as T
 from ..errors import InvalidClassIndexError, InvalidOperandError
 from ..printing.precedence import Precedence, Printed, over
+from ..tensor.gather import is_index
 from ..tensor.softmax import DOWN_COLUMNS, softmax_axis
 from .softmax import _log_softmax, _softmax, log_softmax_entries, softmax_entries
 
@@ -83,9 +84,7 @@ def check_class_indices(network: Any, arrays: dict[str, np.ndarray]) -> None:
                 f"{kind}: the class indices {name!r} are computed by the network; declare them "
                 f"as an input, net.input({name!r}, ...), and give integers from 0 to {classes - 1}")
         for value in np.asarray(arrays[name]).flat:
-            number = sp.sympify(value) if not isinstance(value, float) else value
-            integer = float(number).is_integer() if isinstance(number, float) else bool(number.is_integer)
-            if not integer or not 0 <= number < classes:
+            if not is_index(value, classes):
                 raise InvalidClassIndexError(
                     f"value of {name!r}: {value} is not a class index; {kind} over {classes} classes "
                     f"takes integers from 0 to {classes - 1}")

@@ -138,12 +138,17 @@ def check_indices(network: Any, arrays: dict[str, np.ndarray]) -> None:
         if name not in arrays:
             continue
         for value in np.asarray(arrays[name], dtype=object).flat:
-            number = float(value) if not isinstance(value, sp.Basic) else value
-            integer = float(number).is_integer() if isinstance(number, float) else bool(number.is_integer)
-            if not integer or not 0 <= number < bound:
+            if not is_index(value, bound):
                 raise InvalidIndexError(
                     f"value of {name!r}: {value} is not an index of {what}, which takes integers from 0 to "
                     f"{bound - 1}")
+
+
+def is_index(value: Any, bound: int) -> bool:
+    """Whether a number given for indices is an integer from 0 to ``bound`` − 1 (a float or an exact number)."""
+    number = value if isinstance(value, float) else sp.sympify(value)
+    integer = number.is_integer() if isinstance(number, float) else bool(number.is_integer)
+    return integer and 0 <= number < bound
 
 
 def index_inputs(network: Any) -> list[tuple[str, int, str]]:
@@ -291,4 +296,5 @@ def _pick_page_graph(section: Any, node: PickColumns) -> Any:
 served_generically(("factor_text", "upstream"), OneHot, GatherRows, PickColumns)
 
 
-__all__ = ["GatherRows", "OneHot", "PickColumns", "check_indices", "index_inputs", "indexed", "is_index_key"]
+__all__ = ["GatherRows", "OneHot", "PickColumns", "check_indices", "index_inputs", "indexed", "is_index",
+           "is_index_key"]
