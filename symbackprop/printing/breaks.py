@@ -29,52 +29,49 @@ _TERM_BREAKS = (" + ", " - ", r" \odot ")
 
 
 def _broken_terms(row: str) -> list[str]:
-    left = left_side(row)
-    relation = re.match(r"&(=|\\leftarrow|\\quad)?\s*", row[len(left):])
-    if relation is None:
+    split = _relation(row, r"&(=|\\leftarrow|\\quad)?\s*")
+    if split is None:
         return [row]
-    head = row[:len(left) + relation.end()]
+    left, head = split
     parts = _top_level_parts(row[len(head):], _TERM_BREAKS)
     if parts is None or len(parts) == 1:
         return [row]
-    room = ROW_WIDTH - printed_width(left)
-    lines, current = [], parts[0][1]
-    for separator, part in parts[1:]:
-        if printed_width(current + separator + part) > room:
-            lines.append(current)
-            current = separator.lstrip() + part
-        else:
-            current += separator + part
-    lines.append(current)
+    lines = _packed(parts, ROW_WIDTH - printed_width(left))
     return [head + lines[0], *(rf"&\quad {line}" for line in lines[1:])]
 
 
 def _broken_chain(row: str) -> list[str]:
-    left = left_side(row)
-    relation = re.match(r"&(=|\\leftarrow)?\s*", row[len(left):])
-    if relation is None or (not left and not row.startswith("&")):
+    split = _relation(row, r"&(=|\\leftarrow)?\s*")
+    if split is None or (not split[0] and not row.startswith("&")):
         return [row]
-    head = row[:len(left) + relation.end()]
-    parts = _top_level_split(row[len(head):])
+    left, head = split
+    parts = _top_level_parts(row[len(head):], (" = ",))
     if parts is None or len(parts) == 1:
         return [row]
-    room = ROW_WIDTH - printed_width(left)
-    lines, current = [], parts[0]
-    for part in parts[1:]:
-        if printed_width(current + " = " + part) > room:
-            lines.append(current)
-            current = part
-        else:
-            current += " = " + part
-    lines.append(current)
+    lines = _packed(parts, ROW_WIDTH - printed_width(left), lead=False)
     return [head + lines[0], *(f"&= {line}" for line in lines[1:])]
 
 
-def _top_level_split(math: str) -> list[str] | None:
-    """``math`` split at each `` = `` outside braces, environments and ``\\left … \\right``; None when
-    it holds an alignment mark of its own."""
-    parts = _top_level_parts(math, (" = ",))
-    return None if parts is None else [part for _, part in parts]
+def _relation(row: str, relation: str) -> tuple[str, str] | None:
+    """A row's left side and its head (the left side, the alignment mark and the relation), or None when
+    the row has no such relation after its alignment mark."""
+    left = left_side(row)
+    found = re.match(relation, row[len(left):])
+    return None if found is None else (left, row[:len(left) + found.end()])
+
+
+def _packed(parts: list[tuple[str, str]], room: int, *, lead: bool = True) -> list[str]:
+    """Parts (each with the separator before it) as few lines as fit in ``room``, a line after the first
+    starting with its separator (``lead``) or without it (the caller writes it as the row's relation)."""
+    lines, current = [], parts[0][1]
+    for separator, part in parts[1:]:
+        if printed_width(current + separator + part) > room:
+            lines.append(current)
+            current = separator.lstrip() + part if lead else part
+        else:
+            current += separator + part
+    lines.append(current)
+    return lines
 
 
 def _top_level_parts(math: str, separators: tuple[str, ...]) -> list[tuple[str, str]] | None:
@@ -115,11 +112,10 @@ def _broken_inside(row: str) -> list[str]:
     terms: ``\\left( A - B \\right)`` as ``\\left( A \\right.`` and, on the next row, ``\\left. - B \\right)``
     (the delimiters of each row sized to its content, matrices of one height on both); a group of one
     term is opened in turn (``\\left(-\\left(A - B\\right)\\right)``)."""
-    left = left_side(row)
-    relation = re.match(r"&(=|\\leftarrow|\\quad)?\s*", row[len(left):])
-    if relation is None:
+    split = _relation(row, r"&(=|\\leftarrow|\\quad)?\s*")
+    if split is None:
         return [row]
-    head = row[:len(left) + relation.end()]
+    left, head = split
     lines = _split_groups(row[len(head):], ROW_WIDTH - printed_width(left))
     if lines is None:
         return [row]
@@ -137,14 +133,7 @@ def _split_groups(math: str, room: int) -> list[str] | None:
         if len(parts) == 1:
             lines = _split_groups(inner, room)
         else:
-            lines, current = [], parts[0][1]
-            for separator, part in parts[1:]:
-                if printed_width(current + separator + part) > room - printed_width(before):
-                    lines.append(current)
-                    current = separator.lstrip() + part
-                else:
-                    current += separator + part
-            lines.append(current)
+            lines = _packed(parts, room - printed_width(before))
         if lines is None or len(lines) == 1:
             continue
         lines = [piece for line in lines for piece in _narrower(line, room - printed_width(before))]
