@@ -62,31 +62,26 @@ class GraphEdge:
 class Graph:
     nodes: dict[str, GraphNode] = field(default_factory=dict)
     edges: list[GraphEdge] = field(default_factory=list)
-    #: The edges of each quantity's definition, indexed once the graph is drawn (one step asks for its own).
-    _owned: dict[str, list[GraphEdge]] | None = field(default=None, repr=False, compare=False)
-    _leaving: dict[str, dict[str, GraphEdge]] = field(default_factory=dict, repr=False, compare=False)
-    _from: dict[tuple[str, str], list[GraphEdge]] = field(default_factory=dict, repr=False, compare=False)
+    #: The edges of each quantity's definition by their source, indexed once the graph is drawn (one step asks
+    #: for its own, and a definition of T parts is asked T times).
+    _from: dict[tuple[str, str], list[GraphEdge]] | None = field(default=None, repr=False, compare=False)
 
     def path(self, upstream: str, downstream: str) -> list[str]:
         """The edges from quantity ``upstream`` to ``downstream`` within the latter's definition,
         the way a backward step's gradient comes back (every use, when it occurs more than once)."""
         start, end = _node_id(upstream), _node_id(downstream)
-        if self._owned is None:
-            self._owned = {}
-            for e in self.edges:
-                self._owned.setdefault(e.owner, []).append(e)
-            # one way out of each operation, per definition (a definition of T parts is asked T times)
-            self._leaving = {owner: {e.source: e for e in edges} for owner, edges in self._owned.items()}
+        if self._from is None:
+            self._from = {}
             for e in self.edges:
                 self._from.setdefault((e.owner, e.source), []).append(e)
-        leaving = self._leaving.get(downstream, {})  # no edge leads back into ``start``: a definition is acyclic
         found: list[str] = []
         for edge in self._from.get((downstream, start), []):
             while True:
                 found.append(edge.id)
-                if edge.target == end or edge.target not in leaving:
+                onward = self._from.get((downstream, edge.target))  # one way out of an operation
+                if edge.target == end or onward is None:
                     break
-                edge = leaving[edge.target]
+                edge = onward[-1]
         return found
 
 
