@@ -41,14 +41,9 @@ def share_subexpressions(lines: list[Line]) -> list[Line]:
     shared value placed just before its first use reads only what is defined.
     """
     structure = _Structure()
-    for line in lines:
-        structure.index(line.value)
     counts: dict[int, int] = {}
     for line in lines:
-        for node in ast.walk(line.value):  # a node object used twice counts twice
-            key = structure.key_of[id(node)]
-            if isinstance(node, _SHAREABLE) and structure.reads_names[key]:
-                counts[key] = counts.get(key, 0) + 1
+        structure.index(line.value, counts)
     repeated = {key for key, count in counts.items() if count > 1}
     if not repeated:
         return lines
@@ -73,42 +68,110 @@ def share_subexpressions(lines: list[Line]) -> list[Line]:
 
 
 class _Structure:
-    """One number per distinct subtree, children first, so that equal subtrees get equal numbers in linear time."""
+    """One number per distinct subtree, children first, so that equal subtrees get equal numbers in linear time.
+
+    The forms our programs are made of are taken apart by hand: ``ast.iter_fields`` and
+    ``ast.iter_child_nodes`` are generators, and this pass sees every node of a program with a line
+    per step of its derivation.
+    """
 
     def __init__(self) -> None:
         self.numbers: dict[tuple, int] = {}
         self.key_of: dict[int, int] = {}  # id of a node of the lines (they outlive this pass) → its number
         self.reads_names: dict[int, bool] = {}  # number → whether the subtree reads a variable other than np
 
-    def index(self, tree: ast.AST) -> None:
+    def index(self, tree: ast.AST, counts: dict[int, int]) -> None:
+        """Number ``tree``'s subtrees and count, in ``counts``, each shareable one that reads a variable
+        (a node object used twice counts twice, as it is computed twice)."""
+        key_of, reads_names = self.key_of, self.reads_names
         pending: list[tuple[ast.AST, bool]] = [(tree, False)]
         while pending:
             node, children_done = pending.pop()
-            if id(node) in self.key_of:
+            known = key_of.get(id(node))
+            if known is None and not children_done:
+                children = _children(node)
+                if children:
+                    pending.append((node, True))
+                    pending.extend((child, False) for child in children)
+                    continue
+            if known is None:
+                known = self._number(node)
+            elif not children_done:
+                self._count_again(node, counts)
                 continue
-            children = [c for c in ast.iter_child_nodes(node) if id(c) not in self.key_of]
-            if children and not children_done:
-                pending.append((node, True))
-                pending.extend((child, False) for child in children)
-                continue
-            self._number(node)
+            if isinstance(node, _SHAREABLE) and reads_names[known]:
+                counts[known] = counts.get(known, 0) + 1
 
-    def _number(self, node: ast.AST) -> None:
-        signature: list = [type(node).__name__]
-        reads = isinstance(node, ast.Name) and node.id != "np"
-        for _, value in ast.iter_fields(node):
-            items = value if isinstance(value, list) else [value]
-            for item in items:
-                if isinstance(item, ast.AST):
-                    key = self.key_of[id(item)]
-                    signature.append(key)
-                    reads = reads or self.reads_names[key]
-                else:
-                    signature.append(repr(item))
-            signature.append("|")
-        key = self.numbers.setdefault(tuple(signature), len(self.numbers))
-        self.key_of[id(node)] = key
+    def _count_again(self, tree: ast.AST, counts: dict[int, int]) -> None:
+        """Count the subtrees of a node object met once more (numbered already)."""
+        pending = [tree]
+        while pending:
+            node = pending.pop()
+            key = self.key_of[id(node)]
+            if isinstance(node, _SHAREABLE) and self.reads_names[key]:
+                counts[key] = counts.get(key, 0) + 1
+            pending.extend(_children(node))
+
+    def _number(self, node: ast.AST) -> int:
+        key_of = self.key_of
+        kind = type(node)
+        if kind is ast.Name:
+            signature: tuple = ("Name", node.id)
+            reads = node.id != "np"
+        elif kind is ast.Constant:
+            signature, reads = ("Constant", type(node.value), repr(node.value)), False
+        else:
+            children = _children(node)
+            keys = tuple(key_of[id(child)] for child in children)
+            signature = (kind, _attributes(node), keys)
+            reads = any(self.reads_names[key] for key in keys)
+        key = self.numbers.setdefault(signature, len(self.numbers))
+        key_of[id(node)] = key
         self.reads_names[key] = reads
+        return key
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    """The subtrees of ``node`` in field order (operators, which are singletons, are read as attributes)."""
+    kind = type(node)
+    if kind is ast.BinOp:
+        return [node.left, node.right]
+    if kind is ast.Call:
+        return [node.func, *node.args, *node.keywords]
+    if kind is ast.Name or kind is ast.Constant:
+        return []
+    if kind is ast.Attribute:
+        return [node.value]
+    if kind is ast.UnaryOp:
+        return [node.operand]
+    if kind is ast.keyword:
+        return [node.value]
+    if kind is ast.Subscript:
+        return [node.value, node.slice]
+    if kind is ast.Tuple or kind is ast.List:
+        return list(node.elts)
+    return [child for child in ast.iter_child_nodes(node) if not isinstance(child, _OPERATORS)]
+
+
+_OPERATORS = (ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.expr_context)
+
+
+def _attributes(node: ast.AST) -> tuple:
+    """What tells ``node`` apart from another of its type with the same subtrees."""
+    kind = type(node)
+    if kind is ast.BinOp:
+        return (type(node.op),)
+    if kind is ast.UnaryOp:
+        return (type(node.op),)
+    if kind is ast.Attribute:
+        return (node.attr,)
+    if kind is ast.keyword:
+        return (node.arg,)
+    if kind is ast.Call or kind is ast.Subscript or kind is ast.Tuple or kind is ast.List:
+        return ()
+    return tuple(type(value) if isinstance(value, ast.AST) else repr(value)
+                 for _, value in ast.iter_fields(node) if not isinstance(value, (ast.AST, list))
+                 or isinstance(value, _OPERATORS))
 
 
 def _rewrite_children(node: ast.expr, rewrite: Callable[[ast.expr], ast.expr]) -> ast.expr:
