@@ -89,7 +89,7 @@ class _Structure:
             node, children_done = pending.pop()
             known = key_of.get(id(node))
             if known is None and not children_done:
-                children = _children(node)
+                children = child_nodes(node)
                 if children:
                     pending.append((node, True))
                     pending.extend((child, False) for child in children)
@@ -110,7 +110,7 @@ class _Structure:
             key = self.key_of[id(node)]
             if isinstance(node, _SHAREABLE) and self.reads_names[key]:
                 counts[key] = counts.get(key, 0) + 1
-            pending.extend(_children(node))
+            pending.extend(child_nodes(node))
 
     def _number(self, node: ast.AST) -> int:
         key_of = self.key_of
@@ -121,7 +121,7 @@ class _Structure:
         elif kind is ast.Constant:
             signature, reads = ("Constant", type(node.value), repr(node.value)), False
         else:
-            children = _children(node)
+            children = child_nodes(node)
             keys = tuple(key_of[id(child)] for child in children)
             signature = (kind, _attributes(node), keys)
             reads = any(self.reads_names[key] for key in keys)
@@ -131,7 +131,7 @@ class _Structure:
         return key
 
 
-def _children(node: ast.AST) -> list[ast.AST]:
+def child_nodes(node: ast.AST) -> list[ast.AST]:
     """The subtrees of ``node`` in field order (operators, which are singletons, are read as attributes)."""
     kind = type(node)
     if kind is ast.BinOp:
@@ -150,6 +150,10 @@ def _children(node: ast.AST) -> list[ast.AST]:
         return [node.value, node.slice]
     if kind is ast.Tuple or kind is ast.List:
         return list(node.elts)
+    if kind is ast.Assign:
+        return [*node.targets, node.value]
+    if kind is ast.Slice:
+        return [part for part in (node.lower, node.upper, node.step) if part is not None]
     return [child for child in ast.iter_child_nodes(node) if not isinstance(child, _OPERATORS)]
 
 
@@ -157,21 +161,25 @@ _OPERATORS = (ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.expr_context
 
 
 def _attributes(node: ast.AST) -> tuple:
-    """What tells ``node`` apart from another of its type with the same subtrees."""
+    """What tells ``node`` apart from another of its type with the same subtrees (in order)."""
     kind = type(node)
-    if kind is ast.BinOp:
-        return (type(node.op),)
-    if kind is ast.UnaryOp:
+    if kind is ast.BinOp or kind is ast.UnaryOp:
         return (type(node.op),)
     if kind is ast.Attribute:
         return (node.attr,)
     if kind is ast.keyword:
         return (node.arg,)
     if kind is ast.Call or kind is ast.Subscript or kind is ast.Tuple or kind is ast.List:
-        return ()
-    return tuple(type(value) if isinstance(value, ast.AST) else repr(value)
-                 for _, value in ast.iter_fields(node) if not isinstance(value, (ast.AST, list))
-                 or isinstance(value, _OPERATORS))
+        return ()  # a call's keywords are subtrees of their own type, so its arguments cannot be mistaken for them
+    # Any other form: each field's kind, so that a missing part (a[:n] against a[n:]) or a list's length shows.
+    return tuple(
+        len(value) if isinstance(value, list)
+        else "-" if value is None
+        else type(value) if isinstance(value, _OPERATORS)
+        else "+" if isinstance(value, ast.AST)
+        else repr(value)
+        for _, value in ast.iter_fields(node)
+    )
 
 
 def _rewrite_children(node: ast.expr, rewrite: Callable[[ast.expr], ast.expr]) -> ast.expr:

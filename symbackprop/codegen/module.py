@@ -12,7 +12,7 @@ import numpy as np
 from ..errors import UnsupportedFunctionError
 from ..kernels import KERNELS
 from ..ops import NUMPY_KERNELS
-from .lines import names_read
+from .lines import child_nodes, names_read
 
 
 def resolve(source: str | ast.Module, namespace: dict[str, Any]) -> dict[str, Any]:
@@ -50,16 +50,13 @@ def _names_placing(tree: ast.AST) -> tuple[set[str], set[str]]:
         if "lineno" in node._attributes and getattr(node, "lineno", None) is None:
             node.lineno = node.end_lineno = 1
             node.col_offset = node.end_col_offset = 0
-        if isinstance(node, ast.Name):
+        kind = type(node)
+        if kind is ast.Name:
             (bound if isinstance(node.ctx, ast.Store) else read).add(node.id)
-        elif isinstance(node, ast.arguments):
+            continue
+        if kind is ast.arguments:
             bound.update(a.arg for a in node.args)
-        for field in node._fields:
-            value = getattr(node, field, None)
-            if isinstance(value, list):
-                pending.extend(item for item in value if isinstance(item, ast.AST))
-            elif isinstance(value, ast.AST):
-                pending.append(value)
+        pending.extend(child_nodes(node))
     return bound, read
 
 
