@@ -16,3 +16,7 @@ PAPERS = ("letter", "a4")
 
 #: The languages of the prose.
 LANGUAGES = ("en", "ko")
+
+#: The most items (forward equations, layers of backward steps) a pass of a document writes out by
+#: default; no network of the reference page or the gallery comes near it.
+ABRIDGE = 120

@@ -103,7 +103,7 @@ def checkpointed_evaluation(derivation: Derivation, values: Mapping[str, Any], *
     """
     arrays, batch_size = conform_all(derivation, values)
     batch = batch_size or 1
-    graph = ForwardGraph(derivation)
+    graph = ForwardGraph.of(derivation)
     network = graph.network
     plan = plan_for(graph, checkpoint_every, batch)
     lines = ProgramLines(derivation)

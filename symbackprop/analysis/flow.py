@@ -292,12 +292,14 @@ def gradient_flow(derivation: Derivation, values: Mapping[str, Any], *, vanishin
     layer_of = {name: layer.index for layer in layers for name in (*layer.nodes, layer.weight, layer.bias) if name}
     layer_of.update({layer.output: layer.index for layer in layers})
 
-    order: list[str] = []  # the order in which the sweep reaches each (grouped) name
+    reached: dict[str, None] = {}  # the order in which the sweep reaches each (grouped) name
     for step in derivation.steps:
         name = _group(network, step.target)
-        if name != derivation.loss and name not in order:
-            order.append(name)
-    order += [q.name for q in network.quantities(NODE, PARAM, INPUT) if q.name not in order]
+        if name != derivation.loss:
+            reached.setdefault(name)
+    for quantity in network.quantities(NODE, PARAM, INPUT):
+        reached.setdefault(quantity.name)
+    order = list(reached)
     references = _references(network, layers, order)
     edges_into: dict[str, list[Step]] = {}
     for step in derivation.edges:

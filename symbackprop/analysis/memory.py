@@ -18,6 +18,7 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import sympy as sp
@@ -99,6 +100,18 @@ class ForwardGraph:
                 self.layer[q.name] = layer_of[grouped]
             else:  # a node outside the named layers sits with its latest dependency
                 self.layer[q.name] = max((self.layer.get(d, 0) for d in q.dependencies), default=0)
+
+    @cached_property
+    def node_operations(self) -> dict[str, int]:
+        return node_operations(self.network)
+
+    @staticmethod
+    def of(derivation: Derivation) -> ForwardGraph:
+        """The graph of ``derivation``, built once however many reports (one sample, a batch) read it."""
+        graph = derivation.__dict__.get("_forward_graph")
+        if graph is None:
+            graph = derivation.__dict__["_forward_graph"] = ForwardGraph(derivation)
+        return graph
 
     def numbers(self, name: str, batch: int) -> int:
         q = self.network[name]
@@ -200,7 +213,7 @@ def checkpoint_plan(derivation: Derivation, every: int | None, batch: int = 1) -
         raise ValueError(f"checkpoint_every must be a positive integer or None, got {every!r}")
     if not isinstance(batch, int) or batch < 1:
         raise ValueError(f"batch must be a positive integer, got {batch!r}")
-    graph = ForwardGraph(derivation)
+    graph = ForwardGraph.of(derivation)
     return plan_for(graph, every, batch)
 
 
@@ -220,7 +233,7 @@ def plan_for(graph: ForwardGraph, every: int | None, batch: int) -> CheckpointPl
         for name in event.free:
             live.discard(name)
             held -= graph.numbers(name, batch)
-    per_node = node_operations(graph.network)
+    per_node = graph.node_operations
     operations = sum(per_node.get(n, 0) for n in recomputed)
     forward = sum(per_node.values())
     return CheckpointPlan(
@@ -276,7 +289,7 @@ def memory(derivation: Derivation, *, batch: int = 1, checkpoint_every: int | No
     for option, value in options.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise OptionError(f"{option} must be a positive integer, got {value!r}")
-    graph = ForwardGraph(derivation)
+    graph = ForwardGraph.of(derivation)
     network = graph.network
     step_reads = []
     for step in derivation.steps:

@@ -90,6 +90,7 @@ def document_options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
         options["page"] = args.page
     if args.sections is not None:
         options["sections"] = args.sections
+    options["abridge"] = args.abridge
     if args.batch_size is not None:
         options["batch_size"] = args.batch_size
     if args.practice:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..choices import ANALYSES, PAGES, PAPERS
+from ..choices import ABRIDGE, ANALYSES, PAGES, PAPERS
 from .commands import FORMATS, run_check, run_derive, run_graph
 from .practice import add_practice_commands
 
@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("--page", choices=PAGES, default="derivation",
                         help="derivation: the derivation and its later sections (default); full: every section "
                              "of the reference page in its order, each built from NET")
+    derive.add_argument("--abridge", metavar="N", type=_abridge_limit, default=ABRIDGE,
+                        help="write at most N forward equations and layers of backward steps per pass, the first "
+                             f"and last halves and how many lie between; 'all' writes every one (default: {ABRIDGE})")
     derive.add_argument("--sections", metavar="LIST", type=_section_list,
                         help=f"comma-separated later sections to include, of {', '.join(ANALYSES)}, "
                              "or 'none' (default: all; flow needs values)")
@@ -120,6 +123,19 @@ def _section_list(text: str) -> tuple[str, ...]:
     if unknown or not names:
         raise argparse.ArgumentTypeError(f"{text!r}: use a comma-separated list of {', '.join(ANALYSES)}, or none")
     return names
+
+
+def _abridge_limit(text: str) -> int | None:
+    """``40`` → 40; ``all`` → None (every item written)."""
+    if text.strip() == "all":
+        return None
+    try:
+        limit = int(text)
+    except ValueError:
+        limit = 0
+    if limit < 2:
+        raise argparse.ArgumentTypeError(f"{text!r}: use a whole number of at least 2, or all")
+    return limit
 
 
 def _add_common_options(parser: argparse.ArgumentParser, *, default: Any) -> None:

@@ -32,6 +32,7 @@ from ..derivation import SUM, Derivation, Step
 from ..network import LOSS, PARAM, Quantity
 from ..stages import announce
 from . import structure as S
+from .abridge import GAP_ROW, Omitted, abridged, omitted_count
 from .blocks import Block, Display, Heading, Marker, Paragraph, Separator
 from .code import code_section
 from .example import Example
@@ -108,6 +109,15 @@ class Writer:
     def name(self, name: str) -> str:
         return self.notation.name(name)
 
+    def abridged(self, items: list[Any]) -> list[Any]:
+        """``items``, or their first and last halves around an :class:`Omitted` when a pass is too long."""
+        return abridged(items, self.options.abridge)
+
+    def gap_note(self, items: list[Any], unit: str = "rows") -> list[Block]:
+        """What an abridged pass left out, said once below it (nothing when it left nothing out)."""
+        count = omitted_count(items)
+        return [Paragraph(self.say(f"abridged.{unit}", n=count))] if count else []
+
     def adjoint(self, name: str) -> str:
         return self.notation.adjoint(name)
 
@@ -178,7 +188,11 @@ class Writer:
 
     def forward_section(self) -> list[Block]:
         rows = []
-        for quantity in self.defined():
+        shown = self.abridged(self.defined())
+        for quantity in shown:
+            if isinstance(quantity, Omitted):
+                rows.append(GAP_ROW)
+                continue
             lhs = self.lhs(quantity)
             shape = self.shape(quantity.shape)
             rows += self.introductions([quantity.definition])
@@ -188,7 +202,7 @@ class Writer:
             loss, sample = self.notation.loss, self.notation.sample_loss
             rows.append(rf"{loss} &= \frac{{1}}{{N}} \sum_{{i=1}}^{{N}} {sample}")
         return [Heading(3, self.say("forward.heading")), Paragraph(self.say("forward.intro")),
-                Display(tuple(rows), columns=2 if self.scalar_shapes else 1)]
+                Display(tuple(rows), columns=2 if self.scalar_shapes else 1), *self.gap_note(shown)]
 
     # -- 3. backward pass ----------------------------------------------------------------------------
 
@@ -210,7 +224,11 @@ class Writer:
         blocks: list[Block] = [Heading(3, self.say("backward.heading")), step_marker(seed), Paragraph(intro)]
         if self.derivation.batch:
             blocks.append(Paragraph(self.say("backward.batch")))
-        for layer in step_groups(self.derivation):
+        shown = self.abridged(step_groups(self.derivation))
+        for layer in shown:
+            if isinstance(layer, Omitted):
+                blocks += self.gap_note([layer], "layers")
+                continue
             blocks.append(Paragraph(f"**{self.layer_heading(layer)}**"))
             for role, steps in S.runs(layer.steps, self.derivation):
                 blocks += self.run_blocks(role, steps)
@@ -220,12 +238,14 @@ class Writer:
         return blocks
 
     def run_blocks(self, role: str, steps: list[Step]) -> list[Block]:
+        shown = self.abridged(steps)
+        steps = [step for step in shown if not isinstance(step, Omitted)]
         blocks: list[Block] = [step_marker(step) for step in steps]
         blocks.append(Paragraph(f"{self.say('role.' + role)}:"))
         rows: list[str] = []
-        for step in steps:
-            rows += self.step_rows(step)
-        blocks.append(Display(tuple(rows)))
+        for step in shown:
+            rows += [GAP_ROW] if isinstance(step, Omitted) else self.step_rows(step)
+        blocks += [Display(tuple(rows)), *self.gap_note(shown)]
         clauses = [c for c in (self.local_clause(step) for step in steps) if c]
         text = ""
         if clauses:

@@ -17,6 +17,7 @@ from ..analysis.layers import step_groups
 from ..derivation import SUM, Step
 from ..network import INPUT, LOSS, PARAM
 from . import structure as S
+from .abridge import GAP_ROW, Omitted
 from .blocks import Block, Bullets, Display, Heading, Paragraph
 from .names import partial
 from .numbers import WorkedValues, elided_indices, transposed
@@ -116,6 +117,7 @@ class Example:
             *(Paragraph(note) for note in notes),
             Paragraph(f"**{w.say('example.computation')}**"),
             Display(tuple(forward)),
+            *w.gap_note(w.abridged(w.defined())),
             Heading(3, w.say("backward.heading")),
             Paragraph(w.say("example.backward")),
             *backward,
@@ -144,7 +146,10 @@ class Example:
     def forward_rows(self) -> list[str]:
         w = self.w
         rows = []
-        for quantity in w.defined():
+        for quantity in w.abridged(w.defined()):
+            if isinstance(quantity, Omitted):
+                rows.append(GAP_ROW)
+                continue
             lhs = w.lhs(quantity)
             if quantity.kind == LOSS and self.values.batched:
                 lhs = w.notation.loss  # the evaluation reports the batch mean
@@ -159,12 +164,20 @@ class Example:
 
     def backward_blocks(self) -> list[Block]:
         blocks: list[Block] = []
-        for layer in step_groups(self.w.derivation):
+        for layer in self.w.abridged(step_groups(self.w.derivation)):
+            if isinstance(layer, Omitted):
+                blocks += self.w.gap_note([layer], "layers")
+                continue
             rows: list[str] = []
-            for step in layer.steps:
-                rows += self.batch_rows(step) if self.values.batched else self.step_rows(step)
+            shown = self.w.abridged(layer.steps)
+            for step in shown:
+                if isinstance(step, Omitted):
+                    rows.append(GAP_ROW)
+                else:
+                    rows += self.batch_rows(step) if self.values.batched else self.step_rows(step)
             if rows:
-                blocks += [Paragraph(f"**{self.w.layer_heading(layer)}**"), Display(tuple(rows))]
+                blocks += [Paragraph(f"**{self.w.layer_heading(layer)}**"), Display(tuple(rows)),
+                           *self.w.gap_note(shown)]
         return blocks
 
     def batch_rows(self, step: Step) -> list[str]:

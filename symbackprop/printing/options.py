@@ -11,6 +11,7 @@ from typing import Any
 from ..choices import ANALYSES, PAGES, PAPERS
 from ..errors import SymbackpropError
 from ..reference import REFERENCE_LEARNING_RATE
+from .abridge import ABRIDGE
 from .prose import LANGUAGES
 
 #: The optional sections after the chain rule (:data:`symbackprop.choices.ANALYSES`).
@@ -38,7 +39,9 @@ class Options:
     each built from this network); ``interactive`` (HTML only) adds the clickable graph; ``paper`` is the
     page size of a standalone LaTeX document and its PDF, "letter" (LaTeX's default) or "a4";
     ``practice`` (HTML, with values) makes the interactive page ask for each gradient's numbers
-    before it shows them."""
+    before it shows them; ``abridge`` is the most items (forward equations, layers of backward steps,
+    steps of one layer) a pass writes out: a longer one writes its first and last halves and how many it leaves out
+    between them (None writes every item)."""
 
     lang: str = "en"
     digits: int = 4
@@ -53,6 +56,7 @@ class Options:
     interactive: bool = False
     paper: str = "letter"
     practice: bool = False
+    abridge: int | None = ABRIDGE
 
     def __post_init__(self) -> None:
         if self.lang not in LANGUAGES:
@@ -93,6 +97,9 @@ class Options:
             raise DocumentOptionError(f"interactive must be True or False, got {self.interactive!r}")
         if not isinstance(self.practice, bool):
             raise DocumentOptionError(f"practice must be True or False, got {self.practice!r}")
+        if self.abridge is not None and (isinstance(self.abridge, bool) or not isinstance(self.abridge, int)
+                                         or self.abridge < 2):
+            raise DocumentOptionError(f"abridge must be an integer of at least 2, or None, got {self.abridge!r}")
         if self.practice:  # the practice mode is a way of walking the interactive page
             object.__setattr__(self, "interactive", True)
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from ...analysis.paths import Path, chain_paths
 from .. import structure as S
+from ..abridge import GAP_ROW, Omitted
 from ..blocks import Block, Bullets, Display, Heading, Paragraph
 from ..names import partial
 from ..numbers import elided_indices
@@ -38,7 +39,11 @@ def chain_section(w: Writer) -> list[Block]:
     longest: Path | None = None
     paths = chain_paths(w.derivation, limit=PATH_LIMIT, keep=PATH_ENDS)
     order = {q.name: i for i, q in enumerate(w.network.quantities(elements=True))}
-    for name in S.reached_parameters(w.derivation):
+    shown = w.abridged(list(S.reached_parameters(w.derivation)))
+    for name in shown:
+        if isinstance(name, Omitted):
+            rows.append(GAP_ROW)
+            continue
         found, total = paths.into(name)
         if total > PATH_LIMIT:
             sources = {s.source for s in w.derivation.steps_into(name) if s.source}
@@ -55,7 +60,7 @@ def chain_section(w: Writer) -> list[Block]:
                 longest = path
     blocks: list[Block] = [Heading(2, w.say("chain.heading")), Paragraph(w.say("chain.intro"))]
     if rows:
-        blocks.append(Display(tuple(rows)))
+        blocks += [Display(tuple(rows)), *w.gap_note(shown)]
     if crowded:
         blocks.append(Bullets(tuple(crowded)))
     if longest is not None and longest.length > 2:

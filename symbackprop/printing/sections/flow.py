@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..abridge import Omitted
 from ..blocks import Block, Bullets, Display, Figure, Heading, Paragraph, Table
 from .figures import Figures
 from .flow_products import product_rows
@@ -34,7 +35,8 @@ def flow_section(w: Writer, report: GradientFlow, figure: Path | None = None) ->
         blocks.append(Paragraph(w.say("flow.diag")))
     vanishing, exploding = figures.ratio(report.vanishing), figures.ratio(report.exploding)
     blocks += [Paragraph(w.say("flow.norms", vanishing=vanishing, exploding=exploding)), _norm_table(w, report)]
-    names = {status: ", ".join(f"${w.name(n)}$" for n in found)
+    names = {status: ", ".join(w.say("memory.more", n=n.count) if isinstance(n, Omitted) else f"${w.name(n)}$"
+                               for n in w.abridged(list(found)))
              for status, found in (("vanishing", report.vanishing_names), ("exploding", report.exploding_names))}
     flags = []
     if names["vanishing"]:

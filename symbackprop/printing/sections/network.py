@@ -9,6 +9,7 @@ import sympy as sp
 from ... import tensor as T
 from ...network import INPUT, LOSS, NODE, PARAM, Quantity
 from ...ops import activation_op_of
+from ..abridge import Omitted
 from ..blocks import Block, Bullets, Display, Heading, Paragraph
 from ..code import activation_latex
 from ..names import shape_latex
@@ -39,7 +40,10 @@ def network_section(w: Writer) -> list[Block]:
     if chain:
         blocks.append(Display((chain,)))
     items = []
-    for quantity in w.defined():
+    for quantity in w.abridged(w.defined()):
+        if isinstance(quantity, Omitted):
+            items.append(w.say("memory.more", n=quantity.count))
+            continue
         item = f"${w.lhs(quantity)} = {w.expr(quantity.definition)}$"
         description = describe(w, quantity)
         items.append(f"{item} ({w.say(description)})" if description else item)
@@ -50,8 +54,9 @@ def network_section(w: Writer) -> list[Block]:
         loss, sample = w.notation.loss, w.notation.sample_loss
         blocks += [Paragraph(w.say("network.batch")),
                    Display((rf"{loss} = \frac{{1}}{{N}} \sum_{{i=1}}^{{N}} {sample}",))]
-    shapes = [f"${w.name(q.name)} \\in {shape_latex(q.shape)}$"
-              for q in w.network.quantities() if q.kind != LOSS]
+    shaped = w.abridged([q for q in w.network.quantities() if q.kind != LOSS])
+    shapes = [w.say("memory.more", n=q.count) if isinstance(q, Omitted)
+              else f"${w.name(q.name)} \\in {shape_latex(q.shape)}$" for q in shaped]
     blocks.append(Paragraph(f"{w.say('network.shapes')} {', '.join(shapes)}"))
     functions = python_functions(w)
     if functions:
