@@ -167,7 +167,8 @@ PROSE: dict[str, dict[str, str]] = {
         "memory.item": "{value}: read to compute {readers}",
         "memory.none": "The backward pass reads no intermediate value, so the forward pass stores none.",
         "memory.more": "… and {n} more",
-        "abridged.rows": "$\\vdots$ stands for {n} more rows of the same form (the option `abridge=None` writes them all).",
+        "abridged.rows": "$\\vdots$ stands for {n} more rows of the same form "
+                         "(the option `abridge=None` writes them all).",
         "abridged.layers": "… {n} more layers of steps of the same form (the option `abridge=None` writes them all).",
         "memory.total": "In all ${n}$ numbers per sample, and ${total}$ for a batch of $N = {batch}$: memory grows "
                         "as layers × batch size × hidden size ({layers} layers here).",
@@ -327,7 +328,8 @@ PROSE: dict[str, dict[str, str]] = {
         "memory.item": "{value}: {readers} 계산에 사용",
         "memory.none": "Backward pass가 읽는 중간 값이 없으므로 forward pass는 아무것도 저장하지 않습니다.",
         "memory.more": "… 외 {n}개",
-        "abridged.rows": "같은 꼴의 식 {n}개를 생략한 자리를 $\\vdots$ 기호가 나타냅니다 (`abridge=None` 옵션이면 모두 씁니다).",
+        "abridged.rows": "같은 꼴의 식 {n}개를 생략한 자리를 $\\vdots$ 기호가 나타냅니다 "
+                         "(`abridge=None` 옵션이면 모두 씁니다).",
         "abridged.layers": "… 같은 꼴의 층 {n}개의 단계를 생략합니다 (`abridge=None` 옵션이면 모두 씁니다).",
         "memory.total": "모두 합쳐 샘플 하나당 숫자 ${n}$개, 배치 크기 $N = {batch}$에서는 ${total}$개입니다. "
                         "메모리 사용량은 층 수 × 배치 크기 × hidden size에 비례합니다 (여기서는 층 {layers}개).",
