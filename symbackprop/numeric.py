@@ -25,6 +25,7 @@ from .codegen import Line, TreeEmitter, function_definition, function_source, li
 from .codegen.grouped import grouped_program
 from .codegen.logits import logit_edge
 from .codegen.rows import rows_program
+from .codegen.stored import reading_stored_output
 from .collector import collector_paused
 from .errors import NonFiniteResultError, ValuesError
 from .evaluation import Evaluation
@@ -157,7 +158,7 @@ class Program:
 
     def _sample_term(self, step) -> ast.expr:
         """What one step contributes, sample by sample (with the batch mean's 1/N)."""
-        code = self._emit.value(step.result)
+        code = self._emit.value(reading_stored_output(step, self.network) or step.result)
         if step.source == self.derivation.loss and not self.derivation.batch:  # averaged even when not shown
             code = ast.BinOp(codegen.name(var("g", step.source)), ast.Mult(), code)
         return code

@@ -62,3 +62,4 @@ def test_sharing_never_changes_a_value(parts, picks):
     shared = _run(share_subexpressions(_lines(*sources)), a=a, b=b)
     for k in range(len(sources)):
         np.testing.assert_array_equal(shared[f"r{k}"], plain[f"r{k}"])
+

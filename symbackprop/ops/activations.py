@@ -189,7 +189,7 @@ declare(ActivationOp("sigmoid", sigmoid, r"\sigma", "σ",
 declare(ActivationOp("tanh", tanh, r"\tanh", "tanh",
                      (r"tanh multiplies the gradient by $1 - \tanh^{2}(z)$",
                       r"tanh: gradient에 $1 - \tanh^{2}(z)$를 곱함"),
-                     torch="Tanh", derivative_latex=_tanh_derivative))
+                     torch="Tanh", derivative_latex=_tanh_derivative, from_output=lambda y: 1 - y ** 2))
 # nn.Softplus becomes linear above its threshold (20), which this softplus does not: beyond it the
 # two differ by about e⁻²⁰.
 declare(ActivationOp("softplus", softplus, r"\operatorname{softplus}", "softplus",

@@ -31,7 +31,8 @@ def _abs_latex(argument: str) -> str:
 
 declare(ActivationOp("exp", exp, r"\exp", "exp",
                      (r"exp multiplies the gradient element-wise by its derivative $\exp(z)$",
-                      r"exp: gradient에 도함수 $\exp(z)$를 원소별로 곱함"), elementary=True))
+                      r"exp: gradient에 도함수 $\exp(z)$를 원소별로 곱함"), elementary=True,
+                     from_output=lambda y: y))
 declare(ActivationOp("log", log, r"\log", "log",
                      ("log multiplies the gradient element-wise by its derivative $1/z$",
                       "log: gradient에 도함수 $1/z$를 원소별로 곱함"), elementary=True))

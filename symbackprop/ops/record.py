@@ -129,6 +129,8 @@ class ActivationOp:
     # SymPy's own function (exp, log, …): a scalar node applying it stays a step SymPy differentiates
     elementary: bool = False
     call_latex: Callable[[str], str] | None = None  # f(z) written as a formula (√z, |z|), not a name
+    # f′(z) as a formula of the output y = f(z) that gives the same number (tanh: 1 − y²), for the generated code
+    from_output: Callable[[sp.Expr], sp.Expr] | None = None
 
     @property
     def callable(self) -> Callable[..., Any]:
