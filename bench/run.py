@@ -321,12 +321,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a small suite for CI")
     parser.add_argument("--numeric", action="store_true", help="only the numeric suites (3 and 8), full size")
     parser.add_argument("--scale", action="store_true", help="every stage against network size (bench/scale.py)")
+    parser.add_argument("--blocks", action="store_true", help="each block against hand-written code (bench/blocks.py)")
     parser.add_argument("--budget", type=float, metavar="SECONDS",
                         help="--scale: the longest one call may take before its larger sizes skip it (60; quick: 5)")
     args = parser.parse_args(argv)
     print(f"symbackprop {sbp.__version__}, sympy {sp.__version__}, numpy {np.__version__}, "
           f"Python {sys.version.split()[0]}, {os.cpu_count()} cores")
-    if args.scale:
+    if args.blocks:
+        import blocks
+
+        blocks.blocks_suite(table, quick=args.quick)
+    elif args.scale:
         import scale
 
         scale.scale_suite(table, quick=args.quick, budget=args.budget)
