@@ -5,9 +5,10 @@ same shapes.  The first call of each signature — the names given, each value a
 float64 ndarray of a given shape — runs every check of :func:`~symbackprop.values.conform_all`
 and records what it did (which values it reshaped, to what, and the batch size);
 later calls with that signature repeat only that, and the finiteness check,
-which depends on the numbers.  Anything else (lists, other dtypes, new shapes,
-class indices and the indices of C[idx] or x[range(n), y], whose checks read the numbers) takes the full
-path.
+which depends on the numbers.  Indices (class indices, and those of C[idx] or x[range(n), y]) may be
+integer arrays; their numbers are checked on every call, in whole-array passes, and they reach the
+program as float64 as the full path gives them.  Anything else (lists, other dtypes, new shapes) takes
+the full path.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 
 from .network import INPUT, PARAM
 from .ops.softmax_targets import class_indices
-from .tensor.gather import index_inputs
+from .tensor.gather import index_inputs, indices_fit
 from .values import conform_all
 
 if TYPE_CHECKING:
@@ -44,7 +45,13 @@ class SignatureCache:
         self.names = tuple(q.name for q in network.quantities(INPUT, PARAM))
         self._name_set = frozenset(self.names)
         self._in_order = itemgetter(*self.names) if len(self.names) > 1 else (lambda values: (values[self.names[0]],))
-        self._remembers = not class_indices(network) and not index_inputs(network)  # their numbers are checked
+        bounds: dict[str, int] = {}
+        for name, bound, _ in [*class_indices(network), *index_inputs(network)]:
+            bounds[name] = min(bound, bounds.get(name, bound))
+        # class indices the network computes are refused by the full path, every time
+        self._remembers = all(name in self._name_set for name in bounds)
+        self._indices = tuple((i, bounds[name]) for i, name in enumerate(self.names) if name in bounds)
+        self._index_positions = frozenset(i for i, _ in self._indices)
         self._layouts: dict[tuple, tuple[tuple, int | None, tuple[int, ...], tuple[int, ...]]] = {}
 
     def arguments(self, values: Mapping[str, Any]) -> tuple[list[np.ndarray], int | None]:
@@ -55,7 +62,12 @@ class SignatureCache:
         shapes, batch_size, small, large = layout
         if self.check and not _all_finite(given, small, large):
             return self._first(values, given)  # the full check names the value (or finds an overflowing sum)
+        if not all(indices_fit(given[i], bound) for i, bound in self._indices):
+            return self._first(values, given)  # which names the index and its bound
         arrays = [v if shape is None else v.reshape(shape) for v, shape in zip(given, shapes)]
+        for i in self._index_positions:
+            if arrays[i].dtype != _FLOAT:
+                arrays[i] = arrays[i].astype(_FLOAT)
         return arrays, batch_size
 
     def _given(self, values: Mapping[str, Any]) -> list[np.ndarray] | None:
@@ -63,7 +75,11 @@ class SignatureCache:
         if not self._remembers or not isinstance(values, dict) or values.keys() != self._name_set:
             return None
         given = self._in_order(values)  # C loops: this runs on every call of a training loop
-        if set(map(type, given)) != {np.ndarray} or set(map(_DTYPE, given)) != {_FLOAT}:
+        if set(map(type, given)) != {np.ndarray}:
+            return None
+        if set(map(_DTYPE, given)) != {_FLOAT} and any(
+                value.dtype != _FLOAT and (i not in self._index_positions or value.dtype.kind not in "iu")
+                for i, value in enumerate(given)):
             return None
         return list(given)
 
@@ -72,7 +88,7 @@ class SignatureCache:
         conformed, batch_size = conform_all(self.derivation, values, finite=self.check)
         arrays = [conformed[n] for n in self.names]
         if given is not None:  # float64 arrays are only reshaped (or given a batch axis of 1): repeatable
-            shapes = tuple(None if a is v else a.shape for a, v in zip(arrays, given))
+            shapes = tuple(None if a is v or a.shape == v.shape else a.shape for a, v in zip(arrays, given))
             small = tuple(i for i, v in enumerate(given) if v.size <= _SMALL)
             large = tuple(i for i, v in enumerate(given) if v.size > _SMALL)
             self._layouts[tuple(v.shape for v in given)] = (shapes, batch_size, small, large)

@@ -80,3 +80,63 @@ def test_check_false_lets_nan_through(derivation):
         assert np.isnan(gradient["W1"]).any()
         with pytest.raises(sbp.errors.ValueShapeError):
             fast(**{**values, "W1": values["W1"].T.copy()})
+
+
+def _indexed():
+    """Class indices and the rows of an embedding picked by integer inputs."""
+    net = sbp.Network()
+    words, y = net.input("words", (4, 1)), net.input("y", (4, 1))
+    table, weights = net.param("C", (6, 3)), net.param("W", (3, 5))
+    logits = net.node("z", table[words] @ weights)
+    net.loss("L", sbp.cross_entropy(logits, y, axis=1))
+    return sbp.backprop(net)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.float64])
+def test_indices_keep_the_fast_path_and_are_checked_on_every_call(dtype, monkeypatch):
+    from symbackprop import signatures
+
+    derivation = _indexed()
+    grad, rng = derivation.lambdify(), np.random.default_rng(4)
+    values = {"words": rng.integers(0, 6, size=(4, 1)).astype(dtype),
+              "y": rng.integers(0, 5, size=(4, 1)).astype(dtype),
+              "C": rng.normal(size=(6, 3)), "W": rng.normal(size=(3, 5))}
+    expected = derivation.evaluate({k: np.asarray(v, dtype=float) for k, v in values.items()}).grad
+    first = grad(**values)
+    full_path = []
+    original = signatures.conform_all
+    monkeypatch.setattr(signatures, "conform_all", lambda *a, **k: full_path.append(1) or original(*a, **k))
+    for _ in range(3):
+        again = grad(**values)
+        for name in ("C", "W"):
+            np.testing.assert_allclose(again[name], expected[name], rtol=1e-12, atol=1e-14)
+            np.testing.assert_array_equal(again[name], first[name])
+    assert not full_path  # the signature was known: no full check
+    for name, bad, error in (("y", 5, sbp.InvalidClassIndexError), ("words", 6, sbp.InvalidIndexError),
+                             ("words", -1, sbp.InvalidIndexError)):
+        wrong = {**values, name: values[name].copy()}
+        wrong[name][2, 0] = bad
+        with pytest.raises(error, match=f"{name!r}: {bad}"):
+            grad(**wrong)
+    if dtype == np.float64:
+        wrong = {**values, "y": values["y"] + 0.5}
+        with pytest.raises(sbp.InvalidClassIndexError, match="not a class index"):
+            grad(**wrong)
+
+
+def test_a_large_batch_of_indices_is_checked_in_whole_array_passes():
+    """65,536 class indices: checked in whole-array passes (a SymPy number per index took minutes)."""
+    net = sbp.Network()
+    x, y = net.input("x", (1, 3)), net.input("y", (1, 1))
+    weights = net.param("W", (3, 4))
+    net.loss("L", sbp.cross_entropy(net.node("z", x @ weights), y, axis=1))
+    derivation = sbp.backprop(net)
+    rng = np.random.default_rng(0)
+    values = {"x": rng.normal(size=(65536, 1, 3)), "y": rng.integers(0, 4, size=(65536, 1, 1)),
+              "W": rng.normal(size=(3, 4))}
+    gradient = derivation.lambdify()(**values)["W"]
+    z = values["x"][:, 0] @ values["W"]
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    p[np.arange(65536), values["y"][:, 0, 0]] -= 1
+    np.testing.assert_allclose(gradient, values["x"][:, 0].T @ p / 65536, rtol=1e-10, atol=1e-14)

@@ -24,7 +24,7 @@ import sympy as sp
 from .. import tensor as T
 from ..errors import InvalidClassIndexError, InvalidOperandError
 from ..printing.precedence import Precedence, Printed, over
-from ..tensor.gather import is_index
+from ..tensor.gather import indices_fit, is_index
 from ..tensor.softmax import DOWN_COLUMNS, softmax_axis
 from .softmax import _log_softmax, _softmax, log_softmax_entries, softmax_entries
 
@@ -83,6 +83,8 @@ def check_class_indices(network: Any, arrays: dict[str, np.ndarray]) -> None:
             raise InvalidClassIndexError(
                 f"{kind}: the class indices {name!r} are computed by the network; declare them "
                 f"as an input, net.input({name!r}, ...), and give integers from 0 to {classes - 1}")
+        if indices_fit(arrays[name], classes):
+            continue
         for value in np.asarray(arrays[name]).flat:
             if not is_index(value, classes):
                 raise InvalidClassIndexError(

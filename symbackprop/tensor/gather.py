@@ -135,13 +135,26 @@ def _index_column(index: Tensor, what: str) -> Tensor:
 def check_indices(network: Any, arrays: dict[str, np.ndarray]) -> None:
     """Refuse indices that are not integers from 0 to the bound, naming the input, the value and the bound."""
     for name, bound, what in index_inputs(network):
-        if name not in arrays:
+        if name not in arrays or indices_fit(arrays[name], bound):
             continue
         for value in np.asarray(arrays[name], dtype=object).flat:
             if not is_index(value, bound):
                 raise InvalidIndexError(
                     f"value of {name!r}: {value} is not an index of {what}, which takes integers from 0 to "
                     f"{bound - 1}")
+
+
+def indices_fit(values: Any, bound: int) -> bool:
+    """Whether an array of integers or floats holds only integers from 0 to ``bound`` − 1, in a few whole-array
+    passes (False for any other kind of array: each of its values is then judged by :func:`is_index`)."""
+    array = values if isinstance(values, np.ndarray) else np.asarray(values)
+    if array.size == 0:
+        return True
+    if array.dtype.kind in "iu":
+        return bool(array.min() >= 0 and array.max() < bound)
+    if array.dtype.kind == "f":
+        return bool(array.min() >= 0 and array.max() < bound and np.array_equal(array, np.floor(array)))
+    return False
 
 
 def is_index(value: Any, bound: int) -> bool:
