@@ -60,8 +60,21 @@ def torch_backend() -> Backend:
                    lambda a, axes, kind: getattr(torch, "a" + kind)(a, dim=axes, keepdim=True))
 
 
+#: Our SymPy classes for sp.Max and sp.Min of scalars, by the reduction of the stacked arguments that
+#: autograd and torch.amax differentiate (sharing the gradient equally at a tie).
+STACKED_EXTREMA = {"Largest": "max", "Smallest": "min"}
+
+
+def _stacked_extremum(backend: Backend, args: list, kind: str) -> Any:
+    template = next(a for a in args if hasattr(a, "shape"))  # a constant argument takes the others' shape
+    stacked = backend.xp.stack([a if hasattr(a, "shape") else a + 0.0 * template for a in args])
+    return backend.extremum(stacked, 0, kind)[0]
+
+
 def _function(backend: Backend, name: str, args: list) -> Any:
     xp = backend.xp
+    if name in STACKED_EXTREMA:
+        return _stacked_extremum(backend, args, STACKED_EXTREMA[name])
     if name == "ReLU":
         return backend.where(args[0] > 0, args[0], 0.0 * args[0])
     if name == "Sigmoid":
