@@ -13,8 +13,7 @@ from ..errors import ShapeMismatchError
 from ..ops import ACTIVATION_OPS, LOSS_OPS
 from ..ops.activations import make_relu
 from ..registry import DECLARED_SPEC_FUNCTIONS
-from ..tensor import extrema, maximum  # noqa: F401 - importing them declares max, min and maximum (a spec read
-# before the package's public names were loaded lacked them)
+from ..tensor import extrema, maximum  # noqa: F401 - declares max, min, maximum before the public names load
 from .operands import Operand, as_matrix, collapse, unwrap
 
 __all__ = ["SPEC_FUNCTIONS", "spec_functions"]
