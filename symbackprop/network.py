@@ -38,6 +38,7 @@ from .errors import (
 )
 from .evaluable import check_expression, is_differentiable_function
 from .finite import number_problem
+from .ops.scalar_extrema import scalar_extrema
 from .ops.stable import relu_for_max
 from .parsing import parse_assignment_name
 
@@ -279,7 +280,9 @@ class Network:
             dependencies = self._check_tensor(name, value)
             shape = None if value.is_scalar else value.shape
         elif isinstance(value, sp.Expr):
-            value = relu_for_max(value)  # max(a, 0) takes ReLU′(0) = 0 here as in an element-wise function
+            # max(a, 0) takes ReLU′(0) = 0 here as in an element-wise function; any other max or min of
+            # scalars shares its gradient at a tie
+            value = scalar_extrema(relu_for_max(value))
             dependencies = self._check_scalar(name, value)
             shape = None
         else:
@@ -294,7 +297,7 @@ class Network:
     def _define_elements(self, name: str, kind: str, value: sp.MatrixBase) -> Any:
         rows, columns = value.shape
         dims = (rows, columns)
-        value = value.applyfunc(lambda e: relu_for_max(sp.sympify(e)))
+        value = value.applyfunc(lambda e: scalar_extrema(relu_for_max(sp.sympify(e))))
         names = tuple(tuple(_element_name(name, i, j, dims) for j in range(columns)) for i in range(rows))
         checked = [[self._check_scalar(names[i][j], value[i, j]) for j in range(columns)] for i in range(rows)]
         for row in names:
@@ -321,12 +324,7 @@ class Network:
             raise InvalidOperandError(
                 f"node {name!r}: SymPy matrix symbols are not supported; declare shapes with net.input/param"
             )
-        for function in expr.atoms(Application):  # Max and Min are applications, not Functions
-            if not is_differentiable_function(function):
-                raise UnsupportedFunctionError(
-                    f"node {name!r} uses {type(function).__name__}, which symbackprop cannot "
-                    "differentiate; use sbp.relu for max(0, z) or sbp.elementwise for your own function"
-                )
+        _refuse_kinks(name, expr)
         check_expression(expr, f"node {name!r}")
         _check_numbers(name, expr)
         return self._dependencies(name, expr.free_symbols)
@@ -355,6 +353,7 @@ class Network:
                 check_expression(node.function.at(_ARGUMENT), f"node {name!r}")
                 _check_numbers(name, node.function.at(_ARGUMENT))
             elif isinstance(node, T.Scale):
+                _refuse_kinks(name, sp.sympify(node.factor))
                 _check_numbers(name, node.factor)
             elif isinstance(node, T.Power):
                 _check_numbers(name, node.exponent)
@@ -373,6 +372,18 @@ class Network:
             found.append(owner)
         return tuple(found)
 
+
+
+def _refuse_kinks(name: str, expr: sp.Expr) -> None:
+    """Refuse a function SymPy would differentiate wrongly at its kink (a max of scalars is rewritten
+    only where it is a scalar node's own expression)."""
+    for function in expr.atoms(Application):  # Max and Min are applications, not Functions
+        if not is_differentiable_function(function):
+            raise UnsupportedFunctionError(
+                f"node {name!r} uses {type(function).__name__}, which symbackprop cannot "
+                "differentiate here; use sbp.relu for max(0, z), sbp.maximum for tensors, a scalar node of its "
+                "own for sp.Max or sp.Min of scalars, or sbp.elementwise for your own function"
+            )
 
 def _check_numbers(name: str, expr: sp.Basic) -> None:
     problem = number_problem(expr)

@@ -21,6 +21,8 @@ from symbackprop.tensor.maximum import Maximum
 from symbackprop.values import conform
 
 STABLE_CLASSES = (LogSumExp, LogLikelihood, LikelihoodSlope, LogOdds)
+#: The gated activations, evaluated by their textbook forms (z/2·(1 + erf(z/√2)) for exact GELU).
+GATED = ("GELU", "GELUTanh", "SiLU")
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class Backend:
     axis_sum: Any  # (array, NumPy axis) → the sum along it, kept as an axis of length 1
     concatenate: Any  # (arrays, NumPy axis)
     extremum: Any  # (array, NumPy axes, "max" or "min") → the extremum along them, kept as axes of length 1
+    erf: Any  # the error function of exact GELU's textbook form
 
 
 def autograd_backend() -> Backend:
@@ -46,7 +49,13 @@ def autograd_backend() -> Backend:
                    lambda a: anp.sum(a, axis=(-2, -1), keepdims=True), anp.where,
                    anp.logaddexp, anp.maximum, lambda a, axis: anp.sum(a, axis=axis, keepdims=True),
                    lambda arrays, axis: anp.concatenate(arrays, axis=axis),
-                   lambda a, axes, kind: getattr(anp, kind)(a, axis=axes, keepdims=True))
+                   lambda a, axes, kind: getattr(anp, kind)(a, axis=axes, keepdims=True), _autograd_erf())
+
+
+def _autograd_erf() -> Any:
+    from autograd.scipy.special import erf
+
+    return erf
 
 
 def torch_backend() -> Backend:
@@ -57,11 +66,26 @@ def torch_backend() -> Backend:
                    lambda a, b: torch.logaddexp(torch.as_tensor(a, dtype=torch.float64), b),
                    lambda a, b: torch.clamp(b, min=0.0) if a == 0 else torch.maximum(a, b),
                    lambda a, axis: a.sum(dim=axis, keepdim=True), lambda arrays, axis: torch.cat(arrays, dim=axis),
-                   lambda a, axes, kind: getattr(torch, "a" + kind)(a, dim=axes, keepdim=True))
+                   lambda a, axes, kind: getattr(torch, "a" + kind)(a, dim=axes, keepdim=True), torch.erf)
+
+
+#: Our SymPy classes for sp.Max and sp.Min of scalars, by the reduction of the stacked arguments that
+#: autograd and torch.amax differentiate (sharing the gradient equally at a tie).
+STACKED_EXTREMA = {"Largest": "max", "Smallest": "min"}
+
+
+def _stacked_extremum(backend: Backend, args: list, kind: str) -> Any:
+    template = next(a for a in args if hasattr(a, "shape"))  # a constant argument takes the others' shape
+    stacked = backend.xp.stack([a if hasattr(a, "shape") else a + 0.0 * template for a in args])
+    return backend.extremum(stacked, 0, kind)[0]
 
 
 def _function(backend: Backend, name: str, args: list) -> Any:
     xp = backend.xp
+    if name in STACKED_EXTREMA:
+        return _stacked_extremum(backend, args, STACKED_EXTREMA[name])
+    if name == "erf":
+        return backend.erf(args[0])
     if name == "ReLU":
         return backend.where(args[0] > 0, args[0], 0.0 * args[0])
     if name == "Sigmoid":
@@ -79,7 +103,7 @@ def scalar(backend: Backend, expr: sp.Expr, env: dict[sp.Symbol, Any]) -> Any:
         return env[expr]
     if expr.is_Number or expr.is_NumberSymbol:
         return float(expr)
-    if isinstance(expr, STABLE_CLASSES):  # the textbook formula, not our kernel
+    if isinstance(expr, STABLE_CLASSES) or type(expr).__name__ in GATED:  # the textbook formula, not our kernel
         return scalar(backend, expr.primitive(), env)
     args = [scalar(backend, a, env) for a in expr.args]
     if isinstance(expr, sp.Add):

@@ -300,6 +300,10 @@ BLOCKS = {
     "swiglu_mlp": lambda: sbp.models.swiglu_mlp(2, 3),
     "attention_head": lambda: sbp.models.attention_head(2, T=2),
     "rnn": lambda: sbp.models.rnn(2, 2, 3),
+    "batch_norm": lambda: sbp.models.batch_norm(2, 3),
+    "lstm": lambda: sbp.models.lstm(1, 2, 2),
+    "gru": lambda: sbp.models.gru(1, 2, 2),
+    "transformer_block": lambda: sbp.models.transformer_block(2, T=2, heads=2, d_ff=2),
 }
 
 
@@ -321,7 +325,7 @@ def test_each_block_derives_renders_and_passes_check_gradients(block):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("block", ["residual_block", "swiglu_mlp", "layer_norm", "rms_norm", "rnn"])
+@pytest.mark.parametrize("block", ["residual_block", "swiglu_mlp", "layer_norm", "rms_norm", "rnn", "batch_norm"])
 def test_each_block_evaluates_exactly_as_in_floats(block):
     net = BLOCKS[block]()
     d = sbp.backprop(net)

@@ -121,11 +121,12 @@ def test_max_with_zero_is_relu_with_pytorchs_derivative_at_zero(body, level):
     assert ours[0] == 0.0  # at z = 0: ReLU's convention, not SymPy's Heaviside(0) = ½
 
 
-def test_other_kinks_are_refused_at_both_levels():
+def test_other_kinks_are_refused_in_an_element_wise_function():
+    # a scalar node may take sp.Max of scalars (tests/test_scalar_extrema.py); a function of one variable may not
     t = sp.Symbol("t")
     with pytest.raises(UnsupportedFunctionError, match="Max"):
         sbp.elementwise(sp.Lambda(t, sp.Max(t, 1)))
     net = sbp.Network()
-    z = net.input("z")
-    with pytest.raises(UnsupportedFunctionError, match="Max"):
-        net.node("h", sp.Max(z, 1))
+    z, a = net.input("z", (2, 1)), net.input("a")
+    with pytest.raises(UnsupportedFunctionError, match="a scalar node of its own for sp.Max"):
+        net.node("h", z * sp.Max(a, 1))  # inside a tensor expression: name the maximum first

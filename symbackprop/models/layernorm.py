@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import sympy as sp
+
 from ..network import Network
 from ..ops.elementwise_math import sqrt
 from ..tensor import mean
@@ -36,11 +40,17 @@ def layer_norm(d: int, *, T: int | None = None, eps: float = LAYER_NORM_EPS,  # 
     y = net.input("y", shape)
     gamma = net.param("gamma", parameter_shape)
     beta = net.param("beta", parameter_shape)
-    mu = net.node("mu", mean(x, axis))
-    xc = net.node("xc", x - mu)
-    var = net.node("var", mean(xc ** 2, axis))
-    sigma = net.node("sigma", sqrt(var + eps))
-    xhat = net.node("xhat", xc / sigma)
-    out = net.node("out", gamma * xhat + beta)
+    out = normalised(net, x, gamma, beta, axis, eps, "out")
     net.loss("L", loss_value(loss, out, y))
     return net
+
+
+def normalised(net: Network, x: Any, gamma: Any, beta: Any, axis: int | None, eps: sp.Rational, name: str,
+               suffix: str = "") -> Any:
+    """The nodes mu, xc, var, sigma, xhat (each name followed by ``suffix``) and ``name`` = γ ⊙ x̂ + β."""
+    mu = net.node(f"mu{suffix}", mean(x, axis))
+    xc = net.node(f"xc{suffix}", x - mu)
+    var = net.node(f"var{suffix}", mean(xc ** 2, axis))
+    sigma = net.node(f"sigma{suffix}", sqrt(var + eps))
+    xhat = net.node(f"xhat{suffix}", xc / sigma)
+    return net.node(name, gamma * xhat + beta)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import sympy as sp
 
 from ..special import SPECIAL_KERNELS
-from . import activations, elementwise_math, gated, losses, stable  # noqa: F401 - declaring the records registers them
+from . import activations, elementwise_math, gated, losses, scalar_extrema, stable  # noqa: F401 - declaring the records registers them
 from .record import (
     ACTIVATION_OPS,
     FUNCTION_OPS,

@@ -109,8 +109,10 @@ class FunctionOp:
 
     function: type
     kernel: Callable
-    latex: str | None  # None: a printer method writes it (a formula, not a name)
+    latex: str | None  # None: a printer method writes it (a formula, not a name), or ``latex_of``
     dot: str
+    latex_of: Callable[[list[str]], str] | None = None  # the application's LaTeX from its printed arguments
+    rule: str | None = None  # the rule key of a step through an application to one of its arguments
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,9 @@ class ScalarPrinter(LatexPrinter):
 
     def _print_Function(self, expr: sp.Function, exp: str | None = None) -> str:
         op = FUNCTION_OPS.get(type(expr).__name__)
+        if op is not None and op.latex_of is not None:
+            text = op.latex_of([self._print(a) for a in expr.args])
+            return rf"\left({text}\right)^{{{exp}}}" if exp else text
         if op is None or op.latex is None:
             return super()._print_Function(expr, exp)
         return self._function(op.latex, expr.args[0], exp)  # further arguments (a slope) are the name's

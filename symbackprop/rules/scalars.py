@@ -5,7 +5,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..errors import UnsupportedFunctionError
-from ..ops import activation_op_of
+from ..ops import FUNCTION_OPS, activation_op_of
 
 
 def scalar_steps(expr: sp.Expr, symbols: list[sp.Symbol], where: str) -> dict[sp.Symbol, tuple[sp.Expr, str]]:
@@ -61,6 +61,9 @@ def _classify(expr: sp.Expr, symbol: sp.Symbol) -> str:
     activation = activation_op_of(expr)
     if activation is not None and expr.args[0] == symbol:
         return activation.name
+    function = FUNCTION_OPS.get(type(expr).__name__) if isinstance(expr, sp.Function) else None
+    if function is not None and function.rule is not None:
+        return function.rule
     if isinstance(expr, sp.Mul) and len(expr.args) == 2 and expr.args[0] == sp.Rational(1, 2):
         inner = expr.args[1]
         if isinstance(inner, sp.Pow) and inner.exp == 2 and inner.base.is_Add and inner.base.has(symbol):

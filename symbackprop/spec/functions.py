@@ -13,6 +13,7 @@ from ..errors import ShapeMismatchError
 from ..ops import ACTIVATION_OPS, LOSS_OPS
 from ..ops.activations import make_relu
 from ..registry import DECLARED_SPEC_FUNCTIONS
+from ..tensor import extrema, maximum  # noqa: F401 - declares max, min, maximum before the public names load
 from .operands import Operand, as_matrix, collapse, unwrap
 
 __all__ = ["SPEC_FUNCTIONS", "spec_functions"]
@@ -37,6 +38,8 @@ def spec_functions(level: str = "vector", *, relu_grad_at_zero: Any = 0) -> dict
     }
     for kind in LOSS_OPS:
         table[kind] = _loss(kind, level)
+    for name, of_scalars in (("max", sp.Max), ("min", sp.Min)):
+        table[name] = _of_scalars_or_a_tensor(of_scalars, table[name])
     return {name: _taking_operands(implementation) for name, implementation in table.items()}
 
 
@@ -70,6 +73,18 @@ def _total(value: Any, axis: Any = None) -> Any:
     if isinstance(value, sp.MatrixBase) and axis is None:
         return sp.Add(*value)
     return F.total(value, axis)
+
+
+def _of_scalars_or_a_tensor(of_scalars: Callable[..., Any], of_a_tensor: Callable[..., Any]) -> Callable[..., Any]:
+    """``max(a, b, …)`` of scalar expressions is their largest (sp.Max, which the network reads with its
+    tie convention); ``max(x)`` or ``max(x, axis)`` of a tensor stays the reduction."""
+
+    def apply(*args: Any, **kwargs: Any) -> Any:
+        scalars = len(args) >= 2 and not kwargs and not any(isinstance(a, (T.Tensor, sp.MatrixBase)) for a in args)
+        return of_scalars(*args) if scalars else of_a_tensor(*args, **kwargs)
+
+    apply.__name__ = getattr(of_a_tensor, "__name__", "extremum")
+    return apply
 
 
 def _transpose(value: Any) -> Any:
