@@ -51,13 +51,16 @@ class Program:
 
     @one_tree_at_a_time
     @collector_paused()
-    def __init__(self, derivation: Derivation, *, cse: bool = True, outputs: str = "all") -> None:
+    def __init__(self, derivation: Derivation, *, cse: bool = True, outputs: str = "all",
+                 stored_outputs: bool = True) -> None:
         if outputs not in self.OUTPUTS:
             raise ValueError(f"outputs must be one of {self.OUTPUTS}, not {outputs!r}")
         self.derivation = derivation
         self.network = derivation.network
         self.outputs = outputs
         self.cse = cse
+        # f′(z) from the stored f(z) where that is the same number; off where lines must read what the steps read
+        self.stored_outputs = stored_outputs
         self._emit = TreeEmitter()
         lines, forward, gradients = self._lines()
         if cse:
@@ -158,7 +161,8 @@ class Program:
 
     def _sample_term(self, step) -> ast.expr:
         """What one step contributes, sample by sample (with the batch mean's 1/N)."""
-        code = self._emit.value(reading_stored_output(step, self.network) or step.result)
+        reused = reading_stored_output(step, self.network) if self.stored_outputs else None
+        code = self._emit.value(reused or step.result)
         if step.source == self.derivation.loss and not self.derivation.batch:  # averaged even when not shown
             code = ast.BinOp(codegen.name(var("g", step.source)), ast.Mult(), code)
         return code

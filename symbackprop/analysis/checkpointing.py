@@ -44,7 +44,8 @@ class ProgramLines:
     def __init__(self, derivation: Derivation) -> None:
         from ..numeric import Program
 
-        program = Program(derivation, cse=False)
+        # each line reads what its step reads, the values the checkpointing schedule keeps or recomputes
+        program = Program(derivation, cse=False, stored_outputs=False)
         module = ast.parse(program.derivation_source)
         main = next(n for n in module.body if isinstance(n, ast.FunctionDef) and n.name == "derivation")
         helpers = [n for n in module.body if n is not main]

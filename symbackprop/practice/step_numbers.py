@@ -45,6 +45,7 @@ class StepNumbers:
     _edge = Program._edge
     _sample_term = Program._sample_term
     _summed_product = Program._summed_product
+    stored_outputs = False  # each edge reads what its step reads
 
     @one_tree_at_a_time
     def __init__(self, derivation: Derivation) -> None:
