@@ -15,6 +15,7 @@ import numpy as np
 import sympy as sp
 
 from . import tensor as T
+from .errors import UnsupportedRankError
 from .ieee import applied
 from .ops import LOSS_OPS, NUMPY_KERNELS, Activation
 from .visit import TreeVisitor
@@ -170,6 +171,12 @@ class ClosedForms:
 
     def __init__(self, derivation: Derivation, *, expand: bool, leaves: dict[str, Any] | None = None,
                  seed: sp.Expr | None = None) -> None:
+        high = next((q for q in derivation.network.quantities() if q.shape is not None and len(q.shape) > 2), None)
+        if high is not None:  # a closed form is a SymPy matrix, element by element
+            raise UnsupportedRankError(
+                f"closed forms and exact evaluation are written element by element as matrices; {high.name!r} has "
+                f"shape {high.shape}, a tensor of rank {len(high.shape)}: evaluate this network in floats "
+                "(sbp.evaluate, lambdify) instead")
         self.derivation = derivation
         self.network = derivation.network
         self.expand = expand

@@ -146,6 +146,9 @@ class Program:
 
     def _edge(self, step) -> ast.expr:
         """What one step contributes; a parameter's is summed over the batch."""
+        shape = self.network[step.target].shape
+        if shape is not None and len(shape) > 2:  # such a network takes no batch axis: nothing to sum over
+            return self._sample_term(step)
         if self.network[step.target].kind == PARAM and step.source != self.derivation.loss:
             summed = self._summed_product(step.result)
             if summed is not None:
