@@ -162,6 +162,17 @@ class ElementByElement(TreeVisitor):
                                                    **dict(node.options)))
 
 
+def refuse_tensors_of_rank_3(network: Any) -> None:
+    """Closed forms are SymPy matrices, element by element: a network holding a tensor of rank 3 or more is
+    refused, naming it."""
+    high = next((q for q in network.quantities() if q.shape is not None and len(q.shape) > 2), None)
+    if high is not None:
+        raise UnsupportedRankError(
+            f"closed forms and exact evaluation are written element by element as matrices; {high.name!r} has "
+            f"shape {high.shape}, a tensor of rank {len(high.shape)}: evaluate this network in floats "
+            "(d.evaluate(values), d.lambdify()) instead")
+
+
 class ClosedForms:
     """Memoized closed forms of every forward value and gradient of a derivation.
 
@@ -171,12 +182,7 @@ class ClosedForms:
 
     def __init__(self, derivation: Derivation, *, expand: bool, leaves: dict[str, Any] | None = None,
                  seed: sp.Expr | None = None) -> None:
-        high = next((q for q in derivation.network.quantities() if q.shape is not None and len(q.shape) > 2), None)
-        if high is not None:  # a closed form is a SymPy matrix, element by element
-            raise UnsupportedRankError(
-                f"closed forms and exact evaluation are written element by element as matrices; {high.name!r} has "
-                f"shape {high.shape}, a tensor of rank {len(high.shape)}: evaluate this network in floats "
-                "(sbp.evaluate, lambdify) instead")
+        refuse_tensors_of_rank_3(derivation.network)
         self.derivation = derivation
         self.network = derivation.network
         self.expand = expand

@@ -28,7 +28,7 @@ from .codegen.rows import rows_program
 from .collector import collector_paused
 from .errors import NonFiniteResultError, ValuesError
 from .evaluation import Evaluation
-from .explicit import ClosedForms
+from .explicit import ClosedForms, refuse_tensors_of_rank_3
 from .network import INPUT, PARAM, Quantity
 from .signatures import _SHAPE, SignatureCache, _all_finite
 from .threads import SYNTAX_TREES, one_tree_at_a_time
@@ -266,6 +266,7 @@ def evaluation(derivation: Derivation, forward: Mapping[str, Any], gradient: Map
 
 def evaluate_exact(derivation: Derivation, values: Mapping[str, Any]) -> Evaluation:
     """Exact arithmetic with SymPy (one sample; for teaching-size networks)."""
+    refuse_tensors_of_rank_3(derivation.network)
     arrays, batch_size = conform_all(derivation, values, exact=True)
     if batch_size is not None:
         raise ValuesError("exact evaluation takes one sample; evaluate a batch with exact=False")

@@ -178,7 +178,7 @@ def test_spec_functions_are_the_documented_whitelist():
     ("[loss]\nL = \"1\"", SpecError, "declares no [inputs] and no [params]"),
     (spec_with('h = "W @ x"', loss=""), SpecError, "exactly one name"),
     (spec_with('h = "W @ x"', loss='L = "sum(h)"\nM = "sum(h)"'), SpecError, "exactly one name"),
-    (spec_with('h = "W @ x"', inputs="x = [2, 1, 1]"), SpecError, "[inputs] x: a shape is"),
+    (spec_with('h = "W @ x"', inputs="x = [2, 1.5]"), SpecError, "[inputs] x: a shape is"),
     (spec_with('h = "W @ x"', inputs="x = [0]"), SpecError, "between 1 and"),
     (spec_with('h = "W @ x"', inputs='x = "2x1"'), SpecError, "a shape is"),
     (spec_with('h = "W @ x"', inputs="x = [true, 1]"), SpecError, "a shape is"),

@@ -62,8 +62,8 @@ def _lengths(shape: tuple[Any, ...], operand: Tensor) -> Shape:
     known = math.prod(length for length in lengths if length != -1)
     if -1 in lengths:
         if size % known:
-            raise ShapeMismatchError(f"cannot reshape {asked} to {tuple(lengths)}: {size} entries do not split "
-                                     f"into rows of {known}")
+            raise ShapeMismatchError(f"cannot reshape {asked} to {tuple(lengths)}: {size} is not a multiple of "
+                                     f"{known}, the product of the other lengths")
         lengths[lengths.index(-1)] = size // known
     if math.prod(lengths) != size:
         raise ShapeMismatchError(f"cannot reshape {asked} to {tuple(lengths)}, which holds "
