@@ -27,7 +27,7 @@ def _total(a):
 def _total_of(a, rank):
     """The sum of all elements of each tensor of ``rank`` axes (the last ones), as a (…, 1, 1) block."""
     total = np.sum(a, axis=tuple(range(-rank, 0)))
-    return np.reshape(total, np.shape(total) + (1, 1))
+    return total.reshape(np.shape(total) + (1, 1))  # a method: every backend's arrays have it
 
 
 def _axis_sum(a, axis):
