@@ -34,6 +34,7 @@ from .errors import (
     TensorInSymPyError,
     UnknownNameError,
     UnsupportedFunctionError,
+    UnsupportedRankError,
     ValuesError,
     ValueShapeError,
 )
@@ -61,6 +62,8 @@ from .tensor.extrema import maximal as max  # noqa: A004 - sbp.max, as sbp.abs a
 from .tensor.extrema import minimal as min  # noqa: A004
 from .tensor.indexing import concat
 from .tensor.maximum import maximum
+from .tensor.permute import permute
+from .tensor.reshape import reshape
 from .torch_bridge import from_torch
 from .torch_code import TorchCodeError, torch_code
 from .training import clip_grad_norm, sgd_step, train
@@ -81,7 +84,7 @@ __all__ = [
     "TensorInSymPyError", "FileWriteError",
     "log_softmax", "softmax",
     "IndexOutOfRangeError", "InvalidAxisError", "InvalidClassIndexError", "InvalidIndexError", "concat", "maximum",
-    "max", "min",
+    "max", "min", "permute", "reshape", "UnsupportedRankError",
     "abs", "cos", "exp", "log", "mean", "sin", "sqrt",
     "dask_gradients", "torch_code", "TorchCodeError",
     "grade", "Grade", "AnswerError", "MISTAKES", "exercise", "Exercise",

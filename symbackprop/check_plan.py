@@ -67,12 +67,13 @@ def spread(count: int) -> Iterator[int]:
         intervals.extend(((low, middle), (middle, high)))
 
 
-def _positions(shape: tuple[int, int], flat: list[int]) -> list[Position]:
-    return [divmod(p, shape[1]) for p in flat]
+def _positions(shape: tuple[int, ...], flat: list[int]) -> list[Position]:
+    return [divmod(p, math.prod(shape[1:])) for p in flat]
 
 
-def every_position(shape: tuple[int, int]) -> list[Position]:
-    return [(i, j) for i in range(shape[0]) for j in range(shape[1])]
+def every_position(shape: tuple[int, ...]) -> list[Position]:
+    """(row, column) of every entry; a tensor of rank 3 or more is seen as (first axis, the rest flattened)."""
+    return [(i, j) for i in range(shape[0]) for j in range(math.prod(shape[1:]))]
 
 
 @dataclass(frozen=True)

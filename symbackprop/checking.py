@@ -177,13 +177,18 @@ def check_gradients(derivation: Derivation, values: Mapping[str, Any], *, tolera
     notes: list[str] = []
     finite_plan = finite_difference_plan(network, counts.forward, samples)
     symbolic = None
-    if use_sympy is not False:
+    if use_sympy is not False and any(q.shape is not None and len(q.shape) > 2 for q in network.quantities()):
+        notes.append("sympy.diff is not run: it writes the loss out element by element as matrices, and this "
+                     "network holds a tensor of rank 3 or more; finite differences check the gradients")
+    elif use_sympy is not False:
         symbolic = _sympy_gradients(derivation, arrays, evaluation.forward, batch_size,
                                     dict(counts.per_node), thorough=thorough, notes=notes)
     rows = []
     loss = Program(derivation, outputs="loss")
     for q in network.params:
-        shape = q.shape or ()
+        # a tensor of rank 3 or more is checked as the matrix of its first axis by the rest
+        shape = q.shape if q.shape is None or len(q.shape) <= 2 else (q.shape[0], math.prod(q.shape[1:]))
+        shape = shape or ()
         positions = finite_plan.positions[q.name]
         fd = _finite_differences(loss, arrays, samples, q.name, step, positions).reshape(shape)
         ours = np.asarray(derived[q.name], dtype=float).reshape(shape)
@@ -210,7 +215,7 @@ def _finite_differences(loss: Program, arrays: dict[str, np.ndarray], samples: i
                         positions: list[tuple[int, int]]) -> np.ndarray:
     """Central differences of the mean loss at ``positions`` (NaN elsewhere), from a forward-only program."""
     base = np.asarray(arrays[name], dtype=float)
-    as_matrix = base.reshape(base.shape if base.ndim == 2 else (1, 1))
+    as_matrix = base.reshape(base.shape if base.ndim == 2 else (base.shape[0], -1) if base.ndim > 2 else (1, 1))
     result = np.full(as_matrix.shape, np.nan)
     probe = dict(arrays)
     for i, j in positions:

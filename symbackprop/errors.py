@@ -50,6 +50,11 @@ class InvalidAxisError(NetworkError):
     """An axis is not one of a matrix's two axes, 0 (rows) and 1 (columns)."""
 
 
+class UnsupportedRankError(NetworkError):
+    """An operation is given a tensor of rank 3 or more, which it does not take (yet): refused when the
+    network is built, never a wrong number later."""
+
+
 class InvalidNumberError(NetworkError):
     """An expression holds a number that is not a finite real a float can hold (1/0, log(0), sqrt(-1))."""
 

@@ -15,6 +15,7 @@ import numpy as np
 import sympy as sp
 
 from . import tensor as T
+from .errors import UnsupportedRankError
 from .ieee import applied
 from .ops import LOSS_OPS, NUMPY_KERNELS, Activation
 from .visit import TreeVisitor
@@ -161,6 +162,17 @@ class ElementByElement(TreeVisitor):
                                                    **dict(node.options)))
 
 
+def refuse_tensors_of_rank_3(network: Any) -> None:
+    """Closed forms are SymPy matrices, element by element: a network holding a tensor of rank 3 or more is
+    refused, naming it."""
+    high = next((q for q in network.quantities() if q.shape is not None and len(q.shape) > 2), None)
+    if high is not None:
+        raise UnsupportedRankError(
+            f"closed forms and exact evaluation are written element by element as matrices; {high.name!r} has "
+            f"shape {high.shape}, a tensor of rank {len(high.shape)}: evaluate this network in floats "
+            "(d.evaluate(values), d.lambdify()) instead")
+
+
 class ClosedForms:
     """Memoized closed forms of every forward value and gradient of a derivation.
 
@@ -170,6 +182,7 @@ class ClosedForms:
 
     def __init__(self, derivation: Derivation, *, expand: bool, leaves: dict[str, Any] | None = None,
                  seed: sp.Expr | None = None) -> None:
+        refuse_tensors_of_rank_3(derivation.network)
         self.derivation = derivation
         self.network = derivation.network
         self.expand = expand

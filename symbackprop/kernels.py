@@ -24,6 +24,12 @@ def _total(a):
     return np.sum(a, axis=(-2, -1), keepdims=True)
 
 
+def _total_of(a, rank):
+    """The sum of all elements of each tensor of ``rank`` axes (the last ones), as a (…, 1, 1) block."""
+    total = np.sum(a, axis=tuple(range(-rank, 0)))
+    return total.reshape(np.shape(total) + (1, 1))  # a method: every backend's arrays have it
+
+
 def _axis_sum(a, axis):
     """The sum over a matrix axis (0: rows, 1: columns) of each matrix, the axis kept with length 1."""
     return np.sum(a, axis=-2 if axis == 0 else -1, keepdims=True)
@@ -113,5 +119,5 @@ def _blocks(rows):
 
 
 #: Every helper by the name generated code calls it.
-KERNELS = {f.__name__: f for f in (_T, _total, _axis_sum, _broadcast, _step, _gate, _mm, _mm_t, _batch_sum,
+KERNELS = {f.__name__: f for f in (_T, _total, _total_of, _axis_sum, _broadcast, _step, _gate, _mm, _mm_t, _batch_sum,
                                      _outer_sum, _mm_sum, _mul_sum, _blocks)}

@@ -16,6 +16,7 @@ definition is a topological order of the graph.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,12 +36,14 @@ from .errors import (
     NonScalarLossError,
     UnknownNameError,
     UnsupportedFunctionError,
+    UnsupportedRankError,
 )
 from .evaluable import check_expression, is_differentiable_function
 from .finite import number_problem
 from .ops.scalar_extrema import scalar_extrema
 from .ops.stable import relu_for_max
 from .parsing import parse_assignment_name
+from .registry import handles_any_rank
 
 INPUT, PARAM, NODE, LOSS = "input", "param", "node", "loss"
 _ARGUMENT = sp.Symbol("t", real=True)
@@ -49,14 +52,15 @@ _ARGUMENT = sp.Symbol("t", real=True)
 check_name = parse_assignment_name
 
 
-def normalize_shape(shape: Any) -> tuple[int, int] | None:
-    """None for a scalar, else (rows, columns); (n,) and n mean a column vector."""
+def normalize_shape(shape: Any) -> tuple[int, ...] | None:
+    """None for a scalar, else (rows, columns); (n,) and n mean a column vector; three lengths or more
+    are a tensor of that rank, (n, block, d)."""
     if shape is None or (isinstance(shape, (tuple, list)) and len(shape) == 0):
         return None
     if _dimension(shape) is not None:
         shape = (shape,)
-    if not isinstance(shape, (tuple, list)) or not 1 <= len(shape) <= 2:
-        raise NetworkError(f"invalid shape {shape!r}: use (rows,) or (rows, columns)")
+    if not isinstance(shape, (tuple, list)):
+        raise NetworkError(f"invalid shape {shape!r}: use (rows,), (rows, columns) or more lengths, (n, block, d)")
     dims = tuple(_dimension(d) for d in shape) + ((1,) if len(shape) == 1 else ())
     if not all(d is not None and d > 0 for d in dims):
         raise NetworkError(f"invalid shape {shape!r}: dimensions must be positive integers")
@@ -103,8 +107,7 @@ class Quantity:
 
     @property
     def size(self) -> int:
-        rows, columns = self.matrix_shape
-        return rows * columns
+        return math.prod(self.matrix_shape)
 
 
 class Network:
@@ -169,7 +172,7 @@ class Network:
 
     def __repr__(self) -> str:
         def shape(q: Quantity) -> str:
-            return "" if q.is_scalar else f"[{q.shape[0]}x{q.shape[1]}]"
+            return "" if q.is_scalar else f"[{'x'.join(str(d) for d in q.shape)}]"
 
         parts = [f"{q.name}{shape(q)} = {q.definition!r}" if q.definition is not None
                  else f"{q.kind} {q.name}{shape(q)}" for q in self.quantities()]
@@ -244,6 +247,9 @@ class Network:
     def _leaf(self, name: str, kind: str, shape: Any, elements: bool) -> Any:
         self._claim(name)
         dims = normalize_shape(shape)
+        if elements and dims is not None and len(dims) > 2:
+            raise UnsupportedRankError(f"{name!r} of shape {dims}: elements=True names the entries of a vector "
+                                       "or a matrix; a tensor of rank 3 or more is declared without it")
         if elements and dims is not None:
             rows, columns = dims
             names = tuple(
@@ -345,7 +351,9 @@ class Network:
                         f"net.handle({node.name!r}) its handle)"
                     )
                 names.append(node.name)
-            elif isinstance(node, T.Adjoint):
+            if not handles_any_rank(type(node)) and any(t.rank > 2 for t in (node, *node.children)):
+                raise UnsupportedRankError(_rank_refusal(name, node))
+            if isinstance(node, T.Adjoint):
                 raise NetworkError(f"node {name!r}: gradients cannot appear in a forward definition")
             elif isinstance(node, T.Scalar):
                 self._check_scalar(name, node.expr)
@@ -373,6 +381,12 @@ class Network:
         return tuple(found)
 
 
+def _rank_refusal(name: str, node: T.Tensor) -> str:
+    high = next(t for t in (node, *node.children) if t.rank > 2)
+    return (f"node {name!r}: {type(node).__name__} takes vectors and matrices only, and {high!r:.40} has shape "
+            f"{T.shape_text(high.shape)}; at rank 3 or more the network takes element-wise operations, sums, means, "
+            "max and min along any axis, reshape, permute, C[idx] and a stack of matrices @ a matrix")
+
 
 def _refuse_kinks(name: str, expr: sp.Expr) -> None:
     """Refuse a function SymPy would differentiate wrongly at its kink (a max of scalars is rewritten
@@ -384,6 +398,7 @@ def _refuse_kinks(name: str, expr: sp.Expr) -> None:
                 "differentiate here; use sbp.relu for max(0, z), sbp.maximum for tensors, a scalar node of its "
                 "own for sp.Max or sp.Min of scalars, or sbp.elementwise for your own function"
             )
+
 
 def _check_numbers(name: str, expr: sp.Basic) -> None:
     problem = number_problem(expr)

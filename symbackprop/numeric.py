@@ -29,7 +29,7 @@ from .codegen.stored import reading_stored_output
 from .collector import collector_paused
 from .errors import NonFiniteResultError, ValuesError
 from .evaluation import Evaluation
-from .explicit import ClosedForms
+from .explicit import ClosedForms, refuse_tensors_of_rank_3
 from .network import INPUT, PARAM, Quantity
 from .signatures import _SHAPE, SignatureCache, _all_finite
 from .threads import SYNTAX_TREES, one_tree_at_a_time
@@ -150,6 +150,9 @@ class Program:
 
     def _edge(self, step) -> ast.expr:
         """What one step contributes; a parameter's is summed over the batch."""
+        shape = self.network[step.target].shape
+        if shape is not None and len(shape) > 2:  # such a network takes no batch axis: nothing to sum over
+            return self._sample_term(step)
         if self.network[step.target].kind == PARAM and step.source != self.derivation.loss:
             summed = self._summed_product(step.result)
             if summed is not None:
@@ -268,6 +271,7 @@ def evaluation(derivation: Derivation, forward: Mapping[str, Any], gradient: Map
 
 def evaluate_exact(derivation: Derivation, values: Mapping[str, Any]) -> Evaluation:
     """Exact arithmetic with SymPy (one sample; for teaching-size networks)."""
+    refuse_tensors_of_rank_3(derivation.network)
     arrays, batch_size = conform_all(derivation, values, exact=True)
     if batch_size is not None:
         raise ValuesError("exact evaluation takes one sample; evaluate a batch with exact=False")

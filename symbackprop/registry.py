@@ -147,6 +147,22 @@ def interpretation_of(interpretation: str, node_type: type) -> Callable[..., Any
     return _INTERPRETED[interpretation].get(node_type)
 
 
+# -- ranks ---------------------------------------------------------------------------------------
+
+#: Node types whose every interpreter and rule handles operands and results of rank 3 or more.
+_ANY_RANK: set[type] = set()
+
+
+def takes_any_rank(*node_types: type) -> None:
+    """Declare that ``node_types`` compute, differentiate and print tensors of any rank; the network refuses
+    every other node type where a tensor of rank 3 or more meets it."""
+    _ANY_RANK.update(node_types)
+
+
+def handles_any_rank(node_type: type) -> bool:
+    return node_type in _ANY_RANK
+
+
 # -- spec files ----------------------------------------------------------------------------------
 
 #: The functions spec files may call that operation modules declare, by their spec names.

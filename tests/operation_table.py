@@ -17,7 +17,7 @@ import numpy as np
 
 import symbackprop as sbp
 
-Shape = tuple[int, int]
+Shape = tuple[int, ...]
 
 
 def _normal(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -88,6 +88,26 @@ def _numpy_extremum(kind: str, axis: int | None) -> Callable[..., np.ndarray]:
     return lambda a: getattr(np, kind)(a, axis=(-2, -1) if axis is None else axis - 2, keepdims=True)
 
 
+def _torch_max_along(axis: int) -> Callable[..., Any]:
+    return lambda a: a.max(dim=axis, keepdim=True).values
+
+
+def _torch_amax(a: Any) -> Any:
+    import torch
+
+    return torch.amax(a).reshape(1, 1)
+
+
+def _torch_permute(a: Any) -> Any:
+    return a.permute(2, 0, 1)
+
+
+def _torch_tanh_squared(a: Any) -> Any:
+    import torch
+
+    return torch.tanh(a) ** 2 / 2
+
+
 def _torch_softmax(log: bool, axis: int) -> Callable[..., Any]:
     def apply(z):
         import torch
@@ -128,6 +148,44 @@ ROWS: list[OperationRow] = [
                  "maximum(a, b)", convention="at a tie half the gradient to each operand, as torch.maximum",
                  kink=lambda rng: _tie(rng), scalar_level=False),
 ]
+
+
+#: Rows on tensors of rank 3 (an axis counted from the front of the unbatched tensor): such a network takes
+#: no batch axis, no exact evaluation and no scalar level, and the table checks that each is refused.
+RANK_3_ROWS: list[OperationRow] = [
+    OperationRow("multiply_rank_3", lambda a, b: a * b, ((2, 3, 4), (3, 1)), lambda a, b: a * b,
+                 lambda a, b: a * b, "a * b", scalar_level=False, tags=("rank 3",)),
+    OperationRow("divide_rank_3", lambda a, b: a / b, ((2, 3, 4), (2, 1, 4)), lambda a, b: a / b,
+                 lambda a, b: a / b, "a / b", domains=(_normal, _away_from_zero), scalar_level=False,
+                 tags=("rank 3",)),
+    OperationRow("add_rank_3", lambda a, b: a + b, ((1, 4), (2, 3, 4)), lambda a, b: a + b,
+                 lambda a, b: a + b, "a + b", scalar_level=False, tags=("rank 3",)),
+    OperationRow("elementwise_rank_3", lambda a: sbp.tanh(a) ** 2 / 2, ((2, 3, 4),), lambda a: np.tanh(a) ** 2 / 2,
+                 _torch_tanh_squared, "tanh(a) ** 2 / 2", scalar_level=False, tags=("rank 3",)),
+    OperationRow("sum_along_axis_1_rank_3", lambda a: sbp.total(a, axis=1), ((2, 3, 4),),
+                 lambda a: a.sum(axis=1, keepdims=True), lambda a: a.sum(dim=1, keepdim=True), "sum(a, 1)",
+                 scalar_level=False, tags=("rank 3",)),
+    OperationRow("mean_of_all_rank_3", lambda a: sbp.mean(a), ((2, 3, 4),), lambda a: a.mean().reshape(1, 1),
+                 lambda a: a.mean().reshape(1, 1), "mean(a)", scalar_level=False, tags=("rank 3",)),
+    OperationRow("max_along_axis_0_rank_3", lambda a: sbp.max(a, axis=0), ((2, 3, 4),),
+                 lambda a: a.max(axis=0, keepdims=True), _torch_max_along(0), "max(a, 0)",
+                 convention="at a tie the first entry, as torch.max(x, dim)", scalar_level=False, tags=("rank 3",)),
+    OperationRow("min_along_last_axis_rank_3", lambda a: sbp.min(a, axis=-1), ((2, 3, 4),),
+                 lambda a: a.min(axis=-1, keepdims=True), lambda a: a.min(dim=-1, keepdim=True).values, "min(a, 2)",
+                 convention="at a tie the first entry, as torch.min(x, dim)", scalar_level=False, tags=("rank 3",)),
+    OperationRow("max_of_all_rank_3", lambda a: sbp.max(a), ((2, 3, 4),), lambda a: a.max().reshape(1, 1),
+                 _torch_amax, "max(a)", convention="at a tie shared equally, as torch.amax", scalar_level=False,
+                 tags=("rank 3",)),
+    OperationRow("reshape_to_a_matrix", lambda a: a.reshape(6, -1), ((2, 3, 4),), lambda a: a.reshape(6, -1),
+                 lambda a: a.reshape(6, -1), "reshape(a, 6, -1)", scalar_level=False, tags=("rank 3",)),
+    OperationRow("reshape_to_rank_3", lambda a: a.reshape(2, -1, 4), ((6, 4),), lambda a: a.reshape(2, -1, 4),
+                 lambda a: a.reshape(2, -1, 4), "reshape(a, 2, -1, 4)", scalar_level=False, tags=("rank 3",)),
+    OperationRow("permute", lambda a: sbp.permute(a, (2, 0, 1)), ((2, 3, 4),), lambda a: a.transpose(2, 0, 1),
+                 _torch_permute, "permute(a, 2, 0, 1)", scalar_level=False, tags=("rank 3",)),
+    OperationRow("matmul_stack", lambda a, b: a @ b, ((2, 3, 4), (4, 5)), lambda a, b: a @ b,
+                 lambda a, b: a @ b, "a @ b", scalar_level=False, tags=("rank 3",)),
+]
+ROWS += RANK_3_ROWS
 
 
 def _tie(rng: np.random.Generator) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:

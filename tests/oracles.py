@@ -40,6 +40,8 @@ class Backend:
     concatenate: Any  # (arrays, NumPy axis)
     extremum: Any  # (array, NumPy axes, "max" or "min") → the extremum along them, kept as axes of length 1
     erf: Any  # the error function of exact GELU's textbook form
+    reshape: Any  # (array, shape of the last axes, rank of the operand) → the entries row-major in that shape
+    permute: Any  # (array, order of the last axes) → the axes reordered, leading (batch) axes kept in front
 
 
 def autograd_backend() -> Backend:
@@ -49,7 +51,9 @@ def autograd_backend() -> Backend:
                    lambda a: anp.sum(a, axis=(-2, -1), keepdims=True), anp.where,
                    anp.logaddexp, anp.maximum, lambda a, axis: anp.sum(a, axis=axis, keepdims=True),
                    lambda arrays, axis: anp.concatenate(arrays, axis=axis),
-                   lambda a, axes, kind: getattr(anp, kind)(a, axis=axes, keepdims=True), _autograd_erf())
+                   lambda a, axes, kind: getattr(anp, kind)(a, axis=axes, keepdims=True), _autograd_erf(),
+                   lambda a, shape, rank: anp.reshape(a, a.shape[:a.ndim - rank] + shape),
+                   lambda a, order: anp.transpose(a, _leading_kept(a.ndim, order)))
 
 
 def _autograd_erf() -> Any:
@@ -66,7 +70,14 @@ def torch_backend() -> Backend:
                    lambda a, b: torch.logaddexp(torch.as_tensor(a, dtype=torch.float64), b),
                    lambda a, b: torch.clamp(b, min=0.0) if a == 0 else torch.maximum(a, b),
                    lambda a, axis: a.sum(dim=axis, keepdim=True), lambda arrays, axis: torch.cat(arrays, dim=axis),
-                   lambda a, axes, kind: getattr(torch, "a" + kind)(a, dim=axes, keepdim=True), torch.erf)
+                   lambda a, axes, kind: getattr(torch, "a" + kind)(a, dim=axes, keepdim=True), torch.erf,
+                   lambda a, shape, rank: a.reshape(tuple(a.shape[:a.ndim - rank]) + shape),
+                   lambda a, order: a.permute(_leading_kept(a.ndim, order)))
+
+
+def _leading_kept(ndim: int, order: tuple[int, ...]) -> tuple[int, ...]:
+    lead = ndim - len(order)
+    return tuple(range(lead)) + tuple(lead + axis for axis in order)
 
 
 #: Our SymPy classes for sp.Max and sp.Min of scalars, by the reduction of the stacked arguments that
@@ -148,7 +159,17 @@ def _elementwise(backend: Backend, node: T.Elementwise, rec, symbols: dict) -> A
 
 def _one_hot(backend: Backend, index: Any, classes: int) -> Any:
     """Rows of the identity picked by integer indices (a constant: indices get no gradient)."""
-    return backend.xp.asarray(np.eye(classes)[np.asarray(index, dtype=int)[..., 0]])
+    index = np.asarray(index, dtype=int)
+    return backend.xp.asarray(np.eye(classes)[index[..., 0] if index.shape[-1] == 1 else index])
+
+
+def _total(backend: Backend, a: Any, rank: int) -> Any:
+    """The sum of every entry of a tensor of ``rank`` axes (the last ones), as a (…, 1, 1) block."""
+    if rank == 2:
+        return backend.total(a)
+    for axis in range(-rank, -2):
+        a = backend.axis_sum(a, axis)
+    return backend.reshape(backend.total(a), (1, 1), rank)
 
 
 def _softmax(backend: Backend, z: Any, axis: int, log: bool) -> Any:
@@ -170,14 +191,16 @@ EVALUATED = {
     GatherRows: lambda b, n, rec, env, symbols: _one_hot(b, rec(n.index), n.table.shape[0]) @ rec(n.table),
     PickColumns: lambda b, n, rec, env, symbols: b.axis_sum(rec(n.operand) * _one_hot(b, rec(n.index),
                                                                                     n.operand.shape[1]), -1),
-    Extremum: lambda b, n, rec, env, symbols: b.extremum(rec(n.operand), (-2, -1) if n.axis is None else n.axis - 2,
-                                                         n.kind),
+    Extremum: lambda b, n, rec, env, symbols: b.extremum(rec(n.operand), (-2, -1) if n.axis is None
+                                                         else n.axis - n.operand.rank, n.kind),
     T.Scale: lambda b, n, rec, env, symbols: scalar(b, n.factor, symbols) * rec(n.operand),
     T.Transpose: lambda b, n, rec, env, symbols: b.swap(rec(n.operand)),
     T.Elementwise: lambda b, n, rec, env, symbols: _elementwise(b, n, rec, symbols),
     T.Power: lambda b, n, rec, env, symbols: rec(n.operand) ** float(n.exponent),
-    T.Sum: lambda b, n, rec, env, symbols: b.total(rec(n.operand)),
-    T.AxisSum: lambda b, n, rec, env, symbols: b.axis_sum(rec(n.operand), n.axis - 2),
+    T.Sum: lambda b, n, rec, env, symbols: _total(b, rec(n.operand), n.operand.rank),
+    T.AxisSum: lambda b, n, rec, env, symbols: b.axis_sum(rec(n.operand), n.axis - n.operand.rank),
+    T.Reshape: lambda b, n, rec, env, symbols: b.reshape(rec(n.operand), n.shape, n.operand.rank),
+    T.Permute: lambda b, n, rec, env, symbols: b.permute(rec(n.operand), n.axes),
     T.Softmax: lambda b, n, rec, env, symbols: _softmax(b, rec(n.operand), n.axis, log=False),
     T.LogSoftmax: lambda b, n, rec, env, symbols: _softmax(b, rec(n.operand), n.axis, log=True),
     T.Slice: lambda b, n, rec, env, symbols: rec(n.operand)[..., n.rows[0]:n.rows[1], n.columns[0]:n.columns[1]],

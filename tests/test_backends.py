@@ -67,7 +67,8 @@ def _arguments(name: str, kernel, rng: np.random.Generator) -> list:
     with_zero = np.array([[-1.5], [0.0], [np.nan], [2.0]])[None].repeat(2, axis=0)
     scalar = rng.normal(size=(4, 1, 1))
     special = {
-        "_T": [rng.normal(size=(4, 3, 2))], "_axis_sum": [columns, 0], "_broadcast": [scalar, 3, 2],
+        "_T": [rng.normal(size=(4, 3, 2))],
+        "_total_of": [columns, 3], "_axis_sum": [columns, 0], "_broadcast": [scalar, 3, 2],
         "_step": [with_zero, 0.5], "_gate": [rng.normal(size=(2, 4, 1)), with_zero, 0.5],
         "_mm": [rng.normal(size=(2, 3)), columns], "_mm_t": [rng.normal(size=(3, 2)), columns],
         "_batch_sum": [columns, 4], "_outer_sum": [columns, rng.normal(size=(4, 2, 1)), 4],

@@ -205,7 +205,8 @@ def test_invalid_shapes():
     with pytest.raises(sbp.NetworkError, match="invalid shape"):
         sbp.Network().input("x", (2, 0))
     with pytest.raises(sbp.NetworkError, match="invalid shape"):
-        sbp.Network().input("x", (2, 2, 2))
+        sbp.Network().input("x", (2, 2, 0))
+    assert sbp.Network().input("x", (2, 2, 2)).shape == (2, 2, 2)  # a tensor of rank 3
 
 
 def test_tensor_and_explicit_matrix_do_not_mix():

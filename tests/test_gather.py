@@ -128,8 +128,9 @@ def test_bad_indexing_is_refused_when_the_network_is_built():
     x = net.input("x", (4, 2))
     with pytest.raises(InvalidIndexError, match="an input holding integers"):
         table[idx * 2]
-    with pytest.raises(InvalidIndexError, match="rank 3"):
-        table[net.input("pairs", (4, 2))]
+    assert table[net.input("pairs", (4, 2))].shape == (4, 2, 3)  # a matrix of indices: one row of C each
+    with pytest.raises(InvalidIndexError, match=r"\(n, 1\) column"):
+        x[range(4), net.input("two", (4, 2))]
     with pytest.raises(InvalidIndexError, match=r"range\(4\)"):
         x[range(3), idx]
     with pytest.raises(InvalidIndexError, match="one for each of the 4 rows"):

@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 
 def layout(quantity: Quantity, shape: tuple[int, ...]) -> tuple[tuple[int, ...], int | None]:
     """The program's shape for a value of ``shape`` and its batch size, as ``values.conform`` reads them."""
+    if quantity.shape is not None and len(quantity.shape) > 2:  # a tensor of rank 3 or more: no batch axis
+        if tuple(shape) == quantity.shape:
+            return quantity.shape, None
+        raise ValueShapeError(f"value of {quantity.kind} {quantity.name!r} has shape {shape}; expected shape "
+                              f"{quantity.shape} (a network with tensors of rank 3 or more takes no batch axis)")
     rows, columns = quantity.matrix_shape
     batchable = quantity.kind == INPUT
     if quantity.is_scalar:

@@ -124,6 +124,9 @@ class _TorchArrays:
     def swapaxes(self, a, first, second):
         return self._torch.swapaxes(a, first, second)
 
+    def transpose(self, a, axes):
+        return self._torch.permute(_tensors(a)[0], tuple(axes))  # NumPy's transpose with axes is torch's permute
+
     def concatenate(self, arrays, axis=0):
         return self._torch.cat(list(arrays), dim=axis)
 

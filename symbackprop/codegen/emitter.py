@@ -169,6 +169,8 @@ class TreeEmitter(TreeVisitor):
         return binary(self.tensor(node.operand), ast.Pow(), self.scalar(node.exponent))
 
     def visit_Sum(self, node: T.Sum) -> ast.expr:
+        if node.operand.rank > 2:
+            return call("_total_of", self.tensor(node.operand), constant(node.operand.rank))
         return call("_total", self.tensor(node.operand))
 
     def visit_Ones(self, node: T.Ones) -> ast.expr:

@@ -135,7 +135,7 @@ class Example:
                 role = w.say("value.parameter")
             else:
                 role = w.say("value.target" if quantity.name in targets else "value.input")
-            shape = "" if quantity.shape is None else f", ${quantity.shape[0]} \\times {quantity.shape[1]}$"
+            shape = "" if quantity.shape is None else ", $" + r" \times ".join(str(d) for d in quantity.shape) + "$"
             items.append(f"${w.name(quantity.name)} = {self.samples(quantity.name)}$ ({role}{shape})")
         return items
 

@@ -222,7 +222,7 @@ class _Panels:
         owner = quantity.group or name
         if kind == INPUT and owner in S.loss_targets(self.derivation.network):
             kind = "target"
-        shape = "" if quantity.shape is None else f", ${quantity.shape[0]} \\times {quantity.shape[1]}$"
+        shape = "" if quantity.shape is None else ", $" + r" \times ".join(str(d) for d in quantity.shape) + "$"
         blocks: list[Block] = [Heading(3, f"${w.name(name)}$ ({self.say('kind.' + kind)}{shape})")]
         parts = [render(blocks)]
         parts.append(_division("sbp-forward", self.say("forward"), self.forward_rows(name)))

@@ -16,11 +16,12 @@ PARTIAL = r"\partial"
 _SUBSCRIPTED = re.compile(r"(?P<base>\\?[A-Za-z]+)_\{(?P<sub>[0-9]+)\}\Z")
 
 
-def shape_latex(shape: tuple[int, int] | None) -> str:
-    """ℝ for a scalar, ℝ^{m×n} otherwise."""
+def shape_latex(shape: tuple[int, ...] | None) -> str:
+    """ℝ for a scalar, ℝ^{m×n} otherwise (ℝ^{a×b×c} for a tensor of rank 3)."""
     if shape is None or shape == (1, 1):
         return r"\mathbb{R}"
-    return rf"\mathbb{{R}}^{{{shape[0]} \times {shape[1]}}}"
+    lengths = r" \times ".join(str(d) for d in shape)
+    return rf"\mathbb{{R}}^{{{lengths}}}"
 
 
 def partial(numerator: str, denominator: str) -> str:

@@ -99,10 +99,20 @@ class NumberFormat:
         array = _as_array(value)
         if array.size == 1:
             return self.number(array.flat[0])
+        if array.ndim > 2:
+            return self._slices(array)
         text = self._matrix(array, elided_indices(array.shape[1]))
         if array.shape[1] > 5 and printed_width(text) > ROW_WIDTH:  # wider than the line: fewer columns
             text = self._matrix(array, [0, 1, 2, None, array.shape[1] - 2, array.shape[1] - 1])
         return text
+
+    def _slices(self, array: np.ndarray) -> str:
+        """A tensor of rank 3 or more as the list of its slices along the first axis, [M₀, M₁, …, Mₙ₋₁], each
+        a matrix (or, from rank 4, such a list); beyond three slices the middle ones are elided."""
+        count = array.shape[0]
+        shown = list(range(count)) if count <= SLICE_LIMIT else [0, 1, None, count - 1]
+        parts = [r"\ldots" if k is None else self.matrix(array[k]) for k in shown]
+        return r"\left[ " + r", \; ".join(parts) + r" \right]"
 
     def _matrix(self, array: np.ndarray, column_indices: list[int | None]) -> str:
         row_indices = elided_indices(array.shape[0])
@@ -127,6 +137,8 @@ class NumberFormat:
 #: at most 8 columns print, within amsmath's default of 10 where a fragment is included elsewhere (the
 #: standalone document raises it), and a row of them is broken at its = or scaled to the line.
 MATRIX_LIMIT = 8
+#: Slices of a tensor of rank 3 or more beyond which only the first two and the last are shown.
+SLICE_LIMIT = 3
 
 
 def elided_indices(count: int) -> list[int | None]:

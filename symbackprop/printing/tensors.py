@@ -126,8 +126,8 @@ class TensorPrinter(TreeVisitor):
         return self.scalar(node.expr)
 
     def visit_Ones(self, node: T.Ones) -> Printed:
-        rows, columns = node.shape
-        return Printed(rf"\mathbf{{1}}_{{{rows} \times {columns}}}", Precedence.ATOM)
+        lengths = r" \times ".join(str(d) for d in node.shape)
+        return Printed(rf"\mathbf{{1}}_{{{lengths}}}", Precedence.ATOM)
 
     # -- operations -----------------------------------------------------------------------------
 

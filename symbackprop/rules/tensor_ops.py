@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 from .. import tensor as T
 from ..ops import ACTIVATION_OPS, LOSS_OPS
-from ..registry import Product, Pull, activation_rule, register, vjp
+from ..registry import Product, Pull, activation_rule, register, takes_any_rank, vjp
 
 register("seed", "the loss's gradient with respect to itself is 1",
           "손실의 자기 자신에 대한 gradient는 1")
@@ -24,6 +26,10 @@ register("broadcast_column", r"a column repeated over every column receives the 
           r"모든 열에 반복된 열 벡터는 gradient의 열들의 합 $G \mathbf{1}$을 받음")
 register("matmul", "multiplication multiplies the gradient by the other input (transposed)",
           "곱셈: gradient에 다른 입력값(의 전치)을 곱함")
+register("matmul_stack", "a matrix multiplying every matrix of a stack receives the sum of their products, "
+                         "the stack laid out as one tall matrix (its transpose) times the gradient laid out alike",
+         "스택의 모든 행렬에 곱해진 행렬은 그 곱들의 합을 받음: 스택을 하나의 긴 행렬로 펼친 것(의 전치)과 "
+         "같게 펼친 gradient의 곱")
 register("multiply", "multiplication multiplies the gradient by the other input",
           "곱셈: gradient에 다른 입력값을 곱함")
 register("scale", "a constant factor multiplies the gradient by the same constant",
@@ -44,6 +50,9 @@ for _loss in LOSS_OPS.values():
     register("loss:" + _loss.name, *_loss.prediction.sentence)
     register("loss_target:" + _loss.name, *_loss.target.sentence)
 
+#: Element-wise and summing operations, and a stack of matrices times a matrix, at any rank.
+takes_any_rank(T.Ref, T.Scalar, T.Add, T.AddAll, T.Scale, T.Elementwise, T.Power, T.Sum, T.MatMul)
+
 
 @vjp(T.Add)
 def _add(op: T.Add, g: T.Tensor) -> list[Pull]:
@@ -57,6 +66,14 @@ def _add(op: T.Add, g: T.Tensor) -> list[Pull]:
 @vjp(T.MatMul)
 def _matmul(op: T.MatMul, g: T.Tensor) -> list[Pull]:
     a, b = op.left, op.right
+    if a.rank > 2:  # a stack of matrices times one matrix: b receives the products of every matrix, added
+        rows = math.prod(a.shape[:-1])
+        stacked_a, stacked_g = T.reshape(a, rows, a.shape[-1]), T.reshape(g, rows, g.shape[-1])
+        return [
+            Pull(a, T.matmul(g, T.transpose(b)), "matmul", T.transpose(b), Product.RIGHT),
+            Pull(b, T.matmul(T.transpose(stacked_a), stacked_g), "matmul_stack", T.transpose(stacked_a),
+                 Product.OTHER),
+        ]
     return [
         Pull(a, T.matmul(g, T.transpose(b)), "matmul", T.transpose(b), Product.RIGHT),
         Pull(b, T.matmul(T.transpose(a), g), "matmul", T.transpose(a), Product.LEFT),

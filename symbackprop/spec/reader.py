@@ -177,11 +177,12 @@ class _SpecReader:
 def _shape(raw: Any, where: str) -> tuple[int, ...]:
     if isinstance(raw, int) and not isinstance(raw, bool):
         raw = [raw]
-    if not isinstance(raw, list) or len(raw) > 2 or not all(
+    if not isinstance(raw, list) or not all(
         isinstance(d, int) and not isinstance(d, bool) for d in raw
     ):
         raise SpecError(
-            f"{where}: a shape is [rows, columns], [rows] (a column vector) or [] (a scalar); got {raw!r}"
+            f"{where}: a shape is [rows, columns], [rows] (a column vector), [] (a scalar) or three lengths or "
+            f"more (a tensor of that rank, [n, block, d]); got {raw!r}"
         )
     if any(d <= 0 or d > MAX_DIMENSION for d in raw):
         raise SpecError(f"{where}: dimensions must be between 1 and {MAX_DIMENSION:,}; got {raw!r}")

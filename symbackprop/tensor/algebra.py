@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import sympy as sp
@@ -68,6 +69,10 @@ def add_all(terms: list[Tensor] | tuple[Tensor, ...]) -> Tensor:
     """The sum of ``terms`` as one flat node (a single term is itself)."""
     if not terms:
         raise InvalidOperandError("a sum needs at least one term")
+    if any(term.rank != 2 for term in terms):
+        for term in terms[1:]:
+            broadcast_shape("add", terms[0], term)
+        return terms[0] if len(terms) == 1 else AddAll(tuple(terms))
     rows, columns = terms[0].shape
     for term in terms[1:]:
         (a, b) = term.shape
@@ -93,11 +98,17 @@ def matmul_of(left: Any, right: Any) -> Tensor:
 
 
 def matmul(left: Tensor, right: Tensor) -> Tensor:
-    if left.shape[1] != right.shape[0]:
+    if right.rank != 2:
+        raise ShapeMismatchError(
+            f"cannot multiply {left!r} of shape {shape_text(left.shape)} by {right!r} of shape "
+            f"{shape_text(right.shape)}: the right factor of @ must be a matrix (a stack of matrices times a "
+            "matrix is supported, (…, m, k) @ (k, n), as torch.matmul; reshape or permute to get there)"
+        )
+    if left.shape[-1] != right.shape[0]:
         raise ShapeMismatchError(
             f"cannot multiply {left!r} of shape {shape_text(left.shape)} by "
             f"{right!r} of shape {shape_text(right.shape)}: inner dimensions "
-            f"{left.shape[1]} and {right.shape[0]} differ"
+            f"{left.shape[-1]} and {right.shape[0]} differ"
         )
     return MatMul(left, right)
 
@@ -114,6 +125,11 @@ def scale(factor: Any, operand: Tensor) -> Tensor:
 
 
 def transpose(operand: Tensor) -> Tensor:
+    if operand.rank != 2:
+        raise InvalidOperandError(
+            f"{operand!r} of shape {shape_text(operand.shape)} has rank {operand.rank}: .T is the transpose of "
+            "a matrix; reorder the axes of a tensor of rank 3 or more with sbp.permute(x, axes)"
+        )
     if isinstance(operand, Transpose):
         return operand.operand
     if isinstance(operand, Scalar):
@@ -137,7 +153,7 @@ def power(operand: Tensor, exponent: Any) -> Tensor:
 
 def total(operand: Tensor, axis: Any = None) -> Tensor:
     """The sum of all entries (``axis=None``), of each column (``axis=0``, a row) or of each row (``axis=1``)."""
-    axis = check_axis(axis, f"the sum of {operand!r}")
+    axis = check_axis(axis, f"the sum of {operand!r}", operand.rank)
     if axis is not None:
         return axis_sum(operand, axis)
     return operand if operand.is_scalar else Sum(operand)
@@ -145,9 +161,8 @@ def total(operand: Tensor, axis: Any = None) -> Tensor:
 
 def mean(operand: Tensor, axis: Any = None) -> Tensor:
     """The mean of all entries, of each column (``axis=0``) or of each row (``axis=1``)."""
-    axis = check_axis(axis, f"the mean of {operand!r}")
-    rows, columns = operand.shape
-    count = rows * columns if axis is None else operand.shape[axis]
+    axis = check_axis(axis, f"the mean of {operand!r}", operand.rank)
+    count = math.prod(operand.shape) if axis is None else operand.shape[axis]
     return scale(sp.Rational(1, count), total(operand, axis))
 
 

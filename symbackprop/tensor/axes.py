@@ -15,16 +15,18 @@ labels).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar
 
+import numpy as np
 import sympy as sp
 
 from ..errors import InvalidAxisError, ShapeMismatchError
 from ..printing.precedence import Precedence, Printed
-from ..registry import Product, Pull, interprets, register, served_generically, vjp
-from .base import shape_text
+from ..registry import Product, Pull, interprets, register, served_generically, takes_any_rank, vjp
+from .base import broadcast_lengths, shape_text
 from .nodes import SCALAR_SHAPE, Shape, Sum, Tensor, Unary
 
 #: The axis a matrix's entries are summed over: 0 sums each column (rows collapse), 1 each row.
@@ -41,6 +43,8 @@ class AxisSum(Unary):
 
     @cached_property
     def shape(self) -> Shape:
+        if self.operand.rank > 2:  # the summed axis kept with length 1, as keepdim=True
+            return tuple(1 if k == self.axis else d for k, d in enumerate(self.operand.shape))
         rows, columns = self.operand.shape
         return (1, columns) if self.axis == ROWS else (rows, 1)
 
@@ -64,12 +68,23 @@ class BroadcastTo(Unary):
         return f"broadcast({self.operand!r}, {self.target_shape})"
 
 
-def check_axis(axis: Any, where: str) -> int | None:
-    """``None``, 0 or 1 as given; anything else is refused with the axes a matrix has."""
+def check_axis(axis: Any, where: str, rank: int = 2) -> int | None:
+    """``None``, 0 or 1 as given; anything else is refused with the axes a matrix has.
+
+    A tensor of rank 3 or more takes any of its axes, counted from the front (0 … rank − 1) or, as in
+    PyTorch, from the back (−1 the last).
+    """
     if axis is None:
         return None
     if isinstance(axis, sp.Integer):
         axis = int(axis)
+    if rank > 2:
+        if isinstance(axis, bool) or not isinstance(axis, int) or not -rank <= axis < rank:
+            raise InvalidAxisError(
+                f"{where}: axis {axis!r} is not an axis of a tensor of rank {rank}; use an axis from 0 to "
+                f"{rank - 1} (or from -{rank} to -1, counted from the last), or axis=None for every entry"
+            )
+        return axis % rank
     if isinstance(axis, bool) or not isinstance(axis, int) or axis not in (ROWS, COLUMNS):
         raise InvalidAxisError(
             f"{where}: axis {axis!r} is not an axis of a matrix; use axis=0 (over the rows, giving a row), "
@@ -80,6 +95,15 @@ def check_axis(axis: Any, where: str) -> int | None:
 
 def broadcast_shape(op: str, left: Tensor, right: Tensor) -> Shape:
     """The shape of an element-wise result, as NumPy broadcasts two matrices; a mismatch names both shapes."""
+    if left.rank != 2 or right.rank != 2:  # aligned from the last axis, as NumPy and PyTorch align them
+        for a, b in zip(reversed(left.shape), reversed(right.shape)):
+            if a != b and 1 not in (a, b):
+                raise ShapeMismatchError(
+                    f"cannot {op} {left!r} of shape {shape_text(left.shape)} and "
+                    f"{right!r} of shape {shape_text(right.shape)}: the shapes do not broadcast (aligned from "
+                    "the last axis, each axis must have the same length or length 1)"
+                )
+        return broadcast_lengths(left.shape, right.shape)
     shape = []
     for a, b in zip(left.shape, right.shape):
         if a != b and 1 not in (a, b):
@@ -96,6 +120,8 @@ def axis_sum(operand: Tensor, axis: int) -> Tensor:
     """The sum over ``axis``; a sum over an axis of length 1 is the operand itself."""
     if operand.shape[axis] == 1:
         return operand
+    if operand.rank > 2:  # the axis is kept with length 1, so no sum of all entries (a 1×1) stands for it
+        return AxisSum(operand, axis)
     if operand.shape[1 - axis] == 1:  # a row or column summed along its length: the sum of all entries
         return Sum(operand)
     return AxisSum(operand, axis)
@@ -107,10 +133,27 @@ def reduce_to(gradient: Tensor, shape: Shape) -> Tensor:
         return gradient
     if shape == SCALAR_SHAPE:
         return gradient if gradient.is_scalar else Sum(gradient)
+    if gradient.rank > 2 or len(shape) > 2:
+        return _reduce_axes(gradient, shape)
     for axis in (ROWS, COLUMNS):
         if shape[axis] == 1 and gradient.shape[axis] != 1:
             gradient = axis_sum(gradient, axis)
     return gradient
+
+
+def _reduce_axes(gradient: Tensor, shape: Shape) -> Tensor:
+    """A gradient of higher rank summed over the axes an operand of ``shape`` was repeated along (aligned from
+    the last axis), then brought to that shape: the leading axes NumPy added are dropped."""
+    added = gradient.rank - len(shape)
+    for axis, length in enumerate(gradient.shape):
+        wanted = 1 if axis < added else shape[axis - added]
+        if wanted == 1 and length != 1:
+            gradient = axis_sum(gradient, axis)
+    if gradient.shape == shape:
+        return gradient
+    from .reshape import reshape  # reshape builds on this module's sums: looked up when first used
+
+    return reshape(gradient, *shape)
 
 
 def broadcast_to(operand: Tensor, shape: Shape) -> Tensor:
@@ -118,7 +161,8 @@ def broadcast_to(operand: Tensor, shape: Shape) -> Tensor:
 
 
 #: The rule of an operand repeated along an axis, by how it was repeated (see :func:`broadcast_kind`).
-BROADCAST_RULES = {"scalar": "broadcast", "row": "broadcast_row", "column": "broadcast_column"}
+BROADCAST_RULES = {"scalar": "broadcast", "row": "broadcast_row", "column": "broadcast_column",
+                   "axes": "broadcast_axes"}
 
 
 def broadcast_back(operand: Tensor, result: Tensor, gradient: Tensor) -> tuple[Tensor, str | None]:
@@ -136,6 +180,8 @@ def broadcast_kind(operand: Shape, result: Shape) -> str | None:
         return None
     if operand == SCALAR_SHAPE:
         return "scalar"
+    if len(operand) > 2 or len(result) > 2:  # repeated along some axes of a tensor of rank 3 or more
+        return "axes"
     return "row" if operand[0] == 1 else "column"
 
 
@@ -148,9 +194,16 @@ register("sum_columns",
          r"열에 대한 합: 각 행의 gradient를 그 행의 모든 원소에 전달 ($g \mathbf{1}^{\top}$)")
 
 
+register("broadcast_axes",
+         "a tensor repeated along some axes receives the gradient summed along those axes",
+         "몇몇 축을 따라 반복된 텐서는 그 축들을 따라 더한 gradient를 받음")
+register("sum_axis", "a sum along an axis sends each sum's gradient to every entry it added up",
+         "한 축을 따라 더한 합: 각 합의 gradient를 더해진 모든 원소에 전달")
+
+
 @vjp(AxisSum)
 def _axis_sum_vjp(op: AxisSum, g: Tensor) -> list[Pull]:
-    rule = "sum_rows" if op.axis == ROWS else "sum_columns"
+    rule = "sum_axis" if op.operand.rank > 2 else "sum_rows" if op.axis == ROWS else "sum_columns"
     return [Pull(op.operand, broadcast_to(g, op.operand.shape), rule, None, Product.SUM)]
 
 
@@ -160,15 +213,35 @@ def _broadcast_to_vjp(op: BroadcastTo, g: Tensor) -> list[Pull]:
     return [Pull(op.operand, gradient, rule or "add", None, Product.SUM)]
 
 
+# -- the NumPy kernels of tensors of rank 3 or more (axes counted from the last: a batch axis may lead) ----
+
+def _sum_along(a, axis):
+    """The sum along one axis (negative: counted from the last), kept with length 1."""
+    return np.sum(a, axis=axis, keepdims=True)
+
+
+def _repeated_to(a, *shape):
+    """``a`` repeated along its axes of length 1 to ``shape`` (the axes before those of ``shape`` kept)."""
+    a = np.asarray(a, dtype=float)
+    return np.array(np.broadcast_to(a, a.shape[:max(a.ndim - len(shape), 0)] + shape))
+
+
 # -- the interpreters ----------------------------------------------------------------------------
 
 @interprets("code", AxisSum)
 def _axis_sum_code(emitter: Any, node: AxisSum) -> Any:
+    if node.operand.rank > 2:
+        emitter.namespace["_sum_along"] = _sum_along
+        return emitter.call("_sum_along", emitter.tensor(node.operand),
+                            emitter.constant(node.axis - node.operand.rank))
     return emitter.call("_axis_sum", emitter.tensor(node.operand), emitter.constant(node.axis))
 
 
 @interprets("code", BroadcastTo)
 def _broadcast_to_code(emitter: Any, node: BroadcastTo) -> Any:
+    if node.rank > 2:
+        emitter.namespace["_repeated_to"] = _repeated_to
+        return emitter.call("_repeated_to", emitter.tensor(node.operand), *(emitter.constant(d) for d in node.shape))
     return emitter.call("_broadcast", emitter.tensor(node.operand), *(emitter.constant(d) for d in node.shape))
 
 
@@ -187,6 +260,8 @@ def _broadcast_to_explicit(closed: Any, node: BroadcastTo) -> sp.ImmutableMatrix
 
 @interprets("count", AxisSum)
 def _axis_sum_count(counter: Any, node: AxisSum) -> int:
+    if node.operand.rank > 2:  # each entry of the operand added once, less one per sum
+        return math.prod(node.operand.shape) - math.prod(node.shape) + counter.count(node.operand)
     rows, columns = node.operand.shape
     additions = (rows - 1) * columns if node.axis == ROWS else rows * (columns - 1)
     return additions + counter.count(node.operand)
@@ -204,6 +279,9 @@ def _factor(printer: Any, operand: Tensor) -> str:
 
 @interprets("latex", AxisSum)
 def _axis_sum_latex(printer: Any, node: AxisSum) -> Printed:
+    if node.operand.rank > 2:
+        operand = printer.print(node.operand).text
+        return Printed(rf"\textstyle\sum_{{\mathrm{{axis}}\,{node.axis}}} \left({operand}\right)", Precedence.PRODUCT)
     rows, columns = node.operand.shape
     operand = _factor(printer, node.operand)
     if node.axis == ROWS:  # 1ᵀ X: each column summed, a row
@@ -213,6 +291,10 @@ def _axis_sum_latex(printer: Any, node: AxisSum) -> Printed:
 
 @interprets("latex", BroadcastTo)
 def _broadcast_to_latex(printer: Any, node: BroadcastTo) -> Printed:
+    if node.rank > 2:
+        size = r" \times ".join(str(d) for d in node.shape)
+        operand = printer.print(node.operand).text
+        return Printed(rf"\operatorname{{repeat}}_{{{size}}}\left({operand}\right)", Precedence.ATOM)
     rows, columns = node.shape
     operand = _factor(printer, node.operand)
     kind = broadcast_kind(node.operand.shape, node.shape)
@@ -225,6 +307,8 @@ def _broadcast_to_latex(printer: Any, node: BroadcastTo) -> Printed:
 
 @interprets("dot", AxisSum)
 def _axis_sum_dot(writer: Any, node: AxisSum) -> str:
+    if node.operand.rank > 2:
+        return writer.apply(f"Σ axis {node.axis}", [node.operand])
     return writer.apply("Σ rows" if node.axis == ROWS else "Σ columns", [node.operand])
 
 
@@ -235,6 +319,8 @@ def _broadcast_to_dot(writer: Any, node: BroadcastTo) -> str:
 
 served_generically(("factor_text", "upstream"), AxisSum, BroadcastTo)
 
+
+takes_any_rank(AxisSum, BroadcastTo)
 
 __all__ = ["BROADCAST_RULES", "COLUMNS", "ROWS", "AxisSum", "BroadcastTo", "broadcast_back", "axis_sum",
     "broadcast_kind", "broadcast_shape",

@@ -11,7 +11,9 @@ import sympy as sp
 
 from ..errors import InvalidOperandError
 
-Shape = tuple[int, int]
+#: A tensor's lengths, one per axis: (rows, columns) for a matrix, a vector being a column (n, 1);
+#: tensors of rank 3 or more, such as a batch of sequences of embeddings (n, block, d), have more.
+Shape = tuple[int, ...]
 SCALAR_SHAPE: Shape = (1, 1)
 
 
@@ -28,7 +30,15 @@ def _division() -> ModuleType:
 
 
 def shape_text(shape: Shape) -> str:
-    return f"({shape[0]}, {shape[1]})"
+    return f"({', '.join(str(d) for d in shape)})"
+
+
+def broadcast_lengths(*shapes: Shape) -> Shape:
+    """The shape NumPy broadcasts ``shapes`` to, aligned from the last axis; the caller has checked that every
+    axis agrees or has length 1."""
+    rank = max(len(shape) for shape in shapes)
+    padded = [(1,) * (rank - len(shape)) + tuple(shape) for shape in shapes]
+    return tuple(max(lengths) for lengths in zip(*padded))
 
 
 _COMPARED_FIELDS: dict[type, tuple[str, ...]] = {}
@@ -115,8 +125,25 @@ class Tensor:
         return self.shape == SCALAR_SHAPE
 
     @property
+    def rank(self) -> int:
+        """The number of axes: 2 for a matrix, a vector (a column) and a scalar (1×1); 3 or more beyond."""
+        return len(self.shape)
+
+    @property
     def T(self) -> Tensor:  # noqa: N802 - NumPy's spelling
         return _algebra().transpose(self)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        """The same entries in row-major order under another shape, one length may be -1 (``torch.reshape``)."""
+        from .reshape import reshape  # a node type on this base: looked up when first used
+
+        return reshape(self, *shape)
+
+    def permute(self, *axes: Any) -> Tensor:
+        """The axes reordered, as ``torch.permute``: axis i of the result is axis ``axes[i]`` of this tensor."""
+        from .permute import permute
+
+        return permute(self, *axes)
 
     def __add__(self, other: Any) -> Tensor:
         return _algebra().add(self, _algebra().as_tensor(other, self))

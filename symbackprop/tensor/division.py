@@ -16,7 +16,7 @@ import sympy as sp
 from ..errors import InvalidNumberError
 from ..ieee import quotient
 from ..printing.precedence import Precedence, Printed
-from ..registry import Product, Pull, interprets, register, served_generically, vjp
+from ..registry import Product, Pull, interprets, register, served_generically, takes_any_rank, vjp
 from .algebra import power, require_broadcastable, scale
 from .axes import broadcast_back
 from .hadamard import hadamard
@@ -103,5 +103,7 @@ def _page_graph(section: Any, node: Divide) -> Any:
 
 served_generically(("factor_text", "upstream"), Divide)
 
+
+takes_any_rank(Divide)
 
 __all__ = ["Divide", "divide"]

@@ -20,7 +20,7 @@ import sympy as sp
 
 from ..errors import InvalidOperandError
 from ..printing.precedence import Precedence, Printed
-from ..registry import Product, Pull, interprets, register, served_generically, spec_function, vjp
+from ..registry import Product, Pull, interprets, register, served_generically, spec_function, takes_any_rank, vjp
 from .axes import ROWS, broadcast_to, check_axis
 from .hadamard import hadamard
 from .nodes import SCALAR_SHAPE, Shape, Tensor, Unary
@@ -61,6 +61,8 @@ class ExtremumChoice(Unary):
 def reduced_shape(shape: Shape, axis: int | None) -> Shape:
     if axis is None:
         return SCALAR_SHAPE
+    if len(shape) > 2:  # the axis kept with length 1
+        return tuple(1 if k == axis else d for k, d in enumerate(shape))
     return (1, shape[1]) if axis == ROWS else (shape[0], 1)
 
 
@@ -70,7 +72,11 @@ def _extremum(kind: str, x: Any, axis: Any) -> Tensor:
             f"{kind} takes a vector or matrix of the network, not {type(x).__name__}; of scalars, "
             f"take sp.{kind.capitalize()} of them"
         )
-    axis = check_axis(axis, kind)
+    axis = check_axis(axis, kind, x.rank)
+    if x.rank > 2 and axis is None:  # the extremum of every entry: of the entries laid out as one column
+        from .reshape import reshape  # a node type built on this package's algebra: looked up when used
+
+        return _extremum(kind, reshape(x, -1, 1), None)
     if x.shape == reduced_shape(x.shape, axis):  # one entry along the axis: it is its own extremum
         return x
     return Extremum(x, axis, kind)
@@ -113,19 +119,20 @@ def _extremum_vjp(op: Extremum, g: Tensor) -> list[Pull]:
 
 # -- the NumPy kernels (on (…, rows, columns) arrays) --------------------------------------------------
 
-def _numpy_axes(axis: int | None) -> tuple[int, ...]:
-    return (-2, -1) if axis is None else (axis - 2,)
+def _numpy_axes(axis, rank=2):
+    """The axes counted from the last (a batch axis may lead): ``rank`` is the operand's number of axes."""
+    return tuple(range(-rank, 0)) if axis is None else (axis - rank,)
 
 
-def _extremum_value(x, axis, kind):
+def _extremum_value(x, axis, kind, rank=2):
     reduce = np.max if kind == "max" else np.min
-    return reduce(x, axis=_numpy_axes(axis), keepdims=True)
+    return reduce(x, axis=_numpy_axes(axis, rank), keepdims=True)
 
 
-def _extremum_choice(x, axis, kind):
+def _extremum_choice(x, axis, kind, rank=2):
     """1 at the chosen entry: the first extremal one along an axis, every extremal one shared over all."""
-    axes = _numpy_axes(axis)
-    hit = np.asarray(x == _extremum_value(x, axis, kind), dtype=float)
+    axes = _numpy_axes(axis, rank)
+    hit = np.asarray(x == _extremum_value(x, axis, kind, rank), dtype=float)
     if axis is None:
         return hit / np.sum(hit, axis=axes, keepdims=True)
     return hit * np.asarray(np.cumsum(hit, axis=axes[0]) == 1, dtype=float)  # the first, without assigning
@@ -137,14 +144,19 @@ def _extremum_choice(x, axis, kind):
 def _extremum_code(emitter: Any, node: Extremum) -> Any:
     emitter.namespace["_extremum_value"] = _extremum_value
     return emitter.call("_extremum_value", emitter.tensor(node.operand), emitter.constant(node.axis),
-                        emitter.constant(node.kind))
+                        emitter.constant(node.kind), *_rank_argument(emitter, node))
+
+
+def _rank_argument(emitter: Any, node: Extremum | ExtremumChoice) -> list[Any]:
+    """The operand's rank where it is not a matrix's (a matrix's calls stay as they were)."""
+    return [emitter.constant(node.operand.rank)] if node.operand.rank > 2 else []
 
 
 @interprets("code", ExtremumChoice)
 def _choice_code(emitter: Any, node: ExtremumChoice) -> Any:
     emitter.namespace["_extremum_choice"] = _extremum_choice
     return emitter.call("_extremum_choice", emitter.tensor(node.operand), emitter.constant(node.axis),
-                        emitter.constant(node.kind))
+                        emitter.constant(node.kind), *_rank_argument(emitter, node))
 
 
 def _groups(value: sp.MatrixBase, axis: int | None) -> list[list[tuple[int, int]]]:
@@ -190,6 +202,8 @@ def _count(counter: Any, node: Unary) -> int:
 
 
 def _reduced_over(node: Extremum | ExtremumChoice) -> str:
+    if node.axis is not None and node.operand.rank > 2:
+        return rf"_{{\mathrm{{axis}}\,{node.axis}}}"
     return "" if node.axis is None else ("_{\\downarrow}" if node.axis == ROWS else "_{\\rightarrow}")
 
 
@@ -208,7 +222,8 @@ def _choice_latex(printer: Any, node: ExtremumChoice) -> Printed:
 
 @interprets("dot", Extremum)
 def _extremum_dot(writer: Any, node: Extremum) -> str:
-    over = "" if node.axis is None else (" rows" if node.axis == ROWS else " columns")
+    over = "" if node.axis is None else (f" axis {node.axis}" if node.operand.rank > 2
+                                         else " rows" if node.axis == ROWS else " columns")
     return writer.apply(f"{node.kind}{over}", [node.operand])
 
 
@@ -224,5 +239,7 @@ def _page_graph(section: Any, node: Extremum) -> Any:
 
 served_generically(("factor_text", "upstream"), Extremum, ExtremumChoice)
 
+
+takes_any_rank(Extremum, ExtremumChoice)
 
 __all__ = ["KINDS", "Extremum", "ExtremumChoice", "maximal", "minimal"]

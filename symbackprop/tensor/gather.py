@@ -1,16 +1,19 @@
 """Indexing by an integer input: an embedding's rows ``C[idx]`` and one entry per row ``x[range(n), y]``.
 
 ``C[idx]`` with ``idx`` an (n, 1) column of integers picks rows of C: the (n, d) matrix whose row i is
-row idxᵢ of C, as ``F.embedding``. ``x[range(n), y]`` with ``y`` an (n, 1) column of integers picks
-x[i, yᵢ] from each row, an (n, 1) column, as ``x[torch.arange(n), y]``. The gradient goes back to
-the rows (entries) that were picked: a scatter-add, written with the one-hot matrix E of the indices
-(E[i, k] = 1 where idxᵢ = k) — ∂L/∂C = Eᵀ·∂L/∂emb, so a row picked twice adds up both gradients. The
-indices are an input: they get no gradient, and values that are not integers from 0 to the bound
+row idxᵢ of C, as ``F.embedding``; with ``idx`` an (n, k) matrix of integers it is the (n, k, d) tensor
+whose entry [i, j] is row idx[i, j] of C (each sample's k tokens embedded, as ``F.embedding``).
+``x[range(n), y]`` with ``y`` an (n, 1) column of integers picks x[i, yᵢ] from each row, an (n, 1)
+column, as ``x[torch.arange(n), y]``. The gradient goes back to the rows (entries) that were picked: a
+scatter-add, written with the one-hot matrix E of the indices (E[i, k] = 1 where idxᵢ = k) —
+∂L/∂C = Eᵀ·∂L/∂emb, so a row picked twice adds up both gradients. The indices are an input: they get
+no gradient, and values that are not integers from 0 to the bound
 are refused when the values are read. Everything about the operation is here.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar
@@ -20,12 +23,13 @@ import sympy as sp
 
 from ..errors import InvalidIndexError
 from ..printing.precedence import Precedence, Printed
-from ..registry import Product, Pull, interprets, register, served_generically, vjp
+from ..registry import Product, Pull, interprets, register, served_generically, takes_any_rank, vjp
 from .algebra import matmul, transpose, walk
 from .axes import broadcast_to
 from .base import shape_text
 from .hadamard import hadamard
 from .nodes import Ref, Shape, Tensor
+from .reshape import reshape
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -37,7 +41,9 @@ class OneHot(Tensor):
 
     @cached_property
     def shape(self) -> Shape:
-        return (self.index.shape[0], self.classes)
+        if is_column(self.index):
+            return (self.index.shape[0], self.classes)
+        return (*self.index.shape, self.classes)  # one one-hot row per index, a rank more than the indices
 
     @property
     def children(self) -> tuple[Tensor, ...]:
@@ -57,7 +63,9 @@ class GatherRows(Tensor):
 
     @cached_property
     def shape(self) -> Shape:
-        return (self.index.shape[0], self.table.shape[1])
+        if is_column(self.index):
+            return (self.index.shape[0], self.table.shape[1])
+        return (*self.index.shape, self.table.shape[1])  # a row of the table in place of each index
 
     @property
     def children(self) -> tuple[Tensor, ...]:
@@ -87,6 +95,11 @@ class PickColumns(Tensor):
         return f"{self.operand!r}[range({self.operand.shape[0]}), {self.index!r}]"
 
 
+def is_column(index: Tensor) -> bool:
+    """Whether the indices are an (n, 1) column (one row of the table each), not a matrix or more of them."""
+    return index.rank == 2 and index.shape[1] == 1
+
+
 # -- constructors -----------------------------------------------------------------------------
 
 def is_index_key(key: Any) -> bool:
@@ -100,8 +113,10 @@ def indexed(operand: Tensor, key: Any) -> Tensor:
     """``C[idx]`` (rows picked by an input of integers) or ``x[range(n), y]`` (one entry per row)."""
     what = repr(operand)
     if isinstance(key, Tensor):
-        index = _index_column(key, what)
-        return GatherRows(operand, index)
+        if operand.rank != 2:
+            raise InvalidIndexError(f"{what} of shape {shape_text(operand.shape)} is indexed by {key!r}: the rows "
+                                    "picked by indices are the rows of a matrix (a table of embeddings)")
+        return GatherRows(operand, _index_input(key, what))
     rows, index = key
     n = operand.shape[0]
     if not (isinstance(rows, range) and (rows.start, rows.stop, rows.step) == (0, n, 1)):
@@ -110,6 +125,9 @@ def indexed(operand: Tensor, key: Any) -> Tensor:
             f"per row is picked as {what}[range({n}), y], with y an ({n}, 1) column of integers"
         )
     index = _index_column(index, what)
+    if operand.rank != 2:
+        raise InvalidIndexError(f"{what}[range({n}), {index!r}]: one entry per row is picked from a matrix, and "
+                                f"{what} has shape {shape_text(operand.shape)}")
     if index.shape[0] != n:
         raise InvalidIndexError(
             f"{what}[range({n}), {index!r}]: the indices are a column of {index.shape[0]} rows, "
@@ -118,16 +136,21 @@ def indexed(operand: Tensor, key: Any) -> Tensor:
     return PickColumns(operand, index)
 
 
-def _index_column(index: Tensor, what: str) -> Tensor:
+def _index_input(index: Tensor, what: str) -> Tensor:
     if not isinstance(index, Ref):
         raise InvalidIndexError(
             f"{what} is indexed by {index!r}: the indices must be an input holding integers "
             "(net.input(\"idx\", (n, 1))), not a computed value"
         )
-    if index.shape[1] != 1:
+    return index
+
+
+def _index_column(index: Tensor, what: str) -> Tensor:
+    index = _index_input(index, what)
+    if not is_column(index):
         raise InvalidIndexError(
-            f"{what} is indexed by {index!r} of shape {shape_text(index.shape)}: the indices are an (n, 1) "
-            "column (a matrix of indices would give a tensor of rank 3, which is not supported yet)"
+            f"{what} is indexed by {index!r} of shape {shape_text(index.shape)}: one entry per row takes an "
+            "(n, 1) column of indices, one for each row"
         )
     return index
 
@@ -191,6 +214,9 @@ register("pick_columns",
 @vjp(GatherRows)
 def _gather_vjp(op: GatherRows, g: Tensor) -> list[Pull]:
     chosen = OneHot(op.index, op.table.shape[0])
+    if not is_column(op.index):  # every index's one-hot row and gradient row, each laid out as one matrix
+        picks = math.prod(op.index.shape)
+        chosen, g = reshape(chosen, picks, op.table.shape[0]), reshape(g, picks, op.table.shape[1])
     return [Pull(op.table, matmul(transpose(chosen), g), "gather_rows", transpose(chosen), Product.LEFT)]
 
 
@@ -213,6 +239,16 @@ def _gather_rows(table, index):
     return np.matmul(_one_hot_rows(index, np.shape(table)[-2]), table)
 
 
+def _one_hot_each(index, classes):
+    """(…, n, k, classes) for (…, n, k) indices: a one-hot row in place of each index."""
+    return np.asarray(np.asarray(index)[..., np.newaxis] == np.arange(classes), dtype=float)
+
+
+def _gather_each(table, index):
+    """The row of the table each index names, in place of that index: (…, n, k, d) for (…, n, k) indices."""
+    return np.matmul(_one_hot_each(index, np.shape(table)[-2]), table)
+
+
 def _pick_columns(x, index):
     """Row i's entry in column index[i], an (…, n, 1) column."""
     return np.sum(x * _one_hot_rows(index, np.shape(x)[-1]), axis=-1, keepdims=True)
@@ -222,14 +258,16 @@ def _pick_columns(x, index):
 
 @interprets("code", OneHot)
 def _one_hot_code(emitter: Any, node: OneHot) -> Any:
-    emitter.namespace["_one_hot_rows"] = _one_hot_rows
-    return emitter.call("_one_hot_rows", emitter.tensor(node.index), emitter.constant(node.classes))
+    kernel = _one_hot_rows if is_column(node.index) else _one_hot_each
+    emitter.namespace[kernel.__name__] = kernel
+    return emitter.call(kernel.__name__, emitter.tensor(node.index), emitter.constant(node.classes))
 
 
 @interprets("code", GatherRows)
 def _gather_code(emitter: Any, node: GatherRows) -> Any:
-    emitter.namespace["_gather_rows"] = _gather_rows
-    return emitter.call("_gather_rows", emitter.tensor(node.table), emitter.tensor(node.index))
+    kernel = _gather_rows if is_column(node.index) else _gather_each
+    emitter.namespace[kernel.__name__] = kernel
+    return emitter.call(kernel.__name__, emitter.tensor(node.table), emitter.tensor(node.index))
 
 
 @interprets("code", PickColumns)
@@ -308,6 +346,8 @@ def _pick_page_graph(section: Any, node: PickColumns) -> Any:
 
 served_generically(("factor_text", "upstream"), OneHot, GatherRows, PickColumns)
 
+
+takes_any_rank(GatherRows, OneHot)
 
 __all__ = ["GatherRows", "OneHot", "PickColumns", "check_indices", "index_inputs", "indexed", "is_index",
            "is_index_key"]

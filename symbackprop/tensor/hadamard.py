@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import sympy as sp
 
 from ..printing.precedence import Precedence, Printed
-from ..registry import Product, Pull, interprets, register, served_generically, vjp
+from ..registry import Product, Pull, interprets, register, served_generically, takes_any_rank, vjp
 from .algebra import as_tensor, require_broadcastable, scale
 from .axes import broadcast_back
 from .nodes import Broadcasting, Elementwise, Ones, Scalar, Tensor
@@ -153,5 +153,7 @@ def _page_graph(section: Any, node: Hadamard) -> Any:
 
 served_generically(("factor_text", "upstream"), Hadamard)
 
+
+takes_any_rank(Hadamard)
 
 __all__ = ["Hadamard", "hadamard", "multiply", "scaled_by"]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import sympy as sp
 
-from .base import SCALAR_SHAPE, Shape, Tensor
+from .base import SCALAR_SHAPE, Shape, Tensor, broadcast_lengths
 
 if TYPE_CHECKING:
     from ..ops.record import Activation
@@ -90,7 +90,8 @@ class MatMul(Binary):
 
     @cached_property
     def shape(self) -> Shape:
-        return (self.left.shape[0], self.right.shape[1])
+        # a stack of matrices (…, m, k) times one matrix (k, n) is the stack of products, as torch.matmul
+        return (*self.left.shape[:-1], self.right.shape[-1])
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -99,8 +100,10 @@ class Broadcasting(Binary):
 
     @cached_property
     def shape(self) -> Shape:
-        (a, b), (c, d) = self.left.shape, self.right.shape
-        return (max(a, c), max(b, d))  # the constructors admit only lengths that agree or are 1
+        if self.left.rank == self.right.rank == 2:  # the common case, kept cheap
+            (a, b), (c, d) = self.left.shape, self.right.shape
+            return (max(a, c), max(b, d))  # the constructors admit only lengths that agree or are 1
+        return broadcast_lengths(self.left.shape, self.right.shape)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -123,7 +126,7 @@ class AddAll(Tensor):
     @cached_property
     def shape(self) -> Shape:
         # the constructor admits only lengths that agree or are 1
-        return (max(t.shape[0] for t in self.terms), max(t.shape[1] for t in self.terms))
+        return broadcast_lengths(*(t.shape for t in self.terms))
 
     @property
     def children(self) -> tuple[Tensor, ...]:
