@@ -19,7 +19,8 @@ from sympy.core.function import Application, ArgumentIndexError
 
 from . import special
 from .codegen import ScalarPrinter
-from .errors import UnsupportedFunctionError
+from .errors import InvalidNumberError, UnsupportedFunctionError
+from .finite import number_problem
 from .ops import NUMPY_KERNELS
 
 #: Names the generated code provides itself (the Heaviside step of ReLU′).
@@ -118,3 +119,22 @@ def check_expression(expr: sp.Expr, where: str) -> None:
         problem = _problem(generic, varying, special.scipy_special)
         if problem is not None:
             raise UnsupportedFunctionError(f"{where} {problem}")
+
+
+def refuse_kinks(name: str, expr: sp.Expr) -> None:
+    """Refuse a function SymPy would differentiate wrongly at its kink (a max of scalars is rewritten
+    only where it is a scalar node's own expression)."""
+    for function in expr.atoms(Application):  # Max and Min are applications, not Functions
+        if not is_differentiable_function(function):
+            raise UnsupportedFunctionError(
+                f"node {name!r} uses {type(function).__name__}, which symbackprop cannot "
+                "differentiate here; use sbp.relu for max(0, z), sbp.maximum for tensors, a scalar node of its "
+                "own for sp.Max or sp.Min of scalars, or sbp.elementwise for your own function"
+            )
+
+
+def check_numbers(name: str, expr: sp.Basic) -> None:
+    """Refuse a number that is not a finite real (nan, oo, I) written into node ``name``'s definition."""
+    problem = number_problem(expr)
+    if problem is not None:
+        raise InvalidNumberError(f"node {name!r}: {problem}")

@@ -24,22 +24,18 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from sympy.core.function import Application
 
 from . import tensor as T
 from .errors import (
     DuplicateNameError,
     ForeignQuantityError,
-    InvalidNumberError,
     InvalidOperandError,
     NetworkError,
     NonScalarLossError,
     UnknownNameError,
-    UnsupportedFunctionError,
     UnsupportedRankError,
 )
-from .evaluable import check_expression, is_differentiable_function
-from .finite import number_problem
+from .evaluable import check_expression, check_numbers, refuse_kinks
 from .ops.scalar_extrema import scalar_extrema
 from .ops.stable import relu_for_max
 from .parsing import parse_assignment_name
@@ -330,9 +326,9 @@ class Network:
             raise InvalidOperandError(
                 f"node {name!r}: SymPy matrix symbols are not supported; declare shapes with net.input/param"
             )
-        _refuse_kinks(name, expr)
+        refuse_kinks(name, expr)
         check_expression(expr, f"node {name!r}")
-        _check_numbers(name, expr)
+        check_numbers(name, expr)
         return self._dependencies(name, expr.free_symbols)
 
     def _check_tensor(self, name: str, value: T.Tensor) -> tuple[str, ...]:
@@ -359,12 +355,12 @@ class Network:
                 self._check_scalar(name, node.expr)
             elif isinstance(node, T.Elementwise):  # an Activation made directly, not by sbp.elementwise
                 check_expression(node.function.at(_ARGUMENT), f"node {name!r}")
-                _check_numbers(name, node.function.at(_ARGUMENT))
+                check_numbers(name, node.function.at(_ARGUMENT))
             elif isinstance(node, T.Scale):
-                _refuse_kinks(name, sp.sympify(node.factor))
-                _check_numbers(name, node.factor)
+                refuse_kinks(name, sp.sympify(node.factor))
+                check_numbers(name, node.factor)
             elif isinstance(node, T.Power):
-                _check_numbers(name, node.exponent)
+                check_numbers(name, node.exponent)
         names.extend(self._dependencies(name, T.free_scalars(value)))
         return tuple(dict.fromkeys(names))
 
@@ -386,24 +382,6 @@ def _rank_refusal(name: str, node: T.Tensor) -> str:
     return (f"node {name!r}: {type(node).__name__} takes vectors and matrices only, and {high!r:.40} has shape "
             f"{T.shape_text(high.shape)}; at rank 3 or more the network takes element-wise operations, sums, means, "
             "max and min along any axis, reshape, permute, C[idx] and a stack of matrices @ a matrix")
-
-
-def _refuse_kinks(name: str, expr: sp.Expr) -> None:
-    """Refuse a function SymPy would differentiate wrongly at its kink (a max of scalars is rewritten
-    only where it is a scalar node's own expression)."""
-    for function in expr.atoms(Application):  # Max and Min are applications, not Functions
-        if not is_differentiable_function(function):
-            raise UnsupportedFunctionError(
-                f"node {name!r} uses {type(function).__name__}, which symbackprop cannot "
-                "differentiate here; use sbp.relu for max(0, z), sbp.maximum for tensors, a scalar node of its "
-                "own for sp.Max or sp.Min of scalars, or sbp.elementwise for your own function"
-            )
-
-
-def _check_numbers(name: str, expr: sp.Basic) -> None:
-    problem = number_problem(expr)
-    if problem is not None:
-        raise InvalidNumberError(f"node {name!r}: {problem}")
 
 
 def _element_name(name: str, i: int, j: int, shape: tuple[int, int]) -> str:
