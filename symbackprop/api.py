@@ -7,6 +7,7 @@ starts without SymPy and NumPy; ``sbp.backprop`` or any other name below imports
 from .backends.blockwise import dask_gradients
 from .backprop import BATCH_SIZE, UnusedParameterWarning, backprop
 from .checking import GradientCheck, check_gradients
+from .compiled_gradient import GradientFunction
 from .derivation import Derivation, Step
 from .errors import (
     ComplexValueError,
@@ -42,7 +43,7 @@ from .flow import deep_chain, plot_gradient_flow
 from .functions import Activation, elementwise, mean, total
 from .models import mlp
 from .network import Network
-from .numeric import Evaluation, GradientFunction
+from .numeric import Evaluation
 from .ops import ACTIVATIONS
 from .ops.activations import identity, leaky_relu, make_relu, mish, relu, sigmoid, softplus, tanh
 from .ops.elementwise_math import abs, cos, exp, log, sin, sqrt  # noqa: A004 - sbp.abs as in NumPy

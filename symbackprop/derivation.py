@@ -21,7 +21,8 @@ from .collector import collector_paused
 from .network import Network
 
 if TYPE_CHECKING:
-    from .numeric import Evaluation, GradientFunction
+    from .compiled_gradient import GradientFunction
+    from .numeric import Evaluation
 
 SEED, EDGE, SUM = "seed", "edge", "sum"
 

@@ -62,13 +62,21 @@ class SignatureCache:
         shapes, batch_size, small, large = layout
         if self.check and not _all_finite(given, small, large):
             return self._first(values, given)  # the full check names the value (or finds an overflowing sum)
-        if not all(indices_fit(given[i], bound) for i, bound in self._indices):
+        if not self.indices_fit(given):
             return self._first(values, given)  # which names the index and its bound
         arrays = [v if shape is None else v.reshape(shape) for v, shape in zip(given, shapes)]
+        return self.as_floats(arrays), batch_size
+
+    def indices_fit(self, given: list[np.ndarray]) -> bool:
+        """Whether every array of indices holds integers within its bound (checked on every call)."""
+        return all(indices_fit(given[i], bound) for i, bound in self._indices)
+
+    def as_floats(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        """Integer arrays of indices as float64, as the full path gives every value to the program."""
         for i in self._index_positions:
             if arrays[i].dtype != _FLOAT:
                 arrays[i] = arrays[i].astype(_FLOAT)
-        return arrays, batch_size
+        return arrays
 
     def _given(self, values: Mapping[str, Any]) -> list[np.ndarray] | None:
         """The values in order if every one is a float64 ndarray and the names are exactly ours."""

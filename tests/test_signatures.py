@@ -140,3 +140,40 @@ def test_a_large_batch_of_indices_is_checked_in_whole_array_passes():
     p /= p.sum(axis=1, keepdims=True)
     p[np.arange(65536), values["y"][:, 0, 0]] -= 1
     np.testing.assert_allclose(gradient, values["x"][:, 0].T @ p / 65536, rtol=1e-10, atol=1e-14)
+
+
+def test_a_batch_of_indices_on_the_rows_fast_path_is_still_checked_and_converted():
+    """A batched signature runs the rows program's fast path; its indices are checked on every call there too."""
+    derivation = _indexed()
+    grad, rng = derivation.lambdify(), np.random.default_rng(6)
+    values = {"words": rng.integers(0, 6, size=(3, 4, 1)), "y": rng.integers(0, 5, size=(3, 4, 1)),
+              "C": rng.normal(size=(6, 3)), "W": rng.normal(size=(3, 5))}
+    expected = derivation.evaluate({k: np.asarray(v, dtype=float) for k, v in values.items()}).grad
+    for _ in range(3):
+        gradient = grad(**values)
+        for name in ("C", "W"):
+            np.testing.assert_allclose(gradient[name], expected[name], rtol=1e-12, atol=1e-14)
+    wrong = {**values, "y": values["y"].copy()}
+    wrong["y"][1, 2, 0] = 7
+    with pytest.raises(sbp.InvalidClassIndexError, match="'y': 7"):
+        grad(**wrong)
+
+
+@pytest.mark.parametrize("network", ["rnn", "mlp", "attention", "swiglu", "layer_norm", "classifier"])
+def test_one_sample_runs_as_a_batch_of_one_with_the_same_numbers(network):
+    builders = {
+        "rnn": lambda: sbp.models.rnn(3, 4, T=5), "mlp": lambda: sbp.mlp([3, 5, 2], activation="tanh"),
+        "attention": lambda: sbp.models.attention_head(4, T=3), "swiglu": lambda: sbp.models.swiglu_mlp(3, 6),
+        "layer_norm": lambda: sbp.models.layer_norm(4, T=3), "classifier": lambda: _indexed().network,
+    }
+    derivation = sbp.backprop(builders[network]())
+    grad, rng = derivation.lambdify(), np.random.default_rng(8)
+    values = {q.name: (rng.integers(0, 5, size=q.shape) if q.name in ("words", "y") and network == "classifier"
+                       else rng.normal(size=q.shape)) for q in derivation.network.quantities("input", "param")}
+    expected = derivation.evaluate(values).grad
+    for _ in range(3):  # the first call, then the remembered signature
+        gradient = grad(**values)
+        assert gradient.keys() == {q.name for q in derivation.network.params}
+        for name, value in gradient.items():
+            assert value.shape == np.shape(expected[name])
+            np.testing.assert_allclose(value, expected[name], rtol=1e-12, atol=1e-14, err_msg=name)

@@ -24,7 +24,7 @@ def gradient_function(derivation: Derivation, backend: str = "numpy", *, cse: bo
     if backend not in BACKENDS:
         raise OptionError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, not {backend!r}")
     if backend == "numpy":
-        from ..numeric import GradientFunction
+        from ..compiled_gradient import GradientFunction
 
         return GradientFunction(derivation, cse=cse, check=check)
     from .functions import BackendGradientFunction

@@ -1,0 +1,117 @@
+"""The compiled gradient ``d.lambdify()``: the program, a fast path per shape signature, and the rows rewrite."""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .network import INPUT, PARAM
+from .numeric import Program, evaluate
+from .signatures import _SHAPE, SignatureCache, _all_finite
+from .threads import SYNTAX_TREES
+
+if TYPE_CHECKING:
+    from .derivation import Derivation
+    from .evaluation import Evaluation
+
+
+class GradientFunction:
+    """``grad(**values) -> {param: ∂L/∂param}``: the derivation compiled to NumPy.
+
+    ``source`` is the generated code; :meth:`forward_and_gradients` also returns
+    every forward value and every gradient.
+    """
+
+    def __init__(self, derivation: Derivation, *, cse: bool = True, check: bool = True) -> None:
+        self.derivation = derivation
+        self.program = Program(derivation, cse=cse, outputs="parameters")
+        self.source = self.program.source
+        self.check = check
+        self._values = SignatureCache(derivation, check=check)
+        self._outputs = [(q.name, q.is_scalar) for q in derivation.network.params]
+        self._inputs = [i for i, q in enumerate(derivation.network.quantities(INPUT, PARAM)) if q.kind == INPUT]
+        self._rows: dict[tuple[int, ...], Any] = {}  # the rows program of each layout of the inputs' axes
+        self._final: set[int] = set()  # the rows programs whose dictionary is the answer (scalars reshaped to ())
+        self._scalars = [name for name, scalar in self._outputs if scalar]
+        self._fast: dict[tuple, tuple] = {}  # shapes of the given arrays → the direct fast program and its plan
+        # One sample runs as a batch of one through the rows program (its GEMMs and inlined activations, the same
+        # numbers) where every quantity is a matrix of the vector level; the general program keeps the others.
+        network = derivation.network
+        self._one_sample_as_rows = bool(self._inputs) and all(
+            q.elements is None and (q.shape is None or len(q.shape) <= 2) for q in network.quantities())
+
+    def __reduce__(self) -> tuple[Any, ...]:  # compiled again where it is unpickled: code objects do not pickle
+        return functools.partial(GradientFunction, cse=self.program.cse, check=self.check), (self.derivation,)
+
+    def __call__(self, /, **values: Any) -> dict[str, np.ndarray]:  # "/": a quantity may be named self
+        given = self._values._given(values)
+        fast = self._fast.get(tuple(map(_SHAPE, given))) if given is not None else None
+        with np.errstate(all="ignore"):  # one context for the checks and the program: a training loop's every call
+            if fast is not None:  # a signature seen before: its fast program on the arrays as given
+                function, reshapes, small, large, batch_size = fast
+                if (not self.check or _all_finite(given, small, large)) and self._values.indices_fit(given):
+                    given = self._values.as_floats(given)
+                    for i, shape in reshapes:
+                        given[i] = given[i].reshape(shape)
+                    gradient = function(*given, batch_size)[1]
+                    for name in self._scalars:
+                        gradient[name] = gradient[name].reshape(())
+                    return gradient
+            arguments, batch_size = self._values.arguments(values)
+            function = self.program.function
+            if batch_size is None and self._one_sample_as_rows:
+                for i in self._inputs:
+                    arguments[i] = arguments[i][np.newaxis]
+                batch_size = 1
+            if batch_size is not None:
+                key = tuple([arguments[i].ndim for i in self._inputs])
+                rows = self._rows.get(key)
+                if rows is None:
+                    with SYNTAX_TREES:  # the first of the threads calling at once builds it; the others wait
+                        rows = self._rows[key] = self._rows.get(key) or self._rows_function(arguments, batch_size) \
+                            or function
+                if id(rows) in self._final:
+                    if given is not None:
+                        self._remember(given, arguments, rows, batch_size)
+                    gradient = rows(*arguments, batch_size)[1]
+                    for name in self._scalars:
+                        gradient[name] = gradient[name].reshape(())
+                    return gradient
+                function = rows
+            _, gradient = function(*arguments, batch_size or 1)
+        return {name: np.asarray(gradient[name]).reshape(()) if scalar else np.asarray(gradient[name])
+                for name, scalar in self._outputs}
+
+    def _remember(self, given: list[np.ndarray], arguments: list[np.ndarray], rows: Any, batch_size: int) -> None:
+        """This signature's fast program and the reshapes that bring the given arrays to its layout."""
+        layout = self._values._layouts.get(tuple(map(_SHAPE, given)))
+        if layout is None:
+            return
+        shapes, _, small, large = layout
+        reshapes = []
+        for i, (name, value) in enumerate(zip(rows.__code__.co_varnames, given)):
+            target = (batch_size, *rows.direct_shapes[name]) if name in rows.direct_shapes else shapes[i]
+            if target is None and value.shape != arguments[i].shape:  # one sample given a batch axis of 1
+                target = arguments[i].shape
+            if target is not None and value.shape != tuple(target):
+                reshapes.append((i, tuple(target)))
+        self._fast[tuple(map(_SHAPE, given))] = (rows.direct, tuple(reshapes), small, large, batch_size)
+
+    def _rows_function(self, arguments: list[Any], batch_size: int) -> Any:
+        rows = None
+        if any(q.elements is not None for q in self.derivation.network.params):  # the scalar level: group it
+            rows = Program(self.derivation, cse=False, outputs="parameters").grouped_function(arguments, batch_size)
+        rows = rows or self.program.rows_function(arguments, batch_size)
+        if rows is not None:
+            with np.errstate(all="ignore"):
+                _, gradient = rows(*arguments, batch_size)
+            shapes = {q.name: q.matrix_shape for q in self.derivation.network.params}
+            if list(gradient) == list(shapes) and all(type(v) is np.ndarray and v.shape == shapes[k]
+                                                      for k, v in gradient.items()):
+                self._final.add(id(rows))  # its dictionary is already the answer: fresh arrays, the declared shapes
+        return rows
+
+    def forward_and_gradients(self, /, **values: Any) -> Evaluation:
+        return evaluate(self.derivation, values)
