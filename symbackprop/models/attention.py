@@ -6,6 +6,7 @@ import sympy as sp
 
 from ..network import Network
 from ..ops.softmax import softmax
+from .handles import TensorHandles
 from .options import check_loss, loss_value, size
 
 #: Each row of the scores normalised: token i's weights over the tokens it attends to.
@@ -26,7 +27,7 @@ def attention_head(d: int, T: int = 3, d_k: int | None = None, d_v: int | None =
     d_k = size("d_k", d_k, optional=True) or d
     d_v = size("d_v", d_v, optional=True) or d
     check_loss(loss)
-    net = Network()
+    net = TensorHandles(d, T, d_k, d_v)
     X = net.input("X", (T, d))  # noqa: N806
     y = net.input("y", (T, d_v))
     Wq = net.param("Wq", (d, d_k))  # noqa: N806
@@ -39,4 +40,4 @@ def attention_head(d: int, T: int = 3, d_k: int | None = None, d_v: int | None =
     A = net.node("A", softmax(S, axis=OVER_EACH_ROW))  # noqa: N806
     out = net.node("out", A @ V)
     net.loss("L", loss_value(loss, out, y))
-    return net
+    return net.network

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from ..errors import NetworkError
 from ..network import Network
 from ..ops.elementwise_math import sqrt
 from ..tensor import mean
+from .handles import TensorHandles
 from .layernorm import LAYER_NORM_EPS
 from .options import check_loss, epsilon, loss_value, size
 
@@ -30,9 +32,11 @@ def batch_norm(d: int, N: int, *, eps: float = BATCH_NORM_EPS,  # noqa: N803 - N
     out = gamma ⊙ xhat + beta (N×d); the loss L compares out with the target y (N×d).
     """
     d, N = size("d", d), size("N", N)  # noqa: N806
+    if N < 2:  # one sample is its own mean: every output would be β whatever X, and PyTorch refuses it too
+        raise NetworkError(f"batch_norm needs a batch of at least 2 samples to take statistics over, got N = {N}")
     eps = epsilon(eps)
     check_loss(loss)
-    net = Network()
+    net = TensorHandles(d, N)
     X = net.input("X", (N, d))  # noqa: N806
     y = net.input("y", (N, d))
     gamma = net.param("gamma", (1, d))
@@ -44,4 +48,4 @@ def batch_norm(d: int, N: int, *, eps: float = BATCH_NORM_EPS,  # noqa: N803 - N
     xhat = net.node("xhat", xc / sigma)
     out = net.node("out", gamma * xhat + beta)
     net.loss("L", loss_value(loss, out, y))
-    return net
+    return net.network

@@ -9,6 +9,7 @@ import sympy as sp
 from ..network import Network
 from ..ops.elementwise_math import sqrt
 from ..tensor import mean
+from .handles import TensorHandles
 from .options import check_loss, epsilon, loss_value, size
 
 #: PyTorch's default for nn.LayerNorm and F.layer_norm.
@@ -35,17 +36,17 @@ def layer_norm(d: int, *, T: int | None = None, eps: float = LAYER_NORM_EPS,  # 
     axis = 1 if rows else None  # each row's features, or all of the column's
     shape = (T, d) if rows else (d, 1)
     parameter_shape = (1, d) if rows else (d, 1)
-    net = Network()
+    net = TensorHandles(d, T or 2)
     x = net.input("X" if rows else "x", shape)
     y = net.input("y", shape)
     gamma = net.param("gamma", parameter_shape)
     beta = net.param("beta", parameter_shape)
     out = normalised(net, x, gamma, beta, axis, eps, "out")
     net.loss("L", loss_value(loss, out, y))
-    return net
+    return net.network
 
 
-def normalised(net: Network, x: Any, gamma: Any, beta: Any, axis: int | None, eps: sp.Rational, name: str,
+def normalised(net: TensorHandles, x: Any, gamma: Any, beta: Any, axis: int | None, eps: sp.Rational, name: str,
                suffix: str = "") -> Any:
     """The nodes mu, xc, var, sigma, xhat (each name followed by ``suffix``) and ``name`` = γ ⊙ x̂ + β."""
     mu = net.node(f"mu{suffix}", mean(x, axis))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..network import Network
 from ..ops.activations import sigmoid, tanh
 from ..tensor import concat
+from .handles import TensorHandles
 from .options import check_loss, loss_value, size
 from .recurrent import SIDE_BY_SIDE
 
@@ -27,7 +28,7 @@ def lstm(d_in: int, d_hidden: int, T: int = 3, loss: str = "half_squared_error")
     """
     d_in, d_hidden, T = size("d_in", d_in), size("d_hidden", d_hidden), size("T", T)  # noqa: N806
     check_loss(loss)
-    net = Network()
+    net = TensorHandles(d_in, d_hidden, T)
     X = net.input("X", (d_in, T))  # noqa: N806
     h = net.input("h0", (d_hidden, 1))
     c = net.input("c0", (d_hidden, 1))
@@ -45,4 +46,4 @@ def lstm(d_in: int, d_hidden: int, T: int = 3, loss: str = "half_squared_error")
         states.append(h)
     out = net.node("out", concat(states, axis=SIDE_BY_SIDE) if T > 1 else states[0])
     net.loss("L", loss_value(loss, out, y))
-    return net
+    return net.network

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..network import Network
+from .handles import TensorHandles
 from .options import check_loss, loss_value, resolve_activation, size
 
 
@@ -20,7 +21,7 @@ def residual_block(d: int, hidden: int | None = None, activation: Any = "relu",
     hidden = size("hidden", hidden, optional=True) or d
     f = resolve_activation(activation)
     check_loss(loss)
-    net = Network()
+    net = TensorHandles(d, hidden)
     x = net.input("x", (d, 1))
     y = net.input("y", (d, 1))
     W1 = net.param("W1", (hidden, d))
@@ -32,4 +33,4 @@ def residual_block(d: int, hidden: int | None = None, activation: Any = "relu",
     z2 = net.node("z2", W2 @ h1 + b2)
     out = net.node("out", x + z2)
     net.loss("L", loss_value(loss, out, y))
-    return net
+    return net.network

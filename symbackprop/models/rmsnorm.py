@@ -7,6 +7,7 @@ import sympy as sp
 from ..network import Network
 from ..ops.elementwise_math import sqrt
 from ..tensor import mean
+from .handles import TensorHandles
 from .options import check_loss, epsilon, loss_value, size
 
 #: PyTorch's default eps for float64 input, torch.finfo(torch.float64).eps, exactly.
@@ -31,7 +32,7 @@ def rms_norm(d: int, *, T: int | None = None, eps: float | None = None,  # noqa:
     rows = T is not None
     axis = 1 if rows else None
     shape = (T, d) if rows else (d, 1)
-    net = Network()
+    net = TensorHandles(d, T or 2)
     x = net.input("X" if rows else "x", shape)
     y = net.input("y", shape)
     gamma = net.param("gamma", (1, d) if rows else (d, 1))
@@ -40,4 +41,4 @@ def rms_norm(d: int, *, T: int | None = None, eps: float | None = None,  # noqa:
     xhat = net.node("xhat", x / rms)
     out = net.node("out", gamma * xhat)
     net.loss("L", loss_value(loss, out, y))
-    return net
+    return net.network

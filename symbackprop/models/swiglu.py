@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..network import Network
 from ..ops.gated import silu
+from .handles import TensorHandles
 from .options import check_loss, loss_value, size
 
 
@@ -16,7 +17,7 @@ def swiglu_mlp(d_model: int, d_ff: int, loss: str = "half_squared_error") -> Net
     """
     d_model, d_ff = size("d_model", d_model), size("d_ff", d_ff)
     check_loss(loss)
-    net = Network()
+    net = TensorHandles(d_model, d_ff)
     x = net.input("x", (d_model, 1))
     y = net.input("y", (d_model, 1))
     W1 = net.param("W1", (d_ff, d_model))
@@ -28,4 +29,4 @@ def swiglu_mlp(d_model: int, d_ff: int, loss: str = "half_squared_error") -> Net
     h = net.node("h", g * u)
     out = net.node("out", W2 @ h)
     net.loss("L", loss_value(loss, out, y))
-    return net
+    return net.network

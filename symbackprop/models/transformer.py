@@ -13,6 +13,7 @@ from ..ops.gated import gelu
 from ..ops.softmax import softmax
 from ..tensor import concat
 from .attention import OVER_EACH_ROW
+from .handles import TensorHandles
 from .layernorm import LAYER_NORM_EPS, normalised
 from .options import check_loss, epsilon, loss_value, size
 
@@ -53,7 +54,7 @@ def transformer_block(d: int, T: int = 3, heads: int = 2, d_ff: int | None = Non
     if d % heads:
         raise NetworkError(f"heads must divide d: {heads} heads of a {d}-dimensional model")
     d_head = d // heads
-    net = Network()
+    net = TensorHandles(d, T, d // heads, d_ff)
     X = net.input("X", (T, d))  # noqa: N806
     y = net.input("y", (T, d))
     ln1 = normalised(net, X, net.param("gamma1", (1, d)), net.param("beta1", (1, d)), EACH_TOKEN, eps, "ln1", "1")
@@ -67,10 +68,10 @@ def transformer_block(d: int, T: int = 3, heads: int = 2, d_ff: int | None = Non
     ffn = net.node("ffn", G @ net.param("W_2", (d_ff, d)) + net.param("b_2", (1, d)))
     out = net.node("out", R + ffn)
     net.loss("L", loss_value(loss, out, y))
-    return net
+    return net.network
 
 
-def _head(net: Network, x: Any, j: int, d: int, d_head: int) -> Any:
+def _head(net: TensorHandles, x: Any, j: int, d: int, d_head: int) -> Any:
     """Head j's scaled dot-product attention of the rows of x, with its own projections."""
     projected = {}
     for kind in "qkv":
