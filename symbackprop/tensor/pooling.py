@@ -96,9 +96,9 @@ def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None) -> Tensor:
 
 register("max_pool2d",
          r"max pooling routes each window's gradient to the window's maximum, the first in row-major order at a "
-         r"tie (as F.max_pool2d); an entry in overlapping windows receives the sum of what each sends it",
+         r"tie (as PyTorch's max pooling does); an entry in overlapping windows receives the sum of what each sends it",
          r"최대 풀링: 각 창의 gradient를 그 창의 최댓값으로 보내고, 같은 값이 여럿이면 행 우선 순서로 첫 번째로 "
-         r"보냄 (F.max_pool2d와 같음); 겹치는 창들이 같은 원소로 보내는 gradient는 더함")
+         r"보냄 (PyTorch의 최대 풀링과 같음); 겹치는 창들이 같은 원소로 보내는 gradient는 더함")
 register("avg_pool2d",
          r"average pooling spreads each window's gradient equally over the window, $1/(k_h k_w)$ to each entry; "
          r"an entry in overlapping windows receives the sum of what each sends it",
