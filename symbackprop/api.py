@@ -59,11 +59,13 @@ from .ops.losses import (
 from .ops.softmax import log_softmax, softmax
 from .practice import MISTAKES, AnswerError, Exercise, Grade, exercise, grade
 from .reference import REFERENCE_LEARNING_RATE, reference_network, reference_values
+from .tensor.convolution import conv2d
 from .tensor.extrema import maximal as max  # noqa: A004 - sbp.max, as sbp.abs and sbp.sum
 from .tensor.extrema import minimal as min  # noqa: A004
 from .tensor.indexing import concat
 from .tensor.maximum import maximum
 from .tensor.permute import permute
+from .tensor.pooling import avg_pool2d, max_pool2d
 from .tensor.reshape import reshape
 from .torch_bridge import from_torch
 from .torch_code import TorchCodeError, torch_code
@@ -85,7 +87,7 @@ __all__ = [
     "TensorInSymPyError", "FileWriteError",
     "log_softmax", "softmax",
     "IndexOutOfRangeError", "InvalidAxisError", "InvalidClassIndexError", "InvalidIndexError", "concat", "maximum",
-    "max", "min", "permute", "reshape", "UnsupportedRankError",
+    "max", "min", "permute", "reshape", "UnsupportedRankError", "conv2d", "max_pool2d", "avg_pool2d",
     "abs", "cos", "exp", "log", "mean", "sin", "sqrt",
     "dask_gradients", "torch_code", "TorchCodeError",
     "grade", "Grade", "AnswerError", "MISTAKES", "exercise", "Exercise",

@@ -188,6 +188,73 @@ RANK_3_ROWS: list[OperationRow] = [
 ROWS += RANK_3_ROWS
 
 
+def _numpy_conv2d(stride: int, padding: int) -> Callable[..., np.ndarray]:
+    """The sum over the window's offsets, by slicing the padded image: apart from the library's kernels."""
+    def apply(x, w):
+        x = np.pad(x, [(0, 0)] * (x.ndim - 2) + [(padding, padding)] * 2)
+        kh, kw = w.shape[-2:]
+        out_h, out_w = (x.shape[-2] - kh) // stride + 1, (x.shape[-1] - kw) // stride + 1
+        return sum(np.einsum("fc,...chw->...fhw", w[:, :, i, j],
+                             x[..., i:i + stride * (out_h - 1) + 1:stride, j:j + stride * (out_w - 1) + 1:stride])
+                   for i in range(kh) for j in range(kw))
+    return apply
+
+
+def _torch_conv2d(stride: int, padding: int) -> Callable[..., Any]:
+    def apply(x, w):
+        import torch.nn.functional as F
+
+        return F.conv2d(x[None], w, stride=stride, padding=padding)[0] if x.ndim == 3 else F.conv2d(
+            x, w, stride=stride, padding=padding)
+    return apply
+
+
+def _numpy_pool(kind: str, k: int, stride: int) -> Callable[..., np.ndarray]:
+    def apply(x):
+        out_h, out_w = (x.shape[-2] - k) // stride + 1, (x.shape[-1] - k) // stride + 1
+        parts = [x[..., i:i + stride * (out_h - 1) + 1:stride, j:j + stride * (out_w - 1) + 1:stride]
+                 for i in range(k) for j in range(k)]
+        return np.max(parts, axis=0) if kind == "max" else np.mean(parts, axis=0)
+    return apply
+
+
+def _torch_pool(kind: str, k: int, stride: int) -> Callable[..., Any]:
+    def apply(x):
+        import torch.nn.functional as F
+
+        return (F.max_pool2d if kind == "max" else F.avg_pool2d)(x, k, stride)
+    return apply
+
+
+def _pool_tie(rng: np.random.Generator) -> tuple[dict, dict]:
+    """3×3 windows at stride 2 over zeros and ones: a tied window sends all its gradient to its first 1 (or 0)."""
+    a = rng.integers(0, 2, size=(2, 5, 5)).astype(float)
+    weights = rng.normal(size=(2, 2, 2))
+    expected = np.zeros_like(a)
+    for c, row, column in np.ndindex(2, 2, 2):
+        window = a[c, 2 * row:2 * row + 3, 2 * column:2 * column + 3]
+        i, j = np.unravel_index(np.argmax(window), window.shape)  # NumPy's argmax: the first in row-major order
+        expected[c, 2 * row + i, 2 * column + j] += weights[c, row, column]
+    return {"a": a, "C": weights}, {"a": expected}
+
+
+#: Convolution and pooling, on images of rank 3 and 4 (the samples written into the shape).
+WINDOW_ROWS: list[OperationRow] = [
+    OperationRow("conv2d", lambda a, b: sbp.conv2d(a, b), ((2, 5, 4), (3, 2, 3, 2)), _numpy_conv2d(1, 0),
+                 _torch_conv2d(1, 0), "conv2d(a, b)", scalar_level=False, tags=("rank 3",)),
+    OperationRow("conv2d_stride_2_padding_1", lambda a, b: sbp.conv2d(a, b, stride=2, padding=1),
+                 ((2, 2, 5, 6), (3, 2, 3, 3)), _numpy_conv2d(2, 1), _torch_conv2d(2, 1),
+                 "conv2d(a, b, stride=2, padding=1)", scalar_level=False, tags=("rank 3",)),
+    OperationRow("max_pool2d_overlapping", lambda a: sbp.max_pool2d(a, 3, 2), ((2, 5, 5),), _numpy_pool("max", 3, 2),
+                 _torch_pool("max", 3, 2), "max_pool2d(a, 3, stride=2)",
+                 convention="at a tie the window's first maximal entry in row-major order, as F.max_pool2d",
+                 kink=_pool_tie, scalar_level=False, tags=("rank 3",)),
+    OperationRow("avg_pool2d", lambda a: sbp.avg_pool2d(a, 2), ((2, 2, 4, 6),), _numpy_pool("avg", 2, 2),
+                 _torch_pool("avg", 2, 2), "avg_pool2d(a, 2)", scalar_level=False, tags=("rank 3",)),
+]
+ROWS += WINDOW_ROWS
+
+
 def _tie(rng: np.random.Generator) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """a equal to b in every entry of its first two rows: each receives half of C there."""
     b = rng.normal(size=(1, 4))

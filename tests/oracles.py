@@ -15,9 +15,11 @@ import sympy as sp
 from symbackprop import tensor as T
 from symbackprop.network import INPUT, PARAM, Network
 from symbackprop.ops.stable import LikelihoodSlope, LogLikelihood, LogOdds, LogSumExp
+from symbackprop.tensor.convolution import Conv2d
 from symbackprop.tensor.extrema import Extremum
 from symbackprop.tensor.gather import GatherRows, PickColumns
 from symbackprop.tensor.maximum import Maximum
+from symbackprop.tensor.pooling import Pool2d
 from symbackprop.values import conform
 
 STABLE_CLASSES = (LogSumExp, LogLikelihood, LikelihoodSlope, LogOdds)
@@ -42,6 +44,8 @@ class Backend:
     erf: Any  # the error function of exact GELU's textbook form
     reshape: Any  # (array, shape of the last axes, rank of the operand) → the entries row-major in that shape
     permute: Any  # (array, order of the last axes) → the axes reordered, leading (batch) axes kept in front
+    conv2d: Any  # (image (C, H, W) or (N, C, H, W), filters, bias (F, 1) or None, stride, padding), as F.conv2d
+    pool2d: Any  # (image, "max" or "avg", kernel, stride), as F.max_pool2d and F.avg_pool2d
 
 
 def autograd_backend() -> Backend:
@@ -53,7 +57,55 @@ def autograd_backend() -> Backend:
                    lambda arrays, axis: anp.concatenate(arrays, axis=axis),
                    lambda a, axes, kind: getattr(anp, kind)(a, axis=axes, keepdims=True), _autograd_erf(),
                    lambda a, shape, rank: anp.reshape(a, a.shape[:a.ndim - rank] + shape),
-                   lambda a, order: anp.transpose(a, _leading_kept(a.ndim, order)))
+                   lambda a, order: anp.transpose(a, _leading_kept(a.ndim, order)),
+                   lambda x, w, b, stride, padding: _sliced_conv2d(anp, x, w, b, stride, padding),
+                   lambda x, kind, kernel, stride: _sliced_pool2d(anp, x, kind, kernel, stride))
+
+
+def _window_slices(a: Any, kernel: tuple[int, int], stride: tuple[int, int]) -> dict[tuple[int, int], Any]:
+    """For each offset (i, j) of the window, the entries every window reads there: (…, H′, W′), by slicing."""
+    out_h = (a.shape[-2] - kernel[0]) // stride[0] + 1
+    out_w = (a.shape[-1] - kernel[1]) // stride[1] + 1
+    return {(i, j): a[..., i:i + stride[0] * (out_h - 1) + 1:stride[0], j:j + stride[1] * (out_w - 1) + 1:stride[1]]
+            for i in range(kernel[0]) for j in range(kernel[1])}
+
+
+def _zero_padded(xp: Any, x: Any, padding: tuple[int, int]) -> Any:
+    (ph, pw), lead = padding, tuple(x.shape[:-2])
+    rows = xp.concatenate([xp.zeros(lead + (ph, x.shape[-1])), x, xp.zeros(lead + (ph, x.shape[-1]))], axis=-2)
+    return xp.concatenate([xp.zeros(lead + (rows.shape[-2], pw)), rows, xp.zeros(lead + (rows.shape[-2], pw))],
+                          axis=-1)
+
+
+def _sliced_conv2d(xp: Any, x: Any, w: Any, b: Any, stride: tuple[int, int], padding: tuple[int, int]) -> Any:
+    """The textbook sum Σ_{c,i,j} W[f, c, i, j] X[c, s·a + i − p, s·b + j − p], one window offset at a time."""
+    slices = _window_slices(_zero_padded(xp, x, padding), w.shape[-2:], stride)
+    y = sum(xp.einsum("fc,...chw->...fhw", w[:, :, i, j], part) for (i, j), part in slices.items())
+    return y if b is None else y + xp.reshape(b, (b.shape[0], 1, 1))
+
+
+def _sliced_pool2d(xp: Any, x: Any, kind: str, kernel: tuple[int, int], stride: tuple[int, int]) -> Any:
+    parts = list(_window_slices(x, kernel, stride).values())
+    if kind == "avg":
+        return sum(parts) / len(parts)
+    largest = parts[0]
+    for part in parts[1:]:
+        largest = xp.maximum(largest, part)
+    return largest
+
+
+def _torch_conv2d(x: Any, w: Any, b: Any, stride: tuple[int, int], padding: tuple[int, int]) -> Any:
+    import torch.nn.functional as F
+
+    batch = x if x.ndim == 4 else x[None]
+    y = F.conv2d(batch, w, None if b is None else b[:, 0], stride=stride, padding=padding)
+    return y if x.ndim == 4 else y[0]
+
+
+def _torch_pool2d(x: Any, kind: str, kernel: tuple[int, int], stride: tuple[int, int]) -> Any:
+    import torch.nn.functional as F
+
+    return (F.max_pool2d if kind == "max" else F.avg_pool2d)(x, kernel, stride)
 
 
 def _autograd_erf() -> Any:
@@ -72,7 +124,7 @@ def torch_backend() -> Backend:
                    lambda a, axis: a.sum(dim=axis, keepdim=True), lambda arrays, axis: torch.cat(arrays, dim=axis),
                    lambda a, axes, kind: getattr(torch, "a" + kind)(a, dim=axes, keepdim=True), torch.erf,
                    lambda a, shape, rank: a.reshape(tuple(a.shape[:a.ndim - rank]) + shape),
-                   lambda a, order: a.permute(_leading_kept(a.ndim, order)))
+                   lambda a, order: a.permute(_leading_kept(a.ndim, order)), _torch_conv2d, _torch_pool2d)
 
 
 def _leading_kept(ndim: int, order: tuple[int, ...]) -> tuple[int, ...]:
@@ -193,6 +245,9 @@ EVALUATED = {
                                                                                     n.operand.shape[1]), -1),
     Extremum: lambda b, n, rec, env, symbols: b.extremum(rec(n.operand), (-2, -1) if n.axis is None
                                                          else n.axis - n.operand.rank, n.kind),
+    Conv2d: lambda b, n, rec, env, symbols: b.conv2d(rec(n.image), rec(n.weight), None if n.bias is None
+                                                     else rec(n.bias), n.geometry.stride, n.geometry.padding),
+    Pool2d: lambda b, n, rec, env, symbols: b.pool2d(rec(n.operand), n.kind, n.geometry.kernel, n.geometry.stride),
     T.Scale: lambda b, n, rec, env, symbols: scalar(b, n.factor, symbols) * rec(n.operand),
     T.Transpose: lambda b, n, rec, env, symbols: b.swap(rec(n.operand)),
     T.Elementwise: lambda b, n, rec, env, symbols: _elementwise(b, n, rec, symbols),

@@ -26,7 +26,8 @@ INTERPRETERS = [TreeEmitter, ElementByElement, OperationCounter, FactorText, Ups
                 _DotWriter]
 
 #: Node types only a gradient holds, never a forward definition: the oracle has nothing to evaluate.
-GRADIENT_SIDE = {"Adjoint", "Ones", "LossGradient", "Embed", "BroadcastTo", "MaximumShare", "ExtremumChoice", "OneHot"}
+GRADIENT_SIDE = {"Adjoint", "Ones", "LossGradient", "Embed", "BroadcastTo", "MaximumShare", "ExtremumChoice", "OneHot",
+                 "Im2Col", "Col2Im", "Unpool2d"}
 
 
 def test_the_algebra_has_node_types():

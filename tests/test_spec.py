@@ -161,7 +161,8 @@ def test_spec_functions_are_the_documented_whitelist():
         "sqrt", "sum", "transpose", "half_squared_error", "mse", "binary_cross_entropy",
         "bce_with_logits", "cross_entropy", "gelu", "gelu_tanh", "silu", "mish", "asinh", "acosh", "atanh", "erf",
         "erfc", "loggamma", "digamma", "sinc", "concat", "softmax", "log_softmax",
-        "abs", "mean", "total", "maximum", "max", "min", "reshape", "permute",
+        "abs", "mean", "total", "maximum", "max", "min", "reshape", "permute", "conv2d", "max_pool2d",
+        "avg_pool2d",
     }
     documented = (Path(__file__).resolve().parent.parent / "docs" / "spec-format.md").read_text(encoding="utf-8")
     for name in SPEC_FUNCTIONS:

@@ -288,3 +288,6 @@ cross_entropy = declare(LossRecord(
 ))
 
 softmax_cross_entropy = cross_entropy
+
+#: The loss of a classifier's class indices (the default of sbp.models.cnn), named here with its record.
+CLASSIFICATION_LOSS = cross_entropy.name

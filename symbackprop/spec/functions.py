@@ -13,7 +13,7 @@ from ..errors import ShapeMismatchError
 from ..ops import ACTIVATION_OPS, LOSS_OPS
 from ..ops.activations import make_relu
 from ..registry import DECLARED_SPEC_FUNCTIONS
-from ..tensor import extrema, maximum  # noqa: F401 - declares max, min, maximum before the public names load
+from ..tensor import convolution, extrema, maximum, pooling  # noqa: F401 - their spec names, declared first
 from .operands import Operand, as_matrix, collapse, unwrap
 
 __all__ = ["SPEC_FUNCTIONS", "spec_functions"]
