@@ -1,5 +1,5 @@
-"""CS231n's layers written as the assignment writes them (rows are samples), each against PyTorch float64
-and central finite differences: the gradient of sum(out ⊙ dout), as the assignment checks a layer's
+"""CS231n's layers written as the assignment writes them (rows are samples; images (N, C, H, W); sequences
+(N, T, D)), each against PyTorch float64 and central finite differences: the gradient of sum(out ⊙ dout), as the assignment checks a layer's
 backward pass with a random upstream gradient dout."""
 
 from __future__ import annotations
@@ -127,6 +127,59 @@ def word_embedding() -> sbp.Network:
     return net
 
 
+TIME, VOCABULARY = 3, 7
+
+
+def temporal_affine() -> sbp.Network:
+    """temporal_affine_forward: x (N, T, D) times one w (D, M) at every time step, plus b."""
+    net = sbp.Network()
+    x, w, b = net.input("x", (N, TIME, D)), net.param("w", (D, M)), net.param("b", (1, M))
+    _upstream(net, net.node("out", x @ w + b), (N, TIME, M))
+    return net
+
+
+def temporal_softmax_loss() -> sbp.Network:
+    """temporal_softmax_loss as the assignment computes it: the scores flattened to (N·T, V), the log-probability
+    of each step's word picked, masked, summed and divided by N."""
+    net = sbp.Network()
+    h, w = net.input("h", (N, TIME, D)), net.param("w", (D, M))
+    y, mask = net.input("y", (N * TIME, 1)), net.input("mask", (N * TIME, 1))
+    scores = net.node("scores", h @ w)
+    flat = net.node("flat", scores.reshape(N * TIME, M))
+    logprobs = net.node("logprobs", sbp.log_softmax(flat, axis=1))
+    net.loss("L", -sbp.total(logprobs[range(N * TIME), y] * mask) / N)
+    return net
+
+
+def word_embedding_sequence() -> sbp.Network:
+    """word_embedding_forward: words (N, T) of integers give W[words], (N, T, D)."""
+    net = sbp.Network()
+    words = net.input("words", (N, TIME))
+    W = net.param("W", (VOCABULARY, D))  # noqa: N806
+    _upstream(net, net.node("out", W[words]), (N, TIME, D))
+    return net
+
+
+def conv_relu_pool() -> sbp.Network:
+    """conv_relu_pool_forward with conv_param {stride: 1, pad: 1} and a 2×2 max-pool of stride 2, on (N, C, H, W)."""
+    net = sbp.Network()
+    x = net.input("x", (2, 2, 4, 4))
+    w, b = net.param("w", (3, 2, 3, 3)), net.param("b", (3, 1))
+    a = net.node("a", sbp.conv2d(x, w, b, stride=1, padding=1))
+    r = net.node("r", sbp.relu(a))
+    _upstream(net, net.node("out", sbp.max_pool2d(r, 2)), (2, 3, 2, 2))
+    return net
+
+
+def conv_strided() -> sbp.Network:
+    """conv_forward_naive with stride 2 and pad 1, as the assignment's first conv test."""
+    net = sbp.Network()
+    x = net.input("x", (2, 3, 5, 5))
+    w, b = net.param("w", (2, 3, 3, 3)), net.param("b", (2, 1))
+    _upstream(net, net.node("out", sbp.conv2d(x, w, b, stride=2, padding=1)), (2, 2, 3, 3))
+    return net
+
+
 # -- the oracles: the same layers in PyTorch, and in NumPy for finite differences -------------------
 
 
@@ -158,11 +211,19 @@ def _torch_layers(torch) -> dict[str, Callable]:
         "rnn_step": lambda v: (torch.tanh(v["x"] @ v["Wx"] + v["prev_h"] @ v["Wh"] + v["b"]) * v["dout"]).sum(),
         "lstm_step": lambda v: (lstm(v) * v["dout"]).sum(),
         "word_embedding": lambda v: (F.embedding(v["words"][:, 0].long(), v["W"]) * v["dout"]).sum(),
+        "temporal_affine": lambda v: ((v["x"] @ v["w"] + v["b"]) * v["dout"]).sum(),
+        "temporal_softmax_loss": lambda v: (F.cross_entropy((v["h"] @ v["w"]).reshape(-1, M), labels(v),
+                                                            reduction="none") * v["mask"][:, 0]).sum() / N,
+        "word_embedding_sequence": lambda v: (F.embedding(v["words"].long(), v["W"]) * v["dout"]).sum(),
+        "conv_relu_pool": lambda v: (F.max_pool2d(torch.relu(F.conv2d(v["x"], v["w"], v["b"][:, 0], padding=1)), 2)
+                                     * v["dout"]).sum(),
+        "conv_strided": lambda v: (F.conv2d(v["x"], v["w"], v["b"][:, 0], stride=2, padding=1) * v["dout"]).sum(),
     }
 
 
 LAYERS = {f.__name__: f for f in (affine, affine_relu, batchnorm, layernorm, dropout, svm_loss, softmax_loss,
-                                  rnn_step, lstm_step, word_embedding)}
+                                  rnn_step, lstm_step, word_embedding, temporal_affine, temporal_softmax_loss,
+                                  word_embedding_sequence, conv_relu_pool, conv_strided)}
 INTEGERS = {"y": M, "words": 7}
 
 
