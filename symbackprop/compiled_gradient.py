@@ -12,6 +12,9 @@ from .numeric import Program, evaluate
 from .signatures import _SHAPE, SignatureCache, _all_finite
 from .threads import SYNTAX_TREES
 
+#: How many samples of a batch the rows rewrite runs on to learn the layout of every value.
+LEARNING_SAMPLES = 2
+
 if TYPE_CHECKING:
     from .derivation import Derivation
     from .evaluation import Evaluation
@@ -100,6 +103,14 @@ class GradientFunction:
         self._fast[tuple(map(_SHAPE, given))] = (rows.direct, tuple(reshapes), small, large, batch_size)
 
     def _rows_function(self, arguments: list[Any], batch_size: int) -> Any:
+        # The rewrite learns each value's layout (a stack of samples or shared) from its axes, not its numbers:
+        # two samples of the batch teach it as well as 65,536, without holding every intermediate of an extra run.
+        few = min(batch_size, LEARNING_SAMPLES)
+        arguments = list(arguments)
+        for i in self._inputs:
+            if getattr(arguments[i], "ndim", 0) == 3 and arguments[i].shape[0] == batch_size:
+                arguments[i] = arguments[i][:few]
+        batch_size = few
         rows = None
         if any(q.elements is not None for q in self.derivation.network.params):  # the scalar level: group it
             rows = Program(self.derivation, cse=False, outputs="parameters").grouped_function(arguments, batch_size)

@@ -1,6 +1,6 @@
 """CS231n's layers written as the assignment writes them (rows are samples; images (N, C, H, W); sequences
-(N, T, D)), each against PyTorch float64 and central finite differences: the gradient of sum(out ⊙ dout), as the assignment checks a layer's
-backward pass with a random upstream gradient dout."""
+(N, T, D)), each against PyTorch float64 and central finite differences: the gradient of sum(out ⊙ dout),
+as the assignment checks a layer's backward pass with a random upstream gradient dout."""
 
 from __future__ import annotations
 
