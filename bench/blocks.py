@@ -276,4 +276,62 @@ def blocks_suite(run_table: Callable[..., None], rounds: int = 21, quick: bool =
               rows)
 
 
-__all__ = ["BLOCKS", "Block", "Ops", "block_row", "blocks_suite"]
+# -- the first call's memory: a fresh process per side ------------------------------------------------
+
+_FIRST_CALL = """
+import sys
+import numpy as np
+sys.path.insert(0, {bench!r})
+sizes, batch, side = {sizes!r}, {batch!r}, {side!r}
+rng = np.random.default_rng(0)
+x, y = rng.normal(size=(batch, sizes[0])), rng.normal(size=(batch, sizes[-1]))
+weights = [rng.normal(size=(sizes[k + 1], sizes[k])) / np.sqrt(sizes[k]) for k in range(len(sizes) - 1)]
+biases = [rng.normal(size=(sizes[k + 1], 1)) * 0.1 for k in range(len(sizes) - 1)]
+if side == "hand NumPy":
+    from run import hand_backprop
+    hand_backprop(weights, biases, x, y)
+elif side == "torch eager":
+    import torch
+    from run import torch_backprop
+    leaves = [torch.tensor(a, requires_grad=True) for a in (*weights, *biases)]
+    layers = len(weights)
+    torch_backprop(torch, leaves[:layers], leaves[layers:], torch.tensor(x), torch.tensor(y))
+else:
+    import symbackprop as sbp
+    values = {{"x": x, "y": y}}
+    for k, (w, b) in enumerate(zip(weights, biases), start=1):
+        values[f"W{{k}}"], values[f"b{{k}}"] = w, b
+    backend = "torch" if side == "ours, torch" else "numpy"
+    gradient = sbp.backprop(sbp.mlp(sizes)).lambdify(backend=backend)
+    if backend == "torch":
+        import torch
+        values = {{k: torch.as_tensor(v) for k, v in values.items()}}
+    gradient(**values)
+status = open("/proc/self/status").read()
+print(int(status.split("VmHWM:")[1].split()[0]) / 1024)
+"""
+
+
+def first_call_memory_suite(run_table: Callable[..., None], sizes: list[int], batch: int) -> None:
+    """Peak resident memory (VmHWM) of a fresh process making one gradient call, each side on its own."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bench = str(Path(__file__).resolve().parent)
+    peaks = {}
+    sides = ["hand NumPy", "ours, NumPy"]
+    if importlib.util.find_spec("torch") is not None:
+        sides += ["torch eager", "ours, torch"]
+    for side in sides:
+        code = _FIRST_CALL.format(bench=bench, sizes=sizes, batch=batch, side=side)
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900, check=True)
+        peaks[side] = float(result.stdout.strip())
+    baseline = {side: peaks["hand NumPy" if "NumPy" in side else "torch eager"] for side in peaks}
+    rows = [[side, f"{peak:.0f} MB", f"{peak / baseline[side]:.2f}×"] for side, peak in peaks.items()]
+    run_table(f"11. memory: peak of a fresh process making the first gradient call, {sizes} at batch {batch:,} "
+              "(each side includes its imports; targets 1.1× hand NumPy, 1.2× torch eager)",
+              ["side", "peak resident", "÷ its baseline"], rows)
+
+
+__all__ = ["BLOCKS", "Block", "Ops", "block_row", "blocks_suite", "first_call_memory_suite"]

@@ -331,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         import blocks
 
         blocks.blocks_suite(table, quick=args.quick)
+        blocks.first_call_memory_suite(table, [64, 256, 256, 10], 2 ** 13 if args.quick else 2 ** 16)
     elif args.scale:
         import scale
 

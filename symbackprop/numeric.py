@@ -21,6 +21,7 @@ import sympy as sp
 from . import codegen
 from . import tensor as T
 from .codegen import Line, TreeEmitter, function_definition, function_source, live, resolve, var
+from .codegen.compiled import with_deletions
 from .codegen.grouped import grouped_program
 from .codegen.logits import logit_edge
 from .codegen.rows import rows_program
@@ -83,6 +84,15 @@ class Program:
     def derivation_source(self) -> str:
         """The generated function's text (one commented line per step), the activations it calls after it."""
         main = function_source("derivation", self.arguments, self.lines, self.returns)
+        return "\n\n\n".join([main, *(ast.unparse(d) for d in self._emit.definitions)])
+
+    @cached_property
+    @one_tree_at_a_time
+    def freeing_source(self) -> str:
+        """``derivation_source`` with each intermediate deleted after its last use (for eager array libraries,
+        whose tensors are then freed as a hand-written function's are)."""
+        main = with_deletions(function_source("derivation", self.arguments, self.lines, self.returns), self.lines,
+                              self.returns)
         return "\n\n\n".join([main, *(ast.unparse(d) for d in self._emit.definitions)])
 
     @cached_property

@@ -67,7 +67,7 @@ class BackendGradientFunction:
         self.source = self.program.source
         self.namespace = port_namespace(self.program.namespace, arrays)
         scope = dict(self.namespace)
-        exec(compile(self.program.derivation_source, f"<symbackprop generated, {backend}>", "exec"), scope)
+        exec(compile(self.program.freeing_source, f"<symbackprop generated, {backend}>", "exec"), scope)
         self._derivation = scope["derivation"]
         self._to_backend = module.to_backend
         self._leaves = list(derivation.network.quantities(INPUT, PARAM))

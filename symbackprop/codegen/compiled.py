@@ -23,7 +23,7 @@ def compile_program(function: str, arguments: list[str], entry: list[Line], body
     arguments as (N, *shape) arrays instead; ``.source`` is its text."""
     made = {}
     for suffix, lines in (("", entry + body), ("_direct", body)):
-        source = _with_deletions(function_source(function + suffix, arguments, lines, returns), lines, returns)
+        source = with_deletions(function_source(function + suffix, arguments, lines, returns), lines, returns)
         exec(compile(source + "\n\n" + helpers, f"<symbackprop generated, {function}>", "exec"), scope)  # our trees
         made[suffix] = scope[function + suffix]
         made[suffix].source = source
@@ -42,7 +42,7 @@ def record(flat: list[Line], arguments: list[str], namespace: dict[str, Any], he
     return dict(recorded)
 
 
-def _with_deletions(source: str, lines: list[Line], returns: ast.expr) -> str:
+def with_deletions(source: str, lines: list[Line], returns: ast.expr) -> str:
     """Each intermediate deleted after its last use, as a hand-written loop rebinding its variables frees them:
     the batch's arrays then reuse the memory just freed instead of growing (and trimming) the heap on every call."""
     kept = names_read(returns)
