@@ -40,6 +40,7 @@ from .ops.scalar_extrema import scalar_extrema
 from .ops.stable import relu_for_max
 from .parsing import parse_assignment_name
 from .registry import handles_any_rank
+from .rules import tensor_ops  # noqa: F401 - the core node types' any-rank declarations, which the rank check reads
 
 INPUT, PARAM, NODE, LOSS = "input", "param", "node", "loss"
 _ARGUMENT = sp.Symbol("t", real=True)
