@@ -98,3 +98,16 @@ def test_the_markdown_document_writes_and_check_gradients_passes(tmp_path):
 def test_bad_sizes_and_options_are_network_errors(build):
     with pytest.raises(sbp.NetworkError):
         build()
+
+
+def test_long_names_are_measured_as_they_print():
+    """∂loss/∂counts_sum_inv is wider than ∂loss/∂probs ⊙ ∂probs/∂counts is not: the widest left side
+    decides how far a wide row is scaled, and a chain of such fractions is broken before six."""
+    from symbackprop.printing.sections.chain import broken_product
+    from symbackprop.printing.widths import fraction_width
+
+    long = r"\frac{\partial \mathrm{loss}}{\partial \mathrm{counts\_sum\_inv}}"
+    assert fraction_width(long) == 1 + len("counts_sum_inv")
+    assert fraction_width(r"\frac{\partial L}{\partial V} \cdot \frac{\partial V}{\partial X}") == 5
+    assert len(broken_product([long] * 6)) == 3
+    assert len(broken_product([r"\frac{\partial h_{2}}{\partial z_{2}}"] * 6)) == 1
