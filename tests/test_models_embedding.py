@@ -111,3 +111,17 @@ def test_long_names_are_measured_as_they_print():
     assert fraction_width(r"\frac{\partial L}{\partial V} \cdot \frac{\partial V}{\partial X}") == 5
     assert len(broken_product([long] * 6)) == 3
     assert len(broken_product([r"\frac{\partial h_{2}}{\partial z_{2}}"] * 6)) == 1
+
+
+def test_the_block_builds_in_a_program_that_imports_only_the_models():
+    """The rank check reads what the core node types declare; a program that imports symbackprop.models
+    alone, before any public name, once saw emb.reshape refused as 'Ref takes vectors and matrices only'."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    program = "import symbackprop.models as models; print(models.embedding_mlp(7, 3, 2, 4, 5)['embcat'].shape)"
+    result = subprocess.run([sys.executable, "-c", program], cwd=root, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "(5, 6)"
