@@ -17,5 +17,5 @@ from .rmsnorm import rms_norm
 from .swiglu import swiglu_mlp
 from .transformer import transformer_block
 
-__all__ = ["attention_head", "batch_norm", "embedding_mlp", "gru", "layer_norm", "lstm", "mlp", "residual_block", "rms_norm", "rnn",
-           "swiglu_mlp", "transformer_block"]
+__all__ = ["attention_head", "batch_norm", "embedding_mlp", "gru", "layer_norm", "lstm", "mlp", "residual_block",
+           "rms_norm", "rnn", "swiglu_mlp", "transformer_block"]

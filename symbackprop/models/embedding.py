@@ -8,9 +8,9 @@ import sympy as sp
 
 from ..errors import NetworkError
 from ..network import Network
+from ..ops import loss_names, loss_op
 from ..ops.activations import tanh
 from ..ops.elementwise_math import exp, log
-from ..ops import loss_names, loss_op
 from ..tensor import mean, total
 from ..tensor.extrema import maximal
 from .batchnorm import BATCH_NORM_EPS, OVER_THE_SAMPLES
@@ -38,8 +38,9 @@ def embedding_mlp(vocab: int, block: int, d_emb: int, hidden: int, N: int, *,  #
     logit_maxes, counts = exp(norm_logits), counts_sum = each row's sum, counts_sum_inv = counts_sum⁻¹,
     probs = counts ⊙ counts_sum_inv, logprobs = log(probs) and loss = −mean of logprobs[range(n), Yb];
     ``loss=`` the name of the softmax cross-entropy loss (or its alias) is the lecture's second
-    exercise, the same loss as one node of the logits and the class indices Yb, as PyTorch's one call.  Batch normalisation couples the samples, so the N samples are
-    the rows of the inputs, as in :func:`~symbackprop.models.batch_norm`, not a batch axis.
+    exercise, the same loss as one node of the logits and the class indices Yb, as PyTorch's one call.
+    Batch normalisation couples the samples, so the N samples are the rows of the inputs, as in
+    :func:`~symbackprop.models.batch_norm`, not a batch axis.
     """
     vocab, block, d_emb = size("vocab", vocab), size("block", block), size("d_emb", d_emb)
     hidden, N = size("hidden", hidden), size("N", N)  # noqa: N806
