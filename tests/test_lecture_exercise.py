@@ -17,12 +17,26 @@ each intermediate, and every parameter's gradient is the central finite differen
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pytest
 
 import symbackprop as sbp
 
-n, block, vocab, n_embd, n_hidden = 6, 3, 7, 2, 5
+
+class Sizes(NamedTuple):
+    n: int
+    block: int
+    vocab: int
+    n_embd: int
+    n_hidden: int
+
+
+#: Small enough for finite differences at every element; and the lecture's own sizes.
+SMALL = Sizes(n=6, block=3, vocab=7, n_embd=2, n_hidden=5)
+LECTURE = Sizes(n=32, block=3, vocab=27, n_embd=10, n_hidden=64)
+n, block, vocab, n_embd, n_hidden = SMALL
 PARAMETERS = ("C", "W1", "b1", "W2", "b2", "bngain", "bnbias")
 #: Every intermediate the lecture computes a gradient of, in the lecture's order.
 INTERMEDIATES = ("logprobs", "probs", "counts_sum_inv", "counts_sum", "counts", "norm_logits", "logit_maxes",
@@ -30,7 +44,9 @@ INTERMEDIATES = ("logprobs", "probs", "counts_sum_inv", "counts_sum", "counts", 
                  "hprebn", "embcat", "emb")
 
 
-def lecture() -> sbp.Network:
+def lecture(sizes: Sizes = SMALL, *, mean_by: str = "total") -> sbp.Network:
+    """The lecture's lines; ``mean_by="mean"`` writes bnmeani with sbp.mean, as it may be written."""
+    n, block, vocab, n_embd, n_hidden = sizes
     net = sbp.Network()
     Xb = net.input("Xb", (n, block))
     Yb = net.input("Yb", (n, 1))
@@ -41,7 +57,7 @@ def lecture() -> sbp.Network:
     emb = net.node("emb", C[Xb])
     embcat = net.node("embcat", emb.reshape(n, -1))
     hprebn = net.node("hprebn", embcat @ W1 + b1)
-    bnmeani = net.node("bnmeani", 1 / n * sbp.total(hprebn, axis=0))
+    bnmeani = net.node("bnmeani", 1 / n * sbp.total(hprebn, axis=0) if mean_by == "total" else sbp.mean(hprebn, axis=0))
     bndiff = net.node("bndiff", hprebn - bnmeani)
     bndiff2 = net.node("bndiff2", bndiff ** 2)
     bnvar = net.node("bnvar", 1 / (n - 1) * sbp.total(bndiff2, axis=0))  # Bessel's correction
@@ -61,8 +77,9 @@ def lecture() -> sbp.Network:
     return net
 
 
-def lecture_values(seed: int) -> dict[str, np.ndarray]:
+def lecture_values(seed: int, sizes: Sizes = SMALL) -> dict[str, np.ndarray]:
     """The lecture's initialisation, scaled as it scales it, so that tanh does not saturate."""
+    n, block, vocab, n_embd, n_hidden = sizes
     rng = np.random.default_rng(seed)
     return {"Xb": rng.integers(0, vocab, (n, block)), "Yb": rng.integers(0, vocab, (n, 1)),
             "C": rng.normal(size=(vocab, n_embd)),
@@ -76,6 +93,7 @@ def torch_lecture(values: dict[str, np.ndarray]):
     """The lecture's own forward pass in PyTorch: the loss, every intermediate (retaining its gradient)
     and every parameter, after backward()."""
     torch = pytest.importorskip("torch")
+    n = len(values["Xb"])
     p = {name: torch.tensor(values[name], dtype=torch.float64, requires_grad=True) for name in PARAMETERS}
     Xb, Yb = torch.tensor(values["Xb"]).long(), torch.tensor(values["Yb"]).long()[:, 0]
     t = {}
@@ -117,10 +135,11 @@ def test_the_shapes_are_the_lectures(derivation):
     assert net["logit_maxes"].shape == net["counts_sum"].shape == net["counts_sum_inv"].shape == (n, 1)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_every_intermediate_gradient_is_pytorchs(derivation, seed):
-    values = lecture_values(seed)
-    evaluation = derivation.evaluate(values)
+@pytest.mark.parametrize(("seed", "sizes", "mean_by"), [(0, SMALL, "total"), (1, SMALL, "total"), (2, SMALL, "mean"),
+                                                       (3, LECTURE, "total")], ids=["0", "1", "mean", "lecture-sizes"])
+def test_every_intermediate_gradient_is_pytorchs(seed, sizes, mean_by):
+    values = lecture_values(seed, sizes)
+    evaluation = sbp.backprop(lecture(sizes, mean_by=mean_by)).evaluate(values)
     loss, intermediates, parameters = torch_lecture(values)
     np.testing.assert_allclose(evaluation.forward["loss"], loss.item(), rtol=1e-12)
     for name in INTERMEDIATES:
