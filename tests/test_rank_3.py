@@ -241,3 +241,21 @@ def test_random_compositions_agree_with_pytorch(steps, order, seed):
     evaluation = sbp.backprop(net).evaluate({**values, "w": weights})
     np.testing.assert_allclose(evaluation.forward["z"], theirs.detach().numpy(), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(evaluation.grad["x"], reference.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_the_worked_numbers_show_a_rank_3_value_as_its_slices_and_multiply_it_laid_out_as_a_matrix():
+    """emb's forward row is the list [M₀, …] the docs describe (not a batch's (M₀, …)); the row of ∂L/∂C
+    shows ∂L/∂emb laid out a use per row, the matrix Eᵀ multiplies."""
+    net = sbp.Network()
+    idx = net.input("idx", (2, 2))
+    C = net.param("C", (3, 2))
+    w = net.param("w", (4, 1))
+    emb = net.node("emb", C[idx])
+    net.loss("L", sbp.total(emb.reshape(2, -1) @ w))
+    values = {"idx": [[0, 2], [2, 1]], "C": [[1.0, 0.0], [0.0, 1.0], [0.5, -0.5]], "w": [1.0, -1.0, 0.5, 2.0]}
+    text = sbp.backprop(net).to_markdown(values)
+    assert (r"&= \left[ \begin{bmatrix} 1 & 0 \\ 0.5 & -0.5 \end{bmatrix}, \; "
+            r"\begin{bmatrix} 0.5 & -0.5 \\ 0 & 1 \end{bmatrix} \right]") in text
+    assert (r"\frac{\partial L}{\partial C} = \begin{bmatrix} 1 & 0 & 0 & 0 \\ 0 & 0 & 0 & 1 \\ 0 & 1 & 1 & 0 "
+            r"\end{bmatrix} \begin{bmatrix} 1 & -1 \\ 0.5 & 2 \\ 1 & -1 \\ 0.5 & 2 \end{bmatrix} = "
+            r"\begin{bmatrix} 1 & -1 \\ 0.5 & 2 \\ 1.5 & 1 \end{bmatrix}") in text

@@ -7,6 +7,7 @@ default loss (½‖out − y‖² against a target y of the output's shape).
 from .attention import attention_head
 from .batchnorm import batch_norm
 from .cnn import cnn
+from .embedding import embedding_mlp
 from .gru import gru
 from .layernorm import layer_norm
 from .lstm import lstm
@@ -17,5 +18,5 @@ from .rmsnorm import rms_norm
 from .swiglu import swiglu_mlp
 from .transformer import transformer_block
 
-__all__ = ["attention_head", "batch_norm", "cnn", "gru", "layer_norm", "lstm", "mlp", "residual_block", "rms_norm",
-           "rnn", "swiglu_mlp", "transformer_block"]
+__all__ = ["attention_head", "batch_norm", "cnn", "embedding_mlp", "gru", "layer_norm", "lstm", "mlp",
+           "residual_block", "rms_norm", "rnn", "swiglu_mlp", "transformer_block"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import sympy as sp
 
 from .. import tensor as T
@@ -222,6 +223,7 @@ class Example:
                 rows.append(f"{w.local(source, target)} &= {local_text} = {local_number}")
             product_text = f"{self.factor(upstream, True)} {w.operator(step)} {self.factor(local_value, False)}"
         else:
+            upstream = _as_multiplied(upstream, local_value, product)
             first, second = (upstream, local_value) if product == "right" else (local_value, upstream)
             product_text = f"{self.factor(first, True)} {self.factor(second, False)}"
             if printed_width(product_text) > ROW_WIDTH - printed_width(lhs):
@@ -243,6 +245,17 @@ class Example:
             new = self.format.matrix(self.values.updated(name))
             rows += _chain_of_equalities(w.name(name), [symbolic, numbers, new], relation=r"\leftarrow")
         return rows
+
+
+def _as_multiplied(upstream: Any, local_value: Any, product: str) -> Any:
+    """The upstream gradient as the matrix product reads it: a gradient of rank 3 or more (∂L/∂emb of an
+    embedding, a stack times a matrix) enters the product laid out as a matrix, row-major, as the rule's
+    reshape lays it out, so that the row shows the numbers that are multiplied."""
+    array = np.asarray(upstream)
+    if array.ndim <= 2 or np.ndim(local_value) != 2:
+        return upstream
+    inner = np.shape(local_value)[0 if product == "right" else 1]
+    return array.reshape((-1, inner) if product == "right" else (inner, -1))
 
 
 def _chain_of_equalities(lhs: str, sides: list[str], relation: str = "=") -> list[str]:

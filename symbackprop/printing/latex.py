@@ -28,7 +28,7 @@ from .blocks import (
 )
 from .breaks import _TERM_BREAKS, _top_level_parts, wrapped  # noqa: F401 - re-exported
 from .options import Options
-from .widths import ROW_WIDTH, left_side, printed_width
+from .widths import ROW_WIDTH, fraction_width, left_side, printed_width
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
@@ -199,7 +199,7 @@ def display(rows: tuple[str, ...], columns: int = 1) -> str:
     begin, end = ("\\begin{align*}", "\\end{align*}") if columns == 1 else (
         f"\\begin{{alignat*}}{{{columns}}}", "\\end{alignat*}")
     if columns == 1 and any(printed_width(row) > ROW_WIDTH for row in rows):
-        widest = max((left_side(row) for row in rows), key=printed_width)
+        widest = max((left_side(row) for row in rows), key=fraction_width)
         rows = tuple(_fitted(widest, row) if printed_width(row) > ROW_WIDTH else row for row in rows)
     definition = _FIT_DEFINITION if any(_FIT in row for row in rows) else ""
     return f"{definition}{begin}\n" + joined(rows) + f"\n{end}\n"

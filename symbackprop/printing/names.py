@@ -14,6 +14,8 @@ from ..network import Network
 
 PARTIAL = r"\partial"
 _SUBSCRIPTED = re.compile(r"(?P<base>\\?[A-Za-z]+)_\{(?P<sub>[0-9]+)\}\Z")
+#: A word of two letters or more, then an underscore and more (logit_maxes, counts_sum_inv) or digits (bndiff2).
+_WORD_THEN = re.compile(r"(?P<word>[A-Za-z]{2,})(?:(?P<digits>[0-9]+)|_[A-Za-z0-9_]+)\Z")
 
 
 def shape_latex(shape: tuple[int, ...] | None) -> str:
@@ -51,7 +53,9 @@ class Notation:
         if quantity is None or quantity.group is None:
             # SymPy's own convention: W1 → W_{1}, alpha → \alpha, h_prev → h_{prev}; a word stays upright
             text = sp.latex(sp.Symbol(name))
-            return rf"\mathrm{{{name}}}" if text == name and len(name) > 1 and name.isalpha() else text
+            if text == name and len(name) > 1 and name.isalpha():
+                return rf"\mathrm{{{name}}}"
+            return _code_name(name) or text
         group = self.network[quantity.group]
         return element_latex(self.name(group.name), quantity.index, group.matrix_shape)
 
@@ -78,6 +82,19 @@ class Notation:
     def local(self, numerator: str, denominator: str) -> str:
         """∂numerator/∂denominator between two quantities."""
         return partial(self.numerator(numerator), self.name(denominator))
+
+
+def _code_name(name: str) -> str | None:
+    """A programmer's name, as a lecture's code writes it, upright: counts_sum_inv as it reads (SymPy would
+    make it counts with the subscript "sum inv", run together), bndiff2 as bndiff with the subscript 2 as
+    W1 is W_{1}; None for a name SymPy prints well (h_prev, W_q1, sigma1: one letter or a Greek one)."""
+    match = _WORD_THEN.match(name)
+    if match is None or sp.latex(sp.Symbol(match["word"])) != match["word"]:
+        return None
+    if match["digits"] is not None:
+        return rf"\mathrm{{{match['word']}}}_{{{match['digits']}}}"
+    escaped = name.replace("_", r"\_")
+    return rf"\mathrm{{{escaped}}}"
 
 
 def element_latex(group: str, index: tuple[int, int], shape: tuple[int, int]) -> str:

@@ -268,7 +268,8 @@ class WorkedValues:
     def is_batched(self, name: str, gradient: bool = False) -> bool:
         """Whether the value has a batch axis in front of its declared shape."""
         value = self.gradient(name) if gradient else self.forward(name)
-        declared = 0 if self.network[name].shape is None else 2
+        shape = self.network[name].shape
+        declared = 0 if shape is None else max(2, len(shape))  # a tensor of rank 3 is no batch of matrices
         return isinstance(value, np.ndarray) and value.ndim > declared
 
     # -- what a step computes, for the example's intermediate factors ---------------------------

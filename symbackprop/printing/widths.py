@@ -42,8 +42,43 @@ def _flat_width(text: str) -> int:
     plain = text.replace(" ", "")
     if not _MARKUP.search(plain):  # most cells are plain numbers: no command, group or script to read
         return len(plain)
+    text = text.replace(r"\_", "x")  # an underscore printed in a name (counts_sum_inv), not a subscript
     text = _FRACTION.sub(lambda f: "x" * max(len(f.group(1)), len(f.group(2))), text)
     return len(_COMMAND.sub("x", _SPACING.sub("", text)))
+
+
+def fraction_width(latex: str) -> int:
+    """The printed width of a left side such as ∂L/∂counts_sum_inv or ∂L/∂V · ∂V/∂X: each fraction whose
+    parts hold groups (\\mathrm{…}, W_{1}) is as wide as its wider part, ∂ measured apart, the text
+    between them as printed_width measures it. printed_width reads such a fraction as a run of merged
+    commands, which ranks ∂L/∂counts_sum_inv narrower than ∂L/∂h."""
+    width, plain, position = 0, [], 0
+    while position < len(latex):
+        if not latex.startswith(r"\frac{", position):
+            plain.append(latex[position])
+            position += 1
+            continue
+        parts, position = _groups(latex, position + len(r"\frac"), 2)
+        width += max(1 + printed_width(part.replace(r"\partial", "")) for part in parts)
+    rest = "".join(plain).strip()
+    return width + (printed_width(rest) if rest else 0)
+
+
+def _groups(latex: str, position: int, count: int) -> tuple[list[str], int]:
+    """The next ``count`` brace groups from ``position`` (their contents) and where they end."""
+    parts: list[str] = []
+    depth, start = 0, position
+    while position < len(latex) and len(parts) < count:
+        character = latex[position]
+        if character == "{":
+            depth += 1
+            start = position + 1 if depth == 1 else start
+        elif character == "}":
+            depth -= 1
+            if depth == 0:
+                parts.append(latex[start:position])
+        position += 1
+    return parts or [""], position
 
 
 def left_side(row: str) -> str:

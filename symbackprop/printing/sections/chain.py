@@ -10,6 +10,7 @@ from ..abridge import GAP_ROW, Omitted
 from ..blocks import Block, Bullets, Display, Heading, Paragraph
 from ..names import partial
 from ..numbers import elided_indices
+from ..widths import ROW_WIDTH, fraction_width
 
 if TYPE_CHECKING:
     from ..compose import Writer
@@ -21,6 +22,8 @@ PATH_ENDS = 6
 #: Factors of a chain, and terms of a sum, per displayed row.
 FACTORS_PER_ROW = 6
 TERMS_PER_ROW = 3
+#: What a row of factors may take of a row's width: the rest is the left side or the indent and "+".
+FACTORS_WIDTH = ROW_WIDTH - 16
 
 
 def chain_factors(w: Writer, path: Path) -> list[str]:
@@ -87,8 +90,10 @@ def order_items(w: Writer, path: Path) -> list[str]:
 
 
 def broken_product(factors: list[str]) -> list[str]:
-    """A long chain of factors split into balanced rows of at most FACTORS_PER_ROW."""
-    count = -(-len(factors) // FACTORS_PER_ROW)
+    """A long chain of factors split into balanced rows of at most FACTORS_PER_ROW, and more rows where
+    long names (∂counts_sum_inv/∂counts_sum) would make six of them wider than the line."""
+    width = sum(fraction_width(factor) + 2 for factor in factors)  # each with its centred dot
+    count = max(-(-len(factors) // FACTORS_PER_ROW), -(-width // FACTORS_WIDTH))
     size = -(-len(factors) // count) if factors else 1
     chunks = [factors[i:i + size] for i in range(0, len(factors), size)]
     return [r" \cdot ".join(chunk) for chunk in chunks]
@@ -120,3 +125,4 @@ def broken_sum(lhs: str, terms: list[str], continued: list[list[str]] | None = N
         else:
             result.append(rf"&\quad + {row}")
     return result
+
