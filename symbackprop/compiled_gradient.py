@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .collector import collector_paused
 from .network import INPUT, PARAM
 from .numeric import Program, evaluate
 from .signatures import _SHAPE, SignatureCache, _all_finite
@@ -14,6 +15,9 @@ from .threads import SYNTAX_TREES
 
 #: How many samples of a batch the rows rewrite runs on to learn the layout of every value.
 LEARNING_SAMPLES = 2
+#: Calls with one sample (no batch axis) that run the general program before the rows rewrite is built for them:
+#: a training loop's later calls gain, a single call does not pay for the rewrite.
+CALLS_BEFORE_ROWS = 3
 
 if TYPE_CHECKING:
     from .derivation import Derivation
@@ -42,6 +46,7 @@ class GradientFunction:
         # One sample runs as a batch of one through the rows program (its GEMMs and inlined activations, the same
         # numbers) where every quantity is a matrix of the vector level; the general program keeps the others.
         network = derivation.network
+        self._single_calls = 0
         self._one_sample_as_rows = bool(self._inputs) and all(
             q.elements is None and (q.shape is None or len(q.shape) <= 2) for q in network.quantities())
 
@@ -65,9 +70,12 @@ class GradientFunction:
             arguments, batch_size = self._values.arguments(values)
             function = self.program.function
             if batch_size is None and self._one_sample_as_rows:
-                for i in self._inputs:
-                    arguments[i] = arguments[i][np.newaxis]
-                batch_size = 1
+                if self._single_calls < CALLS_BEFORE_ROWS:  # a one-off call is not worth building the rewrite
+                    self._single_calls += 1
+                else:
+                    for i in self._inputs:
+                        arguments[i] = arguments[i][np.newaxis]
+                    batch_size = 1
             if batch_size is not None:
                 key = tuple([arguments[i].ndim for i in self._inputs])
                 rows = self._rows.get(key)
@@ -102,6 +110,7 @@ class GradientFunction:
                 reshapes.append((i, tuple(target)))
         self._fast[tuple(map(_SHAPE, given))] = (rows.direct, tuple(reshapes), small, large, batch_size)
 
+    @collector_paused()
     def _rows_function(self, arguments: list[Any], batch_size: int) -> Any:
         # The rewrite learns each value's layout (a stack of samples or shared) from its axes, not its numbers:
         # two samples of the batch teach it as well as 65,536, without holding every intermediate of an extra run.

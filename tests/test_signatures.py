@@ -171,7 +171,7 @@ def test_one_sample_runs_as_a_batch_of_one_with_the_same_numbers(network):
     values = {q.name: (rng.integers(0, 5, size=q.shape) if q.name in ("words", "y") and network == "classifier"
                        else rng.normal(size=q.shape)) for q in derivation.network.quantities("input", "param")}
     expected = derivation.evaluate(values).grad
-    for _ in range(3):  # the first call, then the remembered signature
+    for _ in range(6):  # the general program's calls, the rows program's first, then its remembered signature
         gradient = grad(**values)
         assert gradient.keys() == {q.name for q in derivation.network.params}
         for name, value in gradient.items():

@@ -95,7 +95,7 @@ class RowsRewriter:
         layout = self.layouts.get(line.target)
         if layout is None:
             return None
-        read = names_read(line.value) & set(self.layouts) - {"np"}
+        read = {n for n in names_read(line.value) if n in self.layouts and n != "np"}  # not a set of every variable
         if any(self.layouts[n] is None for n in read):
             return None
         if all(self.layouts[n] == SHARED for n in read):
