@@ -233,7 +233,8 @@ def _log_softmax_vjp(op: LogSoftmax, g: Tensor) -> list[Pull]:
 def _code(emitter: Any, node: Normalised) -> Any:
     kernel = f"_{node.name}"
     emitter.namespace[kernel] = SOFTMAX_KERNELS[kernel]
-    return emitter.call(kernel, emitter.tensor(node.operand), emitter.constant(numpy_axis(node.axis, node.operand.rank)))
+    axis = numpy_axis(node.axis, node.operand.rank)
+    return emitter.call(kernel, emitter.tensor(node.operand), emitter.constant(axis))
 
 
 @interprets("explicit", Softmax)

@@ -10,10 +10,9 @@ The result has the operand's shape.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
-
-import math
 
 import sympy as sp
 
