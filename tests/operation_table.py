@@ -116,6 +116,15 @@ def _torch_softmax(log: bool, axis: int) -> Callable[..., Any]:
     return apply
 
 
+def _torch_softmax_dim(log: bool, dim: int) -> Callable[..., Any]:
+    """Along ``dim`` counted from the last axis, so that a leading axis does not move it."""
+    def apply(z):
+        import torch
+
+        return (torch.log_softmax if log else torch.softmax)(z, dim=dim)
+    return apply
+
+
 ROWS: list[OperationRow] = [
     OperationRow("multiply", lambda a, b: a * b, ((3, 4), (1, 4)), lambda a, b: a * b,
                  lambda a, b: a * b, "a * b"),
@@ -184,6 +193,18 @@ RANK_3_ROWS: list[OperationRow] = [
                  _torch_permute, "permute(a, 2, 0, 1)", scalar_level=False, tags=("rank 3",)),
     OperationRow("matmul_stack", lambda a, b: a @ b, ((2, 3, 4), (4, 5)), lambda a, b: a @ b,
                  lambda a, b: a @ b, "a @ b", scalar_level=False, tags=("rank 3",)),
+    OperationRow("matmul_batched", lambda a, b: a @ b, ((2, 3, 4), (2, 4, 5)), lambda a, b: a @ b,
+                 lambda a, b: a @ b, "a @ b", scalar_level=False, tags=("rank 3",)),
+    OperationRow("matmul_batched_broadcast", lambda a, b: a @ b, ((1, 3, 4), (2, 4, 5)), lambda a, b: a @ b,
+                 lambda a, b: a @ b, "a @ b", scalar_level=False, tags=("rank 3",)),
+    OperationRow("matmul_matrix_by_stack", lambda a, b: a @ b, ((3, 4), (2, 4, 5)), lambda a, b: a @ b,
+                 lambda a, b: a @ b, "a @ b", scalar_level=False, tags=("rank 3",)),
+    OperationRow("softmax_along_last_axis_rank_3", lambda a: sbp.softmax(a, axis=-1), ((2, 3, 4),),
+                 lambda a: _softmax(a, -1), _torch_softmax_dim(False, -1), "softmax(a, axis=-1)",
+                 scalar_level=False, tags=("rank 3",)),
+    OperationRow("log_softmax_along_axis_0_rank_3", lambda a: sbp.log_softmax(a, axis=0), ((2, 3, 4),),
+                 lambda a: np.log(_softmax(a, -3)), _torch_softmax_dim(True, -3), "log_softmax(a, axis=0)",
+                 scalar_level=False, tags=("rank 3",)),
 ]
 ROWS += RANK_3_ROWS
 

@@ -151,7 +151,7 @@ class OperationCounter(TreeVisitor):
         return self.scalar(node.expr)
 
     def visit_MatMul(self, node: T.MatMul) -> int:
-        size, inner = _size(node.shape), node.left.shape[1]
+        size, inner = _size(node.shape), node.left.shape[-1]  # the last axis: a stack's is not its second
         return size * inner + size * (inner - 1) + self.count(node.left) + self.count(node.right)
 
     def visit_Add(self, node: T.Add) -> int:

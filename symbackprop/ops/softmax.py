@@ -5,7 +5,8 @@ kernels and element-by-element SymPy forms, their chain-rule steps and what each
 The kernels shift each slice by its largest entry before exponentiating, as
 PyTorch does, so logits of ±800 give finite, exact results; generated code
 passes NumPy's axis (−2 for the rows of a (…, rows, columns) array, −1 for its
-columns), so a leading batch axis is carried along.  At the scalar level (SymPy
+columns; −rank + k for axis k of a tensor of rank 3 or more), so a leading
+batch axis is carried along.  At the scalar level (SymPy
 matrices) the entries are written out with LogSumExp, which carries the same
 shift into the scalar level's program.
 """
@@ -20,8 +21,9 @@ import sympy as sp
 from .. import tensor as T
 from ..errors import InvalidOperandError
 from ..printing.precedence import Precedence, Printed
-from ..registry import Product, Pull, interprets, register, served_generically, spec_function, vjp
+from ..registry import Product, Pull, interprets, register, served_generically, spec_function, takes_any_rank, vjp
 from ..tensor.algebra import matmul, transpose
+from ..tensor.axes import axis_sum
 from ..tensor.hadamard import hadamard
 from ..tensor.nodes import Ones, Tensor
 from ..tensor.softmax import DOWN_COLUMNS, LogSoftmax, Normalised, Softmax, softmax_axis
@@ -41,9 +43,9 @@ def _log_softmax(z, axis):
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
-def numpy_axis(axis: int) -> int:
-    """The NumPy axis of a matrix axis in (…, rows, columns) arrays: a batch axis may come first."""
-    return axis - 2
+def numpy_axis(axis: int, rank: int = 2) -> int:
+    """The NumPy axis of a tensor's axis counted from the back, in arrays whose leading axis may be a batch's."""
+    return axis - rank
 
 
 # -- element by element -------------------------------------------------------------------------
@@ -88,7 +90,7 @@ def _written_out(matrix: sp.MatrixBase, axis: int, log: bool) -> sp.ImmutableMat
 # -- what users call ----------------------------------------------------------------------------
 
 def _apply(name: str, z: Any, axis: Any, log: bool) -> Any:
-    axis = softmax_axis(axis, name)
+    axis = softmax_axis(axis, name, z.rank if isinstance(z, T.Tensor) else 2)
     if isinstance(z, T.Tensor):
         return T.log_softmax(z, axis) if log else T.softmax(z, axis)
     if isinstance(z, sp.MatrixBase):
@@ -101,13 +103,15 @@ def _apply(name: str, z: Any, axis: Any, log: bool) -> Any:
 
 @spec_function("softmax")
 def softmax(z: Any, axis: Any = DOWN_COLUMNS) -> Any:
-    """The softmax of each column of ``z`` (``axis=0``, a column vector's entries) or each row (``axis=1``)."""
+    """The softmax of each column of ``z`` (``axis=0``, a column vector's entries) or each row (``axis=1``);
+    along any axis of a tensor of rank 3 or more, as ``torch.softmax(z, dim=axis)``."""
     return _apply("softmax", z, axis, log=False)
 
 
 @spec_function("log_softmax")
 def log_softmax(z: Any, axis: Any = DOWN_COLUMNS) -> Any:
-    """Log-softmax of each column of ``z`` (``axis=0``) or each row (``axis=1``), as ``torch.log_softmax``."""
+    """Log-softmax of each column of ``z`` (``axis=0``) or each row (``axis=1``), or along any axis of a tensor
+    of rank 3 or more, as ``torch.log_softmax``."""
     return _apply("log_softmax", z, axis, log=True)
 
 
@@ -157,6 +161,16 @@ register("log_softmax_columns",
          r"softmax times the column's sum",
          r"열별 로그 소프트맥스: 각 열에서 gradient에서 softmax와 그 열 합의 곱을 뺌, "
          r"$G - \operatorname{softmax}(Z) \odot (\mathbf{1} (\mathbf{1}^{\top} G))$")
+register("softmax_axis",
+         r"softmax along an axis passes $S \odot (G - \textstyle\sum_{\mathrm{axis}} (G \odot S))$: along each "
+         r"slice the gradient minus its $S$-weighted sum, times $S$",
+         r"한 축을 따른 소프트맥스: 각 조각에서 gradient의 $S$ 가중 합을 빼고 $S$를 원소별로 곱함, "
+         r"$S \odot (G - \textstyle\sum_{\mathrm{axis}} (G \odot S))$")
+register("log_softmax_axis",
+         r"log-softmax along an axis passes $G - \operatorname{softmax}(Z) \odot \textstyle\sum_{\mathrm{axis}} G$: "
+         r"along each slice the gradient minus softmax times the slice's sum",
+         r"한 축을 따른 로그 소프트맥스: 각 조각에서 gradient에서 softmax와 그 조각 합의 곱을 뺌, "
+         r"$G - \operatorname{softmax}(Z) \odot \textstyle\sum_{\mathrm{axis}} G$")
 
 
 def _ones(length: int) -> Tensor:
@@ -165,13 +179,20 @@ def _ones(length: int) -> Tensor:
 
 def _rule(op: Normalised, log: bool) -> str:
     name = "log_softmax" if log else "softmax"
+    if op.operand.rank > 2:
+        return name + "_axis"
     if op.along_vector:
         return name
     return name + ("_columns" if op.axis == DOWN_COLUMNS else "_rows")
 
 
 def _weighted_sums(op: Normalised, g: Tensor, weights: Tensor | None) -> Tensor:
-    """Each slice's Σ weightsᵢ gᵢ (Σ gᵢ without weights), repeated over the slice: 1 (sᵀ g), (G ⊙ A) 1 1ᵀ, …"""
+    """Each slice's Σ weightsᵢ gᵢ (Σ gᵢ without weights), repeated over the slice: 1 (sᵀ g), (G ⊙ A) 1 1ᵀ, …
+
+    At rank 3 or more the sum along the axis keeps it with length 1, and broadcasting repeats it over the slice
+    (no matrix of ones has a place there)."""
+    if op.operand.rank > 2:
+        return axis_sum(g if weights is None else hadamard(g, weights), op.axis)
     ones = _ones(op.length)
     if op.along_vector:
         if op.axis == DOWN_COLUMNS:  # a column: 1 (sᵀ g), or 1 (1ᵀ g)
@@ -196,7 +217,9 @@ def _softmax_vjp(op: Softmax, g: Tensor, output: Tensor) -> list[Pull]:
 def _log_softmax_vjp(op: LogSoftmax, g: Tensor) -> list[Pull]:
     s = T.softmax(op.operand, op.axis)
     sums = _weighted_sums(op, g, None)
-    if op.along_vector:  # s (1ᵀ g) for a column, (g 1) s for a row: a vector times a scalar
+    if op.operand.rank > 2:  # the slices' sums (length 1 along the axis) broadcast over softmax(z)
+        spread = hadamard(s, sums)
+    elif op.along_vector:  # s (1ᵀ g) for a column, (g 1) s for a row: a vector times a scalar
         scalar = sums.left if op.axis != DOWN_COLUMNS else sums.right
         spread = matmul(s, scalar) if op.axis == DOWN_COLUMNS else matmul(scalar, s)
     else:
@@ -210,7 +233,8 @@ def _log_softmax_vjp(op: LogSoftmax, g: Tensor) -> list[Pull]:
 def _code(emitter: Any, node: Normalised) -> Any:
     kernel = f"_{node.name}"
     emitter.namespace[kernel] = SOFTMAX_KERNELS[kernel]
-    return emitter.call(kernel, emitter.tensor(node.operand), emitter.constant(numpy_axis(node.axis)))
+    axis = numpy_axis(node.axis, node.operand.rank)
+    return emitter.call(kernel, emitter.tensor(node.operand), emitter.constant(axis))
 
 
 @interprets("explicit", Softmax)
@@ -236,7 +260,9 @@ def _count(counter: Any, node: Normalised) -> int:
 @interprets("latex", Softmax, LogSoftmax)
 def _latex(printer: Any, node: Normalised) -> Printed:
     name = r"\operatorname{softmax}" if isinstance(node, Softmax) else r"\log \operatorname{softmax}"
-    if not node.along_vector:  # a matrix: say which way each distribution runs
+    if node.operand.rank > 2:  # a tensor: name the axis each distribution runs along
+        name += rf"_{{\mathrm{{axis}}\,{node.axis}}}"
+    elif not node.along_vector:  # a matrix: say which way each distribution runs
         name += r"_{\mathrm{row}}" if node.axis == 1 else r"_{\mathrm{col}}"
     return Printed(rf"{name}\left({printer.function_argument(node.operand)}\right)", Precedence.ATOM)
 
@@ -244,10 +270,15 @@ def _latex(printer: Any, node: Normalised) -> Printed:
 @interprets("dot", Softmax, LogSoftmax)
 def _dot(writer: Any, node: Normalised) -> str:
     label = node.name.replace("_", " ")
+    if node.operand.rank > 2:
+        return writer.apply(f"{label}\naxis {node.axis}", [node.operand])
     return writer.apply(label if node.along_vector else f"{label}\n{'rows' if node.axis == 1 else 'columns'}",
                         [node.operand])
 
 
 served_generically(("factor_text", "upstream"), Softmax, LogSoftmax)
+
+#: Every interpreter above and both rules take a tensor of rank 3 or more along any of its axes.
+takes_any_rank(Softmax, LogSoftmax)
 
 __all__ = ["SOFTMAX_KERNELS", "log_softmax", "log_softmax_entries", "numpy_axis", "softmax", "softmax_entries"]

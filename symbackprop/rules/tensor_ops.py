@@ -30,6 +30,10 @@ register("matmul_stack", "a matrix multiplying every matrix of a stack receives 
                          "the stack laid out as one tall matrix (its transpose) times the gradient laid out alike",
          "스택의 모든 행렬에 곱해진 행렬은 그 곱들의 합을 받음: 스택을 하나의 긴 행렬로 펼친 것(의 전치)과 "
          "같게 펼친 gradient의 곱")
+register("matmul_batched", "each matrix of a batched product receives the gradient times the other factor's "
+                           "matrix transposed, summed over the stack axes along which it was repeated",
+         "배치 행렬곱: 각 행렬은 gradient에 다른 인수의 (전치된) 행렬을 곱한 것을 받고, 반복된 스택 축을 따라서는 "
+         "그 합을 받음")
 register("multiply", "multiplication multiplies the gradient by the other input",
           "곱셈: gradient에 다른 입력값을 곱함")
 register("scale", "a constant factor multiplies the gradient by the same constant",
@@ -66,6 +70,8 @@ def _add(op: T.Add, g: T.Tensor) -> list[Pull]:
 @vjp(T.MatMul)
 def _matmul(op: T.MatMul, g: T.Tensor) -> list[Pull]:
     a, b = op.left, op.right
+    if b.rank > 2:
+        return _batched_matmul(op, g)
     if a.rank > 2:  # a stack of matrices times one matrix: b receives the products of every matrix, added
         rows = math.prod(a.shape[:-1])
         stacked_a, stacked_g = T.reshape(a, rows, a.shape[-1]), T.reshape(g, rows, g.shape[-1])
@@ -121,3 +127,17 @@ def _loss(op: T.LossNode, g: T.Tensor) -> list[Pull]:
         local = T.LossGradient(op.kind, wrt, op.prediction, op.target, op.options)
         result.append(Pull(operand, T.hadamard(g, local), rule + op.kind, local, Product.SCALE))
     return result
+
+
+def _batched_matmul(op: T.MatMul, g: T.Tensor) -> list[Pull]:
+    """Two stacks multiplied matrix by matrix: ∂L/∂A = ∂L/∂Y · Bᵀ and ∂L/∂B = Aᵀ · ∂L/∂Y, ᵀ swapping the last
+    two axes; a factor whose leading axes were broadcast (a matrix beside a stack) receives the sum over them."""
+    pulls = []
+    for operand, gradient, local, product in (
+            (op.left, T.matmul(g, T.matrix_transpose(op.right)), T.matrix_transpose(op.right), Product.RIGHT),
+            (op.right, T.matmul(T.matrix_transpose(op.left), g), T.matrix_transpose(op.left), Product.LEFT)):
+        if gradient.shape == operand.shape:
+            pulls.append(Pull(operand, gradient, "matmul", local, product))
+        else:  # repeated along stack axes: the products added up over them (the product alone is not the gradient)
+            pulls.append(Pull(operand, T.reduce_to(gradient, operand.shape), "matmul_batched", None, Product.OTHER))
+    return pulls

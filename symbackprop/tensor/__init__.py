@@ -64,7 +64,7 @@ from .nodes import (
     Tensor,
     Transpose,
 )
-from .permute import Permute, permute
+from .permute import Permute, matrix_transpose, permute
 from .reshape import Reshape, reshape
 from .softmax import LogSoftmax, Normalised, Softmax, log_softmax, softmax
 from .subscripts import normalize_axis, spans_of
@@ -79,5 +79,5 @@ __all__ = [
     "LogSoftmax", "Normalised", "Softmax", "log_softmax", "softmax",
     "COLUMNS", "ROWS", "AxisSum", "BroadcastTo", "Divide", "axis_sum", "broadcast_back", "broadcast_kind",
     "broadcast_to", "check_axis",
-    "divide", "mean", "reduce_to", "Permute", "Reshape", "permute", "reshape",
+    "divide", "matrix_transpose", "mean", "reduce_to", "Permute", "Reshape", "permute", "reshape",
 ]

@@ -98,18 +98,30 @@ def matmul_of(left: Any, right: Any) -> Tensor:
 
 
 def matmul(left: Tensor, right: Tensor) -> Tensor:
-    if right.rank != 2:
-        raise ShapeMismatchError(
-            f"cannot multiply {left!r} of shape {shape_text(left.shape)} by {right!r} of shape "
-            f"{shape_text(right.shape)}: the right factor of @ must be a matrix (a stack of matrices times a "
-            "matrix is supported, (…, m, k) @ (k, n), as torch.matmul; reshape or permute to get there)"
-        )
+    if right.rank > 2:
+        return _batched_matmul(left, right)
     if left.shape[-1] != right.shape[0]:
         raise ShapeMismatchError(
             f"cannot multiply {left!r} of shape {shape_text(left.shape)} by "
             f"{right!r} of shape {shape_text(right.shape)}: inner dimensions "
             f"{left.shape[-1]} and {right.shape[0]} differ"
         )
+    return MatMul(left, right)
+
+
+def _batched_matmul(left: Tensor, right: Tensor) -> Tensor:
+    """(…, m, k) @ (…, k, n), matrix by matrix, as torch.matmul: the leading axes broadcast (aligned from the
+    last, each equal or of length 1; a matrix on the left is one matrix for every one of the stack)."""
+    where = (f"cannot multiply {left!r} of shape {shape_text(left.shape)} by {right!r} of shape "
+             f"{shape_text(right.shape)}")
+    if left.shape[-1] != right.shape[-2]:
+        raise ShapeMismatchError(f"{where}: inner dimensions {left.shape[-1]} and {right.shape[-2]} differ (the last "
+                                 "axis of the left factor and the second-to-last of the right)")
+    for a, b in zip(reversed(left.shape[:-2]), reversed(right.shape[:-2])):
+        if a != b and 1 not in (a, b):
+            raise ShapeMismatchError(f"{where}: the leading (stack) axes {shape_text(left.shape[:-2])} and "
+                                     f"{shape_text(right.shape[:-2])} do not broadcast (each axis must have the "
+                                     "same length or length 1)")
     return MatMul(left, right)
 
 

@@ -91,7 +91,11 @@ class MatMul(Binary):
     @cached_property
     def shape(self) -> Shape:
         # a stack of matrices (…, m, k) times one matrix (k, n) is the stack of products, as torch.matmul
-        return (*self.left.shape[:-1], self.right.shape[-1])
+        if self.right.rank == 2:
+            return (*self.left.shape[:-1], self.right.shape[-1])
+        # two stacks, matrix by matrix, their leading axes broadcast: (…, m, k) @ (…, k, n) is (…, m, n)
+        leading = broadcast_lengths(self.left.shape[:-2], self.right.shape[:-2])
+        return (*leading, self.left.shape[-2], self.right.shape[-1])
 
 
 @dataclass(frozen=True, eq=False, repr=False)

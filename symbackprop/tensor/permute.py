@@ -69,6 +69,13 @@ def permute(operand: Tensor, *axes: Any) -> Tensor:
     return Permute(operand, order)
 
 
+def matrix_transpose(operand: Tensor) -> Tensor:
+    """Each matrix of a stack transposed (its last two axes swapped, as ``torch.transpose(x, -2, -1)``); a
+    matrix's transpose ``x.T``."""
+    rank = operand.rank
+    return permute(operand, (*range(rank - 2), rank - 1, rank - 2))
+
+
 def inverse(axes: tuple[int, ...]) -> tuple[int, ...]:
     """The reordering that undoes ``axes``."""
     undone = [0] * len(axes)
@@ -137,4 +144,4 @@ served_generically(("factor_text", "upstream"), Permute)
 
 takes_any_rank(Permute)
 
-__all__ = ["Permute", "inverse", "permute"]
+__all__ = ["Permute", "inverse", "matrix_transpose", "permute"]

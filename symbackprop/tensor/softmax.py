@@ -2,11 +2,15 @@
 
 ``axis=0`` normalises each column (a column vector's entries, as in a
 classifier's output), ``axis=1`` each row (a matrix of attention scores, one
-distribution per query).  The result has the operand's shape.
+distribution per query).  A tensor of rank 3 or more is normalised along any
+one of its axes, counted from the front or (negative) from the back, as
+``torch.softmax(x, dim=k)``: attention scores (heads, T, T) along the last.
+The result has the operand's shape.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -34,13 +38,13 @@ class Normalised(Unary):
 
     @property
     def slices(self) -> int:
-        """How many columns (``axis=0``) or rows (``axis=1``) are normalised separately."""
-        return self.operand.shape[1 - self.axis]
+        """How many columns (``axis=0``) or rows (``axis=1``), or slices along the axis, are normalised separately."""
+        return math.prod(self.operand.shape) // self.length
 
     @property
     def along_vector(self) -> bool:
         """A column normalised down its entries, or a row along them: one distribution, a vector."""
-        return self.slices == 1
+        return self.operand.rank == 2 and self.slices == 1
 
     def __repr__(self) -> str:
         return f"{self.name}({self.operand!r}, axis={self.axis})"
@@ -60,10 +64,21 @@ class LogSoftmax(Normalised):
     name: ClassVar[str] = "log_softmax"
 
 
-def softmax_axis(axis: Any, where: str) -> int:
-    """0 or 1 (a SymPy integer from a spec file too); anything else is refused, naming the two axes."""
+def softmax_axis(axis: Any, where: str, rank: int = 2) -> int:
+    """0 or 1 (a SymPy integer from a spec file too); anything else is refused, naming the two axes.
+
+    A tensor of rank 3 or more takes any of its axes, from the front (0 … rank − 1) or from the back
+    (−1 the last), returned counted from the front.
+    """
     if isinstance(axis, sp.Integer):
         axis = int(axis)
+    if rank > 2:
+        if isinstance(axis, bool) or not isinstance(axis, int) or not -rank <= axis < rank:
+            raise InvalidAxisError(
+                f"{where}: axis {axis!r} is not an axis of a tensor of rank {rank}; use an axis from 0 to "
+                f"{rank - 1} (or from -{rank} to -1, counted from the last), as torch.softmax's dim"
+            )
+        return axis % rank
     if isinstance(axis, bool) or not isinstance(axis, int) or axis not in (DOWN_COLUMNS, ALONG_ROWS):
         raise InvalidAxisError(
             f"{where}: axis {axis!r} is not an axis of a matrix; use axis=0 to normalise each column "
@@ -78,7 +93,7 @@ def _normalised(kind: type[Normalised], operand: Any, axis: Any) -> Tensor:
             f"{kind.name} takes a tensor (a vector or matrix of the network), not {type(operand).__name__} "
             f"{operand!r}"
         )
-    return kind(operand, softmax_axis(axis, kind.name))
+    return kind(operand, softmax_axis(axis, kind.name, operand.rank))
 
 
 def softmax(operand: Tensor, axis: Any = DOWN_COLUMNS) -> Tensor:
