@@ -19,7 +19,7 @@ import symbackprop as sbp
 from tests.tooling import ROOT, compile_latex, pdflatex, require_pdflatex
 
 BLOCKS = ("residual_block", "layer_norm", "rms_norm", "swiglu_mlp", "attention_head", "rnn_bptt",
-          "batch_norm_lecture", "embedding_scatter", "lstm", "lecture_exercise")
+          "batch_norm_lecture", "embedding_scatter", "lstm", "lecture_exercise", "convolution", "max_pool")
 LANGUAGES = ("en", "ko")
 #: How far past the margin a line may reach before a reader sees it: TeX's own tolerance is 0.1 pt.
 TOLERANCE_PT = 1.0
