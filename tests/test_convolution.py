@@ -348,3 +348,33 @@ def test_bad_shapes_are_refused_when_the_network_is_built():
         sbp.avg_pool2d(x, (2, 7))
     with pytest.raises(sbp.InvalidOperandError, match="kernel_size must be positive"):
         sbp.max_pool2d(x, 0)
+
+
+def test_one_filters_bias_is_the_networks_scalar_and_its_gradient_is_pytorchs():
+    """A (1, 1) bias is a scalar of the network (a SymPy symbol); conv2d takes it as the one filter's bias."""
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F  # noqa: N812
+
+    net = sbp.Network()
+    x, w, b = net.input("x", (1, 4, 4)), net.param("w", (1, 1, 2, 2)), net.param("b", (1, 1))
+    out = net.node("out", sbp.conv2d(x, w, b))
+    net.loss("L", sbp.total(out * out) / 2)
+    rng = np.random.default_rng(2)
+    values = {"x": rng.normal(size=(1, 4, 4)), "w": rng.normal(size=(1, 1, 2, 2)), "b": 0.3}
+    gradient = sbp.backprop(net).evaluate(values).grad
+    leaves = {"x": torch.tensor(values["x"][None], requires_grad=True),
+              "w": torch.tensor(values["w"], requires_grad=True), "b": torch.tensor([0.3], dtype=torch.float64, requires_grad=True)}
+    (0.5 * (F.conv2d(leaves["x"], leaves["w"], leaves["b"]) ** 2).sum()).backward()
+    np.testing.assert_allclose(np.reshape(gradient["b"], -1), leaves["b"].grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(gradient["w"], leaves["w"].grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(gradient["x"], leaves["x"].grad.numpy()[0], rtol=1e-12)
+
+
+@pytest.mark.skipif(pdflatex() is None, reason="pdflatex is not installed")
+def test_a_document_of_a_network_without_parameters_compiles():
+    """Nothing to update: the worked example leaves the update out instead of writing an empty display."""
+    net = sbp.Network()
+    a = net.input("a", (2, 1))
+    net.loss("L", sbp.total(a * a))
+    text = sbp.backprop(net).to_latex(values={"a": [[1.0], [2.0]]}, standalone=True)
+    assert compile_latex(text).ok

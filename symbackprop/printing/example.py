@@ -122,8 +122,8 @@ class Example:
             Heading(3, w.say("backward.heading")),
             Paragraph(w.say("example.backward")),
             *backward,
-            Paragraph(w.say("example.update", eta=eta)),
-            Display(tuple(update)),
+            # a network without parameters has nothing to update (and an empty display is not valid LaTeX)
+            *([Paragraph(w.say("example.update", eta=eta)), Display(tuple(update))] if update else []),
         ]
 
     def given(self) -> list[str]:
