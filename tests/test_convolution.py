@@ -363,7 +363,8 @@ def test_one_filters_bias_is_the_networks_scalar_and_its_gradient_is_pytorchs():
     values = {"x": rng.normal(size=(1, 4, 4)), "w": rng.normal(size=(1, 1, 2, 2)), "b": 0.3}
     gradient = sbp.backprop(net).evaluate(values).grad
     leaves = {"x": torch.tensor(values["x"][None], requires_grad=True),
-              "w": torch.tensor(values["w"], requires_grad=True), "b": torch.tensor([0.3], dtype=torch.float64, requires_grad=True)}
+              "w": torch.tensor(values["w"], requires_grad=True),
+              "b": torch.tensor([0.3], dtype=torch.float64, requires_grad=True)}
     (0.5 * (F.conv2d(leaves["x"], leaves["w"], leaves["b"]) ** 2).sum()).backward()
     np.testing.assert_allclose(np.reshape(gradient["b"], -1), leaves["b"].grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(gradient["w"], leaves["w"].grad.numpy(), rtol=1e-12)
