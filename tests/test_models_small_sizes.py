@@ -49,3 +49,29 @@ def test_a_scalar_recurrence_is_the_textbook_one():
         dw += dz * previous[t]
         dh = dz * values["W"]
     assert float(derivation.evaluate(values).grad["W"]) == pytest.approx(dw, rel=1e-12)
+
+
+def test_constants_of_derivatives_print_as_latex_knows_them():
+    """Exact GELU's derivative holds √π: it printed as \\text{\\Pi}, which pdflatex refuses."""
+    import sympy as sp
+
+    from symbackprop.printing.names import Notation
+    from symbackprop.printing.scalars import ScalarPrinter
+
+    printer = ScalarPrinter(Notation(sbp.mlp([2, 3, 1], activation="gelu")))
+    assert printer.doprint(sp.sqrt(sp.pi)) == r"\sqrt{\pi}"
+    assert printer.doprint(sp.EulerGamma) == r"\gamma"
+
+
+@pytest.mark.parametrize("sizes", [(4, 3, 2), (2, 1, 2)])
+def test_the_transformer_blocks_document_compiles(sizes):
+    from .tooling import compile_latex, pdflatex, require_pdflatex
+
+    if pdflatex() is None:
+        pytest.skip("pdflatex is not installed")
+    require_pdflatex()
+    network = sbp.models.transformer_block(*sizes)
+    rng = np.random.default_rng(3)
+    values = {q.name: rng.normal(size=q.matrix_shape) * 0.5 for q in network.quantities("input", "param")}
+    compiled = compile_latex(sbp.backprop(network).to_latex(values=values, standalone=True))
+    assert compiled.ok, compiled.errors

@@ -51,6 +51,10 @@ class ScalarPrinter(LatexPrinter):
 
     # -- symbols ------------------------------------------------------------------------
 
+    def _print_NumberSymbol(self, expr: sp.NumberSymbol, *args: object) -> str:
+        # π, γ, φ …: SymPy writes them through their own ``_latex``, which this printer's printmethod skips
+        return expr._latex(self)
+
     def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
         if expr in self.shown:
             return self.shown[expr].text
