@@ -10,15 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import sympy as sp
-
 from .. import tensor as T
 from ..network import Network
-
-
-def as_tensor(handle: Any) -> T.Tensor:
-    """``handle`` itself if it is a tensor, else the 1×1 tensor of the scalar it stands for."""
-    return handle if isinstance(handle, T.Tensor) else T.Scalar(sp.sympify(handle))
+from ..tensor import as_tensor
 
 
 class TensorHandles:

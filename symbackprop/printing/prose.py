@@ -166,7 +166,7 @@ PROSE: dict[str, dict[str, str]] = {
         "memory.intro": "The backward pass reads these forward values, so the forward pass must store them:",
         "memory.item": "{value}: read to compute {readers}",
         "memory.none": "The backward pass reads no intermediate value, so the forward pass stores none.",
-        "memory.more": "… and {n} more",
+        "abridged.more": "… and {n} more",
         "abridged.rows": "$\\vdots$ stands for {n} more rows of the same form "
                          "(the option `abridge=None` writes them all).",
         "abridged.layers": "… {n} more layers of steps of the same form (the option `abridge=None` writes them all).",
@@ -327,7 +327,7 @@ PROSE: dict[str, dict[str, str]] = {
         "memory.intro": "Backward pass가 다음 forward 값을 읽으므로 forward pass에서 저장해야 합니다:",
         "memory.item": "{value}: {readers} 계산에 사용",
         "memory.none": "Backward pass가 읽는 중간 값이 없으므로 forward pass는 아무것도 저장하지 않습니다.",
-        "memory.more": "… 외 {n}개",
+        "abridged.more": "… 외 {n}개",
         "abridged.rows": "같은 꼴의 식 {n}개를 생략한 자리를 $\\vdots$ 기호가 나타냅니다 "
                          "(`abridge=None` 옵션이면 모두 씁니다).",
         "abridged.layers": "… 같은 꼴의 층 {n}개의 단계를 생략합니다 (`abridge=None` 옵션이면 모두 씁니다).",

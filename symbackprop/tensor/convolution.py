@@ -25,9 +25,9 @@ import sympy as sp
 from ..errors import ShapeMismatchError, UnsupportedRankError
 from ..printing.precedence import Precedence, Printed
 from ..registry import Product, Pull, interprets, register, served_generically, spec_function, takes_any_rank, vjp
-from .algebra import matmul, transpose
+from .algebra import as_tensor, matmul, transpose
 from .base import shape_text
-from .nodes import Ones, Scalar, Shape, Tensor
+from .nodes import Ones, Shape, Tensor
 from .permute import permute
 from .reshape import reshape
 from .windows import Geometry, _col2im, _conv2d, _im2col, check_image, output_size, pair
@@ -113,7 +113,7 @@ def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0) -> 
             f"conv2d: the input {x!r} of shape {shape_text(x.shape)} has {x.shape[-3]} channels but the filters "
             f"{w!r} of shape {shape_text(w.shape)} read {channels} (w is (F, C, kh, kw))")
     if isinstance(b, sp.Basic) and filters == 1:  # one filter's bias is a 1×1 quantity: the network's scalar
-        b = Scalar(b)
+        b = as_tensor(b)
     if b is not None and (not isinstance(b, Tensor) or b.shape != (filters, 1)):
         shown = f"{b!r} of shape {shape_text(b.shape)}" if isinstance(b, Tensor) else repr(b)
         raise ShapeMismatchError(f"conv2d: the bias {shown} must be a column ({filters}, 1), one per filter")

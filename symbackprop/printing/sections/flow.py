@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..abridge import Omitted
+from ..abridge import Omitted, abridged
 from ..blocks import Block, Bullets, Display, Figure, Heading, Paragraph, Table
 from .figures import Figures
 from .flow_products import product_rows
@@ -35,7 +35,7 @@ def flow_section(w: Writer, report: GradientFlow, figure: Path | None = None) ->
         blocks.append(Paragraph(w.say("flow.diag")))
     vanishing, exploding = figures.ratio(report.vanishing), figures.ratio(report.exploding)
     blocks += [Paragraph(w.say("flow.norms", vanishing=vanishing, exploding=exploding)), _norm_table(w, report)]
-    names = {status: ", ".join(w.say("memory.more", n=n.count) if isinstance(n, Omitted) else f"${w.name(n)}$"
+    names = {status: ", ".join(w.say("abridged.more", n=n.count) if isinstance(n, Omitted) else f"${w.name(n)}$"
                                for n in w.abridged(list(found)))
              for status, found in (("vanishing", report.vanishing_names), ("exploding", report.exploding_names))}
     flags = []
@@ -60,14 +60,6 @@ def _norm_table(w: Writer, report: GradientFlow) -> Table:
         return f"${figures.ratio(value)}$"
 
     weighted = any(lf.layer.weight for lf in report.layers)
-    rows = []
-    for lf in reversed(report.layers):
-        layer = lf.layer
-        row = [str(lf.index), f"${w.name(layer.output)}$", number(lf.output_norm), number(lf.output_relative)]
-        if weighted:
-            row += [f"${w.name(layer.weight)}$" if layer.weight else "—", number(lf.weight_norm),
-                    number(lf.weight_relative)]
-        rows.append((*row, w.say(f"flow.status.{lf.status}")))
     keys = ["layer", "output", "output_norm", "relative"]
     align = ["r", "c", "r", "r"]
     if weighted:
@@ -75,9 +67,17 @@ def _norm_table(w: Writer, report: GradientFlow) -> Table:
         align += ["c", "r", "r"]
     keys.append("status")
     align.append("l")
-    if len(rows) > FLOW_TABLE_ROWS:
-        half = FLOW_TABLE_ROWS // 2
-        rows = [*rows[:half], (r"$\vdots$", *[""] * (len(keys) - 1)), *rows[-half:]]
+    rows = []
+    for lf in abridged(list(reversed(report.layers)), FLOW_TABLE_ROWS):
+        if isinstance(lf, Omitted):
+            rows.append((r"$\vdots$", *[""] * (len(keys) - 1)))
+            continue
+        layer = lf.layer
+        row = [str(lf.index), f"${w.name(layer.output)}$", number(lf.output_norm), number(lf.output_relative)]
+        if weighted:
+            row += [f"${w.name(layer.weight)}$" if layer.weight else "—", number(lf.weight_norm),
+                    number(lf.weight_relative)]
+        rows.append((*row, w.say(f"flow.status.{lf.status}")))
     return Table(tuple(w.say(f"flow.{key}") for key in keys), tuple(rows), tuple(align))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..abridge import Omitted, abridged
 from ..blocks import Block, Bullets, Heading, Paragraph
 from ..names import shape_latex
 from .figures import Figures
@@ -28,13 +29,12 @@ def memory_section(w: Writer, one: MemoryReport, many: MemoryReport | None = Non
             if name in readers and target not in readers[name]:
                 readers[name].append(target)
     items = []
-    for name in one.stored:
-        quantity = w.network[name]
-        value = f"${w.name(name)} \\in {shape_latex(quantity.shape)}$"
+    for name in abridged(list(one.stored), MEMORY_ITEMS):
+        if isinstance(name, Omitted):
+            items.append(w.say("abridged.more", n=name.count))
+            continue
+        value = f"${w.name(name)} \\in {shape_latex(w.network[name].shape)}$"
         items.append(w.say("memory.item", value=value, readers=", ".join(f"${w.adjoint(r)}$" for r in readers[name])))
-    if len(items) > MEMORY_ITEMS:
-        half = MEMORY_ITEMS // 2
-        items = [*items[:half], w.say("memory.more", n=len(items) - 2 * half), *items[-half:]]
     blocks: list[Block] = [Heading(2, w.say("memory.heading"))]
     count = figures.count
     if items:

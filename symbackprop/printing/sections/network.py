@@ -42,7 +42,7 @@ def network_section(w: Writer) -> list[Block]:
     items = []
     for quantity in w.abridged(w.defined()):
         if isinstance(quantity, Omitted):
-            items.append(w.say("memory.more", n=quantity.count))
+            items.append(w.say("abridged.more", n=quantity.count))
             continue
         item = f"${w.lhs(quantity)} = {w.expr(quantity.definition)}$"
         description = describe(w, quantity)
@@ -55,7 +55,7 @@ def network_section(w: Writer) -> list[Block]:
         blocks += [Paragraph(w.say("network.batch")),
                    Display((rf"{loss} = \frac{{1}}{{N}} \sum_{{i=1}}^{{N}} {sample}",))]
     shaped = w.abridged([q for q in w.network.quantities() if q.kind != LOSS])
-    shapes = [w.say("memory.more", n=q.count) if isinstance(q, Omitted)
+    shapes = [w.say("abridged.more", n=q.count) if isinstance(q, Omitted)
               else f"${w.name(q.name)} \\in {shape_latex(q.shape)}$" for q in shaped]
     blocks.append(Paragraph(f"{w.say('network.shapes')} {', '.join(shapes)}"))
     functions = python_functions(w)
