@@ -67,8 +67,7 @@ class Program:
         if outputs != "all":
             lines = live(lines, {var("v", n) for n in forward} | {var("g", n) for n in gradients})
         arguments = [var("v", q.name) for q in self.network.quantities(INPUT, PARAM)] + ["batch_size"]
-        returns = ast.Tuple([_dictionary("v", forward), _dictionary("g", gradients), *self._more_returns()],
-                            ast.Load())
+        returns = self._returns(forward, gradients)
         self.lines, self.arguments, self.returns = lines, arguments, returns  # for the rows layout's rewrite
         body = [ast.Assign([ast.Name(line.target, ast.Store())], line.value) for line in lines]
         main = function_definition("derivation", arguments, [*body, ast.Return(returns)], located=False)
@@ -103,8 +102,8 @@ class Program:
                      "derivation(inputs and parameters as arrays, batch_size) returns (forward, gradient).")
         return codegen.standalone_module(self.derivation_source, self.namespace, docstring)
 
-    def _more_returns(self) -> list[ast.expr]:  # what a subclass returns beyond the values and gradients
-        return []
+    def _returns(self, forward: list[str], gradients: list[str]) -> ast.expr:  # a subclass may return more
+        return ast.Tuple([_dictionary("v", forward), _dictionary("g", gradients)], ast.Load())
 
     # -- the lines of the program ------------------------------------------------------
 

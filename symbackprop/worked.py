@@ -2,22 +2,26 @@
 
 A document shows, beside every gradient, what each edge contributes to a fan-out's sum and the local
 factor the upstream gradient is multiplied by (ReLU′ at z₁, h₁ᵀ, …).  These come out of the same
-generated NumPy program that ``evaluate`` runs, with one more line per local factor, so a document's
-numbers cost what the forward and backward passes cost, never arithmetic on SymPy matrices of numbers.
+generated NumPy program that ``evaluate`` runs (a local factor is one more expression run on its variables),
+so a document's numbers cost what the forward and backward passes cost, never arithmetic on SymPy
+matrices of numbers.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from . import codegen
-from .codegen import Line
+from .codegen import resolve, var
 from .derivation import EDGE, SUM
-from .network import PARAM
+from .network import INPUT, PARAM
 from .numeric import Evaluation, Program, evaluation, partial_name
+from .threads import one_tree_at_a_time
 from .values import conform_all
 
 if TYPE_CHECKING:
@@ -29,42 +33,93 @@ class WorkedNumbers:
     """An evaluation; by step index, what each partial edge contributes and each step's local factor."""
 
     evaluation: Evaluation
-    partials: dict[int, Any]
-    locals: dict[int, Any]
+    partials: Mapping[int, Any]
+    locals: Mapping[int, Any]
     #: Per parameter, ∂Lᵢ/∂θ of each sample i (a batch's gradient is their mean).
-    samples: dict[str, Any]
+    samples: Mapping[str, Any]
 
 
 class WorkedProgram(Program):
-    """:class:`~symbackprop.numeric.Program` with every partial gradient and local factor returned as well."""
+    """:class:`~symbackprop.numeric.Program` returning every variable of its run, so that each partial gradient
+    is read by name; a local factor or a per-sample gradient is computed when a document asks for it.
+
+    A document prints the steps of a few layers (an abridged pass its first and last ones), so the
+    program carries only the passes themselves: a line per local factor of every step would make a
+    long recurrence's program half as large again, for numbers no one reads.
+    """
 
     def __init__(self, derivation: Derivation) -> None:
         steps = derivation.steps
         fan_in = {i for s in steps if s.kind == SUM for i in s.parts}
-        self._partials = [s for s in steps if s.kind == EDGE and s.index in fan_in]
-        self._locals = [s for s in steps if s.kind == EDGE and s.local is not None]
-        self._into_parameters: dict[str, list] = {}
+        self.partial_steps = [s for s in steps if s.kind == EDGE and s.index in fan_in]
+        self.local_steps = {s.index: s for s in steps if s.kind == EDGE and s.local is not None}
+        self.into_parameters: dict[str, list] = {}
         for step in steps:
             if step.kind == EDGE and derivation.network[step.target].kind == PARAM:
-                self._into_parameters.setdefault(step.target, []).append(step)
+                self.into_parameters.setdefault(step.target, []).append(step)
         # Run once or twice per document: sharing subexpressions would cost more to find than it saves.
         super().__init__(derivation, cse=False, outputs="all")
+        self._scope = self.function.__globals__  # the program's names and the activations it defines
+        self._compiled_definitions = len(self._emit.definitions)
 
-    def _lines(self):
-        lines, forward, gradients = super()._lines()
-        lines += [Line(_local_name(s), self._emit.value(s.local), f"local factor of step {s.index}")
-                  for s in self._locals]
-        for name, edges in self._into_parameters.items():
-            # ∂Lᵢ/∂θ: the edges' terms of sample i, without the mean's 1/N
-            total = codegen.sum_of([self._sample_term(s) for s in edges])
-            lines.append(Line(_sample_name(name), ast.BinOp(codegen.name("batch_size"), ast.Mult(), total),
-                              f"per-sample gradient of {name}"))
-        return lines, forward, gradients
+    def _returns(self, forward: list[str], gradients: list[str]) -> ast.expr:
+        return ast.Call(codegen.name("locals"), [], [])
 
-    def _more_returns(self) -> list[ast.expr]:
-        names = list(self._into_parameters)
-        samples = ast.Dict([ast.Constant(n) for n in names], [codegen.name(_sample_name(n)) for n in names])
-        return [_by_index(self._partials, partial_name), _by_index(self._locals, _local_name), samples]
+    def run(self, arrays: dict[str, Any], batch_size: int) -> dict[str, Any]:
+        """Every variable of the program's run at ``arrays``, by its name in the program."""
+        arguments = [arrays[q.name] for q in self.network.quantities(INPUT, PARAM)]
+        with np.errstate(all="ignore"):
+            return self.function(*arguments, batch_size)
+
+    def local_factor(self, index: int, variables: dict[str, Any]) -> Any:
+        """The local factor of step ``index`` (ReLU′ at z₁, h₁ᵀ, …) in the run ``variables``."""
+        return self._evaluated(lambda: self._emit.value(self.local_steps[index].local), variables)
+
+    def per_sample(self, parameter: str, variables: dict[str, Any]) -> Any:
+        """∂Lᵢ/∂θ of each sample: the edges' terms without the mean's 1/N."""
+        def code() -> ast.expr:
+            total = codegen.sum_of([self._sample_term(s) for s in self.into_parameters[parameter]])
+            return ast.BinOp(codegen.name("batch_size"), ast.Mult(), total)
+
+        return self._evaluated(code, variables)
+
+    @one_tree_at_a_time
+    def _evaluated(self, build: Callable[[], ast.expr], variables: dict[str, Any]) -> Any:
+        """One expression emitted now and run on the variables of a finished run (with any activation it adds)."""
+        code = build()
+        definitions = self._emit.definitions[self._compiled_definitions:]
+        self._compiled_definitions = len(self._emit.definitions)
+        module = ast.Module([*definitions, ast.Expr(code)], type_ignores=[])
+        known = {**self._emit.namespace, **self._scope}  # with the activations earlier expressions added
+        self._scope.update(resolve(module, known, bound=variables))  # places the trees, too
+        if definitions:
+            exec(compile(ast.Module(definitions, type_ignores=[]), "<symbackprop generated>", "exec"), self._scope)
+        expression = compile(ast.Expression(code), "<symbackprop generated>", "eval")
+        with np.errstate(all="ignore"):
+            return eval(expression, self._scope, variables)  # built from our trees
+
+
+class _OnRequest(Mapping):
+    """Numbers by key, each computed the first time it is read."""
+
+    def __init__(self, keys: Iterable[Any], compute: Callable[[Any], Any]) -> None:
+        self._keys = list(keys)
+        self._known = set(self._keys)
+        self._compute = compute
+        self._computed: dict[Any, Any] = {}
+
+    def __getitem__(self, key: Any) -> Any:
+        if key not in self._known:
+            raise KeyError(key)
+        if key not in self._computed:
+            self._computed[key] = self._compute(key)
+        return self._computed[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
 
 
 def worked_numbers(derivation: Derivation, values: Mapping[str, Any]) -> WorkedNumbers:
@@ -73,20 +128,14 @@ def worked_numbers(derivation: Derivation, values: Mapping[str, Any]) -> WorkedN
     program = derivation.__dict__.get("_worked_program")
     if program is None:
         program = derivation.__dict__["_worked_program"] = WorkedProgram(derivation)
-    forward, gradient, partials, local, samples = program(arrays, batch_size or 1)
+    variables = program.run(arrays, batch_size or 1)
+    names = [q.name for q in derivation.network.quantities(elements=False)]
+    forward = {n: variables[var("v", n)] for n in names}
+    gradient = {n: variables[var("g", n)] for n in names}
+    partials = {s.index: variables[partial_name(s)] for s in program.partial_steps}
+    local = _OnRequest(program.local_steps, lambda index: program.local_factor(index, variables))
+    samples = _OnRequest(program.into_parameters, lambda name: program.per_sample(name, variables))
     return WorkedNumbers(evaluation(derivation, forward, gradient, batch_size), partials, local, samples)
-
-
-def _local_name(step) -> str:
-    return f"l{step.index}"
-
-
-def _sample_name(parameter: str) -> str:
-    return f"s_{parameter}"
-
-
-def _by_index(steps: list, variable) -> ast.Dict:
-    return ast.Dict([ast.Constant(s.index) for s in steps], [codegen.name(variable(s)) for s in steps])
 
 
 __all__ = ["WorkedNumbers", "WorkedProgram", "worked_numbers"]

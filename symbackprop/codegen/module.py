@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import builtins
 import inspect
+from collections.abc import Container
 from typing import Any
 
 import numpy as np
@@ -15,8 +16,9 @@ from ..ops import NUMPY_KERNELS
 from .lines import child_nodes, names_read
 
 
-def resolve(source: str | ast.Module, namespace: dict[str, Any]) -> dict[str, Any]:
-    """The objects every free name of ``source`` (its text, or its tree) stands for: ours, then NumPy's.
+def resolve(source: str | ast.Module, namespace: dict[str, Any], bound: Container[str] = ()) -> dict[str, Any]:
+    """The objects every free name of ``source`` (its text, or its tree) stands for: ours, then NumPy's
+    (``bound`` names the variables the code will be run with, which need nothing).
 
     A name that neither provides is refused now, when the program is built,
     rather than as a NameError when it runs.  A tree's nodes without a source
@@ -24,10 +26,12 @@ def resolve(source: str | ast.Module, namespace: dict[str, Any]) -> dict[str, An
     """
     tree = ast.parse(source) if isinstance(source, str) else source
     defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
-    bound, read = _names_placing(tree)
+    bound_here, read = _names_placing(tree)
     available = {"np": np, **KERNELS, **NUMPY_KERNELS, **namespace}
     resolved: dict[str, Any] = {}
-    for identifier in sorted(read - defined - bound):
+    for identifier in sorted(read - defined - bound_here):
+        if identifier in bound:
+            continue
         if identifier in available:
             resolved[identifier] = available[identifier]
         elif hasattr(np, identifier):
