@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -37,6 +37,14 @@ class WorkedNumbers:
     locals: Mapping[int, Any]
     #: Per parameter, ∂Lᵢ/∂θ of each sample i (a batch's gradient is their mean).
     samples: Mapping[str, Any]
+    #: The derivation whose program gave them, and the values they are at.
+    derivation: Any = field(default=None, compare=False, repr=False)
+    values: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def are_at(self, derivation: Any, values: Mapping[str, Any]) -> bool:
+        """Whether these are the numbers of ``derivation`` at these very values (the same objects)."""
+        return (derivation is self.derivation and values.keys() == self.values.keys()
+                and all(values[name] is self.values[name] for name in values))
 
 
 class WorkedProgram(Program):
@@ -135,7 +143,8 @@ def worked_numbers(derivation: Derivation, values: Mapping[str, Any]) -> WorkedN
     partials = {s.index: variables[partial_name(s)] for s in program.partial_steps}
     local = _OnRequest(program.local_steps, lambda index: program.local_factor(index, variables))
     samples = _OnRequest(program.into_parameters, lambda name: program.per_sample(name, variables))
-    return WorkedNumbers(evaluation(derivation, forward, gradient, batch_size), partials, local, samples)
+    return WorkedNumbers(evaluation(derivation, forward, gradient, batch_size), partials, local, samples, derivation,
+                         dict(values))
 
 
 __all__ = ["WorkedNumbers", "WorkedProgram", "worked_numbers"]

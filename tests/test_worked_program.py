@@ -11,7 +11,7 @@ from symbackprop.derivation import EDGE
 from symbackprop.explicit import to_explicit
 from symbackprop.network import INPUT, PARAM
 from symbackprop.printing import numbers as printing_numbers
-from symbackprop.worked import worked_numbers
+from symbackprop.worked import WorkedProgram, worked_numbers
 
 
 def random_values(network, seed=0, batch=None):
@@ -128,8 +128,9 @@ def test_float_documents_never_take_the_exact_path(monkeypatch):
 
 def test_the_whole_page_works_its_numbers_out_once(monkeypatch):
     runs = []
-    monkeypatch.setattr(printing_numbers, "worked_numbers",
-                        lambda *args: runs.append(1) or worked_numbers(*args))
+    run = WorkedProgram.run
+    monkeypatch.setattr(WorkedProgram, "run", lambda self, *args: runs.append(1) or run(self, *args))
     derivation = sbp.backprop(sbp.reference_network())
     text = derivation.to_markdown(sbp.reference_values(), page="full")
-    assert "-1.22" in text and len(runs) == 1  # the worked example and the PyTorch .grad table share them
+    # the gradient flow, the worked example and the PyTorch .grad table share one run of one program
+    assert "-1.22" in text and len(runs) == 1

@@ -85,6 +85,8 @@ class ForwardGraph:
         self.nodes = [q for q in network.graph_order() if q.kind == NODE]
         self.node_names = {q.name for q in self.nodes}
         self.reads = {s.index: forward_reads(s, network) for s in derivation.steps}
+        self.read = {n for names in self.reads.values() for n in names}  # by any step
+        self._schedules: dict[int | None, tuple[list[str], list[ScheduleEvent]]] = {}
         inputs = {q.name for q in network.quantities(INPUT, elements=True)}
         self.per_sample: dict[str, bool] = {}
         for q in network.graph_order():
@@ -113,6 +115,30 @@ class ForwardGraph:
             graph = derivation.__dict__["_forward_graph"] = ForwardGraph(derivation)
         return graph
 
+    def scheduled(self, every: int | None) -> tuple[list[str], list[ScheduleEvent]]:
+        """The checkpoints of ``every`` and their schedule, made once for every batch size a report asks about."""
+        if every not in self._schedules:
+            checkpoints = self.checkpoints(every)
+            self._schedules[every] = checkpoints, schedule(self, checkpoints)
+        return self._schedules[every]
+
+    @cached_property
+    def step_reads(self) -> tuple[StepReads, ...]:
+        """What each edge step reads, grouped by kind."""
+        network = self.network
+        found = []
+        for step in self.derivation.steps:
+            if step.kind != "edge":
+                continue
+            grouped = list(dict.fromkeys(self.group(n) for n in self.reads[step.index]))
+            found.append(StepReads(
+                step.index, step.target, step.source,
+                tuple(n for n in grouped if network[n].kind == NODE),
+                tuple(n for n in grouped if network[n].kind == INPUT),
+                tuple(n for n in grouped if network[n].kind == PARAM),
+            ))
+        return tuple(found)
+
     def numbers(self, name: str, batch: int) -> int:
         q = self.network[name]
         per_sample = q.kind == INPUT or self.per_sample.get(name, False)
@@ -128,8 +154,7 @@ class ForwardGraph:
     def checkpoints(self, every: int | None) -> list[str]:
         """Node values the forward pass keeps: all the backward pass reads, or every k-th layer's output."""
         if every is None:
-            read = {n for names in self.reads.values() for n in names}
-            return [q.name for q in self.nodes if q.name in read]
+            return [q.name for q in self.nodes if q.name in self.read]
         kept = {e for k, output in self.outputs.items() if k % every == 0 for e in self.elements(output)}
         return [q.name for q in self.nodes if q.name in kept]
 
@@ -218,8 +243,7 @@ def checkpoint_plan(derivation: Derivation, every: int | None, batch: int = 1) -
 
 
 def plan_for(graph: ForwardGraph, every: int | None, batch: int) -> CheckpointPlan:
-    checkpoints = graph.checkpoints(every)
-    events = schedule(graph, checkpoints)
+    checkpoints, events = graph.scheduled(every)
     live = set(checkpoints)
     held = sum(graph.numbers(n, batch) for n in live)
     peak = held
@@ -291,23 +315,12 @@ def memory(derivation: Derivation, *, batch: int = 1, checkpoint_every: int | No
             raise OptionError(f"{option} must be a positive integer, got {value!r}")
     graph = ForwardGraph.of(derivation)
     network = graph.network
-    step_reads = []
-    for step in derivation.steps:
-        if step.kind != "edge":
-            continue
-        grouped = list(dict.fromkeys(graph.group(n) for n in graph.reads[step.index]))
-        step_reads.append(StepReads(
-            step.index, step.target, step.source,
-            tuple(n for n in grouped if network[n].kind == NODE),
-            tuple(n for n in grouped if network[n].kind == INPUT),
-            tuple(n for n in grouped if network[n].kind == PARAM),
-        ))
-    read = {n for names in graph.reads.values() for n in names}
+    read = graph.read
     layer_count = len(graph.outputs)
     every = checkpoint_every if checkpoint_every is not None else max(1, round(math.sqrt(max(layer_count, 1))))
     plain = plan_for(graph, None, batch)
     return MemoryReport(
-        batch, tuple(step_reads), plain.stored, plain.stored_numbers,
+        batch, graph.step_reads, plain.stored, plain.stored_numbers,
         sum(graph.numbers(n, batch) for n in read if network[n].kind == INPUT) if read else 0,
         sum(network[n].size for n in read if network[n].kind == PARAM),
         layer_count, plain, plan_for(graph, every, batch), derivation,

@@ -128,6 +128,7 @@ class UpstreamProducts(TreeVisitor):
         self.memo: dict = {}
         self.node_sizes: dict = {}
         self.too_large: set[str] = set()
+        self.upstream: dict[str, set[str]] = {}  # by step target: read twice, walked once
 
     def of(self, name: str) -> Any:
         # every upstream product first, from an explicit stack: a chain of them is as long as the network
@@ -150,8 +151,10 @@ class UpstreamProducts(TreeVisitor):
         quantity = self.derivation.network[name]
         if quantity.elements is not None:
             return {e for row in quantity.elements for e in row}
-        step = self.derivation.step_for(name)
-        return set() if step is None else _upstream(step.result)
+        if name not in self.upstream:
+            step = self.derivation.step_for(name)
+            self.upstream[name] = set() if step is None else _upstream(step.result)
+        return self.upstream[name]
 
     def _compute(self, name: str) -> None:
         quantity = self.derivation.network[name]
@@ -165,7 +168,7 @@ class UpstreamProducts(TreeVisitor):
             step = self.derivation.step_for(name)
             if step is None:
                 value = sp.S.Zero
-            elif self._estimate(step.result) > self.limit:  # refuse before building anything large
+            elif self._estimate(step.result, self._needs(name)) > self.limit:  # refused before building anything
                 value = None
             else:
                 value = self._substitute(step.result)
@@ -181,15 +184,13 @@ class UpstreamProducts(TreeVisitor):
             self.sizes[name] = tree_size(value, self.memo, self.node_sizes)
         return self.sizes[name]
 
-    def _estimate(self, result: Any) -> int:
-        """The size of ``result`` with its upstream gradients substituted, from their known sizes."""
-        total = tree_size(result, self.memo, self.node_sizes)
-        for name in _upstream(result):
-            value = self.of(name)
-            if value is None:
-                return self.limit + 1
-            total += self.size_of(name, value)
-        return total
+    def _estimate(self, result: Any, upstream: set[str]) -> int:
+        """The size of ``result`` with its ``upstream`` gradients substituted, from their known sizes (past the
+        limit at once where one of them is: on a long chain, all but the few nearest the loss)."""
+        values = [(name, self.of(name)) for name in upstream]
+        if any(value is None for _, value in values):
+            return self.limit + 1
+        return tree_size(result, self.memo, self.node_sizes) + sum(self.size_of(n, v) for n, v in values)
 
     def _substitute(self, value: Any) -> Any:
         if isinstance(value, T.Tensor):

@@ -20,6 +20,7 @@ from .memory import MemoryReport, memory
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
+    from ..worked import WorkedNumbers
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class Reports:
     memory: MemoryReport | None = None
     batch_memory: MemoryReport | None = None
     batch: Derivation | None = None
+    #: The worked example's numbers at the document's values, which the flow was computed from (None: no flow).
+    worked: WorkedNumbers | None = None
 
 
 def analyse(derivation: Derivation, values: Mapping[str, Any] | None = None, *,
@@ -46,13 +49,16 @@ def analyse(derivation: Derivation, values: Mapping[str, Any] | None = None, *,
     unknown = sorted(wanted - set(ANALYSES))
     if unknown:
         raise ValueError(f"unknown analysis {', '.join(map(repr, unknown))}; use any of {', '.join(ANALYSES)}")
+    worked = flow = None
+    if "flow" in wanted and values is not None:
+        worked, flow = _announced("flow", _document_flow, derivation, dict(values))
     return Reports(
         cost=_announced("efficiency", cost, derivation) if "efficiency" in wanted else None,
-        flow=_announced("flow", _document_flow, derivation, dict(values)) if "flow" in wanted and values is not None
-        else None,
+        flow=flow,
         memory=_announced("memory", memory, derivation, batch=1) if "memory" in wanted else None,
         batch_memory=memory(derivation, batch=batch_size) if "memory" in wanted and batch_size > 1 else None,
         batch=_announced("batch", _batch_derivation, derivation) if page == "full" else None,
+        worked=worked,
     )
 
 
@@ -62,11 +68,12 @@ def _announced(part: str, analysis: Callable[..., Any], *arguments: Any, **optio
     return analysis(*arguments, **options)
 
 
-def _document_flow(derivation: Derivation, values: dict[str, Any]) -> GradientFlow:
-    """The flow at the evaluation of the program the worked example runs too, so a document builds one program."""
+def _document_flow(derivation: Derivation, values: dict[str, Any]) -> tuple[WorkedNumbers, GradientFlow]:
+    """The worked example's numbers and the flow at their evaluation: a document builds and runs one program."""
     from ..worked import worked_numbers
 
-    return gradient_flow(derivation, values, evaluation=worked_numbers(derivation, values).evaluation)
+    worked = worked_numbers(derivation, values)
+    return worked, gradient_flow(derivation, values, evaluation=worked.evaluation)
 
 
 def _batch_derivation(derivation: Derivation) -> Derivation:

@@ -8,9 +8,9 @@ halves and a ⋮ between them, and says how many it left out. ``abridge=None`` w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ..choices import ABRIDGE
 
@@ -36,8 +36,24 @@ def abridged(items: Sequence[Item], limit: int | None) -> list[Item | Omitted]:
     return [*items[:head], Omitted(len(items) - limit), *items[len(items) - tail:]]
 
 
+class WrittenOnRead(Sequence):
+    """``write`` of each item, called when the item is read: a sum of thousands of terms is printed with its
+    first and last few, and the others are never written."""
+
+    def __init__(self, items: Sequence[Any], write: Callable[[Any], str]) -> None:
+        self._items, self._write = items, write
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self._write(item) for item in self._items[index]]
+        return self._write(self._items[index])
+
+
 def omitted_count(items: Sequence[object]) -> int:
     return sum(item.count for item in items if isinstance(item, Omitted))
 
 
-__all__ = ["ABRIDGE", "GAP_ROW", "Omitted", "abridged", "omitted_count"]
+__all__ = ["ABRIDGE", "GAP_ROW", "Omitted", "WrittenOnRead", "abridged", "omitted_count"]

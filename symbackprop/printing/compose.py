@@ -32,7 +32,7 @@ from ..derivation import SUM, Derivation, Step
 from ..network import LOSS, PARAM, Quantity
 from ..stages import announce
 from . import structure as S
-from .abridge import GAP_ROW, Omitted, abridged, omitted_count
+from .abridge import GAP_ROW, Omitted, WrittenOnRead, abridged, omitted_count
 from .blocks import Block, Display, Heading, Marker, Paragraph, Separator
 from .code import code_section
 from .example import Example
@@ -78,14 +78,16 @@ class Writer:
         self.scalar_shapes = any(q.shape is not None and q.elements is None for q in self.network.quantities())
         self.defined_at = {q.name: i for i, q in enumerate(self.network.quantities(elements=True))}
         self._worked: tuple[Mapping[str, Any], WorkedValues] | None = None
-        self.naming = GeneratedNames(self.derivation, self.notation)
+        self.step_layers = step_groups(self.derivation)
+        self.naming = GeneratedNames(self.derivation, self.notation, self.shown_steps())
 
     def worked(self, values: Mapping[str, Any]) -> WorkedValues:
         """The numbers of ``values``, worked out once however many sections of the document show them."""
         if self._worked is None or self._worked[0] is not values:
             self._worked = values, WorkedValues(self.derivation, values, digits=self.options.digits,
                                                 decimals=self.options.decimals,
-                                                learning_rate=self.options.learning_rate)
+                                                learning_rate=self.options.learning_rate,
+                                                numbers=self.reports.worked)
         return self._worked[1]
 
     # -- small pieces of math ----------------------------------------------------------------
@@ -108,6 +110,14 @@ class Writer:
 
     def name(self, name: str) -> str:
         return self.notation.name(name)
+
+    def shown_steps(self) -> list[Step] | None:
+        """The steps of the layers an abridged backward pass writes (None: it writes them all)."""
+        shown = self.abridged(self.step_layers)
+        if len(shown) == len(self.step_layers):
+            return None
+        written = {id(step) for layer in shown if not isinstance(layer, Omitted) for step in layer.steps}
+        return [step for step in self.derivation.steps if id(step) in written]
 
     def abridged(self, items: list[Any]) -> list[Any]:
         """``items``, or their first and last halves around an :class:`Omitted` when a pass is too long."""
@@ -224,7 +234,7 @@ class Writer:
         blocks: list[Block] = [Heading(3, self.say("backward.heading")), step_marker(seed), Paragraph(intro)]
         if self.derivation.batch:
             blocks.append(Paragraph(self.say("backward.batch")))
-        shown = self.abridged(step_groups(self.derivation))
+        shown = self.abridged(self.step_layers)
         for layer in shown:
             if isinstance(layer, Omitted):
                 blocks += self.gap_note([layer], "layers")
@@ -288,7 +298,7 @@ class Writer:
         target = step.target
         result = f"{self.named(step.result)}{self.shape(step.shape)}"
         if step.kind == SUM:
-            parts = [self.contribution(part) for part in self.parts(step)]
+            parts = WrittenOnRead(self.parts(step), self.contribution)
             return [*broken_sum(self.adjoint(target), parts), f"&= {result}"]
         if not step.complete:
             return [f"{self.contribution(step)} &= {result}"]

@@ -14,7 +14,6 @@ import numpy as np
 import sympy as sp
 
 from .. import tensor as T
-from ..analysis.layers import step_groups
 from ..derivation import SUM, Step
 from ..network import INPUT, LOSS, PARAM
 from . import structure as S
@@ -165,7 +164,7 @@ class Example:
 
     def backward_blocks(self) -> list[Block]:
         blocks: list[Block] = []
-        for layer in self.w.abridged(step_groups(self.w.derivation)):
+        for layer in self.w.abridged(self.w.step_layers):
             if isinstance(layer, Omitted):
                 blocks += self.w.gap_note([layer], "layers")
                 continue

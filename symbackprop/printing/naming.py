@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from .. import tensor as T
-from ..derivation import SUM, Derivation
+from ..derivation import SEED, SUM, Derivation, Step
 from .precedence import Precedence, Printed
 from .tensors import TensorPrinter
 from .widths import printed_width
@@ -35,12 +35,14 @@ _LEAVES = (T.Ref, T.Adjoint, T.Scalar, T.Ones)
 class GeneratedNames:
     """Which sub-expressions get a name, their definitions, and which of them have been said so far."""
 
-    def __init__(self, derivation: Derivation, notation: Notation) -> None:
+    def __init__(self, derivation: Derivation, notation: Notation, written: list[Step] | None = None) -> None:
+        """``written``: the steps the document writes, where it leaves some out (None: every step)."""
         self.names: dict[T.Tensor, str] = {}
         self.said: set[str] = set()
         # a fan-out's sum repeats its edges' results, each shown in its own step: it is not one more use
         steps = [[form for form in (step.result, step.local) if isinstance(form, T.Tensor)]
-                 for step in derivation.steps[1:] if step.kind != SUM]
+                 for step in (derivation.steps[1:] if written is None else written)
+                 if step.kind not in (SUM, SEED)]
         letter = _free_letter(derivation)
         plain = TensorPrinter(notation)
         for node in _repeated(steps):

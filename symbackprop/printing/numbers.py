@@ -23,7 +23,7 @@ from .. import tensor as T
 from ..derivation import Derivation, Step
 from ..errors import ValuesError
 from ..explicit import to_explicit
-from ..worked import worked_numbers
+from ..worked import WorkedNumbers, worked_numbers
 from .scalars import Shown
 from .widths import ROW_WIDTH, printed_width
 
@@ -194,7 +194,8 @@ class WorkedValues:
     """Every forward value and gradient of a derivation at the given values."""
 
     def __init__(self, derivation: Derivation, values: Mapping[str, Any], *, digits: int,
-                 learning_rate: Any, decimals: int | None = None) -> None:
+                 learning_rate: Any, decimals: int | None = None, numbers: WorkedNumbers | None = None) -> None:
+        """``numbers`` are the program's numbers at ``values`` where the reports have them already."""
         self.derivation = derivation
         self.network = derivation.network
         exact = is_exact(values)
@@ -208,7 +209,8 @@ class WorkedValues:
             except ValuesError:
                 exact = False  # exact evaluation takes one sample; a batch is evaluated in floats
         if evaluation is None:
-            numbers = worked_numbers(derivation, values)
+            if numbers is None or not numbers.are_at(derivation, values):
+                numbers = worked_numbers(derivation, values)
             evaluation, self.partials, self.locals = numbers.evaluation, numbers.partials, numbers.locals
             self.per_sample = numbers.samples
         self.evaluation = evaluation

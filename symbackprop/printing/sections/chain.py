@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ...analysis.paths import Path, chain_paths
 from .. import structure as S
-from ..abridge import GAP_ROW, Omitted
+from ..abridge import GAP_ROW, Omitted, WrittenOnRead
 from ..blocks import Block, Bullets, Display, Heading, Paragraph
 from ..names import partial
 from ..numbers import elided_indices
@@ -51,8 +52,8 @@ def chain_section(w: Writer) -> list[Block]:
         if total > PATH_LIMIT:
             sources = {s.source for s in w.derivation.steps_into(name) if s.source}
             # in the order the sources were defined, as the backward pass prints the same sum
-            terms = [w.loss_term(name) if s == w.derivation.loss else f"{w.adjoint(s)} \\cdot {w.local(s, name)}"
-                     for s in sorted(sources, key=order.get)]
+            terms = WrittenOnRead(sorted(sources, key=order.get), lambda s, name=name: w.loss_term(name)
+                                  if s == w.derivation.loss else f"{w.adjoint(s)} \\cdot {w.local(s, name)}")
             rows += broken_sum(w.adjoint(name), terms)
             crowded.append(f"${w.adjoint(name)}$: {w.say('chain.paths', n=total)}")
             continue
@@ -99,10 +100,10 @@ def broken_product(factors: list[str]) -> list[str]:
     return [r" \cdot ".join(chunk) for chunk in chunks]
 
 
-def broken_sum(lhs: str, terms: list[str], continued: list[list[str]] | None = None) -> list[str]:
+def broken_sum(lhs: str, terms: Sequence[str], continued: Sequence[list[str]] | None = None) -> list[str]:
     """``lhs &= t1 + t2 + …`` on rows of TERMS_PER_ROW terms; a term may carry continuation rows.
     A long sum shows its first four and last two terms around ⋯, as a long matrix does."""
-    continued = continued or [[] for _ in terms]
+    continued = continued or [[] for _ in range(len(terms))]
     shown = elided_indices(len(terms))
     terms = [r"\cdots" if i is None else terms[i] for i in shown]
     continued = [[] if i is None else continued[i] for i in shown]
