@@ -167,7 +167,11 @@ class _DotWriter(TreeVisitor):
         return self.visit(node)
 
     def visit_Ref(self, node: T.Ref) -> str:
-        return _node_id(node.name)
+        return self._quantity(node.name)
+
+    def _quantity(self, name: str) -> str:
+        """The id of the box a quantity's use starts from."""
+        return _node_id(name)
 
     def visit_Scalar(self, node: T.Scalar) -> str:
         return self._scalar(node.expr)
@@ -222,7 +226,7 @@ class _DotWriter(TreeVisitor):
 
     def _scalar(self, expr: sp.Expr) -> str:
         if isinstance(expr, sp.Symbol):
-            return _node_id(self.network.name_of(expr))
+            return self._quantity(self.network.name_of(expr))
         if expr.is_number:
             return self._op(_number_text(expr), _CONSTANT_STYLE)
         if isinstance(expr, sp.Add):

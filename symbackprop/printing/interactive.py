@@ -23,6 +23,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from ..derivation import EDGE, SEED, SUM, Step
+from ..graph import _node_id
 from ..network import INPUT, LOSS
 from . import structure as S
 from .blocks import Block, Display, Heading, Marker, Paragraph
@@ -32,7 +33,7 @@ from .mathml import with_mathml
 from .numbers import WorkedValues
 from .options import Options
 from .prose import rule_sentences
-from .svg_graph import Graph, graph_of, to_svg
+from .svg_graph import GAP_ID, Graph, graph_of, to_svg
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
@@ -65,6 +66,9 @@ WORDS: dict[str, dict[str, str]] = {
         "kind.node": "node",
         "kind.loss": "loss",
         "hint": "Click a box in the graph.",
+        "gap": "left out",
+        "omitted": "The graph leaves this step's quantities out (⋯): it draws the first and last {n} quantities "
+                   "of the network. Write the page with abridge=None (--abridge all) to draw and explain them all.",
         "nokatex": "KaTeX could not be loaded (the page links it from the web, and there is no network), so the "
                    "formulas are shown as TeX. A page written with KaTeX inlined (--katex PATH) or with its "
                    "formulas as MathML (--katex auto or mathml) reads the same offline.",
@@ -93,6 +97,9 @@ WORDS: dict[str, dict[str, str]] = {
         "kind.node": "노드",
         "kind.loss": "손실 함수",
         "hint": "그래프의 상자를 눌러 보세요.",
+        "gap": "생략",
+        "omitted": "그래프는 네트워크의 처음과 마지막 {n}개 값만 그리고 나머지는 ⋯로 줄였기 때문에 이 단계의 값은 "
+                   "그래프에 없습니다. 모두 그리고 설명하려면 abridge=None(--abridge all)으로 페이지를 만드세요.",
         "nokatex": "KaTeX를 불러오지 못해(페이지가 웹에서 KaTeX를 불러오는데 네트워크가 없음) 수식을 TeX 그대로 "
                    "보여줍니다. KaTeX를 포함해 만든 페이지(--katex PATH)나 수식을 MathML로 쓴 페이지"
                    "(--katex auto 또는 mathml)는 오프라인에서도 똑같이 보입니다.",
@@ -128,12 +135,15 @@ def interactive_section(derivation: Derivation, values: Mapping[str, Any] | None
                         mathml: bool = False) -> str:
     """The section: heading, buttons, the SVG graph, the panel, its data, style sheet and script."""
     lang = options.lang
-    graph = graph_of(derivation.network)
+    graph = graph_of(derivation.network, options.abridge)
+    if GAP_ID in graph.nodes:
+        graph.nodes[GAP_ID].detail = word(lang, "gap")
     data = interactive_data(derivation, values, options, graph)
     if mathml:  # the script shows each panel as it is: no KaTeX to call
         data["mathml"] = True
         for entry in (*data["nodes"].values(), *data["steps"]):
-            entry["html"] = with_mathml(entry["html"])
+            if entry["html"] is not None:  # None: a step the abridged graph leaves out
+                entry["html"] = with_mathml(entry["html"])
         for panels in data.get("practice", {}).get("hidden", {}).values():
             panels.update({key: with_mathml(html) for key, html in panels.items()})
     payload = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")  # no "</script>" inside the element
@@ -152,7 +162,7 @@ def interactive_section(derivation: Derivation, values: Mapping[str, Any] | None
 def interactive_data(derivation: Derivation, values: Mapping[str, Any] | None, options: Options,
                      graph: Graph | None = None) -> dict[str, Any]:
     """What the page's script reads: per quantity its panel and steps, per step its arrows and panel."""
-    return _Panels(derivation, values, options, graph or graph_of(derivation.network)).data()
+    return _Panels(derivation, values, options, graph or graph_of(derivation.network, options.abridge)).data()
 
 
 class _Panels:
@@ -183,12 +193,13 @@ class _Panels:
             "loss": self.derivation.loss,
             "values": self.worked is not None,
             "words": {"ready": self.say("ready", n=len(steps)), "progress": self.say("progress"),
-                      "done": self.say("done"), "nokatex": self.say("nokatex")},
+                      "done": self.say("done"), "nokatex": self.say("nokatex"), "omitted": self.omitted_html()},
             "nodes": {n.quantity: {"id": f"sbp-{n.id}", "html": self.node_html(n.quantity),
                                    "steps": [s.index for s in self.derivation.steps_into(n.quantity)]}
                       for n in quantities},
             "steps": [{"index": s.index, "kind": s.kind, "target": s.target, "source": s.source,
-                       "edges": [f"sbp-{e}" for e in self.arrows(s)], "html": self.step_html(s)} for s in steps],
+                       "edges": [f"sbp-{e}" for e in self.arrows(s)],
+                       "html": self.step_html(s) if self.drawn(s) else None} for s in steps],
             **(self.practice_data(quantities) if self.practice else {}),
         }
 
@@ -204,6 +215,16 @@ class _Panels:
             "nodes": {n.quantity: self.node_html(n.quantity, numbers=False) for n in quantities},
         }
         return {"practice": practice}
+
+    def drawn(self, step: Step) -> bool:
+        """Whether the graph draws what ``step`` goes between (an abridged graph draws the ends of the network)."""
+        return all(_node_id(name) in self.graph.nodes for name in (step.target, step.source) if name)
+
+    def omitted_html(self) -> str:
+        """The panel of every step the graph leaves out, its number k filled in by the page's script."""
+        heading = Heading(4, self.say("step.heading", n=len(self.derivation.steps)))
+        note = Paragraph(self.say("omitted", n=((self.w.options.abridge or 0) + 1) // 2))
+        return f'<div class="sbp-step-rows">{render([heading, note])}</div>'
 
     def arrows(self, step: Step) -> list[str]:
         """The arrows a step's gradient comes back along: from its source to its target, or for a fan-out's

@@ -17,9 +17,12 @@ from dataclasses import dataclass, field
 
 from ..graph import _CONSTANT_STYLE, _OP_STYLE, _DotWriter, _node_id
 from ..network import Network
+from .abridge import Omitted, abridged, omitted_count
 
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"
-OPERATION, CONSTANT = "op", "constant"
+OPERATION, CONSTANT, GAP = "op", "constant", "gap"
+#: The box that stands for the quantities an abridged graph leaves out.
+GAP_ID = "gap"
 
 _CHAR = 7.2  # px per character of a 12 px sans-serif label, estimated
 _BOX_HEIGHT, _OP_RADIUS, _COLUMN_GAP, _ROW_GAP, _MARGIN = 40.0, 15.0, 34.0, 18.0, 12.0
@@ -36,7 +39,7 @@ class GraphNode:
 
     @property
     def is_quantity(self) -> bool:
-        return self.kind not in (OPERATION, CONSTANT)
+        return self.kind not in (OPERATION, CONSTANT, GAP)
 
     @property
     def width(self) -> float:
@@ -86,12 +89,19 @@ class Graph:
 
 
 class _Recorder(_DotWriter):
-    """graph.py's visitor, keeping the operations and arrows it writes as structure."""
+    """graph.py's visitor, keeping the operations and arrows it writes as structure; past ``limit`` defined
+    quantities, only the first and last halves of them and the leaves they use, the others one ⋯ box."""
 
-    def __init__(self, network: Network) -> None:
+    def __init__(self, network: Network, limit: int | None) -> None:
         super().__init__(network, {}, None)
         self.graph = Graph()
         self.owner = ""
+        self.limit = limit
+        self.kept: set[str] | None = None  # None: every quantity is drawn
+        self._from_gap: set[tuple[str, str]] = set()
+
+    def _quantity(self, name: str) -> str:
+        return _node_id(name) if self.kept is None or name in self.kept else GAP_ID
 
     def _op(self, label: str, style: str = _OP_STYLE) -> str:
         identifier = super()._op(label, style)
@@ -100,10 +110,24 @@ class _Recorder(_DotWriter):
         return identifier
 
     def _connect(self, source: str, target: str, label: str | None = None) -> None:
+        if source == GAP_ID:  # the quantities left out reach an operation by one arrow
+            if (target, self.owner) in self._from_gap:
+                return
+            self._from_gap.add((target, self.owner))
+            label = None
         self.graph.edges.append(GraphEdge(f"e{len(self.graph.edges) + 1}", source, target, self.owner, label))
 
     def record(self) -> Graph:
         shown = [q for q in self.network.quantities(elements=True) if q.elements is None]
+        window = abridged([q for q in shown if q.definition is not None], self.limit)
+        gaps = [item for item in window if isinstance(item, Omitted)]
+        if gaps:
+            drawn = [q for q in window if not isinstance(q, Omitted)]
+            used = {d for q in drawn for d in q.dependencies}
+            self.kept = {q.name for q in drawn} | {q.name for q in shown if q.definition is None and q.name in used}
+            shown = [q for q in shown if q.name in self.kept]
+            label = f"⋯ {omitted_count(gaps):,}"
+            self.graph.nodes[GAP_ID] = GraphNode(GAP_ID, GAP, label, "", "")
         for q in shown:
             detail = "" if q.shape is None else f"{q.shape[0]}×{q.shape[1]}"
             self.graph.nodes[_node_id(q.name)] = GraphNode(_node_id(q.name), q.kind, q.name, q.name, detail, q.group)
@@ -114,9 +138,10 @@ class _Recorder(_DotWriter):
         return self.graph
 
 
-def graph_of(network: Network) -> Graph:
-    """The network's computational graph: the nodes and arrows of :func:`symbackprop.graph.to_dot`."""
-    return _Recorder(network).record()
+def graph_of(network: Network, limit: int | None = None) -> Graph:
+    """The network's computational graph: the nodes and arrows of :func:`symbackprop.graph.to_dot`; past
+    ``limit`` defined quantities, the first and last of them with a ⋯ box for the others."""
+    return _Recorder(network, limit).record()
 
 
 # -- layout ----------------------------------------------------------------------------------
@@ -303,7 +328,8 @@ def _node(parent: ET.Element, node: GraphNode, where: Layout) -> None:
     if node.is_quantity:
         attributes |= {"tabindex": "0", "role": "button"}
     group = ET.SubElement(parent, "g", attributes)
-    ET.SubElement(group, "title").text = node.label if node.is_quantity else f"{node.label} → {node.quantity}"
+    ET.SubElement(group, "title").text = node.label if node.is_quantity or not node.quantity \
+        else f"{node.label} → {node.quantity}"
     if node.kind == CONSTANT:
         pass
     elif node.is_quantity or w > 2 * _OP_RADIUS:

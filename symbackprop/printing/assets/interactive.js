@@ -43,7 +43,10 @@
 
   function asked(i) { return practice !== null && practice.boxes[String(i)] !== undefined && !answered[i]; }
 
-  function stepPanel(i) { return asked(i) ? practice.hidden.steps[String(i)] : data.steps[i].html; }
+  // a step the abridged graph does not draw has no panel of its own: one note, numbered, stands for it
+  function ownPanel(i) { return data.steps[i].html !== null ? data.steps[i].html : fill(data.words.omitted, i + 1); }
+
+  function stepPanel(i) { return asked(i) ? practice.hidden.steps[String(i)] : ownPanel(i); }
 
   function select(quantity) {
     const node = data.nodes[quantity];
@@ -77,7 +80,7 @@
     if (asked(current.index)) {
       ask(current.index);
     } else {
-      show(current.html);
+      show(ownPanel(current.index));
     }
   }
 
@@ -101,7 +104,7 @@
 
     function open(line, kind) {
       answered[i] = true;
-      show(data.steps[i].html);
+      show(ownPanel(i));
       const note = document.createElement("p");
       note.className = "sbp-verdict sbp-verdict-" + kind;
       note.textContent = line;
