@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 import symbackprop as sbp
+from symbackprop.ops.softmax_targets import class_indices
 from symbackprop.printing.documents import typeset
+from symbackprop.tensor.gather import index_inputs
 from tests.practice_networks import NETWORKS
 from tests.tooling import katex_errors, markdown_math, require_katex, require_pdflatex
 
@@ -94,3 +96,40 @@ def test_the_markdown_math_renders_in_katex():
     ex = sbp.exercise(NETWORKS["fan_out"]()[0], seed=2)
     for key in (False, True):
         assert katex_errors(markdown_math(ex.to_markdown(key=key))) == []
+
+
+BEYOND_MATRICES = {
+    "convolution and pooling (rank 4)": lambda: sbp.models.cnn(),
+    "lstm": lambda: sbp.models.lstm(2, 2, T=2),
+    "the lecture's embedding, batchnorm and cross-entropy": lambda: sbp.models.embedding_mlp(5, 2, 2, 3, 4),
+    "batchnorm": lambda: sbp.models.batch_norm(2, 3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BEYOND_MATRICES))
+def test_worksheets_of_tensors_indices_and_batchnorms_draw_numbers_and_grade(name):
+    d = sbp.backprop(BEYOND_MATRICES[name]())
+    ex = sbp.exercise(d, seed=1)
+    assert ex.values == sbp.exercise(d, seed=1).values  # the seed decides the numbers
+    bounds = {input_name: bound for input_name, bound, _ in [*index_inputs(d.network), *class_indices(d.network)]}
+    for quantity, value in ex.values.items():
+        entries = np.ravel(value)
+        assert np.shape(value) == (d.network[quantity].shape or ())
+        if quantity in bounds:  # an index: an integer below its bound
+            assert np.array_equal(entries, np.round(entries))
+            assert entries.min() >= 0 and entries.max() < bounds[quantity]
+        else:
+            assert np.allclose(entries * 10, np.round(entries * 10)) and np.all(np.abs(entries) <= 1), quantity
+    ev = d.evaluate(ex.values)
+    for quantity, value in ex.key.items():
+        assert np.array_equal(value, ev.grad[quantity])
+    assert sbp.grade(d, ex.answers, ex.values).passed
+    assert "\\begin{bmatrix}" in ex.to_markdown(key=True)
+
+
+def test_a_parameter_the_network_cannot_move_does_not_stop_the_drawing():
+    d = sbp.backprop(sbp.models.embedding_mlp(5, 2, 2, 3, 4))  # b1 before a batchnorm: its gradient is always 0
+    ex = sbp.exercise(d, seed=0)
+    assert np.all(np.abs(d.evaluate(ex.values).grad["b1"]) < 1e-12)  # zero up to rounding
+    for parameter in ("C", "W1", "W2", "b2", "bngain", "bnbias"):
+        assert np.any(np.abs(d.evaluate(ex.values).grad[parameter]) > 1e-3), parameter

@@ -134,3 +134,14 @@ def test_the_whole_page_works_its_numbers_out_once(monkeypatch):
     text = derivation.to_markdown(sbp.reference_values(), page="full")
     # the gradient flow, the worked example and the PyTorch .grad table share one run of one program
     assert "-1.22" in text and len(runs) == 1
+
+
+def test_a_tensor_network_at_whole_numbers_is_worked_in_floats():
+    # whole numbers would be worked exactly, which is written for matrices: a rank-4 image is worked in floats
+    derivation = sbp.backprop(sbp.models.cnn())
+    rng = np.random.default_rng(0)
+    values = {q.name: rng.integers(-2, 3, size=q.shape) for q in derivation.network.quantities(INPUT, PARAM)}
+    values["y"] = np.array([[1], [2]])
+    text = derivation.to_markdown(values, sections=())
+    evaluation = derivation.evaluate(values)
+    assert f"{float(evaluation.forward['L']):.4g}"[:4] in text.split("## Worked example")[1]

@@ -1,7 +1,8 @@
 """Hand-friendly numbers for a worksheet, drawn from a seed.
 
 Every input and parameter entry is a number with one decimal place between −0.9 and 0.9 (a
-class target is one-hot, a binary label 0 or 1), drawn by Python's own generator, whose sequence
+class target is one-hot, a binary label 0 or 1, an index an integer from 0 to its bound − 1), drawn by
+Python's own generator, whose sequence
 for a seed is the same on every machine.  A draw is kept only when it makes a good exercise: no
 kinked activation (ReLU, leaky ReLU, |·|) exactly at, or nearly at, its kink, every number finite
 and small enough to work by hand, and every parameter with a gradient that is not all zeros.
@@ -18,6 +19,8 @@ from .. import tensor as T
 from ..errors import OptionError, SymbackpropError
 from ..network import INPUT, PARAM
 from ..ops import LOSS_OPS
+from ..ops.softmax_targets import class_indices
+from ..tensor.gather import index_inputs
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
@@ -39,14 +42,23 @@ def drawn_values(derivation: Derivation, seed: int) -> dict[str, Any]:
     generator = random.Random(seed)
     network = derivation.network
     targets = _class_targets(network)
+
+    def draw(source: random.Random) -> dict[str, Any]:
+        return {q.name: _draw(source, q, targets.get(q.name)) for q in network.quantities(INPUT, PARAM)}
+
+    exempt = _always_zero(derivation, lambda: draw(random.Random(f"probe {seed}")))
     for _ in range(ATTEMPTS):
-        values = {q.name: _draw(generator, q, targets.get(q.name)) for q in network.quantities(INPUT, PARAM)}
-        if _good(derivation, values):
+        values = draw(generator)
+        if _good(derivation, values, exempt):
             return values
     raise OptionError(f"no hand-friendly values found for this network from seed {seed}; give values instead")
 
 
 def _draw(generator: random.Random, quantity, target: tuple[str, int] | None) -> Any:
+    if target is not None and target[0] == "index":  # an embedding's rows, a class, an entry of each row
+        return _shaped([float(generator.randrange(target[1])) for _ in range(quantity.size)], quantity.shape)
+    if quantity.shape is not None and len(quantity.shape) > 2:  # a tensor: its entries in row-major order
+        return _shaped([generator.randint(-9, 9) / 10 for _ in range(quantity.size)], quantity.shape)
     rows, columns = quantity.shape if quantity.shape is not None else (1, 1)
     if target is not None:
         kind, axis = target
@@ -65,8 +77,18 @@ def _draw(generator: random.Random, quantity, target: tuple[str, int] | None) ->
     return table[0][0] if quantity.shape is None else table
 
 
+def _shaped(entries: list[float], shape: tuple[int, ...] | None) -> Any:
+    return entries[0] if shape is None else np.reshape(np.array(entries), shape).tolist()
+
+
 def _class_targets(network) -> dict[str, tuple[str, int]]:
-    """Inputs a classification loss compares with: one-hot targets (by axis) and binary labels."""
+    """Inputs a classification loss compares with (one-hot targets by axis, binary labels, class indices),
+    and inputs that index a table or a row, with their bounds."""
+    indices = {name: ("index", bound) for name, bound, _ in [*index_inputs(network), *class_indices(network)]}
+    return {**_loss_targets(network), **indices}
+
+
+def _loss_targets(network) -> dict[str, tuple[str, int]]:
     loss = network[network.loss_name]
     definition = loss.definition
     if not isinstance(definition, T.LossNode):
@@ -82,7 +104,24 @@ def _class_targets(network) -> dict[str, tuple[str, int]]:
     return {}
 
 
-def _good(derivation: Derivation, values: dict[str, Any]) -> bool:
+def _always_zero(derivation: Derivation, draw, probes: int = 3) -> set[str]:
+    """Parameters whose gradient is zero at every one of a few draws: zero by the network's structure (a bias
+    before a batchnorm, which subtracts it again), so that no draw could give them another."""
+    zero: set[str] | None = None
+    for _ in range(ATTEMPTS):
+        try:
+            evaluation = derivation.evaluate(draw())
+        except SymbackpropError:
+            continue
+        found = {q.name for q in derivation.network.params if not np.any(np.abs(evaluation.grad[q.name]) > 1e-9)}
+        zero = found if zero is None else zero & found
+        probes -= 1
+        if probes == 0 or not zero:
+            break
+    return zero or set()
+
+
+def _good(derivation: Derivation, values: dict[str, Any], exempt: set[str] = frozenset()) -> bool:
     try:
         evaluation = derivation.evaluate(values)
     except SymbackpropError:
@@ -91,7 +130,7 @@ def _good(derivation: Derivation, values: dict[str, Any]) -> bool:
     if not all(np.all(np.isfinite(v)) and np.all(np.abs(v) <= LARGEST) for v in numbers):
         return False
     for q in derivation.network.quantities():
-        if q.kind == PARAM and not np.any(np.abs(evaluation.grad[q.name]) > 1e-3):
+        if q.kind == PARAM and q.name not in exempt and not np.any(np.abs(evaluation.grad[q.name]) > 1e-3):
             return False
     for step in derivation.edges:  # a kinked activation's step: its input must keep clear of the kink
         if step.rules and step.rules[0] in _KINKED and np.any(np.abs(evaluation.forward[step.target]) < KINK_MARGIN):

@@ -21,7 +21,7 @@ import sympy as sp
 
 from .. import tensor as T
 from ..derivation import Derivation, Step
-from ..errors import ValuesError
+from ..errors import UnsupportedRankError, ValuesError
 from ..explicit import to_explicit
 from ..worked import WorkedNumbers, worked_numbers
 from .scalars import Shown
@@ -206,8 +206,8 @@ class WorkedValues:
         if exact:
             try:
                 evaluation = derivation.evaluate(values, exact=True)
-            except ValuesError:
-                exact = False  # exact evaluation takes one sample; a batch is evaluated in floats
+            except (ValuesError, UnsupportedRankError):
+                exact = False  # exact evaluation takes one sample of matrices; a batch or a tensor is in floats
         if evaluation is None:
             if numbers is None or not numbers.are_at(derivation, values):
                 numbers = worked_numbers(derivation, values)
