@@ -9,6 +9,7 @@ columns align right, left, right, left…, as TeX aligns them.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 
@@ -27,6 +28,8 @@ _ALIGNED = re.compile(r"\A\s*\\begin\{aligned\}(.*)\\end\{aligned\}\s*\Z|"
                       r"\A\s*\\begin\{alignedat\}\{\d+\}(.*)\\end\{alignedat\}\s*\Z", re.S)
 _TEXT_CONTENT = re.compile(r"(<mtext[^>]*>)(.*?)(</mtext>)", re.S)
 _LONE_AMPERSAND = re.compile(r"&(?!#x?[0-9A-Fa-f]+;|[A-Za-z]+;)")
+#: What opens, closes or separates: an environment, a brace, an ampersand, a row break (escaped ones too).
+_STRUCTURE = re.compile(r"\\begin|\\end|\\\\|\\[{}&]|[{}&]")
 _MATH_ELEMENT = re.compile(r"\A<math[^>]*>(.*)</math>\Z", re.S)
 #: \operatorname{ReLU} comes out as an operator, which browsers space as one (ReLU ( z )); it is a name.
 _NAMED_OPERATOR = re.compile(r"<mo>([A-Za-z][A-Za-z0-9]+)</mo>")
@@ -83,29 +86,25 @@ def _table(body: str) -> str:
 
 
 def _split_top_level(text: str, separator: str) -> list[str]:
-    """``text`` cut at each ``separator`` outside braces and ``\\begin…\\end`` (a matrix keeps its own)."""
-    parts, depth, start, i = [], 0, 0, 0
-    while i < len(text):
-        if text.startswith("\\begin", i):
-            depth, i = depth + 1, i + len("\\begin")
-        elif text.startswith("\\end", i):
-            depth, i = depth - 1, i + len("\\end")
-        elif text.startswith("\\\\", i) and separator != "\\\\":
-            i += 2  # a row break inside a cell, not an ampersand
-        elif text.startswith("\\{", i) or text.startswith("\\}", i) or text.startswith("\\&", i):
-            i += 2
-        elif text[i] == "{":
-            depth, i = depth + 1, i + 1
-        elif text[i] == "}":
-            depth, i = depth - 1, i + 1
-        elif depth == 0 and text.startswith(separator, i):
-            parts.append(text[start:i])
-            i += len(separator)
-            if separator == "\\\\" and text.startswith("[", i):  # \\[6pt]: the extra space is dropped
-                i = text.index("]", i) + 1
-            start = i
-        else:
-            i += 1
+    """``text`` cut at each ``separator`` outside braces and ``\\begin…\\end`` (a matrix keeps its own).
+
+    Only the characters that open, close or separate are visited (a regular expression finds them), not
+    every character of a row of numbers."""
+    parts, depth, start, skipped_to = [], 0, 0, 0
+    for match in _STRUCTURE.finditer(text):
+        token, at = match.group(), match.start()
+        if at < skipped_to:
+            continue
+        if token in ("\\begin", "{"):
+            depth += 1
+        elif token in ("\\end", "}"):
+            depth -= 1
+        elif depth == 0 and token == separator:
+            parts.append(text[start:at])
+            start = match.end()
+            if separator == "\\\\" and text.startswith("[", start):  # \\[6pt]: the extra space is dropped
+                start = skipped_to = text.index("]", start) + 1
+        # anything else found is an escaped brace or ampersand, or a row break inside a cell: no structure
     parts.append(text[start:])
     return parts
 
@@ -118,6 +117,7 @@ def _inner(tex: str) -> str:
     return match.group(1) if match else ""
 
 
+@functools.lru_cache(maxsize=4096)  # a page repeats its symbols: ∂L/∂W₁ in the prose, the steps and the example
 def _converted(tex: str, display: str) -> str:
     if not tex:
         return f'<math xmlns="http://www.w3.org/1998/Math/MathML" display="{display}"></math>'
