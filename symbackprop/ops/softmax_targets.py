@@ -95,11 +95,12 @@ def check_class_indices(network: Any, arrays: dict[str, np.ndarray]) -> None:
 # -- NumPy, on (…, rows, columns) arrays ---------------------------------------------------------
 
 def _one_hot(index, z, axis):
-    """Class indices (one per column or row of z) as one-hot arrays of z's shape."""
+    """Class indices (one per column or row of z) as one-hot arrays of z's shape.
+
+    Not checked here: every way values reach a program (``evaluate``, a compiled gradient's every call,
+    a batch on Dask) has refused indices that are not integers below the number of classes, naming them."""
     classes = z.shape[axis - 2]
     k = np.asarray(index, dtype=float)
-    if np.any(k != np.round(k)) or np.any(k < 0) or np.any(k >= classes):
-        raise ValueError(f"class indices must be integers from 0 to {classes - 1}")
     positions = np.arange(classes).reshape((classes, 1) if axis == 0 else (1, classes))
     return (positions == k).astype(float)
 
