@@ -19,6 +19,12 @@ def _step(x, at_zero=0.5):
     return np.where(np.isnan(x), x, result)  # x itself, not a NaN constant: no scalar to broadcast
 
 
+def stable_sigmoid(z):
+    """σ(z) = e^{min(z, 0)} / (1 + e^{−|z|}), as ops.activations computes it but without assigning in place."""
+    z = np.asarray(z, dtype=float)
+    return np.exp(np.minimum(z, 0.0)) / (1.0 + np.exp(-np.abs(z)))
+
+
 def _gate(g, x, at_zero=0.0):
     """g ⊙ 𝟏[x > 0] — ReLU's backward step — NaN in x kept."""
     result = g * np.asarray(x > 0, dtype=float)
