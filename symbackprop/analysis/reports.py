@@ -49,11 +49,12 @@ def analyse(derivation: Derivation, values: Mapping[str, Any] | None = None, *,
     unknown = sorted(wanted - set(ANALYSES))
     if unknown:
         raise ValueError(f"unknown analysis {', '.join(map(repr, unknown))}; use any of {', '.join(ANALYSES)}")
+    efficiency = _announced("efficiency", cost, derivation) if "efficiency" in wanted else None
     worked = flow = None
     if "flow" in wanted and values is not None:
         worked, flow = _announced("flow", _document_flow, derivation, dict(values))
     return Reports(
-        cost=_announced("efficiency", cost, derivation) if "efficiency" in wanted else None,
+        cost=efficiency,
         flow=flow,
         memory=_announced("memory", memory, derivation, batch=1) if "memory" in wanted else None,
         batch_memory=memory(derivation, batch=batch_size) if "memory" in wanted and batch_size > 1 else None,
