@@ -46,7 +46,8 @@ def drawn_values(derivation: Derivation, seed: int) -> dict[str, Any]:
     def draw(source: random.Random) -> dict[str, Any]:
         return {q.name: _draw(source, q, targets.get(q.name)) for q in network.quantities(INPUT, PARAM)}
 
-    exempt = _always_zero(derivation, lambda: draw(random.Random(f"probe {seed}")))
+    probes = random.Random(f"probe {seed}")  # its own sequence: the worksheet's draws stay those of the seed
+    exempt = _always_zero(derivation, lambda: draw(probes))
     for _ in range(ATTEMPTS):
         values = draw(generator)
         if _good(derivation, values, exempt):
@@ -104,9 +105,10 @@ def _loss_targets(network) -> dict[str, tuple[str, int]]:
     return {}
 
 
-def _always_zero(derivation: Derivation, draw, probes: int = 3) -> set[str]:
-    """Parameters whose gradient is zero at every one of a few draws: zero by the network's structure (a bias
-    before a batchnorm, which subtracts it again), so that no draw could give them another."""
+def _always_zero(derivation: Derivation, draw, probes: int = 16) -> set[str]:
+    """Parameters whose gradient is zero at each of ``probes`` draws: zero by the network's structure (a bias
+    before a batchnorm, which subtracts it again), so that no draw could give them another. Sixteen, because
+    a small ReLU network can leave a parameter without gradient at one draw in four (every unit off)."""
     zero: set[str] | None = None
     for _ in range(ATTEMPTS):
         try:
