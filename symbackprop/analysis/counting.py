@@ -28,6 +28,7 @@ network give the same figures.  Nothing here calls ``sympy.diff``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -314,8 +315,7 @@ def step_operations(step: Step, memo: Memo | None = None) -> int:
     if step.kind == "seed":
         return _scalar(sp.sympify(step.result), memo)
     if step.kind == "sum":
-        rows, columns = step.shape or T.SCALAR_SHAPE
-        return (len(step.parts) - 1) * rows * columns
+        return (len(step.parts) - 1) * math.prod(step.shape or T.SCALAR_SHAPE)  # any rank
     return operations(step.result, memo)
 
 
