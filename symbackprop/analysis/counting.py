@@ -38,6 +38,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from .. import tensor as T
 from ..network import LOSS, NODE, PARAM, Network
 from ..ops import LOSS_OPS
+from ..tensor.base import broadcast_lengths
 from ..visit import TreeVisitor
 
 if TYPE_CHECKING:
@@ -161,10 +162,10 @@ class OperationCounter(TreeVisitor):
     def visit_AddAll(self, node: T.AddAll) -> int:
         """As many additions as the two-term sums a + b, (a + b) + c, … would count."""
         count = self._signless(node.terms[0])
-        rows, columns = node.terms[0].shape
+        shape = node.terms[0].shape
         for term in node.terms[1:]:
-            rows, columns = max(rows, term.shape[0]), max(columns, term.shape[1])
-            count += rows * columns + self._signless(term)
+            shape = broadcast_lengths(shape, term.shape)  # the partial sum's shape, at any rank
+            count += _size(shape) + self._signless(term)
         return count
 
     def _signless(self, node: T.Tensor) -> int:
