@@ -3,9 +3,9 @@
 A loss is a mean or sum over entries (or, for cross-entropy, over rows of classes), so it reads a
 (…, k) tensor as the (M, k) matrix of its M rows in row-major order and is then the loss of that matrix,
 with the library's convention for matrices: ``mse`` the mean over every entry and ½‖h − y‖² the sum, as
-``F.mse_loss`` with ``reduction="mean"`` and half of ``reduction="sum"``; ``cross_entropy`` of (…, C)
+``F.mse_loss`` with ``reduction="mean"`` and half of ``reduction="sum"``; the softmax cross-entropy of (…, C)
 logits the mean over the M rows of C classes, against targets of their shape or (…, 1) class indices,
-as ``F.cross_entropy`` of the flattened rows. The gradient reaches the tensor back through the reshape,
+as PyTorch's cross-entropy of the flattened rows. The gradient reaches the tensor back through the reshape,
 which moves no entry. The binary cross-entropies take column vectors only, at every rank.
 """
 
