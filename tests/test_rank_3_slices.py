@@ -214,3 +214,11 @@ def test_the_document_of_slices_and_concatenations_compiles():
     values = {"x": np.arange(24.0).reshape(2, 3, 4) / 24, "p": np.ones((2, 1, 4))}
     compiled = compile_latex(d.to_latex(values=values, standalone=True))
     assert compiled.ok, compiled.errors
+
+
+def test_the_full_page_of_a_network_of_rank_3_writes_its_batch_shapes():
+    """The page's batch section stacks N in front of a tensor's own lengths (it unpacked two lengths before)."""
+    d = sbp.backprop(parse_spec(SPEC).network)
+    values = {"x": np.arange(24.0).reshape(2, 3, 4) / 24, "p": np.ones((2, 1, 4))}
+    page = d.to_markdown(values=values, page="full")
+    assert r"\mathrm{joined} \in \mathbb{R}^{N \times 2 \times 3 \times 4}" in page
