@@ -104,3 +104,25 @@ def test_the_document_prints_the_maximum_and_its_share():
     latex = d.to_latex(values=_values((2, 1, 3), (2, 2, 3), (2, 2, 3), 4, ties=True))
     assert r"\max\left(a, b\right)" in latex
     assert r"\mathbf{1}\left[a > b\right] + \tfrac{1}{2} \mathbf{1}\left[a = b\right]" in latex
+
+
+def test_a_spec_file_takes_the_maximum_of_tensors_of_rank_3():
+    from symbackprop.spec import parse_spec
+
+    spec = parse_spec("""
+[inputs]
+x = [2, 3, 4]
+[params]
+p = [3, 1]
+[nodes]
+m = "maximum(x, p)"
+[loss]
+L = "total(m * x)"
+""")
+    net = spec.network
+    assert net["m"].shape == (2, 3, 4)
+    rng = np.random.default_rng(5)
+    x, p = rng.normal(size=(2, 3, 4)), rng.normal(size=(3, 1))
+    gradient = sbp.backprop(net).evaluate({"x": x, "p": p}).grad["p"]
+    expected = np.sum(np.where(p > x, x, 0.0), axis=(0, 2))[:, None]  # x wherever p is the larger, summed
+    np.testing.assert_allclose(gradient, expected, rtol=1e-13)
