@@ -222,3 +222,27 @@ def test_the_full_page_of_a_network_of_rank_3_writes_its_batch_shapes():
     values = {"x": np.arange(24.0).reshape(2, 3, 4) / 24, "p": np.ones((2, 1, 4))}
     page = d.to_markdown(values=values, page="full")
     assert r"\mathrm{joined} \in \mathbb{R}^{N \times 2 \times 3 \times 4}" in page
+
+
+def test_slices_concatenations_maximum_and_a_loss_of_rank_3_agree_with_the_interpreted_forward_pass():
+    """The tests' own oracles (autograd, and PyTorch where installed) read only the forward definitions."""
+    from .oracles import autograd_gradients, torch_gradients
+
+    net = sbp.Network()
+    x, p = net.param("x", (2, 3, 4)), net.param("p", (2, 1, 4))
+    joined = net.node("joined", sbp.concat([sbp.tanh(x[:, 1:]), p], axis=1))
+    peak = net.node("peak", sbp.maximum(joined, x[..., 0:1]))
+    net.loss("L", sbp.mse(peak[1:], net.input("y", (1, 3, 4))))
+    rng = np.random.default_rng(8)
+    values = {"x": rng.normal(size=(2, 3, 4)), "p": rng.normal(size=(2, 1, 4)), "y": rng.normal(size=(1, 3, 4))}
+    gradient = sbp.backprop(net).evaluate(values).grad
+    oracles = [autograd_gradients]
+    try:
+        import torch  # noqa: F401
+        oracles.append(torch_gradients)
+    except ImportError:
+        pass
+    for oracle in oracles:
+        expected = oracle(net, values)
+        for name in ("x", "p"):
+            np.testing.assert_allclose(gradient[name], expected[name], rtol=1e-12, atol=1e-15, err_msg=name)
