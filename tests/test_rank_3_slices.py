@@ -246,3 +246,53 @@ def test_slices_concatenations_maximum_and_a_loss_of_rank_3_agree_with_the_inter
         expected = oracle(net, values)
         for name in ("x", "p"):
             np.testing.assert_allclose(gradient[name], expected[name], rtol=1e-12, atol=1e-15, err_msg=name)
+
+
+# -- random compositions ---------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402 - the property test's own imports
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.sampled_from(("slice", "concat", "maximum", "tanh", "permute")), min_size=1, max_size=5),
+       st.integers(0, 2 ** 16))
+def test_random_compositions_of_slices_concatenations_and_maximum_agree_with_pytorch(steps, seed):
+    """Slices, concatenations (a part used twice), maxima against a broadcast parameter, tanh and permutations of
+    a (2, 3, 4) tensor in any order: the value and every parameter's gradient as PyTorch computes them."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(seed)
+    net = sbp.Network()
+    start = rng.normal(size=(2, 3, 4))
+    ours, theirs = net.param("x", (2, 3, 4)), torch.tensor(start, requires_grad=True)
+    params, values = {"x": theirs}, {"x": start}
+    for k, step in enumerate(steps):
+        shape = ours.shape
+        if step == "slice":
+            axis = int(rng.integers(0, 3))
+            if shape[axis] == 1:
+                continue
+            start_at = int(rng.integers(0, shape[axis] - 1))
+            key = tuple(slice(start_at, None) if a == axis else slice(None) for a in range(3))
+            ours, theirs = ours[key], theirs[key]
+        elif step == "concat":
+            axis = int(rng.integers(-3, 3))
+            ours, theirs = sbp.concat([ours, ours], axis=axis), torch.cat([theirs, theirs], dim=axis)
+        elif step == "maximum":
+            bias = rng.normal(size=(1, shape[-1]))
+            values[f"b{k}"] = bias
+            params[f"b{k}"] = torch.tensor(bias, requires_grad=True)
+            ours, theirs = sbp.maximum(ours, net.param(f"b{k}", bias.shape)), torch.maximum(theirs, params[f"b{k}"])
+        elif step == "tanh":
+            ours, theirs = sbp.tanh(ours), torch.tanh(theirs)
+        else:
+            order = tuple(int(a) for a in rng.permutation(3))
+            ours, theirs = sbp.permute(ours, order), theirs.permute(*order)
+    weights = rng.normal(size=tuple(theirs.shape))
+    net.node("z", ours)
+    net.loss("L", sbp.total(net.handle("z") * net.input("w", weights.shape)))
+    (theirs * torch.tensor(weights)).sum().backward()
+    evaluation = sbp.backprop(net).evaluate({**values, "w": weights})
+    np.testing.assert_allclose(evaluation.forward["z"], theirs.detach().numpy(), rtol=1e-13, atol=1e-15)
+    for name, tensor in params.items():
+        np.testing.assert_allclose(evaluation.grad[name], tensor.grad.numpy(), rtol=1e-11, atol=1e-14, err_msg=name)
