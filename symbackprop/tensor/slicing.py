@@ -114,11 +114,16 @@ def _embed_vjp(op: EmbedAlong, g: Tensor) -> list[Pull]:
 
 def _embedded(g, outer, *bounds):
     """``g`` placed at the ranges ``bounds`` (start, stop, start, stop, … one pair per axis) of zeros of the
-    shape (…, *outer)."""
+    shape (…, *outer): zeros joined on either side along each axis, with no assignment into an array, so that
+    JAX and torch run the same kernel."""
     g = np.asarray(g, dtype=float)
-    result = np.zeros(g.shape[:g.ndim - len(outer)] + tuple(outer))
-    result[(Ellipsis, *(slice(start, stop) for start, stop in zip(bounds[::2], bounds[1::2])))] = g
-    return result
+    lead = g.ndim - len(outer)
+    for k, (start, stop) in enumerate(zip(bounds[::2], bounds[1::2])):
+        axis = lead + k
+        shape = tuple(g.shape)
+        before, after = (shape[:axis] + (length,) + shape[axis + 1:] for length in (start, outer[k] - stop))
+        g = np.concatenate([np.zeros(before), g, np.zeros(after)], axis=axis)
+    return g
 
 
 # -- the interpreters ----------------------------------------------------------------------------
