@@ -160,3 +160,16 @@ def test_one_sample_given_a_batch_axis_of_one_is_that_sample():
     np.testing.assert_allclose(batch_of_one.forward["L"], one.forward["L"], rtol=1e-15)
     for name in ("Wq", "b"):
         np.testing.assert_allclose(batch_of_one.grad[name], one.grad[name], rtol=1e-15)
+
+
+def test_dask_gradients_of_a_network_of_rank_3_are_the_batch_s():
+    da = pytest.importorskip("dask.array")
+    values = _values(5, 13)
+    d = sbp.backprop(_heads())
+    data = {name: da.from_array(values[name], chunks=2) for name in ("X", "Y", "K")}
+    got = sbp.dask_gradients(d, data, {name: values[name] for name in ("Wq", "b")}, scheduler="synchronous")
+    expected = d.evaluate(values)
+    for name in ("Wq", "b"):
+        np.testing.assert_allclose(got[name], expected.grad[name], rtol=1e-13, atol=1e-15, err_msg=name)
+    with pytest.raises(ValueShapeError, match=r"data\['Y'\] has shape \(5, 2, 3, 3\); expected \(samples, 2, 3, 4\)"):
+        sbp.dask_gradients(d, {**data, "Y": data["Y"][..., :3]}, {name: values[name] for name in ("Wq", "b")})
