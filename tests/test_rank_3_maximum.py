@@ -104,6 +104,12 @@ def test_the_document_prints_the_maximum_and_its_share():
     latex = d.to_latex(values=_values((2, 1, 3), (2, 2, 3), (2, 2, 3), 4, ties=True))
     assert r"\max\left(a, b\right)" in latex
     assert r"\mathbf{1}\left[a > b\right] + \tfrac{1}{2} \mathbf{1}\left[a = b\right]" in latex
+    from .tooling import compile_latex, pdflatex
+
+    if pdflatex() is not None:
+        compiled = compile_latex(d.to_latex(values=_values((2, 1, 3), (2, 2, 3), (2, 2, 3), 4, ties=True),
+                                            standalone=True))
+        assert compiled.ok, compiled.errors
 
 
 def test_a_spec_file_takes_the_maximum_of_tensors_of_rank_3():
