@@ -159,8 +159,8 @@ ROWS: list[OperationRow] = [
 ]
 
 
-#: Rows on tensors of rank 3 (an axis counted from the front of the unbatched tensor): such a network takes
-#: no batch axis, no exact evaluation and no scalar level, and the table checks that each is refused.
+#: Rows on tensors of rank 3 (an axis counted from the front of the unbatched tensor): such a network takes a batch
+#: (run sample by sample) but no exact evaluation and no scalar level, and the table checks that each is refused.
 RANK_3_ROWS: list[OperationRow] = [
     OperationRow("multiply_rank_3", lambda a, b: a * b, ((2, 3, 4), (3, 1)), lambda a, b: a * b,
                  lambda a, b: a * b, "a * b", scalar_level=False, tags=("rank 3",)),
