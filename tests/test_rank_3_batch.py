@@ -173,3 +173,14 @@ def test_dask_gradients_of_a_network_of_rank_3_are_the_batch_s():
         np.testing.assert_allclose(got[name], expected.grad[name], rtol=1e-13, atol=1e-15, err_msg=name)
     with pytest.raises(ValueShapeError, match=r"data\['Y'\] has shape \(5, 2, 3, 3\); expected \(samples, 2, 3, 4\)"):
         sbp.dask_gradients(d, {**data, "Y": data["Y"][..., :3]}, {name: values[name] for name in ("Wq", "b")})
+
+
+def test_a_training_step_on_a_batch_of_rank_3_follows_the_batch_s_gradient():
+    d = sbp.backprop(_heads())
+    values = _values(4, 14)
+    data, start = {k: values[k] for k in ("X", "Y", "K")}, {k: values[k] for k in ("Wq", "b")}
+    history = sbp.train(d, data, 0.1, 1, params=start, shuffle=False)
+    gradient = d.evaluate(values).grad
+    for name in ("Wq", "b"):
+        np.testing.assert_allclose(history.params[name], start[name] - 0.1 * gradient[name], rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(history.losses[0], d.evaluate(values).loss, rtol=1e-14)
