@@ -296,3 +296,13 @@ def test_random_compositions_of_slices_concatenations_and_maximum_agree_with_pyt
     np.testing.assert_allclose(evaluation.forward["z"], theirs.detach().numpy(), rtol=1e-13, atol=1e-15)
     for name, tensor in params.items():
         np.testing.assert_allclose(evaluation.grad[name], tensor.grad.numpy(), rtol=1e-11, atol=1e-14, err_msg=name)
+
+
+def test_katex_renders_every_formula_of_the_slices_markdown():
+    from .tooling import katex_available, katex_errors, markdown_math
+
+    if not katex_available():
+        pytest.skip("node with KaTeX is not available (run `npm install --no-save katex@0.16`)")
+    d = sbp.backprop(parse_spec(SPEC).network)
+    values = {"x": np.arange(24.0).reshape(2, 3, 4) / 24, "p": np.ones((2, 1, 4))}
+    assert katex_errors(markdown_math(d.to_markdown(values=values))) == []
