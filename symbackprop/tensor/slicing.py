@@ -82,7 +82,9 @@ def slice_along(operand: Tensor, spans: tuple[Span, ...]) -> Tensor:
         return slice_along(operand.operand, spans)
     if isinstance(operand, EmbedAlong) and spans == operand.spans:
         return operand.operand
-    joined = getattr(operand, "part_at", None)  # exactly one part of a concatenation is that part
+    # exactly one part of a concatenation is that part: joining.ConcatAlong answers part_at (it builds on this
+    # module, so it is asked rather than imported)
+    joined = getattr(operand, "part_at", None)
     part = joined(spans) if joined is not None else None
     return part if part is not None else SliceAlong(operand, spans)
 
