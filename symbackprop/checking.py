@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from . import sample_batches
 from .check_plan import finite_difference_plan, nan_entries, sympy_plan
 from .cost import count_operations
 from .derivation import Derivation
@@ -224,6 +225,9 @@ def _finite_differences(loss: Program, arrays: dict[str, np.ndarray], samples: i
             shifted = as_matrix.copy()
             shifted[i, j] += sign * step
             probe[name] = shifted.reshape(base.shape)
+            if samples > 1 and sample_batches.runs_sample_by_sample(loss.network):
+                losses.append(sample_batches.mean_loss(loss, loss.network, probe, samples))
+                continue
             forward, _ = loss(probe, samples)
             losses.append(float(np.mean(forward[loss.derivation.loss])))
         result[i, j] = (losses[0] - losses[1]) / (2 * step)

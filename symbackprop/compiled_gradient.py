@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import sample_batches
 from .collector import collector_paused
 from .network import INPUT, PARAM
 from .numeric import Program, evaluate
@@ -47,6 +48,7 @@ class GradientFunction:
         # numbers) where every quantity is a matrix of the vector level; the general program keeps the others.
         network = derivation.network
         self._single_calls = 0
+        self._sample_by_sample = sample_batches.runs_sample_by_sample(network)
         self._one_sample_as_rows = bool(self._inputs) and all(
             q.elements is None and (q.shape is None or len(q.shape) <= 2) for q in network.quantities())
 
@@ -69,6 +71,11 @@ class GradientFunction:
                     return gradient
             arguments, batch_size = self._values.arguments(values)
             function = self.program.function
+            if batch_size is not None and self._sample_by_sample:
+                gradient = sample_batches.parameter_gradients(lambda sample: function(*sample, 1),
+                                                              self.derivation.network, arguments, batch_size)
+                return {name: np.asarray(gradient[name]).reshape(()) if scalar else np.asarray(gradient[name])
+                        for name, scalar in self._outputs}
             if batch_size is None and self._one_sample_as_rows:
                 if self._single_calls < CALLS_BEFORE_ROWS:  # a one-off call is not worth building the rewrite
                     self._single_calls += 1

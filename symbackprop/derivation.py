@@ -210,7 +210,9 @@ class Derivation:
             return options
         from .analysis.reports import analyse
         from .printing.options import Options
+        from .sample_batches import refuse_in_documents
 
+        refuse_in_documents(self, values)
         settings = Options.of_document(options)
         reports = analyse(self, values, sections=settings.sections, batch_size=settings.batch_size,
                           page=settings.page)

@@ -381,8 +381,10 @@ class Network:
 def _rank_refusal(name: str, node: T.Tensor) -> str:
     high = next(t for t in (node, *node.children) if t.rank > 2)
     return (f"node {name!r}: {type(node).__name__} takes vectors and matrices only, and {high!r:.40} has shape "
-            f"{T.shape_text(high.shape)}; at rank 3 or more the network takes element-wise operations, sums, means, "
-            "max and min along any axis, reshape, permute, C[idx] and a stack of matrices @ a matrix")
+            f"{T.shape_text(high.shape)}; at rank 3 or more the network takes element-wise operations and "
+            "sbp.maximum, sums, means, max and min along any axis, softmax, reshape, permute, slices x[a:b, :, k], "
+            "concat, C[idx], matmul of stacks, conv2d, pooling, and mse, ½‖h − y‖² and cross-entropy; "
+            "reshape to a matrix first for the rest")
 
 
 def _element_name(name: str, i: int, j: int, shape: tuple[int, int]) -> str:

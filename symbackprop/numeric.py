@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import sympy as sp
 
-from . import codegen
+from . import codegen, sample_batches
 from . import tensor as T
 from .codegen import Line, TreeEmitter, function_definition, function_source, live, resolve, var
 from .codegen.compiled import with_deletions
@@ -250,7 +250,14 @@ def _shape_output(q: Quantity, array: Any, batched: bool) -> Any:
 
 def evaluate(derivation: Derivation, values: Mapping[str, Any]) -> Evaluation:
     arrays, batch_size = conform_all(derivation, values)
-    forward, gradient = derivation._program(arrays, batch_size or 1)
+    if batch_size is not None and sample_batches.runs_sample_by_sample(derivation.network):
+        program, network = derivation._program, derivation.network
+        arguments = [arrays[q.name] for q in network.quantities(INPUT, PARAM)]
+        with np.errstate(all="ignore"):  # as the program's own call
+            forward, gradient = sample_batches.forward_and_gradients(lambda sample: program.function(*sample, 1),
+                                                                     network, arguments, batch_size)
+    else:
+        forward, gradient = derivation._program(arrays, batch_size or 1)
     return evaluation(derivation, forward, gradient, batch_size)
 
 

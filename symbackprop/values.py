@@ -130,15 +130,17 @@ def conform(quantity: Quantity, value: Any, exact: bool = False, *, finite: bool
 
 
 def _conform_tensor(quantity: Quantity, array: np.ndarray) -> tuple[np.ndarray, int | None]:
-    """A tensor of rank 3 or more takes its declared shape; a batch axis would make its arrays' ranks
-    ambiguous to the program, so its samples go into the shape (a leading axis n, as PyTorch writes it)."""
+    """A tensor of rank 3 or more takes its declared shape, or an input one more, leading batch axis (N, *shape)
+    (its network's batch runs a sample at a time, :mod:`symbackprop.sample_batches`)."""
     if array.shape == quantity.shape:
         return array, None
     batch = len(array.shape) == len(quantity.shape) + 1 and array.shape[1:] == quantity.shape
+    if batch and quantity.kind == INPUT:
+        return array, array.shape[0]
     raise ValueShapeError(
         f"value of {quantity.kind} {quantity.name!r} has shape {array.shape}; expected shape {quantity.shape}"
-        + (": a network with tensors of rank 3 or more takes no batch axis; declare the samples as the "
-           "shape's first axis instead" if batch else "")
+        + (" (or with a leading batch axis)" if quantity.kind == INPUT else
+           ": a parameter is shared by every sample and takes no batch axis" if batch else "")
     )
 
 
@@ -177,13 +179,6 @@ def conform_all(derivation: Derivation, values: Mapping[str, Any], exact: bool =
     check_indices(network, arrays)
     batched_inputs = {q.name for q in network.inputs}
     if batch_sizes:
-        high = next((q for q in network.quantities() if q.shape is not None and len(q.shape) > 2), None)
-        if high is not None:
-            batched = next(iter(batch_sizes))
-            raise ValueShapeError(
-                f"value of {batched!r} has a batch axis, but the network holds {high.name!r} of shape {high.shape}, "
-                "a tensor of rank 3 or more, and such a network takes no batch axis: declare the samples as "
-                "the first axis of the inputs' shapes instead (as PyTorch writes a batch)")
         sizes = set(batch_sizes.values())
         if 0 in sizes:  # a mean over no samples has no value
             empty = next(n for n, size in batch_sizes.items() if size == 0)

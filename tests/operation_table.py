@@ -159,8 +159,8 @@ ROWS: list[OperationRow] = [
 ]
 
 
-#: Rows on tensors of rank 3 (an axis counted from the front of the unbatched tensor): such a network takes
-#: no batch axis, no exact evaluation and no scalar level, and the table checks that each is refused.
+#: Rows on tensors of rank 3 (an axis counted from the front of the unbatched tensor): such a network takes a batch
+#: (run sample by sample) but no exact evaluation and no scalar level, and the table checks that each is refused.
 RANK_3_ROWS: list[OperationRow] = [
     OperationRow("multiply_rank_3", lambda a, b: a * b, ((2, 3, 4), (3, 1)), lambda a, b: a * b,
                  lambda a, b: a * b, "a * b", scalar_level=False, tags=("rank 3",)),
@@ -205,6 +205,16 @@ RANK_3_ROWS: list[OperationRow] = [
     OperationRow("log_softmax_along_axis_0_rank_3", lambda a: sbp.log_softmax(a, axis=0), ((2, 3, 4),),
                  lambda a: np.log(_softmax(a, -3)), _torch_softmax_dim(True, -3), "log_softmax(a, axis=0)",
                  scalar_level=False, tags=("rank 3",)),
+]
+RANK_3_ROWS += [
+    OperationRow("slice_rank_3", lambda a: a[0:2, 1:3, 2], ((2, 3, 4),), lambda a: a[0:2, 1:3, 2:3],
+                 lambda a: a[0:2, 1:3, 2:3], "a[0:2, 1:3, 2]", scalar_level=False, tags=("rank 3",)),
+    OperationRow("concat_along_axis_1_rank_3", lambda a, b: sbp.concat([a, b], axis=1), ((2, 3, 4), (2, 1, 4)),
+                 lambda a, b: np.concatenate([a, b], axis=1), lambda a, b: _torch_cat([a, b], 1),
+                 "concat(a, b, axis=1)", scalar_level=False, tags=("rank 3",)),
+    OperationRow("maximum_rank_3", sbp.maximum, ((2, 3, 4), (3, 1)), np.maximum, _torch_maximum, "maximum(a, b)",
+                 convention="at a tie half the gradient to each operand, as torch.maximum",
+                 kink=lambda rng: _tie_rank_3(rng), scalar_level=False, tags=("rank 3",)),
 ]
 ROWS += RANK_3_ROWS
 
@@ -283,6 +293,16 @@ def _tie(rng: np.random.Generator) -> tuple[dict[str, np.ndarray], dict[str, np.
     weights = rng.normal(size=(3, 4))
     share = np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0))
     to_b = (weights * (1 - share)).sum(axis=0, keepdims=True)  # b is broadcast over the rows
+    return {"a": a, "b": b, "C": weights}, {"a": weights * share, "b": to_b}
+
+
+def _tie_rank_3(rng: np.random.Generator) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """a (2, 3, 4) equal to b (3, 1) broadcast over it in its first sample: half of C to each there."""
+    b = rng.normal(size=(3, 1))
+    a = np.stack([np.broadcast_to(b, (3, 4)), rng.normal(size=(3, 4))])
+    weights = rng.normal(size=(2, 3, 4))
+    share = np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0))
+    to_b = (weights * (1 - share)).sum(axis=(0, 2))[:, None]  # b is broadcast over the samples and columns
     return {"a": a, "b": b, "C": weights}, {"a": weights * share, "b": to_b}
 
 

@@ -18,8 +18,10 @@ from symbackprop.ops.stable import LikelihoodSlope, LogLikelihood, LogOdds, LogS
 from symbackprop.tensor.convolution import Conv2d
 from symbackprop.tensor.extrema import Extremum
 from symbackprop.tensor.gather import GatherRows, PickColumns
+from symbackprop.tensor.joining import ConcatAlong
 from symbackprop.tensor.maximum import Maximum
 from symbackprop.tensor.pooling import Pool2d
+from symbackprop.tensor.slicing import SliceAlong
 from symbackprop.values import conform
 
 STABLE_CLASSES = (LogSumExp, LogLikelihood, LikelihoodSlope, LogOdds)
@@ -260,6 +262,8 @@ EVALUATED = {
     T.LogSoftmax: lambda b, n, rec, env, symbols: _softmax(b, rec(n.operand), n.axis, log=True),
     T.Slice: lambda b, n, rec, env, symbols: rec(n.operand)[..., n.rows[0]:n.rows[1], n.columns[0]:n.columns[1]],
     T.Concat: lambda b, n, rec, env, symbols: b.concatenate([rec(p) for p in n.parts], n.axis - 2),
+    SliceAlong: lambda b, n, rec, env, symbols: rec(n.operand)[(Ellipsis, *(slice(*span) for span in n.spans))],
+    ConcatAlong: lambda b, n, rec, env, symbols: b.concatenate([rec(p) for p in n.parts], n.axis - n.rank),
     T.LossNode: lambda b, n, rec, env, symbols: _loss(b, n.kind, rec(n.prediction), rec(n.target)),
 }
 

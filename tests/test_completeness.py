@@ -27,7 +27,7 @@ INTERPRETERS = [TreeEmitter, ElementByElement, OperationCounter, FactorText, Ups
 
 #: Node types only a gradient holds, never a forward definition: the oracle has nothing to evaluate.
 GRADIENT_SIDE = {"Adjoint", "Ones", "LossGradient", "Embed", "BroadcastTo", "MaximumShare", "ExtremumChoice", "OneHot",
-                 "Im2Col", "Col2Im", "Unpool2d"}
+                 "Im2Col", "Col2Im", "Unpool2d", "EmbedAlong"}
 
 
 def test_the_algebra_has_node_types():

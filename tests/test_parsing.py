@@ -211,7 +211,7 @@ RAISED = Limits(max_length=100_000)
         ("x[0:y]", DEFAULT_LIMITS, "an index must be an integer constant"),
         ("exp(x)[0]", DEFAULT_LIMITS, "only a quantity's name can be indexed"),
         ("x[0][0]", DEFAULT_LIMITS, "only a quantity's name can be indexed"),
-        ("x[0, 0, 0]", DEFAULT_LIMITS, "a matrix takes one or two indices"),
+        ("x[()]", DEFAULT_LIMITS, "an index needs at least one integer or range"),
         ("x[0.5]", DEFAULT_LIMITS, "an index must be an integer constant"),
         ("(x, y)", DEFAULT_LIMITS, "tuples are not allowed"),
         ("[x]", DEFAULT_LIMITS, "list literals are not allowed"),

@@ -28,6 +28,7 @@ network give the same figures.  Nothing here calls ``sympy.diff``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from .. import tensor as T
 from ..network import LOSS, NODE, PARAM, Network
 from ..ops import LOSS_OPS
+from ..tensor.base import broadcast_lengths
 from ..visit import TreeVisitor
 
 if TYPE_CHECKING:
@@ -160,10 +162,10 @@ class OperationCounter(TreeVisitor):
     def visit_AddAll(self, node: T.AddAll) -> int:
         """As many additions as the two-term sums a + b, (a + b) + c, … would count."""
         count = self._signless(node.terms[0])
-        rows, columns = node.terms[0].shape
+        shape = node.terms[0].shape
         for term in node.terms[1:]:
-            rows, columns = max(rows, term.shape[0]), max(columns, term.shape[1])
-            count += rows * columns + self._signless(term)
+            shape = broadcast_lengths(shape, term.shape)  # the partial sum's shape, at any rank
+            count += _size(shape) + self._signless(term)
         return count
 
     def _signless(self, node: T.Tensor) -> int:
@@ -314,8 +316,7 @@ def step_operations(step: Step, memo: Memo | None = None) -> int:
     if step.kind == "seed":
         return _scalar(sp.sympify(step.result), memo)
     if step.kind == "sum":
-        rows, columns = step.shape or T.SCALAR_SHAPE
-        return (len(step.parts) - 1) * rows * columns
+        return (len(step.parts) - 1) * math.prod(step.shape or T.SCALAR_SHAPE)  # any rank
     return operations(step.result, memo)
 
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import BackendUnavailableError, ExtraValueError, MissingValueError, ValuesError, ValueShapeError
 from ..network import INPUT, PARAM
+from ..sample_batches import runs_sample_by_sample
 from ..values import conform
 
 if TYPE_CHECKING:
@@ -79,7 +80,8 @@ def dask_gradients(derivation: Derivation, data: Mapping[str, Any], params: Mapp
     layout = {q.name: q.matrix_shape for q in inputs}
     program = dask.delayed(source, pure=True)
     shared = dask.delayed(conformed, pure=True)
-    partial_sums = [dask.delayed(_block_sum, pure=True)(program, order, layout, shared, *block)
+    by_sample = runs_sample_by_sample(network)
+    partial_sums = [dask.delayed(_block_sum, pure=True)(program, order, layout, shared, by_sample, *block)
                     for block in zip(*blocks_by_input)]
     while len(partial_sums) > 1:
         pairs = [dask.delayed(_add, pure=True)(a, b) for a, b in zip(partial_sums[::2], partial_sums[1::2])]
@@ -108,8 +110,12 @@ def _as_dask(da: Any, name: str, value: Any) -> Any:
 
 def _features(q: Any, shape: tuple[int, ...]) -> tuple[int, ...]:
     """The per-sample shape the program takes, from a batch of ``shape`` (as lambdify reads batches)."""
-    rows, columns = q.matrix_shape
     per_sample = shape[1:]
+    if len(q.matrix_shape) > 2:  # a tensor of rank 3 or more: its declared shape, nothing else
+        if tuple(per_sample) == q.shape:
+            return q.shape
+        raise ValueShapeError(f"data[{q.name!r}] has shape {shape}; expected (samples, {', '.join(map(str, q.shape))})")
+    rows, columns = q.matrix_shape
     if per_sample == (rows, columns) or (per_sample in ((rows * columns,), ()) and rows * columns == 1) \
             or (columns == 1 and per_sample == (rows,)):
         return (rows, columns)
@@ -128,16 +134,23 @@ def _compiled(source: str) -> Any:
     return function
 
 
-def _block_sum(source: str, order: list[str], layout: dict[str, tuple[int, int]], params: dict[str, np.ndarray],
-               *blocks: np.ndarray) -> dict[str, np.ndarray]:
-    """One block's parameter gradients summed over its samples: the program's mean times the block's size."""
+def _block_sum(source: str, order: list[str], layout: dict[str, tuple[int, ...]], params: dict[str, np.ndarray],
+               by_sample: bool, *blocks: np.ndarray) -> dict[str, np.ndarray]:
+    """One block's parameter gradients summed over its samples: the program's mean times the block's size, or
+    (a network with tensors of rank 3 or more, :mod:`symbackprop.sample_batches`) the samples' own, one by one."""
     size = blocks[0].shape[0]
     arrays = {name: np.asarray(block, dtype=float).reshape((size, *layout[name]))
               for name, block in zip(layout, blocks)}
-    arguments = [arrays[name] if name in arrays else params[name] for name in order]
+    function = _compiled(source)
     with np.errstate(all="ignore"):
-        _, gradient = _compiled(source)(*arguments, size)
-    return {name: np.asarray(gradient[name], dtype=float) * size for name in params}
+        if not by_sample:
+            _, gradient = function(*[arrays[name] if name in arrays else params[name] for name in order], size)
+            return {name: np.asarray(gradient[name], dtype=float) * size for name in params}
+        total = {name: 0.0 for name in params}
+        for n in range(size):
+            _, gradient = function(*[arrays[name][n] if name in arrays else params[name] for name in order], 1)
+            total = {name: total[name] + np.asarray(gradient[name], dtype=float) for name in params}
+    return total
 
 
 def _add(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

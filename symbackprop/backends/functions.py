@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ExtraValueError, MissingValueError, ValueShapeError
 from ..network import INPUT, PARAM, Quantity
+from ..sample_batches import parameter_gradients, runs_sample_by_sample
 from .porting import port_namespace
 
 if TYPE_CHECKING:
@@ -23,11 +24,14 @@ if TYPE_CHECKING:
 
 def layout(quantity: Quantity, shape: tuple[int, ...]) -> tuple[tuple[int, ...], int | None]:
     """The program's shape for a value of ``shape`` and its batch size, as ``values.conform`` reads them."""
-    if quantity.shape is not None and len(quantity.shape) > 2:  # a tensor of rank 3 or more: no batch axis
+    if quantity.shape is not None and len(quantity.shape) > 2:  # a tensor of rank 3 or more: (N, *shape) batched
         if tuple(shape) == quantity.shape:
             return quantity.shape, None
+        if quantity.kind == INPUT and tuple(shape[1:]) == quantity.shape:
+            return tuple(shape), shape[0]
         raise ValueShapeError(f"value of {quantity.kind} {quantity.name!r} has shape {shape}; expected shape "
-                              f"{quantity.shape} (a network with tensors of rank 3 or more takes no batch axis)")
+                              f"{quantity.shape}" + (" (or with a leading batch axis)" if quantity.kind == INPUT
+                                                     else ", a parameter takes no batch axis"))
     rows, columns = quantity.matrix_shape
     batchable = quantity.kind == INPUT
     if quantity.is_scalar:
@@ -72,6 +76,7 @@ class BackendGradientFunction:
         self._to_backend = module.to_backend
         self._leaves = list(derivation.network.quantities(INPUT, PARAM))
         self._params = list(derivation.network.params)
+        self._sample_by_sample = runs_sample_by_sample(derivation.network)
         self._layouts: dict[tuple[str, tuple[int, ...]], tuple[tuple[int, ...], int | None]] = {}
         self.function = module.compile_function(self.gradients)
 
@@ -81,7 +86,11 @@ class BackendGradientFunction:
     def gradients(self, /, **values: Any) -> dict[str, Any]:
         """The uncompiled call, for a caller's own ``jax.jit``, ``jax.vmap`` or ``torch.compile``."""
         arrays, batch_size = self._conform(values)
-        _, gradient = self._derivation(*arrays, batch_size or 1)
+        if batch_size is not None and self._sample_by_sample:
+            gradient = parameter_gradients(lambda sample: self._derivation(*sample, 1), self.derivation.network,
+                                           arrays, batch_size)
+        else:
+            _, gradient = self._derivation(*arrays, batch_size or 1)
         return {q.name: gradient[q.name].reshape(q.shape if q.shape else ()) for q in self._params}
 
     def _layout(self, q: Quantity, shape: tuple[int, ...]) -> tuple[tuple[int, ...], int | None]:

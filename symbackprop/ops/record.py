@@ -20,6 +20,7 @@ from .. import tensor as T
 from ..errors import InvalidOperandError, UnsupportedFunctionError
 from ..printing.precedence import Printed
 from ..tensor.sympy_guard import ELEMENTWISE_FUNCTIONS
+from . import loss_rows
 
 VARIABLE = sp.Symbol("t", real=True)
 
@@ -189,6 +190,8 @@ class LossRecord:
             raise T.ShapeMismatchError(
                 f"{self.name}: prediction {h!r} has shape {h.shape} but target {y!r} has shape {y.shape}"
             )
+        if h.rank > 2:  # the matrix of its rows, as a loss over every entry reads it
+            h, y = loss_rows.loss_operands(self.name, self.any_shape, self.torch, h, y)
         if h.shape[1] != 1 and not self.any_shape:
             raise T.ShapeMismatchError(
                 f"{self.name}: prediction and target must be column vectors, got shape {h.shape}")

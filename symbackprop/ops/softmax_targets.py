@@ -5,7 +5,8 @@ The loss of logits z against y along ``axis`` normalises each column of the logi
 takes the mean over the columns or rows, as PyTorch's cross-entropy does over a
 batch.  The target is either of z's shape (one-hot or probabilities) or one
 class index per column or row: a scalar input for a column z, a (T, 1) column
-of indices for (T, C) logits with ``axis=1``, a (1, T) row for ``axis=0``.
+of indices for (T, C) logits with ``axis=1``, a (1, T) row for ``axis=0``; (…, C) logits of rank 3 or
+more with ``axis=-1``, as the matrix of their rows (:mod:`.loss_rows`).
 A column z with a target of its own shape is the classic loss and builds the
 same node as before (no options).
 
@@ -25,15 +26,19 @@ from .. import tensor as T
 from ..errors import InvalidClassIndexError, InvalidOperandError
 from ..printing.precedence import Precedence, Printed, over
 from ..tensor.gather import indices_fit, is_index
-from ..tensor.softmax import DOWN_COLUMNS, softmax_axis
+from ..tensor.softmax import ALONG_ROWS, DOWN_COLUMNS, softmax_axis
+from . import loss_rows
 from .softmax import _log_softmax, _softmax, log_softmax_entries, softmax_entries
 
 # -- the node ----------------------------------------------------------------------------------
 
 def loss_node(kind: str, z: Any, y: Any, axis: Any = DOWN_COLUMNS) -> T.Tensor:
     """The loss node ``kind`` of logits ``z`` against ``y`` along ``axis`` (see the module text)."""
-    axis = softmax_axis(axis, kind)
     z, y = T.as_tensor(z), T.as_tensor(y)
+    if z.rank > 2:  # (…, C) logits: the matrix of their rows of classes, normalised along each row
+        z, y = loss_rows.class_rows(kind, z, y, axis)
+        axis = ALONG_ROWS
+    axis = softmax_axis(axis, kind)
     samples = z.shape[1 - axis]
     index_shape = (samples, 1) if axis == 1 else (1, samples)
     if y.shape == z.shape:
@@ -57,6 +62,7 @@ def loss_node(kind: str, z: Any, y: Any, axis: Any = DOWN_COLUMNS) -> T.Tensor:
 
 def _index_name(y: T.Tensor) -> str | None:
     """The name of a quantity used as class indices: a tensor of the network, or a scalar's symbol."""
+    y = loss_rows.indices_input(y)
     if isinstance(y, T.Ref):
         return y.name
     if isinstance(y, T.Scalar) and isinstance(y.expr, sp.Symbol):

@@ -1,4 +1,4 @@
-"""Indexing in an expression: ``X[0, :]``, ``X[:, 1:3]``, ``X[-1]`` and nothing else.
+"""Indexing in an expression: ``X[0, :]``, ``X[:, 1:3]``, ``X[-1]``, ``x[0:2, :, 1]`` and nothing else.
 
 The subscripted value must be a quantity's name and every index an integer
 constant (a sign allowed) or a range of them; names, calls, attributes and
@@ -26,9 +26,9 @@ def index_constants(node: ast.Subscript, source: Source) -> list[ast.Constant]:
             f"only a quantity's name can be indexed ({source.snippet(node)} at {source.where(node)})"
         )
     parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-    if not 1 <= len(parts) <= 2:
+    if not parts:  # how many a quantity takes (two of a matrix, one per axis at most) its shape checks
         raise ExpressionError(
-            f"a matrix takes one or two indices ({source.snippet(node)} at {source.where(node)})"
+            f"an index needs at least one integer or range ({source.snippet(node)} at {source.where(node)})"
         )
     found: list[ast.Constant] = []
     for part in parts:

@@ -31,8 +31,10 @@ from ..registry import Product, Pull, interprets, register, served_generically, 
 from .algebra import as_tensor
 from .base import shape_text
 from .gather import indexed, is_index_key
+from .joining import concat_along
 from .nodes import Shape, Tensor, Unary
-from .subscripts import AXIS_NAMES, Span, normalize_axis, span_text, spans_of
+from .slicing import select_along
+from .subscripts import AXIS_NAMES, Span, index_text, normalize_axis, span_text, spans_of
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -105,9 +107,12 @@ class Concat(Tensor):
 
 def select(operand: Tensor, key: Any) -> Tensor:
     """``operand[key]``: checked, and folded where nothing is cut away; by an input of integers, rows
-    (``C[idx]``) or one entry per row (``x[range(n), y]``), in :mod:`.gather`."""
+    (``C[idx]``) or one entry per row (``x[range(n), y]``), in :mod:`.gather`; of a tensor of rank 3 or
+    more, ranges along its axes, in :mod:`.slicing`."""
     if is_index_key(key):
         return indexed(operand, key)
+    if operand.rank > 2:
+        return select_along(operand, key)
     rows, columns = spans_of(key, operand.shape, repr(operand))
     return slice_of(operand, rows, columns)
 
@@ -140,7 +145,8 @@ def embed(operand: Tensor, outer: Shape, rows: Span, columns: Span) -> Tensor:
 
 
 def concat(parts: Iterable[Any], axis: Any = 0) -> Tensor:
-    """Tensors (or scalars, as 1×1) stacked along ``axis``: 0 one below the other, 1 side by side."""
+    """Tensors (or scalars, as 1×1) stacked along ``axis``: 0 one below the other, 1 side by side; tensors of
+    rank 3 or more along any of their axes, in :mod:`.joining`."""
     if isinstance(parts, (Tensor, str)) or not isinstance(parts, Iterable):
         raise InvalidIndexError(
             f"concat takes a list of tensors, as in concat([a, b], axis=0); got {type(parts).__name__}"
@@ -148,6 +154,8 @@ def concat(parts: Iterable[Any], axis: Any = 0) -> Tensor:
     parts = list(parts)
     if not parts:
         raise ShapeMismatchError("concat needs at least one tensor")
+    if any(isinstance(part, Tensor) and part.rank > 2 for part in parts):
+        return concat_along([as_tensor(part) for part in parts], axis)
     axis = normalize_axis(axis)
     if not any(isinstance(part, Tensor) for part in parts) and any(isinstance(p, sp.MatrixBase) for p in parts):
         return _concat_elements(parts, axis)
@@ -298,15 +306,6 @@ def _embed_count(counter: Any, node: Embed) -> int:
 @interprets("count", Concat)
 def _concat_count(counter: Any, node: Concat) -> int:
     return sum(counter.count(part) for part in node.parts)
-
-
-def index_text(span: tuple[int, int], size: int) -> str:
-    start, stop = span
-    if (start, stop) == (0, size):
-        return ":"
-    if stop == start + 1:
-        return str(start + 1)
-    return f"{start + 1}:{stop}"
 
 
 def subscript(rows: tuple[int, int], columns: tuple[int, int], shape: Shape) -> str:

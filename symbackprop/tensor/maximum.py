@@ -1,4 +1,5 @@
-"""The element-wise maximum of two tensors, broadcasting as NumPy does: ``sbp.maximum(a, b)``.
+"""The element-wise maximum of two tensors of any rank, broadcasting as NumPy does (aligned from the last
+axis): ``sbp.maximum(a, b)``.
 
 At a tie the gradient is shared equally, half to each operand, as ``torch.maximum``
 shares it; elsewhere all of it goes to the larger operand.  Everything about the
@@ -17,7 +18,16 @@ import sympy as sp
 
 from ..errors import InvalidOperandError
 from ..printing.precedence import Precedence, Printed
-from ..registry import Product, Pull, interprets, register, served_generically, spec_function, vjp
+from ..registry import (
+    Product,
+    Pull,
+    interprets,
+    register,
+    served_generically,
+    spec_function,
+    takes_any_rank,
+    vjp,
+)
 from .algebra import as_tensor, require_broadcastable
 from .axes import broadcast_back
 from .hadamard import hadamard
@@ -45,7 +55,7 @@ def maximum(a: Any, b: Any) -> Tensor:
     """The larger of ``a`` and ``b`` element by element (a scalar broadcasts), as ``torch.maximum``."""
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise InvalidOperandError(
-            f"maximum takes tensors (a vector or matrix of the network, or one of them and a number), not "
+            f"maximum takes tensors (a vector, matrix or tensor of the network, or one of them and a number), not "
             f"{type(a).__name__} and {type(b).__name__}: it has no scalar level"
         )
     left, right = as_tensor(a, b if isinstance(b, Tensor) else None), as_tensor(b, a if isinstance(a, Tensor) else None)
@@ -142,6 +152,9 @@ def _page_graph(section: Any, node: Maximum) -> Any:
 
 
 served_generically(("factor_text", "upstream"), Maximum, MaximumShare)
+
+
+takes_any_rank(Maximum, MaximumShare)  # the kernels are NumPy's, broadcasting from the last axis at any rank
 
 
 __all__ = ["Maximum", "MaximumShare", "maximum"]

@@ -1,8 +1,10 @@
-"""Reading a subscript: the rows and columns ``X[i, :]``, ``X[:, j]`` or ``X[:, a:b]`` select, checked.
+"""Reading a subscript: the rows and columns ``X[i, :]``, ``X[:, j]`` or ``X[:, a:b]`` select, checked;
+at rank 3 or more, the range along every axis ``x[a:b, :, k]`` selects.
 
 Indices are 0-based and negative indices count from the end, as in NumPy; a
 range is (start, stop) with the stop excluded.  Everything is checked here,
-where the user wrote it; the node types are in :mod:`symbackprop.tensor.indexing`.
+where the user wrote it; the node types are in :mod:`symbackprop.tensor.indexing`
+(matrices) and :mod:`symbackprop.tensor.slicing` (rank 3 or more).
 """
 
 from __future__ import annotations
@@ -17,9 +19,20 @@ from .base import shape_text
 
 #: A range of rows or columns: (start, stop), 0-based, stop excluded.
 Span = tuple[int, int]
-Shape = tuple[int, int]
+Shape = tuple[int, ...]
 
 AXIS_NAMES = ("row", "column")
+
+
+def _axis_name(axis: int, rank: int) -> str:
+    return AXIS_NAMES[axis] if rank == 2 else f"axis {axis}"
+
+
+def _length_text(size: int, axis: int, rank: int) -> str:
+    """How many entries an axis has: "3 rows" of a matrix, "3 entries along axis 2" of a tensor of rank 3."""
+    if rank == 2:
+        return f"{size} {AXIS_NAMES[axis]}{'s' if size != 1 else ''}"
+    return f"{size} entr{'ies' if size != 1 else 'y'} along axis {axis}"
 
 
 def span_text(span: Span, size: int) -> str:
@@ -30,6 +43,16 @@ def span_text(span: Span, size: int) -> str:
     if stop == start + 1:
         return str(start)
     return f"{start}:{stop}"
+
+
+def index_text(span: Span, size: int) -> str:
+    """A range as the documents print it, 1-based with both ends included: ':' for all of it, 'i', 'a:b'."""
+    start, stop = span
+    if (start, stop) == (0, size):
+        return ":"
+    if stop == start + 1:
+        return str(start + 1)
+    return f"{start + 1}:{stop}"
 
 
 # -- reading a subscript ------------------------------------------------------------------------
@@ -50,6 +73,30 @@ def spans_of(key: Any, shape: Shape, what: str) -> tuple[Span, Span]:
     return tuple(_span(k, shape, axis, what) for axis, k in enumerate(keys))  # type: ignore[return-value]
 
 
+def spans_along(key: Any, shape: Shape, what: str) -> tuple[Span, ...]:
+    """The range along each axis of a tensor of rank 3 or more that a subscript selects.
+
+    Missing trailing indices take the whole axis and one ``...`` stands for as many whole axes as the
+    other indices leave, as in NumPy; an integer keeps its axis with length 1, as a matrix's row stays
+    a 1×n row (``x.reshape`` drops it).
+    """
+    keys = key if isinstance(key, tuple) else (key,)
+    rank = len(shape)
+    if sum(k is Ellipsis for k in keys) > 1:
+        raise InvalidIndexError(f"cannot index {what} of shape {shape_text(shape)} with {key!r}: "
+                                "'...' may stand once")
+    if Ellipsis in keys:
+        at = next(i for i, k in enumerate(keys) if k is Ellipsis)
+        keys = keys[:at] + (slice(None),) * (rank - len(keys) + 1) + keys[at + 1:]
+    if len(keys) > rank:
+        raise InvalidIndexError(
+            f"cannot index {what} of shape {shape_text(shape)} with {len(keys)} indices: it has {rank} axes, "
+            "one index (an integer or a range a:b) for each at most"
+        )
+    keys = keys + (slice(None),) * (rank - len(keys))
+    return tuple(_span(k, shape, axis, what) for axis, k in enumerate(keys))
+
+
 def _span(key: Any, shape: Shape, axis: int, what: str) -> Span:
     size = shape[axis]
     if isinstance(key, slice):
@@ -62,7 +109,7 @@ def _span(key: Any, shape: Shape, axis: int, what: str) -> Span:
         stop = size if key.stop is None else _position(key.stop, shape, axis, what, stop=True)
         if stop <= start:
             raise IndexOutOfRangeError(
-                f"the {AXIS_NAMES[axis]} range {_slice_text(key)} of {what} of shape {shape_text(shape)} "
+                f"the {_axis_name(axis, len(shape))} range {_slice_text(key)} of {what} of shape {shape_text(shape)} "
                 "is empty: the stop must come after the start"
             )
         return (start, stop)
@@ -77,9 +124,8 @@ def _position(value: Any, shape: Shape, axis: int, what: str, *, stop: bool) -> 
     if not 0 <= normalized <= size - (0 if stop else 1):
         limits = f"{-size}..{size}" if stop else f"{-size}..{size - 1}"
         raise IndexOutOfRangeError(
-            f"{AXIS_NAMES[axis]} {'bound' if stop else 'index'} {index} is out of range for {what} of shape "
-            f"{shape_text(shape)}: it has {size} {AXIS_NAMES[axis]}{'s' if size != 1 else ''} "
-            f"(indices {limits})"
+            f"{_axis_name(axis, len(shape))} {'bound' if stop else 'index'} {index} is out of range for {what} "
+            f"of shape {shape_text(shape)}: it has {_length_text(size, axis, len(shape))} (indices {limits})"
         )
     return normalized
 

@@ -53,13 +53,14 @@ def batch_section(page: Page) -> list[Block]:
     return blocks
 
 
-def _stacked(shape: tuple[int, int] | None) -> str:
+def _stacked(shape: tuple[int, ...] | None) -> str:
     """The shape of N samples on a first axis: N for a scalar, N × n for a column of n (as PyTorch
-    stores a target of one number, N × 1), N × r × c for a matrix."""
+    stores a target of one number, N × 1), N × r × c for a matrix, N × a × b × c for a tensor of rank 3."""
     if shape is None:
         return "N"
-    rows, columns = shape
-    return rf"N \times {rows}" if columns == 1 else rf"N \times {rows} \times {columns}"
+    if len(shape) == 2 and shape[1] == 1:
+        return rf"N \times {shape[0]}"
+    return r" \times ".join(["N", *(str(length) for length in shape)])
 
 
 def _result(batch: Derivation | None, name: str):
