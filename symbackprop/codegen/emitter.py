@@ -146,11 +146,19 @@ class TreeEmitter(TreeVisitor):
     def visit_MatMul(self, node: T.MatMul) -> ast.expr:
         if isinstance(node.left, T.Scalar) or isinstance(node.right, T.Scalar):  # a 1×1 factor only scales
             return binary(self.tensor(node.left), ast.Mult(), self.tensor(node.right))
+        right = node.right
+        if isinstance(right, T.Ones) and len(right.shape) == 2 and right.shape[1] == 1:
+            return call("_row_sums", self.tensor(node.left))  # X 1: a pass over X, not a product with ones
+        if (isinstance(right, T.Transpose) and isinstance(right.operand, T.Ones) and len(right.shape) == 2
+                and right.shape[0] == 1 and node.left.shape[-1] == 1):
+            return call("_across", self.tensor(node.left), constant(right.shape[1]))  # c 1ᵀ: c repeated
         if isinstance(node.left, T.Transpose):
-            return call("_mm_t", self.tensor(node.left.operand), self.tensor(node.right))
-        return call("_mm", self.tensor(node.left), self.tensor(node.right))
+            return call("_mm_t", self.tensor(node.left.operand), self.tensor(right))
+        return call("_mm", self.tensor(node.left), self.tensor(right))
 
     def visit_Add(self, node: T.Add) -> ast.expr:
+        if isinstance(node.right, T.Scale) and node.right.factor == -1:  # a + (−1)·b, as a − b: the same number
+            return binary(self.tensor(node.left), ast.Sub(), self.tensor(node.right.operand))
         return binary(self.tensor(node.left), ast.Add(), self.tensor(node.right))
 
     def visit_AddAll(self, node: T.AddAll) -> ast.expr:
