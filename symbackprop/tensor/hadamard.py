@@ -8,6 +8,7 @@ it (code, closed forms, operation count, LaTeX, graph labels).
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -109,7 +110,12 @@ def _is_ones(node: Tensor) -> bool:
         return True
     if isinstance(node, Scalar):
         return node.expr == 1
-    return isinstance(node, Elementwise) and node.function.formula(_T) == 1
+    return isinstance(node, Elementwise) and _is_one(node.function)
+
+
+@functools.cache  # by activation: a count of T steps builds its formula once, not T times
+def _is_one(function: Any) -> bool:
+    return function.formula(_T) == 1
 
 
 @interprets("count", Hadamard)
