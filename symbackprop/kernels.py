@@ -73,16 +73,6 @@ def _mm(a, b):
     return a @ b
 
 
-def _row_sums(a):
-    """``a @ 1``: the sum of each row of a (of each matrix of a stack), as a column."""
-    return np.sum(a, axis=-1, keepdims=True)
-
-
-def _across(column, width):
-    """``c 1ᵀ``: the column c in each of ``width`` columns."""
-    return column * np.ones((1, width))
-
-
 def _mm_t(a, b):
     """``aᵀ @ b`` without forming aᵀ (the gradient passed down, Wᵀ · ∂L/∂z)."""
     if a.ndim == 2 and b.ndim == 3 and b.shape[-1] == 1:
@@ -129,5 +119,5 @@ def _blocks(rows):
 
 
 #: Every helper by the name generated code calls it.
-KERNELS = {f.__name__: f for f in (_T, _total, _total_of, _axis_sum, _broadcast, _step, _gate, _mm, _mm_t, _row_sums,
-                                     _across, _batch_sum, _outer_sum, _mm_sum, _mul_sum, _blocks)}
+KERNELS = {f.__name__: f for f in (_T, _total, _total_of, _axis_sum, _broadcast, _step, _gate, _mm, _mm_t, _batch_sum,
+                                     _outer_sum, _mm_sum, _mul_sum, _blocks)}

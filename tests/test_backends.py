@@ -71,7 +71,6 @@ def _arguments(name: str, kernel, rng: np.random.Generator) -> list:
         "_total_of": [columns, 3], "_axis_sum": [columns, 0], "_broadcast": [scalar, 3, 2],
         "_step": [with_zero, 0.5], "_gate": [rng.normal(size=(2, 4, 1)), with_zero, 0.5],
         "_mm": [rng.normal(size=(2, 3)), columns], "_mm_t": [rng.normal(size=(3, 2)), columns],
-        "_row_sums": [rng.normal(size=(4, 3, 2))], "_across": [columns, 5],
         "_batch_sum": [columns, 4], "_outer_sum": [columns, rng.normal(size=(4, 2, 1)), 4],
         "_mm_sum": [rng.normal(size=(4, 3, 2)), rng.normal(size=(4, 2, 3)), 4], "_mul_sum": [scalar, scalar * 2, 4],
         "_blocks": [[[scalar, scalar * 2], [scalar * 3, np.ones((1, 1))]]],

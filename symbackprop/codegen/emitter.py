@@ -148,10 +148,10 @@ class TreeEmitter(TreeVisitor):
             return binary(self.tensor(node.left), ast.Mult(), self.tensor(node.right))
         right = node.right
         if isinstance(right, T.Ones) and len(right.shape) == 2 and right.shape[1] == 1:
-            return call("_row_sums", self.tensor(node.left))  # X 1: a pass over X, not a product with ones
+            return call("_axis_sum", self.tensor(node.left), constant(1))  # X 1: X's row sums, not a product
         if (isinstance(right, T.Transpose) and isinstance(right.operand, T.Ones) and len(right.shape) == 2
-                and right.shape[0] == 1 and node.left.shape[-1] == 1):
-            return call("_across", self.tensor(node.left), constant(right.shape[1]))  # c 1ᵀ: c repeated
+                and right.shape[0] == 1 and node.left.shape[-1] == 1):  # c 1ᵀ: c repeated across
+            return call("_broadcast", self.tensor(node.left), constant(node.left.shape[-2]), constant(right.shape[1]))
         if isinstance(node.left, T.Transpose):
             return call("_mm_t", self.tensor(node.left.operand), self.tensor(right))
         return call("_mm", self.tensor(node.left), self.tensor(right))

@@ -23,7 +23,6 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from ..derivation import EDGE, SEED, SUM, Step
-from ..graph import _node_id
 from ..network import INPUT, LOSS
 from . import structure as S
 from .blocks import Block, Display, Heading, Marker, Paragraph
@@ -173,6 +172,7 @@ class _Panels:
         self.derivation = derivation
         self.lang = options.lang
         self.graph = graph
+        self.drawn_quantities = {n.quantity for n in graph.nodes.values() if n.is_quantity}
         self.w: Writer = Writer(derivation, options)
         self.worked: WorkedValues | None = None
         self.example: Example | None = None
@@ -218,7 +218,7 @@ class _Panels:
 
     def drawn(self, step: Step) -> bool:
         """Whether the graph draws what ``step`` goes between (an abridged graph draws the ends of the network)."""
-        return all(_node_id(name) in self.graph.nodes for name in (step.target, step.source) if name)
+        return all(name in self.drawn_quantities for name in (step.target, step.source) if name)
 
     def omitted_html(self) -> str:
         """The panel of every step the graph leaves out, its number k filled in by the page's script."""
