@@ -21,7 +21,7 @@ import numpy as np
 from ..codegen import function_definition, names_read, var
 from ..network import INPUT, PARAM
 from ..values import conform_all
-from .memory import CheckpointPlan, ForwardGraph, plan_for, schedule
+from .memory import CheckpointPlan, ForwardGraph, plan_for
 
 if TYPE_CHECKING:
     from ..derivation import Derivation, Step
@@ -115,7 +115,7 @@ def checkpointed_evaluation(derivation: Derivation, values: Mapping[str, Any], *
             for element in row:
                 scope[var("v", element)] = lines.run(var("v", element), scope)
 
-    checkpoints = graph.checkpoints(checkpoint_every)
+    checkpoints, scheduled = graph.scheduled(checkpoint_every)  # the plan's own, made once
     held = set(checkpoints)
     defined = [q.name for q in network.graph_order() if q.definition is not None]
     with np.errstate(all="ignore"):
@@ -130,7 +130,7 @@ def checkpointed_evaluation(derivation: Derivation, values: Mapping[str, Any], *
         edges_into: dict[str, int] = {}
         for step in derivation.edges:
             edges_into[step.target] = edges_into.get(step.target, 0) + 1
-        events = {e.step: e for e in schedule(graph, checkpoints)}
+        events = {e.step: e for e in scheduled}
         for step in derivation.steps:
             event = events[step.index]
             for name in event.recompute:
