@@ -11,6 +11,7 @@ gradient is 1/N and a parameter's gradient is summed over the batch axis.
 from __future__ import annotations
 
 import ast
+import dataclasses
 from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ from .codegen import Line, TreeEmitter, function_definition, function_source, li
 from .codegen.compiled import with_deletions
 from .codegen.grouped import grouped_program
 from .codegen.logits import logit_edge
+from .codegen.placed import placed_sum_code, placement
 from .codegen.rows import rows_program
 from .codegen.stored import reading_stored_output
 from .collector import collector_paused
@@ -127,15 +129,24 @@ class Program:
         into: dict[str, list] = {}
         for step in self.derivation.edges:
             into.setdefault(step.target, []).append(step)
+        self.placed = self._placed_edges()
         for step in self.derivation.steps:
             if step.kind == "seed":
                 lines.append(Line(var("g", step.target), _ratio(1.0, "batch_size"), "seed"))
                 continue
             if step.kind == "sum":
-                total = codegen.sum_of([codegen.name(partial_names[i]) for i in step.parts])
+                if step.parts[0] in self.placed:
+                    outer = self.placed[step.parts[0]][0]
+                    pieces = [(partial_names[i], self.placed[i][1]) for i in step.parts]
+                    total = placed_sum_code(outer, pieces, self._emit.namespace)
+                else:
+                    total = codegen.sum_of([codegen.name(partial_names[i]) for i in step.parts])
                 lines.append(Line(var("g", step.target), total, "fan-out"))
                 continue
-            code = logit_edge(self, step, into) or self._edge(step)
+            if step.index in self.placed:  # only the piece: the sum places it
+                code = self._edge(dataclasses.replace(step, result=step.result.operand))
+            else:
+                code = logit_edge(self, step, into) or self._edge(step)
             if len(into[step.target]) == 1:
                 lines.append(Line(var("g", step.target), code, f"via {step.source}"))
             else:
@@ -154,6 +165,20 @@ class Program:
         if self.outputs == "loss":
             return lines, [self.derivation.loss], []
         return lines, every, every
+
+    def _placed_edges(self) -> dict[int, tuple]:
+        """The edges of each sum whose every edge places a piece into zeros (a quantity read in slices):
+        their (whole shape, ranges), by step index (:mod:`symbackprop.codegen.placed`)."""
+        steps = {s.index: s for s in self.derivation.steps}
+        placed: dict[int, tuple] = {}
+        for step in self.derivation.steps:
+            if step.kind != "sum":
+                continue
+            found = [placement(steps[i].result) if steps[i].source != self.derivation.loss else None
+                     for i in step.parts]
+            if all(found) and len({outer for outer, _ in found}) == 1:
+                placed.update(zip(step.parts, found))
+        return placed
 
     def _edge(self, step) -> ast.expr:
         """What one step contributes; a parameter's is summed over the batch."""

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import codegen
 from .codegen import resolve, var
+from .codegen.placed import placed
 from .derivation import EDGE, SUM
 from .network import INPUT, PARAM
 from .numeric import Evaluation, Program, evaluation, partial_name
@@ -78,6 +79,15 @@ class WorkedProgram(Program):
         arguments = [arrays[q.name] for q in self.network.quantities(INPUT, PARAM)]
         with np.errstate(all="ignore"):
             return self.function(*arguments, batch_size)
+
+    def partial(self, step: Any, variables: dict[str, Any]) -> Any:
+        """What edge ``step`` adds to a gradient that sums several, in the run ``variables`` (a piece of a
+        slice placed into zeros of the whole shape here, when a document reads it)."""
+        value = variables[partial_name(step)]
+        if step.index in self.placed:
+            outer, ranges = self.placed[step.index]
+            return placed(outer, value, ranges)
+        return value
 
     def local_factor(self, index: int, variables: dict[str, Any]) -> Any:
         """The local factor of step ``index`` (ReLU′ at z₁, h₁ᵀ, …) in the run ``variables``."""
@@ -140,7 +150,8 @@ def worked_numbers(derivation: Derivation, values: Mapping[str, Any]) -> WorkedN
     names = [q.name for q in derivation.network.quantities(elements=False)]
     forward = {n: variables[var("v", n)] for n in names}
     gradient = {n: variables[var("g", n)] for n in names}
-    partials = {s.index: variables[partial_name(s)] for s in program.partial_steps}
+    partial_steps = {s.index: s for s in program.partial_steps}
+    partials = _OnRequest(partial_steps, lambda index: program.partial(partial_steps[index], variables))
     local = _OnRequest(program.local_steps, lambda index: program.local_factor(index, variables))
     samples = _OnRequest(program.into_parameters, lambda name: program.per_sample(name, variables))
     return WorkedNumbers(evaluation(derivation, forward, gradient, batch_size), partials, local, samples, derivation,

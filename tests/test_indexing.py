@@ -239,7 +239,7 @@ def test_steps_print_as_blocks_and_subscripts_with_rules_in_both_languages():
     source = Program(derivation).source  # every gradient, ∂L/∂X too
     scope: dict = {}
     exec(compile(source, "<generated>", "exec"), scope)  # the standalone module carries its helpers
-    assert "def _embed" in source and "def _concat" in source
+    assert "def _placed_sum" in source and "def _concat" in source  # X read in two slices: their pieces placed
     rng = np.random.default_rng(0)
     arrays = {"X": rng.normal(size=(3, 4)), "w": rng.normal(size=(1, 3))}
     _, gradients = scope["derivation"](arrays["X"], arrays["w"], 1)

@@ -52,3 +52,21 @@ def _one_hot(index, z, axis):
     classes = z.shape[axis - 2]
     positions = np.arange(classes).reshape((classes, 1) if axis == 0 else (1, classes))
     return np.asarray(positions == np.asarray(index), dtype=float)
+
+
+def _placed_sum(outer, *placed):
+    """The pieces each placed at its ranges of zeros of shape (…, *outer) and added, every placement joined from
+    zeros along each axis in turn instead of assigned into one array."""
+    total = 0.0
+    for piece, ranges in zip(placed[::2], placed[1::2]):
+        piece = np.asarray(piece, dtype=float)
+        if piece.ndim < len(outer):
+            piece = piece.reshape(tuple(piece.shape) + (1,) * (len(outer) - piece.ndim))
+        lead = piece.ndim - len(outer)
+        for k, (start, stop) in enumerate(ranges):
+            axis = lead + k
+            shape = tuple(piece.shape)
+            before, after = (shape[:axis] + (length,) + shape[axis + 1:] for length in (start, outer[k] - stop))
+            piece = np.concatenate([np.zeros(before), piece, np.zeros(after)], axis=axis)
+        total = total + piece
+    return total
