@@ -68,6 +68,9 @@ class WorkedProgram(Program):
                 self.into_parameters.setdefault(step.target, []).append(step)
         # Run once or twice per document: sharing subexpressions would cost more to find than it saves.
         super().__init__(derivation, cse=False, outputs="all")
+        # Compiled, the lines are not read again: kept, their syntax trees would be most of what a long
+        # document holds, and the collector would walk them all once the document is written.
+        self.lines = self.returns = None
         self._scope = self.function.__globals__  # the program's names and the activations it defines
         self._compiled_definitions = len(self._emit.definitions)
 

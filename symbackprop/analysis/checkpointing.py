@@ -21,11 +21,13 @@ import numpy as np
 from ..codegen import function_definition, names_read, var
 from ..network import INPUT, PARAM
 from ..values import conform_all
-from .memory import CheckpointPlan, ForwardGraph, plan_for
+from .memory import CheckpointPlan, ForwardGraph, ScheduleEvent, plan_for
 
 if TYPE_CHECKING:
     from ..derivation import Derivation, Step
 
+#: A step the schedule has no event for (every step of the plain plan): nothing recomputed before it, nothing freed.
+_NOTHING_TO_DO = ScheduleEvent(-1, (), ())
 
 @dataclass(frozen=True)
 class CheckpointedEvaluation:
@@ -132,7 +134,7 @@ def checkpointed_evaluation(derivation: Derivation, values: Mapping[str, Any], *
             edges_into[step.target] = edges_into.get(step.target, 0) + 1
         events = {e.step: e for e in scheduled}
         for step in derivation.steps:
-            event = events[step.index]
+            event = events.get(step.index, _NOTHING_TO_DO)
             for name in event.recompute:
                 scope[var("v", name)] = lines.run(var("v", name), scope)
                 held.add(name)

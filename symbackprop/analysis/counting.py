@@ -327,6 +327,14 @@ def node_operations(network: Network, memo: Memo | None = None) -> dict[str, int
             for q in network.graph_order() if q.kind in (NODE, LOSS) and q.definition is not None}
 
 
+def forward_operations(derivation: Derivation) -> dict[str, int]:
+    """:func:`node_operations` of the derivation's network, counted once for every report that reads them."""
+    counted = derivation.__dict__.get("_forward_operations")
+    if counted is None:
+        counted = derivation.__dict__["_forward_operations"] = node_operations(derivation.network)
+    return counted
+
+
 def parameter_step_indices(derivation: Derivation) -> set[int]:
     """Indices of the steps that some parameter gradient depends on."""
     network = derivation.network
@@ -340,7 +348,7 @@ def parameter_step_indices(derivation: Derivation) -> set[int]:
 def count_operations(derivation: Derivation) -> OperationCounts:
     """Forward and reverse-sweep operation counts, without differentiating anything."""
     memo: Memo = {}
-    per_node = node_operations(derivation.network, memo)
+    per_node = forward_operations(derivation)
     needed = parameter_step_indices(derivation)
     per_step = tuple((s.index, step_operations(s, memo)) for s in derivation.steps)
     backward = sum(count for index, count in per_step if index in needed)

@@ -26,7 +26,7 @@ import sympy as sp
 from .. import tensor as T
 from ..errors import OptionError
 from ..network import INPUT, LOSS, NODE, PARAM, Network
-from .counting import node_operations
+from .counting import forward_operations
 from .layers import network_layers
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ class ForwardGraph:
 
     @cached_property
     def node_operations(self) -> dict[str, int]:
-        return node_operations(self.network)
+        return forward_operations(self.derivation)
 
     @staticmethod
     def of(derivation: Derivation) -> ForwardGraph:
@@ -119,7 +119,8 @@ class ForwardGraph:
         """The checkpoints of ``every`` and their schedule, made once for every batch size a report asks about."""
         if every not in self._schedules:
             checkpoints = self.checkpoints(every)
-            self._schedules[every] = checkpoints, schedule(self, checkpoints)
+            # the plain plan holds all the backward pass reads: it recomputes and frees nothing, no events
+            self._schedules[every] = checkpoints, schedule(self, checkpoints) if every is not None else []
         return self._schedules[every]
 
     @cached_property
