@@ -26,8 +26,12 @@ def var(prefix: str, name: str) -> str:
     return f"{prefix}_{name}"
 
 
+#: The one context every read name shares, as ``ast.parse`` shares it: a program reads a name per operand.
+_LOAD = ast.Load()
+
+
 def name(identifier: str) -> ast.Name:
-    return ast.Name(identifier, ast.Load())
+    return ast.Name(identifier, _LOAD)
 
 
 def call(function: str, *arguments: ast.expr) -> ast.Call:
