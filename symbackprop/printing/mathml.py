@@ -31,6 +31,15 @@ _LONE_AMPERSAND = re.compile(r"&(?!#x?[0-9A-Fa-f]+;|[A-Za-z]+;)")
 #: What opens, closes or separates: an environment, a brace, an ampersand, a row break (escaped ones too).
 _STRUCTURE = re.compile(r"\\begin|\\end|\\\\|\\[{}&]|[{}&]")
 _MATH_ELEMENT = re.compile(r"\A<math[^>]*>(.*)</math>\Z", re.S)
+#: Where a formula may be cut into terms: operators between items, and what opens or closes a group.
+_TERM_STRUCTURE = re.compile(r"\\left\b|\\right\b|\\begin\b|\\end\b|\\[{}]|[{}]| (?:=|\+|-|\\cdot) ")
+_OPERATORS = frozenset(("=", "+", "-", "\\cdot"))
+#: What makes an item read beyond itself, so that a formula holding it is converted whole.
+_NOT_CUT = re.compile(r"\\(?:over|choose|atop|brace|brack|above|displaystyle|textstyle|scriptstyle|"
+                      r"scriptscriptstyle|color|limits|nolimits|substack|newcommand|def)\b|'|&|\\\\")
+_ROW = re.compile(r'\A<math xmlns="http://www.w3.org/1998/Math/MathML" display="\w+"><mrow>(.*)</mrow></math>\Z', re.S)
+#: Shorter formulas are converted whole: cutting them saves nothing.
+_SHORTEST_CUT = 40
 #: \operatorname{ReLU} comes out as an operator, which browsers space as one (ReLU ( z )); it is a name.
 _NAMED_OPERATOR = re.compile(r"<mo>([A-Za-z][A-Za-z0-9]+)</mo>")
 #: Cells of aligned rows: right, then left, with no space between them; later pairs start 2em further on.
@@ -117,8 +126,45 @@ def _inner(tex: str) -> str:
     return match.group(1) if match else ""
 
 
-@functools.lru_cache(maxsize=4096)  # a page repeats its symbols: ∂L/∂W₁ in the prose, the steps and the example
 def _converted(tex: str, display: str) -> str:
+    """``tex`` as a ``<math>`` element: a formula of several terms term by term, each term converted once a page.
+
+    latex2mathml writes a formula as one row of its top-level items, each converted on its own, so the row
+    of a formula cut between items (at a top-level ``=``, ``+``, ``-`` or ``\\cdot``) is the rows of its
+    pieces joined: ∂L/∂z₁ · x₁, repeated in hundreds of steps, is read once.
+    """
+    pieces = _terms(tex)
+    if pieces is None:
+        return _whole(tex, display)
+    rows = [_ROW.match(_whole(piece, display)) for piece in pieces]  # \sum's limits depend on the display
+    if not all(rows):
+        return _whole(tex, display)
+    return (f'<math xmlns="http://www.w3.org/1998/Math/MathML" display="{display}"><mrow>'
+            + "".join(row.group(1) for row in rows) + "</mrow></math>")
+
+
+def _terms(tex: str) -> list[str] | None:
+    """``tex`` cut before and after each operator between its top-level items, or None where it is one term
+    or holds what reads beyond one item (an infix fraction, a style switch, a prime, rows)."""
+    if len(tex) < _SHORTEST_CUT or _NOT_CUT.search(tex):
+        return None
+    pieces, depth, start = [], 0, 0
+    for match in _TERM_STRUCTURE.finditer(tex):
+        token = match.group()
+        if token in ("{", "\\left", "\\begin"):
+            depth += 1
+        elif token in ("}", "\\right", "\\end"):
+            depth -= 1
+        elif depth == 0 and token.strip() in _OPERATORS:
+            pieces += [tex[start:match.start()], token.strip()]
+            start = match.end()
+    pieces.append(tex[start:])
+    pieces = [piece.strip() for piece in pieces if piece.strip()]
+    return pieces if len(pieces) > 2 and depth == 0 else None
+
+
+@functools.lru_cache(maxsize=16384)  # a page repeats its symbols: ∂L/∂W₁ in the prose, the steps and the example
+def _whole(tex: str, display: str) -> str:
     if not tex:
         return f'<math xmlns="http://www.w3.org/1998/Math/MathML" display="{display}"></math>'
     try:
