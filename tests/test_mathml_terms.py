@@ -59,7 +59,7 @@ def page_formulas():
 
 
 def _whole(tex: str, display: str) -> str:
-    return mathml._whole.__wrapped__(tex, display)  # latex2mathml on the whole formula, not a cached piece
+    return mathml._exactly.__wrapped__(tex, display)  # latex2mathml on the formula as it is, nothing cached
 
 
 def test_every_formula_of_the_pages_converted_term_by_term_is_the_formula_converted_whole(page_formulas):
@@ -67,6 +67,14 @@ def test_every_formula_of_the_pages_converted_term_by_term_is_the_formula_conver
     assert len(cut) > 100  # the pages' long formulas are cut: the comparison below is not empty
     for tex, display in cut:
         assert mathml._converted(tex, display) == _whole(tex, display), tex
+
+
+def test_every_formula_of_the_pages_converted_from_its_shape_is_the_formula_converted_as_it_is(page_formulas):
+    shaped = [(tex, display) for tex, display in page_formulas
+              if mathml._NUMBER.search(tex) and not mathml._ONE_DIGIT_READ.search(tex)]
+    assert len(shaped) > 300
+    for tex, display in page_formulas:
+        assert mathml._whole(tex, display) == _whole(tex, display), tex
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +99,9 @@ def test_random_formulas_joined_from_the_pages_terms_convert_as_they_do_whole(te
 
 
 @pytest.mark.parametrize("tex", [
+    r"x^23 + \frac12 + x_{10} = 3.25 \cdot \text{layer 2} + \mathbf{0}_{3 \times 1}",
+    r"W^{(1)}_{31,1} x_{1} + .5 + 1{,}000 + 1.5 \times 10^{-5} = \sqrt{2}",
+    r"\begin{bmatrix} " + " & ".join(f"{k / 7:.2f}" for k in range(1100)) + r" \end{bmatrix} = x_{1}",
     r"a \over b + c = d",                      # an infix fraction reads the whole group
     r"x' + y' = \frac{\partial L}{\partial x}",  # a prime attaches to what comes before
     r"\displaystyle \sum_{i} a_{i} + b = c_{1} + c_{2}",

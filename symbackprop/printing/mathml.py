@@ -38,6 +38,12 @@ _OPERATORS = frozenset(("=", "+", "-", "\\cdot"))
 _NOT_CUT = re.compile(r"\\(?:over|choose|atop|brace|brack|above|displaystyle|textstyle|scriptstyle|"
                       r"scriptscriptstyle|color|limits|nolimits|substack|newcommand|def)\b|'|&|\\\\")
 _ROW = re.compile(r'\A<math xmlns="http://www.w3.org/1998/Math/MathML" display="\w+"><mrow>(.*)</mrow></math>\Z', re.S)
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+#: Numbers stand in for a formula's numbers by position, four digits and more (a shape has no other numbers).
+_FIRST_STAND_IN = 1000
+_STAND_IN = re.compile(r"<mn>(\d{4,})</mn>")
+#: Where TeX reads a single digit (x^23 is x², then 3; \frac12 is ½), so that a number cannot stand for another.
+_ONE_DIGIT_READ = re.compile(r"[\^_]\s*\d|\\[A-Za-z]+\s*\d")
 #: Shorter formulas are converted whole: cutting them saves nothing.
 _SHORTEST_CUT = 40
 #: \operatorname{ReLU} comes out as an operator, which browsers space as one (ReLU ( z )); it is a name.
@@ -165,6 +171,29 @@ def _terms(tex: str) -> list[str] | None:
 
 @functools.lru_cache(maxsize=16384)  # a page repeats its symbols: ∂L/∂W₁ in the prose, the steps and the example
 def _whole(tex: str, display: str) -> str:
+    """``tex`` converted as one formula, from the conversion of its shape where its numbers allow.
+
+    latex2mathml writes each number as one ``<mn>``, whatever its digits, so W₃₁,₁ x₁ is the conversion of
+    its shape, each number standing in for by its position (W₁₀₀₀,₁₀₀₁ x₁₀₀₂), with the numbers put back:
+    the thousand entries of a layer's steps share one conversion.  A number the shape does not give back
+    as one ``<mn>`` of its own (in text, bold, or an unbraced script, where TeX reads one digit) leaves the
+    formula to be converted as it is.
+    """
+    numbers = _NUMBER.findall(tex)
+    if not numbers or _ONE_DIGIT_READ.search(tex):
+        return _exactly(tex, display)
+    counter = iter(range(_FIRST_STAND_IN, _FIRST_STAND_IN + len(numbers)))
+    shape = _exactly(_NUMBER.sub(lambda _: str(next(counter)), tex), display)
+    pieces = _STAND_IN.split(shape)  # text, stand-in, text, …: scripts come out in their own order
+    stand_ins = [int(k) - _FIRST_STAND_IN for k in pieces[1::2]]
+    if sorted(stand_ins) != list(range(len(numbers))):
+        return _exactly(tex, display)
+    pieces[1::2] = [f"<mn>{numbers[k]}</mn>" for k in stand_ins]
+    return "".join(pieces)
+
+
+@functools.lru_cache(maxsize=4096)
+def _exactly(tex: str, display: str) -> str:
     if not tex:
         return f'<math xmlns="http://www.w3.org/1998/Math/MathML" display="{display}"></math>'
     try:
