@@ -153,9 +153,10 @@ class Derivation:
 
     @cached_property
     def _program(self):
-        from .numeric import Program
+        """The generated NumPy program that evaluate, the documents' worked numbers and grading run."""
+        from .worked import WorkedProgram
 
-        return Program(self)
+        return WorkedProgram(self)
 
     def evaluate(self, values: dict[str, Any], *, exact: bool = False) -> Evaluation:
         """Every forward value and every ∂L/∂name at ``values``.

@@ -49,8 +49,9 @@ class WorkedNumbers:
 
 
 class WorkedProgram(Program):
-    """:class:`~symbackprop.numeric.Program` returning every variable of its run, so that each partial gradient
-    is read by name; a local factor or a per-sample gradient is computed when a document asks for it.
+    """The derivation's program (``derivation._program``): ``evaluate`` reads its forward values and gradients,
+    a document every variable of its run, so that each partial gradient is read by name; a local factor or a
+    per-sample gradient is computed when a document asks for it.
 
     A document prints the steps of a few layers (an abridged pass its first and last ones), so the
     program carries only the passes themselves: a line per local factor of every step would make a
@@ -66,12 +67,16 @@ class WorkedProgram(Program):
         for step in steps:
             if step.kind == EDGE and derivation.network[step.target].kind == PARAM:
                 self.into_parameters.setdefault(step.target, []).append(step)
-        # Run once or twice per document: sharing subexpressions would cost more to find than it saves.
+        # Built once per derivation and run a few times (evaluate, a document): sharing subexpressions would
+        # cost more to find than it saves (0.7 s of 2.3 s at T = 4,096).
         super().__init__(derivation, cse=False, outputs="all")
         # Compiled, the lines are not read again: kept, their syntax trees would be most of what a long
         # document holds, and the collector would walk them all once the document is written.
         self.lines = self.returns = None
-        self._scope = self.function.__globals__  # the program's names and the activations it defines
+        self.every_variable = self.function
+        self.function = self._values_and_gradients  # what Program's callers read: (forward, gradient)
+        self._names = [q.name for q in self.network.quantities(elements=False)]
+        self._scope = self.every_variable.__globals__  # the program's names and the activations it defines
         self._compiled_definitions = len(self._emit.definitions)
 
     def _returns(self, forward: list[str], gradients: list[str]) -> ast.expr:
@@ -81,7 +86,12 @@ class WorkedProgram(Program):
         """Every variable of the program's run at ``arrays``, by its name in the program."""
         arguments = [arrays[q.name] for q in self.network.quantities(INPUT, PARAM)]
         with np.errstate(all="ignore"):
-            return self.function(*arguments, batch_size)
+            return self.every_variable(*arguments, batch_size)
+
+    def _values_and_gradients(self, *arguments: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Every forward value and gradient by name, as :class:`~symbackprop.numeric.Program`'s function gives them."""
+        variables = self.every_variable(*arguments)
+        return ({n: variables[var("v", n)] for n in self._names}, {n: variables[var("g", n)] for n in self._names})
 
     def partial(self, step: Any, variables: dict[str, Any]) -> Any:
         """What edge ``step`` adds to a gradient that sums several, in the run ``variables`` (a piece of a
@@ -146,9 +156,7 @@ class _OnRequest(Mapping):
 def worked_numbers(derivation: Derivation, values: Mapping[str, Any]) -> WorkedNumbers:
     """Every forward value and gradient at ``values`` (as ``evaluate`` gives them), with each step's own numbers."""
     arrays, batch_size = conform_all(derivation, values)
-    program = derivation.__dict__.get("_worked_program")
-    if program is None:
-        program = derivation.__dict__["_worked_program"] = WorkedProgram(derivation)
+    program = derivation._program  # evaluate's, built once per derivation
     variables = program.run(arrays, batch_size or 1)
     names = [q.name for q in derivation.network.quantities(elements=False)]
     forward = {n: variables[var("v", n)] for n in names}
