@@ -169,7 +169,8 @@ class ScheduleEvent:
 
 def schedule(graph: ForwardGraph, checkpoints: list[str]) -> list[ScheduleEvent]:
     """Walk the backward steps; before each, recompute what it reads and is not held (from the
-    nearest held values); after it, drop recomputed values no later step reads."""
+    nearest held values); after it, drop recomputed values no later step reads.  The events of the
+    steps that recompute or free something, in step order."""
     last_read: dict[str, int] = {}
     for index, names in graph.reads.items():
         for name in names:
@@ -207,7 +208,8 @@ def schedule(graph: ForwardGraph, checkpoints: list[str]) -> list[ScheduleEvent]
         free = tuple(sorted(freed))
         live.difference_update(free)
         temporary.difference_update(free)
-        events.append(ScheduleEvent(step.index, tuple(order), free))
+        if order or free:  # most steps find what they read held and free nothing: no event
+            events.append(ScheduleEvent(step.index, tuple(order), free))
     return events
 
 
