@@ -39,14 +39,18 @@ def relu_ties(w: Writer) -> list[sp.Expr]:
     """ReLU′(0) of every ReLU in the network (0 unless a user chose otherwise)."""
     probe = sp.Symbol("probe", real=True)
     found: dict[sp.Expr, None] = {}
+    read: set[int] = set()  # a recurrence applies one activation at every step: its formula is read once
     for quantity in w.network.quantities(elements=True):
         definition = quantity.definition
         if isinstance(definition, T.Tensor):
             for node in T.walk(definition):
-                if isinstance(node, T.Elementwise):
-                    applied = sp.sympify(node.function.formula(probe))
-                    for relu in applied.atoms(ReLU):
+                if isinstance(node, T.Elementwise) and id(node.function) not in read:
+                    read.add(id(node.function))
+                    for relu in sp.sympify(node.function.formula(probe)).atoms(ReLU):
                         found.setdefault(relu.grad_at_zero)
+        elif isinstance(definition, sp.Basic):
+            for relu in definition.atoms(ReLU):
+                found.setdefault(relu.grad_at_zero)
         elif isinstance(definition, sp.Basic):
             for relu in definition.atoms(ReLU):
                 found.setdefault(relu.grad_at_zero)
