@@ -135,12 +135,12 @@ class Program:
                 lines.append(Line(var("g", step.target), _ratio(1.0, "batch_size"), "seed"))
                 continue
             if step.kind == "sum":
-                if step.parts[0] in self.placed:
-                    outer = self.placed[step.parts[0]][0]
-                    pieces = [(partial_names[i], self.placed[i][1]) for i in step.parts]
-                    total = placed_sum_code(outer, pieces, self._emit.namespace)
-                else:
-                    total = codegen.sum_of([codegen.name(partial_names[i]) for i in step.parts])
+                placed = [i for i in step.parts if i in self.placed]
+                terms = [codegen.name(partial_names[i]) for i in step.parts if i not in self.placed]
+                if placed:
+                    pieces = [(partial_names[i], self.placed[i][1]) for i in placed]
+                    terms.insert(0, placed_sum_code(self.placed[placed[0]][0], pieces, self._emit.namespace))
+                total = codegen.sum_of(terms)
                 lines.append(Line(var("g", step.target), total, "fan-out"))
                 continue
             if step.index in self.placed:  # only the piece: the sum places it
@@ -167,17 +167,17 @@ class Program:
         return lines, every, every
 
     def _placed_edges(self) -> dict[int, tuple]:
-        """The edges of each sum whose every edge places a piece into zeros (a quantity read in slices):
-        their (whole shape, ranges), by step index (:mod:`symbackprop.codegen.placed`)."""
+        """The edges of a sum that place a piece into zeros (a quantity read in slices), where a sum has two or
+        more: their (whole shape, ranges), by step index (:mod:`symbackprop.codegen.placed`)."""
         steps = {s.index: s for s in self.derivation.steps}
         placed: dict[int, tuple] = {}
         for step in self.derivation.steps:
             if step.kind != "sum":
                 continue
-            found = [placement(steps[i].result) if steps[i].source != self.derivation.loss else None
-                     for i in step.parts]
-            if all(found) and len({outer for outer, _ in found}) == 1:
-                placed.update(zip(step.parts, found))
+            found = {i: placement(steps[i].result) for i in step.parts if steps[i].source != self.derivation.loss}
+            found = {i: where for i, where in found.items() if where is not None}
+            if len(found) > 1:  # one piece in zeros is no sum to save; the target's other edges are added to it
+                placed.update(found)
         return placed
 
     def _edge(self, step) -> ast.expr:

@@ -107,3 +107,29 @@ def test_a_parameter_read_in_overlapping_slices_matches_torch_autograd():
     loss = _sliced_parameter_loss(torch, W, torch.tensor(values["x"]), torch.tensor(values["y"]))
     loss.backward()
     np.testing.assert_allclose(derivation.evaluate(values).grad["W"], W.grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_a_quantity_read_in_slices_and_whole_adds_its_other_edges_to_the_placed_pieces():
+    net = sbp.Network()
+    X = net.input("X", (3, 5))
+    w = net.param("w", (1, 3))
+    parts = [net.node(f"a{k}", sbp.tanh(w @ X[:, k])) for k in range(5)]
+    whole = net.node("s", sbp.total(w @ X))  # X read whole as well
+    net.loss("L", sum(parts[1:], parts[0]) * whole)
+    derivation = sbp.backprop(net)
+    source = Program(derivation).derivation_source
+    assert source.count("_placed_sum(") == 1 and "_embed(" not in source
+    rng = np.random.default_rng(4)
+    values = {"X": rng.normal(size=(3, 5)), "w": rng.normal(size=(1, 3))}
+
+    def loss(X):
+        a = np.tanh(values["w"] @ X)
+        return float(a.sum() * (values["w"] @ X).sum())
+
+    expected = np.zeros((3, 5))
+    for index in np.ndindex(3, 5):
+        up, down = values["X"].copy(), values["X"].copy()
+        up[index] += 1e-6
+        down[index] -= 1e-6
+        expected[index] = (loss(up) - loss(down)) / 2e-6
+    np.testing.assert_allclose(derivation.evaluate(values).grad["X"], expected, rtol=1e-6, atol=1e-8)
