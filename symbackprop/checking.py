@@ -185,7 +185,7 @@ def check_gradients(derivation: Derivation, values: Mapping[str, Any], *, tolera
         symbolic = _sympy_gradients(derivation, arrays, evaluation.forward, batch_size,
                                     dict(counts.per_node), thorough=thorough, notes=notes)
     rows = []
-    loss = Program(derivation, outputs="loss")
+    loss = _loss_program(derivation)
     for q in network.params:
         # a tensor of rank 3 or more is checked as the matrix of its first axis by the rest
         shape = q.shape if q.shape is None or len(q.shape) <= 2 else (q.shape[0], math.prod(q.shape[1:]))
@@ -206,6 +206,15 @@ def check_gradients(derivation: Derivation, values: Mapping[str, Any], *, tolera
         sympy_sample = max(len(e) for _, e in symbolic.values())
     report = GradientCheck(tuple(rows), tolerance, tuple(notes), sympy_sample)
     return report.raise_if_failed() if strict else report
+
+
+def _loss_program(derivation: Derivation) -> Program:
+    """The forward pass to the loss, built once per derivation for every check of it.  It runs once per
+    probe of an element, which its few shared subexpressions would not repay the finding of."""
+    program = derivation.__dict__.get("_loss_program")
+    if program is None:
+        program = derivation.__dict__["_loss_program"] = Program(derivation, cse=False, outputs="loss")
+    return program
 
 
 def _index(position: tuple[int, int], shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -268,7 +277,7 @@ def _sympy_gradients(derivation: Derivation, arrays: dict[str, np.ndarray], forw
     from .check_plan import downstream
 
     network = derivation.network
-    program = Program(derivation)
+    program = derivation._program  # evaluate's, which the check ran already
 
     def dependent_entries(parameter: str) -> int:
         probe = dict(arrays)  # one element made NaN: the forward entries it reaches turn NaN
@@ -279,7 +288,8 @@ def _sympy_gradients(derivation: Derivation, arrays: dict[str, np.ndarray], forw
         return sum(nan_entries(v) for name, v in reached.items() if network[name].kind != PARAM)
 
     plan, _ = sympy_plan(derivation, node_operations, dependent_entries, thorough=thorough, samples=batch_size or 1)
-    every_sample = _leaves(derivation, arrays, forward_values, batch_size)
+    # every value as SymPy numbers, only where sympy.diff has an element to differentiate
+    every_sample = _leaves(derivation, arrays, forward_values, batch_size) if any(plan.values()) else []
     result = {}
     for q in network.params:
         grad = np.full(q.matrix_shape, np.nan)
