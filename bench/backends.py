@@ -166,33 +166,85 @@ def backend_suite(networks: list[list[int]], batch: int, repeat: int) -> None:
 # -- 9. Dask: throughput at 1 and 2 workers -------------------------------------------------------
 
 
-def dask_suite(sizes: list[int], samples: int, chunk: int) -> None:
+#: The workers' allocator: the Nanny's default MALLOC_TRIM_THRESHOLD_ of 64 KiB also fixes glibc's threshold for
+#: mapping memory at 128 KiB, so every larger array of every call is mapped, faulted in and unmapped again.
+WORKER_MALLOC = {"MALLOC_TRIM_THRESHOLD_": 256 * 2 ** 20, "MALLOC_MMAP_THRESHOLD_": 32 * 2 ** 20}
+
+
+def _loop_sums(grad, params, blocks, slice_size: int | None) -> dict[str, np.ndarray]:
+    """The baseline: d.lambdify()'s gradient on every block in memory, one after another (or on slices of the
+    blocks), each mean times its size, summed."""
+    total: dict[str, np.ndarray] = {}
+    for x, y in blocks:
+        step = slice_size or len(x)
+        for start in range(0, len(x), step):
+            part = grad(x=x[start:start + step], y=y[start:start + step], **params)
+            count = len(x[start:start + step])
+            for name, value in part.items():
+                total[name] = total[name] + value * count if name in total else value * count
+    return total
+
+
+def _best_of(rounds: int, function) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(rounds):
+        start = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - start)
+    return min(times), result
+
+
+def dask_suite(cases: list[tuple[list[int], int, int]], rounds: int = 3) -> None:
+    """Per network: the loop over the blocks in memory, sbp.dask_gradients on 1 and 2 workers, the ratios."""
     if importlib.util.find_spec("distributed") is None:
         print("\n(9. Dask: dask/distributed are not installed)")
         return
+    import dask
     import dask.array as da
     import distributed
 
-    d = sbp.backprop(sbp.mlp(sizes))
-    rng = np.random.default_rng(0)
-    params = {k: v for k, v in _network_values(sizes, None, rng).items() if k[0] in "Wb"}
+    from symbackprop.backends.block_program import shipped_program
+
     rows = []
-    for workers in (1, 2):
-        with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                      dashboard_address=None) as cluster, distributed.Client(cluster):
-            # the samples are made on the workers, block by block, as data read where it lives would be
+    for sizes, samples, chunk in cases:
+        d = sbp.backprop(sbp.mlp(sizes))
+        params = {k: v for k, v in _network_values(sizes, None, np.random.default_rng(0)).items() if k[0] in "Wb"}
+
+        def arrays():  # made block by block where they are computed: on the workers, or here for the loop
             x = da.random.RandomState(1).normal(size=(samples, sizes[0]), chunks=(chunk, sizes[0]))
-            y = da.random.RandomState(2).normal(size=(samples,), chunks=(chunk,))
-            sbp.dask_gradients(d, {"x": x[:chunk], "y": y[:chunk]}, params)  # the workers compile the program
-            times = []
-            for _ in range(3):
-                start = time.perf_counter()
-                sbp.dask_gradients(d, {"x": x, "y": y}, params)
-                times.append(time.perf_counter() - start)
-        best = min(times)
-        rows.append([f"{sizes}", f"{workers}", f"{samples:,} in {samples // chunk} blocks of {chunk:,}",
-                     f"{best:.2f} s", f"{samples / best / 1e6:.2f} M samples/s"])
-    rows[1].append(f"{float(rows[1][4].split()[0]) / float(rows[0][4].split()[0]):.2f}×")
-    rows[0].append("1.00×")
-    _table("9. Dask: sbp.dask_gradients on a distributed LocalCluster (worker processes, one thread each; "
-           "best of 3)", ["network", "workers", "samples", "time", "throughput", "vs 1 worker"], rows)
+            y_shape = (samples, sizes[-1]) if sizes[-1] > 1 else (samples,)
+            y = da.random.RandomState(2).normal(size=y_shape, chunks=(chunk, *y_shape[1:]))
+            return x, y
+
+        x, y = arrays()
+        blocks = list(zip(*(list(map(np.asarray, dask.compute(*a.to_delayed().reshape(-1), scheduler="sync")))
+                            for a in (x, y))))
+        grad = d.lambdify()
+        slice_size = shipped_program(d, {k: np.asarray(v, float) for k, v in params.items()},
+                                     {"x": (sizes[0], 1), "y": (sizes[-1], 1)}, False).slice_size
+        _loop_sums(grad, params, blocks[:1], None)
+        chunk_time, expected = _best_of(rounds, lambda: _loop_sums(grad, params, blocks, None))
+        slice_time, _ = _best_of(rounds, lambda: _loop_sums(grad, params, blocks, slice_size))
+        loop = min(chunk_time, slice_time)
+        del blocks
+        row = [f"{sizes}", f"{samples:,} in {samples // chunk} chunks of {chunk:,}",
+               f"{samples / chunk_time / 1e6:.3f}", f"{samples / slice_time / 1e6:.3f} (slices of {slice_size})"]
+        dask_times = []
+        for workers in (1, 2):
+            with dask.config.set({f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_MALLOC.items()}), \
+                    distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                             dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+                x, y = client.persist(arrays())  # made on the workers and kept there, as the loop keeps its own
+                distributed.wait([x, y])
+                got = sbp.dask_gradients(d, {"x": x, "y": y}, params)  # the workers compile the program
+                for name, value in expected.items():
+                    np.testing.assert_allclose(got[name], value / samples, rtol=1e-9, atol=1e-12, err_msg=name)
+                seconds, _ = _best_of(rounds, lambda: sbp.dask_gradients(d, {"x": x, "y": y}, params))
+                dask_times.append(seconds)
+        row += [f"{samples / t / 1e6:.3f}" for t in dask_times]
+        row += [f"{loop / t:.2f}×" for t in dask_times]
+        rows.append(row)
+    _table(f"9. Dask: sbp.dask_gradients on a distributed LocalCluster against a loop in memory (M samples/s, "
+           f"best of {rounds}; one thread per process)",
+           ["network", "samples", "loop on the chunks", "loop on slices", "Dask, 1 worker", "Dask, 2 workers",
+            "1 worker / best loop", "2 workers / best loop"], rows)
