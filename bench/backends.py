@@ -199,52 +199,52 @@ def dask_suite(cases: list[tuple[list[int], int, int]], rounds: int = 3) -> None
     if importlib.util.find_spec("distributed") is None:
         print("\n(9. Dask: dask/distributed are not installed)")
         return
+    rows = [_dask_row(sizes, samples, chunk, rounds) for sizes, samples, chunk in cases]
+    _table(f"9. Dask: sbp.dask_gradients on a distributed LocalCluster against a loop in memory (M samples/s, "
+           f"best of {rounds}; one thread per process)",
+           ["network", "samples", "loop on the chunks", "loop on slices", "Dask, 1 worker", "Dask, 2 workers",
+            "1 worker / best loop", "2 workers / best loop"], rows)
+
+
+def _dask_row(sizes: list[int], samples: int, chunk: int, rounds: int) -> list[str]:
     import dask
     import dask.array as da
     import distributed
 
     from symbackprop.backends.block_program import shipped_program
 
-    rows = []
-    for sizes, samples, chunk in cases:
-        d = sbp.backprop(sbp.mlp(sizes))
-        params = {k: v for k, v in _network_values(sizes, None, np.random.default_rng(0)).items() if k[0] in "Wb"}
+    d = sbp.backprop(sbp.mlp(sizes))
+    params = {k: v for k, v in _network_values(sizes, None, np.random.default_rng(0)).items() if k[0] in "Wb"}
 
-        def arrays():  # made block by block where they are computed: on the workers, or here for the loop
-            x = da.random.RandomState(1).normal(size=(samples, sizes[0]), chunks=(chunk, sizes[0]))
-            y_shape = (samples, sizes[-1]) if sizes[-1] > 1 else (samples,)
-            y = da.random.RandomState(2).normal(size=y_shape, chunks=(chunk, *y_shape[1:]))
-            return x, y
+    def arrays():  # made block by block where they are computed: on the workers, or here for the loop
+        x = da.random.RandomState(1).normal(size=(samples, sizes[0]), chunks=(chunk, sizes[0]))
+        y_shape = (samples, sizes[-1]) if sizes[-1] > 1 else (samples,)
+        y = da.random.RandomState(2).normal(size=y_shape, chunks=(chunk, *y_shape[1:]))
+        return x, y
 
-        x, y = arrays()
-        blocks = list(zip(*(list(map(np.asarray, dask.compute(*a.to_delayed().reshape(-1), scheduler="sync")))
-                            for a in (x, y))))
-        grad = d.lambdify()
-        slice_size = shipped_program(d, {k: np.asarray(v, float) for k, v in params.items()},
-                                     {"x": (sizes[0], 1), "y": (sizes[-1], 1)}, False).slice_size
-        _loop_sums(grad, params, blocks[:1], None)
-        chunk_time, expected = _best_of(rounds, lambda: _loop_sums(grad, params, blocks, None))
-        slice_time, _ = _best_of(rounds, lambda: _loop_sums(grad, params, blocks, slice_size))
-        loop = min(chunk_time, slice_time)
-        del blocks
-        row = [f"{sizes}", f"{samples:,} in {samples // chunk} chunks of {chunk:,}",
-               f"{samples / chunk_time / 1e6:.3f}", f"{samples / slice_time / 1e6:.3f} (slices of {slice_size})"]
-        dask_times = []
-        for workers in (1, 2):
-            with dask.config.set({f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_MALLOC.items()}), \
-                    distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                             dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-                x, y = client.persist(arrays())  # made on the workers and kept there, as the loop keeps its own
-                distributed.wait([x, y])
-                got = sbp.dask_gradients(d, {"x": x, "y": y}, params)  # the workers compile the program
-                for name, value in expected.items():
-                    np.testing.assert_allclose(got[name], value / samples, rtol=1e-9, atol=1e-12, err_msg=name)
-                seconds, _ = _best_of(rounds, lambda: sbp.dask_gradients(d, {"x": x, "y": y}, params))
-                dask_times.append(seconds)
-        row += [f"{samples / t / 1e6:.3f}" for t in dask_times]
-        row += [f"{loop / t:.2f}×" for t in dask_times]
-        rows.append(row)
-    _table(f"9. Dask: sbp.dask_gradients on a distributed LocalCluster against a loop in memory (M samples/s, "
-           f"best of {rounds}; one thread per process)",
-           ["network", "samples", "loop on the chunks", "loop on slices", "Dask, 1 worker", "Dask, 2 workers",
-            "1 worker / best loop", "2 workers / best loop"], rows)
+    blocks = list(zip(*(list(map(np.asarray, dask.compute(*a.to_delayed().reshape(-1), scheduler="sync")))
+                        for a in arrays())))
+    grad = d.lambdify()
+    slice_size = shipped_program(d, {k: np.asarray(v, float) for k, v in params.items()},
+                                 {"x": (sizes[0], 1), "y": (sizes[-1], 1)}, False).slice_size
+    _loop_sums(grad, params, blocks[:1], None)
+    chunk_time, expected = _best_of(rounds, lambda: _loop_sums(grad, params, blocks, None))
+    slice_time, _ = _best_of(rounds, lambda: _loop_sums(grad, params, blocks, slice_size))
+    loop = min(chunk_time, slice_time)
+    blocks.clear()  # the loop's copy of the data, freed before the workers make theirs
+    row = [f"{sizes}", f"{samples:,} in {samples // chunk} chunks of {chunk:,}",
+           f"{samples / chunk_time / 1e6:.3f}", f"{samples / slice_time / 1e6:.3f} (slices of {slice_size})"]
+    dask_times = []
+    for workers in (1, 2):
+        with dask.config.set({f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_MALLOC.items()}), \
+                distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                         dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+            x, y = client.persist(arrays())  # made on the workers and kept there, as the loop keeps its own
+            distributed.wait([x, y])
+            data = {"x": x, "y": y}
+            got = sbp.dask_gradients(d, data, params)  # the workers compile the program
+            for name, value in expected.items():
+                np.testing.assert_allclose(got[name], value / samples, rtol=1e-9, atol=1e-12, err_msg=name)
+            seconds, _ = _best_of(rounds, lambda data=data: sbp.dask_gradients(d, data, params))
+            dask_times.append(seconds)
+    return row + [f"{samples / t / 1e6:.3f}" for t in dask_times] + [f"{loop / t:.2f}×" for t in dask_times]

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 #: from the system (and unmapping it on free), and a fraction of a core's second-level cache.
 SLICE_BYTES = 128 * 1024
 #: Fewer samples per call than this and the program's few microseconds per line outweigh the saving.
-SMALLEST_SLICE = 256
+SMALLEST_SLICE = 512
 _COMPILED: dict[str, Any] = {}
 _SECONDS_PER_SAMPLE: dict[tuple[str, int], float] = {}
 
@@ -153,24 +153,29 @@ def block_sum(program: ShippedProgram, *chunks_by_input: list[np.ndarray]) -> di
     names = list(program.trailing)
     arguments = [program.params.get(name) for name in program.order]
     positions = [program.order.index(name) for name in names]
-    total: dict[str, np.ndarray] = {}
+    full: dict[str, np.ndarray] = {}  # the sum of the means of the slices of ``slice_size`` samples
+    total: dict[str, np.ndarray] = {}  # the other slices' sums
+    step = program.slice_size
     with np.errstate(all="ignore"):
         for chunks in zip(*chunks_by_input):
             size = chunks[0].shape[0]
             blocks = [np.asarray(chunk, dtype=np.float64).reshape((size, *program.trailing[name]))
                       for chunk, name in zip(chunks, names)]
-            step = program.slice_size
             for start in range(0, size, step):
                 for position, block in zip(positions, blocks):
                     arguments[position] = block[start] if program.by_sample else block[start:start + step]
                 count = min(step, size - start)
                 _, gradient = function(*arguments, count)
+                into = full if count == step else total
                 for name in program.params:
                     part = np.asarray(gradient[name], dtype=np.float64)
-                    if name in total:
-                        total[name] += part * count
+                    part = part if count == step else part * count
+                    if name in into:
+                        into[name] += part
                     else:
-                        total[name] = part * count
+                        into[name] = part.copy()
+    for name, value in full.items():
+        total[name] = total[name] + value * step if name in total else value * step
     return total
 
 
