@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -39,6 +40,7 @@ SLICE_BYTES = 128 * 1024
 #: Fewer samples per call than this and the program's few microseconds per line outweigh the saving.
 SMALLEST_SLICE = 512
 _COMPILED: dict[str, Any] = {}
+_LEARNED: weakref.WeakKeyDictionary[Any, dict[tuple, ShippedProgram]] = weakref.WeakKeyDictionary()
 _SECONDS_PER_SAMPLE: dict[tuple[str, int], float] = {}
 
 
@@ -59,7 +61,18 @@ class ShippedProgram:
 
 def shipped_program(derivation: Derivation, params: dict[str, np.ndarray],
                     features: dict[str, tuple[int, ...]], by_sample: bool) -> ShippedProgram:
-    """The program ``d.lambdify()`` runs for batches of inputs shaped ``(samples, *features[name])``."""
+    """The program ``d.lambdify()`` runs for batches of inputs shaped ``(samples, *features[name])``, learned
+    once per derivation and shapes (a training loop's later calls only bring the parameters to its layout)."""
+    signature = (tuple(features.items()), tuple((name, value.shape) for name, value in params.items()), by_sample)
+    learned = _LEARNED.setdefault(derivation, {}).get(signature)
+    if learned is None:
+        learned = _LEARNED[derivation][signature] = _learned_program(derivation, params, features, by_sample)
+    in_layout = {name: params[name].reshape(learned.params[name].shape) for name in learned.params}
+    return replace(learned, params=in_layout)
+
+
+def _learned_program(derivation: Derivation, params: dict[str, np.ndarray],
+                     features: dict[str, tuple[int, ...]], by_sample: bool) -> ShippedProgram:
     network = derivation.network
     order = tuple(q.name for q in network.quantities(INPUT, PARAM))
     gradient = derivation.lambdify(check=False)
