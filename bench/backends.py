@@ -7,6 +7,8 @@ stands beside its baseline measured in the same process.
 from __future__ import annotations
 
 import importlib.util
+import multiprocessing
+import os
 import subprocess
 import sys
 import time
@@ -166,9 +168,9 @@ def backend_suite(networks: list[list[int]], batch: int, repeat: int) -> None:
 # -- 9. Dask: throughput at 1 and 2 workers -------------------------------------------------------
 
 
-#: The workers' allocator: the Nanny's default MALLOC_TRIM_THRESHOLD_ of 64 KiB also fixes glibc's threshold for
-#: mapping memory at 128 KiB, so every larger array of every call is mapped, faulted in and unmapped again.
-WORKER_MALLOC = {"MALLOC_TRIM_THRESHOLD_": 256 * 2 ** 20, "MALLOC_MMAP_THRESHOLD_": 32 * 2 ** 20}
+#: Raised allocator thresholds for the workers, beside the Nanny's own (MALLOC_TRIM_THRESHOLD_ = 64 KiB, which also
+#: fixes glibc's threshold for mapping memory from the system at 128 KiB).
+RAISED_MALLOC = {"MALLOC_TRIM_THRESHOLD_": 256 * 2 ** 20, "MALLOC_MMAP_THRESHOLD_": 32 * 2 ** 20}
 
 
 def _loop_sums(grad, params, blocks, slice_size: int | None) -> dict[str, np.ndarray]:
@@ -183,6 +185,18 @@ def _loop_sums(grad, params, blocks, slice_size: int | None) -> dict[str, np.nda
             for name, value in part.items():
                 total[name] = total[name] + value * count if name in total else value * count
     return total
+
+
+_FORKED: dict = {}  # what the two plain loops' processes inherit instead of receiving it pickled
+
+
+def _timed_half(half: int) -> float:
+    blocks, middle = _FORKED["blocks"], len(_FORKED["blocks"]) // 2
+    blocks = blocks[:middle] if half == 0 else blocks[middle:]
+    grad = _FORKED["d"].lambdify()
+    _loop_sums(grad, _FORKED["params"], blocks[:1], _FORKED["slice_size"])
+    seconds, _ = _best_of(_FORKED["rounds"], lambda: _loop_sums(grad, _FORKED["params"], blocks, _FORKED["slice_size"]))
+    return seconds
 
 
 def _best_of(rounds: int, function) -> tuple[float, object]:
@@ -202,10 +216,13 @@ def dask_suite(cases: list[tuple[list[int], int, int]], rounds: int = 3) -> None
     rows = [_dask_row(sizes, samples, chunk, rounds) for sizes, samples, chunk in cases]
     _table(f"9. Dask: sbp.dask_gradients on a distributed LocalCluster against a loop in memory (M samples/s, "
            f"best of {rounds}; one thread per process)",
-           ["network", "samples", "loop on the chunks", "loop on slices", "Dask, 1 worker", "Dask, 2 workers",
-            "1 worker, the Nanny's allocator", "1 worker / best loop", "2 workers / best loop"], rows)
-    print(f"\nWorkers' allocator: {WORKER_MALLOC} (the Nanny's own: MALLOC_TRIM_THRESHOLD_ = 65536); the loop's: "
-          "glibc's defaults. The data is made on the workers by da.random and persisted there before the timing.")
+           ["network", "samples", "loop on the chunks", "loop on slices", "two loops in two processes",
+            "Dask, 1 worker, the Nanny's allocator", "Dask, 1 worker", "Dask, 2 workers", "1 worker / best loop",
+            "2 workers / best loop"], rows)
+    print(f"\nWorkers: the Nanny's environment (OMP, MKL and OPENBLAS threads 1) with {RAISED_MALLOC}; the Nanny's "
+          "allocator is its own MALLOC_TRIM_THRESHOLD_ = 65536. The loops: one thread for every library, glibc's "
+          "defaults. The data is made on the workers by da.random and persisted there before the timing; the loops' "
+          "copy is in memory.")
 
 
 def _dask_row(sizes: list[int], samples: int, chunk: int, rounds: int) -> list[str]:
@@ -233,11 +250,17 @@ def _dask_row(sizes: list[int], samples: int, chunk: int, rounds: int) -> list[s
     chunk_time, expected = _best_of(rounds, lambda: _loop_sums(grad, params, blocks, None))
     slice_time, _ = _best_of(rounds, lambda: _loop_sums(grad, params, blocks, slice_size))
     loop = min(chunk_time, slice_time)
+    _FORKED.update(d=d, params=params, blocks=blocks, slice_size=slice_size, rounds=rounds)
+    with multiprocessing.get_context("fork").Pool(2) as pool:  # two plain loops, each on half, the data inherited
+        two_loops = max(pool.map(_timed_half, [0, 1]))
     blocks.clear()  # the loop's copy of the data, freed before the workers make theirs
     row = [f"{sizes}", f"{samples:,} in {samples // chunk} chunks of {chunk:,}",
-           f"{samples / chunk_time / 1e6:.3f}", f"{samples / slice_time / 1e6:.3f} (slices of {slice_size})"]
+           f"{samples / chunk_time / 1e6:.3f}", f"{samples / slice_time / 1e6:.3f} (slices of {slice_size})",
+           f"{samples / two_loops / 1e6:.3f} ({loop / two_loops:.2f}×)"]
     dask_times = []
-    for workers, allocator in ((1, WORKER_MALLOC), (2, WORKER_MALLOC), (1, {})):
+    for workers, allocator in ((1, {}), (1, RAISED_MALLOC), (2, RAISED_MALLOC)):
+        for variable in RAISED_MALLOC:  # a Nanny leaves its variables in this process's environment, where they
+            os.environ.pop(variable, None)  # would outrank the configuration of the next cluster's Nanny
         with dask.config.set({f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in allocator.items()}), \
                 distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                          dashboard_address=None) as cluster, distributed.Client(cluster) as client:
@@ -249,4 +272,4 @@ def _dask_row(sizes: list[int], samples: int, chunk: int, rounds: int) -> list[s
                 np.testing.assert_allclose(got[name], value / samples, rtol=1e-9, atol=1e-12, err_msg=name)
             seconds, _ = _best_of(rounds, lambda data=data: sbp.dask_gradients(d, data, params))
             dask_times.append(seconds)
-    return row + [f"{samples / t / 1e6:.3f}" for t in dask_times] + [f"{loop / t:.2f}×" for t in dask_times[:2]]
+    return row + [f"{samples / t / 1e6:.3f}" for t in dask_times] + [f"{loop / t:.2f}×" for t in dask_times[1:]]
