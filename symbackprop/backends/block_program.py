@@ -40,7 +40,7 @@ SLICE_BYTES = 128 * 1024
 #: Fewer samples per call than this and the program's few microseconds per line outweigh the saving.
 SMALLEST_SLICE = 512
 _COMPILED: dict[str, Any] = {}
-_LEARNED: weakref.WeakKeyDictionary[Any, dict[tuple, ShippedProgram]] = weakref.WeakKeyDictionary()
+_LEARNED: weakref.WeakKeyDictionary[Any, dict[tuple, tuple[ShippedProgram, dict]]] = weakref.WeakKeyDictionary()
 _SECONDS_PER_SAMPLE: dict[tuple[str, int], float] = {}
 
 
@@ -64,11 +64,14 @@ def shipped_program(derivation: Derivation, params: dict[str, np.ndarray],
     """The program ``d.lambdify()`` runs for batches of inputs shaped ``(samples, *features[name])``, learned
     once per derivation and shapes (a training loop's later calls only bring the parameters to its layout)."""
     signature = (tuple(features.items()), tuple((name, value.shape) for name, value in params.items()), by_sample)
-    learned = _LEARNED.setdefault(derivation, {}).get(signature)
-    if learned is None:
-        learned = _LEARNED[derivation][signature] = _learned_program(derivation, params, features, by_sample)
-    in_layout = {name: params[name].reshape(learned.params[name].shape) for name in learned.params}
-    return replace(learned, params=in_layout)
+    known = _LEARNED.setdefault(derivation, {}).get(signature)
+    if known is None:
+        program = _learned_program(derivation, params, features, by_sample)
+        # kept without the parameters' numbers, which the next call replaces
+        _LEARNED[derivation][signature] = (replace(program, params={}), {k: v.shape for k, v in program.params.items()})
+        return program
+    program, shapes = known
+    return replace(program, params={name: params[name].reshape(shape) for name, shape in shapes.items()})
 
 
 def _learned_program(derivation: Derivation, params: dict[str, np.ndarray],
