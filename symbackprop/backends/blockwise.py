@@ -70,7 +70,7 @@ def dask_gradients(derivation: Derivation, data: Mapping[str, Any], params: Mapp
 
     On ``distributed``, the Nanny starts its workers with ``MALLOC_TRIM_THRESHOLD_`` at 64 KiB, which
     also fixes glibc's threshold for mapping memory at 128 KiB: every larger array of every call is then
-    mapped from the system and faulted in again, two to three times the time of the same program
+    mapped from the system and faulted in again, 1.6–3.6 times the time of the same program
     elsewhere.  Raise both before the workers start, in their environment or with
     ``dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 256 * 2**20,
     "distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": 32 * 2**20})``.
