@@ -89,8 +89,8 @@ def _learned_program(derivation: Derivation, params: dict[str, np.ndarray],
         text, constants = _module_text(function)
     key = hashlib.sha256(text.encode("utf-8") + b"".join(
         n.encode() + a.tobytes() for n, a in sorted(constants.items()))).hexdigest()
-    # a sample's widest value: an input, or a layer's output (as many numbers as its parameters have rows)
-    widest = max([int(np.prod(shape)) for shape in trailing.values()] + [p.shape[0] for p in in_layout.values()
+    # a sample's widest value: an input, or a layer's output (its parameters' longer side, W x or x W alike)
+    widest = max([int(np.prod(shape)) for shape in trailing.values()] + [max(p.shape) for p in in_layout.values()
                                                                           if p.ndim])
     slice_size = 1 if by_sample else max(SMALLEST_SLICE, 1 << max(0, (SLICE_BYTES // (8 * widest)).bit_length() - 1))
     return ShippedProgram(key, text, name, constants, order, dict(trailing), in_layout, slice_size, by_sample)
