@@ -7,6 +7,8 @@ stands beside its baseline measured in the same process.
 from __future__ import annotations
 
 import importlib.util
+import multiprocessing
+import os
 import subprocess
 import sys
 import time
@@ -166,33 +168,108 @@ def backend_suite(networks: list[list[int]], batch: int, repeat: int) -> None:
 # -- 9. Dask: throughput at 1 and 2 workers -------------------------------------------------------
 
 
-def dask_suite(sizes: list[int], samples: int, chunk: int) -> None:
+#: Raised allocator thresholds for the workers, beside the Nanny's own (MALLOC_TRIM_THRESHOLD_ = 64 KiB, which also
+#: fixes glibc's threshold for mapping memory from the system at 128 KiB).
+RAISED_MALLOC = {"MALLOC_TRIM_THRESHOLD_": 256 * 2 ** 20, "MALLOC_MMAP_THRESHOLD_": 32 * 2 ** 20}
+
+
+def _loop_sums(grad, params, blocks, slice_size: int | None) -> dict[str, np.ndarray]:
+    """The baseline: d.lambdify()'s gradient on every block in memory, one after another (or on slices of the
+    blocks), each mean times its size, summed."""
+    total: dict[str, np.ndarray] = {}
+    for x, y in blocks:
+        step = slice_size or len(x)
+        for start in range(0, len(x), step):
+            part = grad(x=x[start:start + step], y=y[start:start + step], **params)
+            count = len(x[start:start + step])
+            for name, value in part.items():
+                total[name] = total[name] + value * count if name in total else value * count
+    return total
+
+
+_FORKED: dict = {}  # what the two plain loops' processes inherit instead of receiving it pickled
+
+
+def _timed_half(half: int) -> float:
+    blocks, middle = _FORKED["blocks"], len(_FORKED["blocks"]) // 2
+    blocks = blocks[:middle] if half == 0 else blocks[middle:]
+    grad = _FORKED["d"].lambdify()
+    _loop_sums(grad, _FORKED["params"], blocks[:1], _FORKED["slice_size"])
+    seconds, _ = _best_of(_FORKED["rounds"], lambda: _loop_sums(grad, _FORKED["params"], blocks, _FORKED["slice_size"]))
+    return seconds
+
+
+def _best_of(rounds: int, function) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(rounds):
+        start = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - start)
+    return min(times), result
+
+
+def dask_suite(cases: list[tuple[list[int], int, int]], rounds: int = 3) -> None:
+    """Per network: the loop over the blocks in memory, sbp.dask_gradients on 1 and 2 workers, the ratios."""
     if importlib.util.find_spec("distributed") is None:
         print("\n(9. Dask: dask/distributed are not installed)")
         return
+    rows = [_dask_row(sizes, samples, chunk, rounds) for sizes, samples, chunk in cases]
+    _table(f"9. Dask: sbp.dask_gradients on a distributed LocalCluster against a loop in memory (M samples/s, "
+           f"best of {rounds}; one thread per process)",
+           ["network", "samples", "loop on the chunks", "loop on slices", "two loops in two processes",
+            "Dask, 1 worker, the Nanny's allocator", "Dask, 1 worker", "Dask, 2 workers", "1 worker / best loop",
+            "2 workers / best loop"], rows)
+    print(f"\nWorkers: the Nanny's environment (OMP, MKL and OPENBLAS threads 1) with {RAISED_MALLOC}; the Nanny's "
+          "allocator is its own MALLOC_TRIM_THRESHOLD_ = 65536. The loops: one thread for every library, glibc's "
+          "defaults. The data is made on the workers by da.random and persisted there before the timing; the loops' "
+          "copy is in memory.")
+
+
+def _dask_row(sizes: list[int], samples: int, chunk: int, rounds: int) -> list[str]:
+    import dask
     import dask.array as da
     import distributed
 
+    from symbackprop.backends.block_program import shipped_program
+
     d = sbp.backprop(sbp.mlp(sizes))
-    rng = np.random.default_rng(0)
-    params = {k: v for k, v in _network_values(sizes, None, rng).items() if k[0] in "Wb"}
-    rows = []
-    for workers in (1, 2):
-        with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                      dashboard_address=None) as cluster, distributed.Client(cluster):
-            # the samples are made on the workers, block by block, as data read where it lives would be
-            x = da.random.RandomState(1).normal(size=(samples, sizes[0]), chunks=(chunk, sizes[0]))
-            y = da.random.RandomState(2).normal(size=(samples,), chunks=(chunk,))
-            sbp.dask_gradients(d, {"x": x[:chunk], "y": y[:chunk]}, params)  # the workers compile the program
-            times = []
-            for _ in range(3):
-                start = time.perf_counter()
-                sbp.dask_gradients(d, {"x": x, "y": y}, params)
-                times.append(time.perf_counter() - start)
-        best = min(times)
-        rows.append([f"{sizes}", f"{workers}", f"{samples:,} in {samples // chunk} blocks of {chunk:,}",
-                     f"{best:.2f} s", f"{samples / best / 1e6:.2f} M samples/s"])
-    rows[1].append(f"{float(rows[1][4].split()[0]) / float(rows[0][4].split()[0]):.2f}×")
-    rows[0].append("1.00×")
-    _table("9. Dask: sbp.dask_gradients on a distributed LocalCluster (worker processes, one thread each; "
-           "best of 3)", ["network", "workers", "samples", "time", "throughput", "vs 1 worker"], rows)
+    params = {k: v for k, v in _network_values(sizes, None, np.random.default_rng(0)).items() if k[0] in "Wb"}
+
+    def arrays():  # made block by block where they are computed: on the workers, or here for the loop
+        x = da.random.RandomState(1).normal(size=(samples, sizes[0]), chunks=(chunk, sizes[0]))
+        y_shape = (samples, sizes[-1]) if sizes[-1] > 1 else (samples,)
+        y = da.random.RandomState(2).normal(size=y_shape, chunks=(chunk, *y_shape[1:]))
+        return x, y
+
+    blocks = list(zip(*(list(map(np.asarray, dask.compute(*a.to_delayed().reshape(-1), scheduler="sync")))
+                        for a in arrays())))
+    grad = d.lambdify()
+    slice_size = shipped_program(d, {k: np.asarray(v, float) for k, v in params.items()},
+                                 {"x": (sizes[0], 1), "y": (sizes[-1], 1)}, False).slice_size
+    _loop_sums(grad, params, blocks[:1], None)
+    chunk_time, expected = _best_of(rounds, lambda: _loop_sums(grad, params, blocks, None))
+    slice_time, _ = _best_of(rounds, lambda: _loop_sums(grad, params, blocks, slice_size))
+    loop = min(chunk_time, slice_time)
+    _FORKED.update(d=d, params=params, blocks=blocks, slice_size=slice_size, rounds=rounds)
+    with multiprocessing.get_context("fork").Pool(2) as pool:  # two plain loops, each on half, the data inherited
+        two_loops = max(pool.map(_timed_half, [0, 1]))
+    blocks.clear()  # the loop's copy of the data, freed before the workers make theirs
+    row = [f"{sizes}", f"{samples:,} in {samples // chunk} chunks of {chunk:,}",
+           f"{samples / chunk_time / 1e6:.3f}", f"{samples / slice_time / 1e6:.3f} (slices of {slice_size})",
+           f"{samples / two_loops / 1e6:.3f} ({loop / two_loops:.2f}×)"]
+    dask_times = []
+    for workers, allocator in ((1, {}), (1, RAISED_MALLOC), (2, RAISED_MALLOC)):
+        for variable in RAISED_MALLOC:  # a Nanny leaves its variables in this process's environment, where they
+            os.environ.pop(variable, None)  # would outrank the configuration of the next cluster's Nanny
+        with dask.config.set({f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in allocator.items()}), \
+                distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                         dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+            x, y = client.persist(arrays())  # made on the workers and kept there, as the loop keeps its own
+            distributed.wait([x, y])
+            data = {"x": x, "y": y}
+            got = sbp.dask_gradients(d, data, params)  # the workers compile the program
+            for name, value in expected.items():
+                np.testing.assert_allclose(got[name], value / samples, rtol=1e-9, atol=1e-12, err_msg=name)
+            seconds, _ = _best_of(rounds, lambda data=data: sbp.dask_gradients(d, data, params))
+            dask_times.append(seconds)
+    return row + [f"{samples / t / 1e6:.3f}" for t in dask_times] + [f"{loop / t:.2f}×" for t in dask_times[1:]]

@@ -4,6 +4,7 @@
     python bench/run.py --quick    # a small suite for CI (well under a minute)
     python bench/run.py --numeric  # only the numeric suites, 3 and 8, full size (a few minutes)
     python bench/run.py --scale    # every stage against network size (bench/scale.py; --quick: small sizes)
+    python bench/run.py --dask     # only 9, Dask against a loop in memory on 1 and 2 workers (a few minutes)
 
 Numbers are medians of repeated calls on one thread (float64); the numeric suite times every side
 in interleaved rounds and reports the best time and the median ratio of each round. The baselines:
@@ -322,12 +323,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--numeric", action="store_true", help="only the numeric suites (3 and 8), full size")
     parser.add_argument("--scale", action="store_true", help="every stage against network size (bench/scale.py)")
     parser.add_argument("--blocks", action="store_true", help="each block against hand-written code (bench/blocks.py)")
+    parser.add_argument("--dask", action="store_true", help="only 9, Dask against a loop in memory")
     parser.add_argument("--budget", type=float, metavar="SECONDS",
                         help="--scale: the longest one call may take before its larger sizes skip it (60; quick: 5)")
     args = parser.parse_args(argv)
     print(f"symbackprop {sbp.__version__}, sympy {sp.__version__}, numpy {np.__version__}, "
           f"Python {sys.version.split()[0]}, {os.cpu_count()} cores")
-    if args.blocks:
+    if args.dask:
+        import backends
+
+        backends.dask_suite([([8, 16, 16, 1], 2 ** 20, 2 ** 16)], rounds=2) if args.quick else \
+            backends.dask_suite(DASK_CASES)
+    elif args.blocks:
         import blocks
 
         blocks.blocks_suite(table, quick=args.quick)
@@ -368,6 +375,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+#: Section 9's networks: (sizes, samples, samples per chunk), about two seconds of work each on one core.
+DASK_CASES = [([8, 16, 16, 1], 2 ** 23, 2 ** 16), ([16, 32, 32, 1], 2 ** 22, 2 ** 16),
+              ([64, 256, 256, 10], 2 ** 18, 2 ** 13)]
+
+
 def _check_backend_and_dask_suites(quick: bool) -> None:
     """7. checks, 8. JAX and PyTorch beside hand code, 9. Dask (bench/backends.py)."""
     import tempfile
@@ -378,11 +390,11 @@ def _check_backend_and_dask_suites(quick: bool) -> None:
         backends.check_suite(Path(work))
     if quick:
         backends.backend_suite([[8, 16, 16, 1]], batch=256, repeat=5)
-        backends.dask_suite([8, 16, 16, 1], samples=2 ** 16, chunk=2 ** 13)
+        backends.dask_suite([([8, 16, 16, 1], 2 ** 20, 2 ** 16)], rounds=2)
     else:
         backends.backend_suite([[8, 16, 16, 1], [16, 32, 32, 1], [64, 256, 256, 10], [4] + [4] * 32 + [1]],
                                batch=1024, repeat=9)
-        backends.dask_suite([16, 32, 32, 1], samples=2 ** 21, chunk=2 ** 16)
+        backends.dask_suite(DASK_CASES)
 
 
 if __name__ == "__main__":

@@ -97,3 +97,102 @@ def test_bad_data_and_parameters_are_typed_errors():
         sbp.dask_gradients(d, data, {**params, "W1": np.ones((3, 4))})
     with pytest.raises(ValuesError, match=r"data\['x'\] must be a dask array"):
         sbp.dask_gradients(d, {**data, "x": x}, params)
+
+
+# -- the batch program of d.lambdify() on each block, and the blocks' sizes ---------------------------------
+
+
+def _classifier():
+    """Class indices as integers: cross-entropy of a column of logits against the index of its class."""
+    net = sbp.Network()
+    x, k = net.input("x", (4, 1)), net.input("k")
+    w1, b1 = net.param("W1", (8, 4)), net.param("b1", (8, 1))
+    w2, b2 = net.param("W2", (3, 8)), net.param("b2", (3, 1))
+    h = net.node("h", sbp.relu(w1 @ x + b1))
+    net.loss("L", sbp.cross_entropy(net.node("z", w2 @ h + b2), k))
+    return net
+
+
+def _network_case(net, samples, seed=3):
+    rng = np.random.default_rng(seed)
+    data = {}
+    for q in net.quantities("input"):
+        if q.name == "k":
+            data[q.name] = rng.integers(0, 3, size=samples)
+        else:
+            rows, columns = q.matrix_shape
+            data[q.name] = rng.normal(size=(samples, rows) if columns == 1 and rows > 1 else (samples,))
+    params = {q.name: rng.normal(size=q.matrix_shape) / 2 for q in net.params}
+    d = sbp.backprop(net)
+    return d, data, params, d.lambdify()(**data, **params)
+
+
+@pytest.mark.parametrize("net", [sbp.mlp([8, 16, 16, 1]), sbp.mlp([5, 7, 3], activation="tanh", loss="mse"),
+                                 _classifier()], ids=["relu-mlp", "tanh-mse", "class-indices"])
+@pytest.mark.parametrize("chunks,block_size", [((100, 1, 299, 600), None), (((37,) * 27 + (1,)), None),
+                                               ((250,) * 4, 300), ((1000,), None), ((3,) * 333 + (1,), "chunks")],
+                         ids=["uneven", "small-chunks", "explicit-blocks", "one-block", "one-task-per-chunk"])
+def test_the_batch_program_on_blocks_gives_lambdifys_batch_mean(net, chunks, block_size):
+    d, data, params, expected = _network_case(net, 1000)
+    arrays = {name: da.from_array(value, chunks=(chunks, *value.shape[1:])) for name, value in data.items()}
+    _agree(sbp.dask_gradients(d, arrays, params, block_size=block_size, scheduler="sync"), expected)
+
+
+def test_each_block_runs_lambdifys_direct_program_and_a_rank_3_network_its_samples():
+    from symbackprop.backends.block_program import shipped_program
+
+    d = sbp.backprop(sbp.mlp([8, 16, 16, 1]))
+    params = {q.name: np.ones(q.matrix_shape) for q in d.network.params}
+    program = shipped_program(d, params, {"x": (8, 1), "y": (1, 1)}, by_sample=False)
+    assert program.function == "derivation_rows_direct" and program.trailing == {"x": (8,), "y": (1,)}
+    assert program.slice_size == 1024  # its widest value, 16 numbers a sample, within 128 KiB
+    scope = dict(program.constants)
+    exec(compile(program.text, "shipped", "exec"), scope)  # a module of its own: nothing but NumPy imported
+    assert callable(scope[program.function])
+    general = shipped_program(d, params, {"x": (8, 1), "y": (1, 1)}, by_sample=True)
+    assert general.function == "derivation" and general.slice_size == 1
+
+
+def test_a_worker_compiles_each_program_once():
+    from symbackprop.backends import block_program
+
+    d, x, y, params, expected = _case(samples=40)
+    data = {"x": da.from_array(x, chunks=10), "y": da.from_array(y, chunks=10)}
+    _agree(sbp.dask_gradients(d, data, params, scheduler="sync", block_size="chunks"), expected)
+    compiled = dict(block_program._COMPILED)
+    _agree(sbp.dask_gradients(d, data, params, scheduler="sync", block_size="chunks"), expected)
+    assert block_program._COMPILED == compiled
+
+
+def test_chunks_join_the_block_their_first_sample_falls_in():
+    from symbackprop.backends.blockwise import _groups
+
+    assert _groups((10, 10, 10, 10, 5), 20) == [(0, 2), (2, 4), (4, 5)]
+    assert _groups((10, 10, 10, 10, 5), 25) == [(0, 3), (3, 5)]
+    assert _groups((50, 3, 3), 20) == [(0, 1), (1, 3)]  # a chunk larger than a block is taken whole
+    assert _groups((4, 4), "chunks") == [(0, 1), (1, 2)]
+    assert _groups((4, 4), 1) == [(0, 1), (1, 2)]
+
+
+def test_the_chosen_blocks_hold_a_tasks_work_and_are_a_multiple_of_the_workers():
+    from symbackprop.backends.blockwise import TASK_BYTES, TASK_SECONDS, _chosen_block_size
+
+    per_sample = TASK_SECONDS / 250_000  # a task's work is 250,000 samples
+    assert _chosen_block_size(per_sample, 100, 10 ** 6, 1) == 250_000
+    assert _chosen_block_size(per_sample, 100, 10 ** 6, 3) == 166_667  # 6 tasks, not 4
+    assert _chosen_block_size(per_sample, 100, 10 ** 5, 2) == 10 ** 5  # too little work to split
+    assert _chosen_block_size(per_sample, TASK_BYTES // 1000, 10 ** 6, 1) == 1000  # held to TASK_BYTES
+
+
+def test_a_scalar_level_network_runs_its_grouped_program():
+    d, x, y, params, expected = _case("scalar", samples=30)
+    data = {"x": da.from_array(x, chunks=7), "y": da.from_array(y, chunks=7)}
+    _agree(sbp.dask_gradients(d, data, params, scheduler="sync"), expected)
+
+
+def test_a_bad_block_size_is_a_typed_error():
+    d, x, y, params, _ = _case(samples=10)
+    data = {"x": da.from_array(x), "y": da.from_array(y)}
+    for bad in (0, -5, 2.5, True, "rows"):
+        with pytest.raises(ValuesError, match="block_size must be a positive number of samples"):
+            sbp.dask_gradients(d, data, params, block_size=bad, scheduler="sync")
