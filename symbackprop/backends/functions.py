@@ -2,7 +2,9 @@
 
 The program is the NumPy one, the same ``ast`` from the same emitter
 (:class:`~symbackprop.numeric.Program`); only the namespace it is executed in
-differs (:mod:`.porting`).  Values are brought to the program's layout by their
+differs (:mod:`.porting`).  A batch runs, as on NumPy, the program rewritten with
+samples as rows (:mod:`.rows`), built once per layout of the inputs' axes, and so
+does one sample where NumPy's would.  Values are brought to the program's layout by their
 shapes alone — (rows, columns), or (N, rows, columns) for a batch of an input,
 with the same spellings and the same errors as NumPy's ``lambdify`` — so the
 whole call can be traced by ``jax.jit`` or ``torch.compile``; their numbers are
@@ -13,10 +15,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..compiled_gradient import CALLS_BEFORE_ROWS
 from ..errors import ExtraValueError, MissingValueError, ValueShapeError
 from ..network import INPUT, PARAM, Quantity
 from ..sample_batches import parameter_gradients, runs_sample_by_sample
+from ..threads import SYNTAX_TREES
 from .porting import port_namespace
+from .rows import rows_on_backend
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
@@ -69,6 +74,7 @@ class BackendGradientFunction:
         self.backend = backend
         self.program = Program(derivation, cse=cse, outputs="parameters")
         self.source = self.program.source
+        self._arrays = arrays
         self.namespace = port_namespace(self.program.namespace, arrays)
         scope = dict(self.namespace)
         exec(compile(self.program.freeing_source, f"<symbackprop generated, {backend}>", "exec"), scope)
@@ -78,6 +84,14 @@ class BackendGradientFunction:
         self._params = list(derivation.network.params)
         self._sample_by_sample = runs_sample_by_sample(derivation.network)
         self._layouts: dict[tuple[str, tuple[int, ...]], tuple[tuple[int, ...], int | None]] = {}
+        self._inputs = [i for i, q in enumerate(self._leaves) if q.kind == INPUT]
+        self._rows: dict[tuple[int, ...], Any] = {}  # the rows program of each layout of the inputs' axes
+        # One sample runs as a batch of one where NumPy's lambdify does (every quantity a matrix of the vector
+        # level); a jax.jit trace is already a one-off cost, torch first waits for a few calls as NumPy does.
+        network = derivation.network
+        self._one_sample_as_rows = bool(self._inputs) and all(
+            q.elements is None and (q.shape is None or len(q.shape) <= 2) for q in network.quantities())
+        self._single_calls = CALLS_BEFORE_ROWS if backend == "jax" else 0
         self.function = module.compile_function(self.gradients)
 
     def __call__(self, /, **values: Any) -> dict[str, Any]:
@@ -86,12 +100,35 @@ class BackendGradientFunction:
     def gradients(self, /, **values: Any) -> dict[str, Any]:
         """The uncompiled call, for a caller's own ``jax.jit``, ``jax.vmap`` or ``torch.compile``."""
         arrays, batch_size = self._conform(values)
+        if batch_size is None and self._one_sample_as_rows:
+            if self._single_calls < CALLS_BEFORE_ROWS:  # a one-off call is not worth building the rewrite
+                self._single_calls += 1
+            else:
+                for i in self._inputs:
+                    arrays[i] = arrays[i].reshape((1, *arrays[i].shape))
+                batch_size = 1
         if batch_size is not None and self._sample_by_sample:
             gradient = parameter_gradients(lambda sample: self._derivation(*sample, 1), self.derivation.network,
                                            arrays, batch_size)
+        elif batch_size is not None:
+            _, gradient = self._rows_function(arrays, batch_size)(*arrays, batch_size)
         else:
-            _, gradient = self._derivation(*arrays, batch_size or 1)
+            _, gradient = self._derivation(*arrays, 1)
         return {q.name: gradient[q.name].reshape(q.shape if q.shape else ()) for q in self._params}
+
+    def _rows_function(self, arrays: list[Any], batch_size: int) -> Any:
+        """The rows program for these arrays' layout, built on its first call (the general program where the
+        rewrite has no rule); chosen by the arrays' shapes alone, so that a trace of the call takes it."""
+        key = tuple(arrays[i].ndim for i in self._inputs)
+        rows = self._rows.get(key)
+        if rows is None:
+            with SYNTAX_TREES:  # the first of the threads calling at once builds it; the others wait
+                rows = self._rows.get(key)
+                if rows is None:
+                    shapes = [tuple(a.shape) for a in arrays]
+                    rows = self._rows[key] = rows_on_backend(self.derivation, self.program, shapes, batch_size,
+                                                             self._arrays) or self._derivation
+        return rows
 
     def _layout(self, q: Quantity, shape: tuple[int, ...]) -> tuple[tuple[int, ...], int | None]:
         key = (q.name, shape)

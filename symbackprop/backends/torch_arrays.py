@@ -25,6 +25,9 @@ _NATIVE_SPECIAL = ("erf", "erfc", "gammaln")
 #: NumPy's names that torch spells otherwise.
 _RENAMED = {"power": "pow", "absolute": "abs", "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh"}
 
+#: A ufunc's ``reduce`` over an axis of one array, as torch names the reduction.
+_REDUCTIONS = {"add": "sum", "multiply": "prod", "maximum": "amax", "minimum": "amin"}
+
 
 def _torch():
     try:
@@ -44,7 +47,11 @@ class _Elementwise:
     def __call__(self, *arguments):
         return self._function(*_tensors(*arguments))
 
-    def reduce(self, arrays):
+    def reduce(self, arrays, axis=0):
+        torch = _torch()
+        if isinstance(arrays, torch.Tensor):  # one array reduced along an axis (None: every axis), as NumPy's
+            reduction = getattr(torch, _REDUCTIONS[self.__name__])
+            return reduction(arrays) if axis is None else reduction(arrays, dim=axis)
         total = arrays[0]
         for array in arrays[1:]:
             total = self(total, array)
@@ -71,8 +78,7 @@ class _TorchArrays:
 
     def __init__(self) -> None:
         torch = self._torch = _torch()
-        for name in ("maximum", "minimum", "logaddexp", "power", "arctan2", "hypot", "heaviside", "fmod",
-                     "copysign"):
+        for name in ("maximum", "minimum", "logaddexp", "power", "arctan2", "hypot", "fmod", "copysign"):
             setattr(self, name, _Elementwise(getattr(torch, _RENAMED.get(name, name)), name))
 
     def __getattr__(self, name: str) -> Any:
@@ -94,6 +100,15 @@ class _TorchArrays:
     @staticmethod
     def errstate(**_: Any):
         return contextlib.nullcontext()
+
+    def heaviside(self, x, at_zero):
+        """NumPy's step: 1 above 0, ``at_zero`` at 0, 0 below, and NaN where x is NaN (torch.heaviside gives 0)."""
+        torch = self._torch
+        if isinstance(at_zero, (int, float)) and at_zero == 0:
+            # clamp keeps NaN and puts every positive x in (0, 1], whose ceiling is 1: two passes, no mask
+            return torch.ceil(torch.clamp(_tensors(x)[0], 0.0, 1.0))
+        x, at_zero = _tensors(x, at_zero)
+        return torch.where(torch.isnan(x), x, torch.heaviside(x, at_zero))
 
     def where(self, condition, x, y):
         torch = self._torch

@@ -20,7 +20,9 @@ from .lines import Line, function_source, names_read
 def compile_program(function: str, arguments: list[str], entry: list[Line], body: list[Line], returns: ast.expr,
                     scope: dict[str, Any], helpers: str, direct_shapes: dict[str, tuple[int, ...]]) -> Callable:
     """The program as a function of the general layout's arrays; ``.direct`` takes ``direct_shapes``'
-    arguments as (N, *shape) arrays instead; ``.source`` is its text."""
+    arguments as (N, *shape) arrays instead; ``.source`` is its text, ``.helpers`` the text of the functions
+    it calls and ``.namespace`` the objects it reads, from which another array library runs the same text."""
+    namespace = dict(scope)  # before the program's own definitions join it
     made = {}
     for suffix, lines in (("", entry + body), ("_direct", body)):
         source = with_deletions(function_source(function + suffix, arguments, lines, returns), lines, returns)
@@ -28,6 +30,7 @@ def compile_program(function: str, arguments: list[str], entry: list[Line], body
         made[suffix] = scope[function + suffix]
         made[suffix].source = source
     made[""].direct, made[""].direct_shapes = made["_direct"], direct_shapes
+    made[""].helpers, made[""].namespace = helpers, namespace
     return made[""]
 
 

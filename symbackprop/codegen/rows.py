@@ -84,8 +84,9 @@ class RowsRewriter:
     """Rewrites flattened lines for the rows layout, given every variable's recorded value."""
 
     def __init__(self, values: dict[str, Any], batch_size: int, namespace: dict[str, Any],
-                 activations: dict[str, ast.FunctionDef]) -> None:
+                 activations: dict[str, ast.FunctionDef], traced: bool = False) -> None:
         self.values = values
+        self.traced = traced  # for jax.jit and torch.compile: no branch on an array's numbers
         self.batch_size = batch_size
         self.namespace = namespace
         self.activations = activations
@@ -165,7 +166,7 @@ class RowsRewriter:
         if upstream is None or x is None or at_zero is None:
             return None
         size = int(np.size(self._value(node.args[1])))
-        if _constant(node.args[2]) == 0 and size <= _HEAVISIDE_SIZE:
+        if _constant(node.args[2]) == 0 and (size <= _HEAVISIDE_SIZE or self.traced):
             # heaviside(x, 0) is 1, 0 or NaN: g ⊙ ReLU′(x) with NaN kept, in one pass
             step = ast.Call(ast.Attribute(name("np"), "heaviside", ast.Load()), [x, ast.Constant(0.0)], [])
             return ast.BinOp(upstream, ast.Mult(), step)
@@ -278,12 +279,14 @@ def _constant(node: ast.expr) -> Any:
 
 
 def rows_program(lines: list[Line], arguments: list[str], returns: ast.Tuple, namespace: dict[str, Any],
-                 activations: dict[str, ast.FunctionDef], values: list[Any], batch_size: int) -> Callable | None:
-    """The program for the rows layout of this batch's arrays, or None if a line has no rule."""
+                 activations: dict[str, ast.FunctionDef], values: list[Any], batch_size: int,
+                 traced: bool = False) -> Callable | None:
+    """The program for the rows layout of this batch's arrays, or None if a line has no rule (``traced``:
+    without branches on the numbers, for a library that traces the program once for all values)."""
     flat = flatten(lines)
     helpers = "\n\n\n".join(ast.unparse(d) for d in activations.values())
     recorded = record(flat, arguments, namespace, helpers, values)
-    rewriter = RowsRewriter(recorded, batch_size, namespace, activations)
+    rewriter = RowsRewriter(recorded, batch_size, namespace, activations, traced)
     entry = [Line(a, _axis(name(a), 0)) for a in arguments if rewriter.layouts.get(a) == ROWS]
     body = []
     for line in flat:
