@@ -104,9 +104,10 @@ class BackendGradientFunction:
             if self._single_calls < CALLS_BEFORE_ROWS:  # a one-off call is not worth building the rewrite
                 self._single_calls += 1
             else:
-                for i in self._inputs:
-                    arrays[i] = arrays[i].reshape((1, *arrays[i].shape))
-                batch_size = 1
+                inputs = set(self._inputs)
+                batched = [a.reshape((1, *a.shape)) if i in inputs else a for i, a in enumerate(arrays)]
+                if self._rows_function(batched, 1) is not self._derivation:  # else its axis of 1 gains nothing
+                    arrays, batch_size = batched, 1
         if batch_size is not None and self._sample_by_sample:
             gradient = parameter_gradients(lambda sample: self._derivation(*sample, 1), self.derivation.network,
                                            arrays, batch_size)

@@ -39,13 +39,14 @@ def learning_arrays(derivation: Derivation, shapes: list[tuple[int, ...]]) -> li
 def rows_on_backend(derivation: Derivation, program: Program, shapes: list[tuple[int, ...]], batch_size: int,
                     backend: ArrayBackend) -> Callable | None:
     """The rows (or grouped) program for arguments of these shapes, compiled in ``backend``'s namespace;
-    None where the rewrite has no rule for a line."""
+    None where the rewrite has no rule for a line or writes no matrix product for the rows (a matrix input's
+    network: its lines computed as the general program computes them, with an axis more to carry)."""
     from ..compiled_gradient import fast_function
 
     numpy_function = fast_function(derivation, program, learning_arrays(derivation, shapes), batch_size,
                                    traced=True)
-    if numpy_function is None:
-        return None
+    if numpy_function is None or getattr(numpy_function, "products", None) == 0:
+        return None  # no rule for a line, or no product with samples as rows: the general program is as fast
     scope = port_namespace(numpy_function.namespace, backend)
     for identifier, value in numpy_function.namespace.items():
         if isinstance(value, np.ndarray):  # the grouped program's gathers: their indices, once on the backend

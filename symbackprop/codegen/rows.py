@@ -25,6 +25,7 @@ from .compiled import compile_program, record
 from .emitter import call, name
 from .inlining import _definition, _elementwise_syntax, _single_return, _substituted
 from .lines import Line, names_read
+from .stacked import stacked_sums
 
 ROWS, SHARED, COLUMNS = "rows", "shared", "columns"
 
@@ -87,6 +88,7 @@ class RowsRewriter:
                  activations: dict[str, ast.FunctionDef], traced: bool = False) -> None:
         self.values = values
         self.traced = traced  # for jax.jit and torch.compile: no branch on an array's numbers
+        self.products = 0  # the matrix products written for the rows (a GEMM per layer or weight)
         self.batch_size = batch_size
         self.namespace = namespace
         self.activations = activations
@@ -146,6 +148,7 @@ class RowsRewriter:
             if self._layout(matrix) != SHARED or self._layout(stack) != ROWS or np.ndim(self._value(matrix)) != 2:
                 return None
             shared = ast.Attribute(matrix, "T", ast.Load()) if _MATMUL[function] else matrix
+            self.products += 1
             return ast.BinOp(stack, ast.MatMult(), shared)  # (N, k) @ (k, rows): one GEMM for the batch
         if function == "_gate":
             return self._gate(node)
@@ -223,6 +226,7 @@ class RowsRewriter:
                 return None
             if function == "_mul_sum" and np.shape(self._value(left))[1] != 1:
                 return None
+            self.products += 1
             return ast.BinOp(ast.Attribute(left, "T", ast.Load()), ast.MatMult(), right)  # Σₙ aₙ bₙᵀ as one GEMM
         return None
 
@@ -281,8 +285,8 @@ def _constant(node: ast.expr) -> Any:
 def rows_program(lines: list[Line], arguments: list[str], returns: ast.Tuple, namespace: dict[str, Any],
                  activations: dict[str, ast.FunctionDef], values: list[Any], batch_size: int,
                  traced: bool = False) -> Callable | None:
-    """The program for the rows layout of this batch's arrays, or None if a line has no rule (``traced``:
-    without branches on the numbers, for a library that traces the program once for all values)."""
+    """The program for the rows layout of this batch's arrays, or None if a line has no rule (``traced``: for
+    JAX and torch, without branches on the numbers and with the steps that share a weight stacked)."""
     flat = flatten(lines)
     helpers = "\n\n\n".join(ast.unparse(d) for d in activations.values())
     recorded = record(flat, arguments, namespace, helpers, values)
@@ -297,9 +301,13 @@ def rows_program(lines: list[Line], arguments: list[str], returns: ast.Tuple, na
     outputs = _outputs(returns, rewriter.layouts)
     if outputs is None:
         return None
+    if traced:
+        body = stacked_sums(body, outputs, {k for k, v in rewriter.layouts.items() if v == ROWS})
     trailing = {a: np.shape(rewriter.values[a])[1:2] for a in arguments if rewriter.layouts.get(a) == ROWS}
-    return compile_program("derivation_rows", arguments, entry, body, outputs, {"np": np, **namespace}, helpers,
-                           trailing)
+    function = compile_program("derivation_rows", arguments, entry, body, outputs, {"np": np, **namespace},
+                               helpers, trailing)
+    function.products = rewriter.products
+    return function
 
 
 def _outputs(returns: ast.Tuple, layouts: dict[str, str | None]) -> ast.Tuple | None:
