@@ -83,7 +83,7 @@ class BackendGradientFunction:
         self._leaves = list(derivation.network.quantities(INPUT, PARAM))
         self._params = list(derivation.network.params)
         self._sample_by_sample = runs_sample_by_sample(derivation.network)
-        self._layouts: dict[tuple[str, tuple[int, ...]], tuple[tuple[int, ...], int | None]] = {}
+        self._plans: dict[tuple, tuple] = {}  # the given shapes → the reshapes to the program's layout, batch size
         self._inputs = [i for i, q in enumerate(self._leaves) if q.kind == INPUT]
         self._rows: dict[tuple[int, ...], Any] = {}  # the rows program of each layout of the inputs' axes
         # One sample runs as a batch of one where NumPy's lambdify does (every quantity a matrix of the vector
@@ -106,7 +106,9 @@ class BackendGradientFunction:
             else:
                 inputs = set(self._inputs)
                 batched = [a.reshape((1, *a.shape)) if i in inputs else a for i, a in enumerate(arrays)]
-                if self._rows_function(batched, 1) is not self._derivation:  # else its axis of 1 gains nothing
+                if self._rows_function(batched, 1) is self._derivation:  # its axis of 1 would gain nothing
+                    self._one_sample_as_rows = False
+                else:
                     arrays, batch_size = batched, 1
         if batch_size is not None and self._sample_by_sample:
             gradient = parameter_gradients(lambda sample: self._derivation(*sample, 1), self.derivation.network,
@@ -131,14 +133,24 @@ class BackendGradientFunction:
                                                              self._arrays) or self._derivation
         return rows
 
-    def _layout(self, q: Quantity, shape: tuple[int, ...]) -> tuple[tuple[int, ...], int | None]:
-        key = (q.name, shape)
-        found = self._layouts.get(key)
-        if found is None:
-            found = self._layouts[key] = layout(q, shape)  # once per shape, as a training loop repeats them
-        return found
-
     def _conform(self, values: dict[str, Any]) -> tuple[list[Any], int | None]:
+        """The arrays in the program's layout and the batch size; a training loop's shapes, seen before, go
+        straight to their reshapes."""
+        if len(values) == len(self._leaves) and all(q.name in values for q in self._leaves):
+            arrays = [self._to_backend(values[q.name]) for q in self._leaves]
+            plan = self._plans.get(tuple(tuple(a.shape) for a in arrays))
+            if plan is not None:
+                reshapes, batch_size = plan
+                for i, shape in reshapes:
+                    arrays[i] = arrays[i].reshape(shape)
+                return arrays, batch_size
+        arrays, batch_size = self._checked(values)
+        given = tuple(tuple(self._to_backend(values[q.name]).shape) for q in self._leaves)
+        self._plans[given] = (tuple((i, tuple(a.shape)) for i, a in enumerate(arrays) if tuple(a.shape) != given[i]),
+                              batch_size)
+        return arrays, batch_size
+
+    def _checked(self, values: dict[str, Any]) -> tuple[list[Any], int | None]:
         names = {q.name for q in self._leaves}
         extra = sorted(set(values) - names)
         if extra:
@@ -149,7 +161,7 @@ class BackendGradientFunction:
         arrays, sizes = [], {}
         for q in self._leaves:
             array = self._to_backend(values[q.name])
-            shape, size = self._layout(q, tuple(array.shape))
+            shape, size = layout(q, tuple(array.shape))
             arrays.append(array if tuple(array.shape) == shape else array.reshape(shape))
             if size is not None:
                 sizes[q.name] = size
