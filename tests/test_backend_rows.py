@@ -95,12 +95,14 @@ def test_cross_entropy_with_class_indices(backend_name, batch):
 
 @pytest.mark.parametrize("backend_name", BACKEND_NAMES)
 @pytest.mark.parametrize("batch", [None, 1, 5])
-def test_the_rnn_stacks_its_steps_for_each_weight(backend_name, batch):
+def test_the_rnn_stacks_its_steps(backend_name, batch):
     d = sbp.backprop(sbp.models.rnn(2, 3, T=4))
     grad = _agree(d, _values(d.network, batch, np.random.default_rng(2)), backend_name)
     (function,) = [f for f in grad._rows.values()]
-    assert function.source.count("np.concatenate(") == 3  # the dz of every step, shared by W, U and b; h; x
-    assert "g_W = _stacked0.T @ " in function.source
+    # the x of every step, stacked once for U's products and its gradient; the dz, shared by W, U and b; the h
+    assert function.source.count("np.concatenate(") == 3
+    assert "_stacked0 @ v_U.T" in function.source and "g_U = _stacked1.T @ _stacked0" in function.source
+    assert "g_W = _stacked1.T @ _stacked2" in function.source and "np.add.reduce(_stacked1, 0)" in function.source
 
 
 @pytest.mark.parametrize("backend_name", BACKEND_NAMES)

@@ -145,6 +145,9 @@ class _TorchArrays:
     def concatenate(self, arrays, axis=0):
         return self._torch.cat(list(arrays), dim=axis)
 
+    def stack(self, arrays, axis=0):
+        return self._torch.stack(list(arrays), dim=axis)
+
     def broadcast_to(self, a, shape):
         return self._torch.broadcast_to(_tensors(a)[0], tuple(shape))
 

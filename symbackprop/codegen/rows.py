@@ -25,7 +25,7 @@ from .compiled import compile_program, record
 from .emitter import call, name
 from .inlining import _definition, _elementwise_syntax, _single_return, _substituted
 from .lines import Line, names_read
-from .stacked import stacked_sums
+from .stacked import stacked_inputs, stacked_sums
 
 ROWS, SHARED, COLUMNS = "rows", "shared", "columns"
 
@@ -108,6 +108,8 @@ class RowsRewriter:
             value = self._rows(line.value)
         elif layout == SHARED:
             value = self._reduced(line.value)
+        else:
+            value = self._side_by_side(line.value)
         return Line(line.target, value or self._bridged(line.value, layout), line.comment)
 
     def _bridged(self, node: ast.expr, layout: str) -> ast.expr:
@@ -209,6 +211,18 @@ class RowsRewriter:
             return ast.Attribute(node, "T", ast.Load())
         return None
 
+    # -- columns made of rows ---------------------------------------------------------------------
+
+    def _side_by_side(self, node: ast.expr) -> ast.expr | None:
+        """Rows values joined as the columns of one matrix (an RNN's states) as one stacking, not each given
+        back its column axis and joined."""
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_concat"
+                and not node.keywords and len(node.args) > 2 and _constant(node.args[0]) == 1
+                and all(self._layout(part) == ROWS for part in node.args[1:])):
+            return ast.Call(ast.Attribute(name("np"), "stack", ast.Load()), [ast.List(node.args[1:], ast.Load())],
+                            [ast.keyword("axis", ast.Constant(2))])
+        return None
+
     # -- shared values summed from rows ------------------------------------------------------------
 
     def _reduced(self, node: ast.expr) -> ast.expr | None:
@@ -272,6 +286,13 @@ class RowsRewriter:
 
 def _axis(node: ast.expr, index: int | None) -> ast.Subscript:
     """``node[:, :, None]`` (rows as a stack of columns) or ``node[:, :, 0]`` (the columns' axis taken away)."""
+    if index == 0 and isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Tuple):
+        *leading, last = node.slice.elts
+        if (len(leading) == 2 and _constant(leading[0]) is Ellipsis and isinstance(last, ast.Slice)
+                and last.step is None and isinstance(_constant(last.lower), int)
+                and _constant(last.upper) == _constant(last.lower) + 1):
+            # X[..., a:b, c:c+1][:, :, 0] is X[..., a:b, c]: one view instead of two (each costs an eager library)
+            return ast.Subscript(node.value, ast.Tuple([*leading, last.lower], ast.Load()), ast.Load())
     return ast.Subscript(node, ast.Tuple([ast.Slice(), ast.Slice(), ast.Constant(index)], ast.Load()), ast.Load())
 
 
@@ -302,7 +323,8 @@ def rows_program(lines: list[Line], arguments: list[str], returns: ast.Tuple, na
     if outputs is None:
         return None
     if traced:
-        body = stacked_sums(body, outputs, {k for k, v in rewriter.layouts.items() if v == ROWS})
+        stacks = {k for k, v in rewriter.layouts.items() if v == ROWS}
+        body = stacked_sums(stacked_inputs(body, arguments, stacks), outputs, stacks)
     trailing = {a: np.shape(rewriter.values[a])[1:2] for a in arguments if rewriter.layouts.get(a) == ROWS}
     function = compile_program("derivation_rows", arguments, entry, body, outputs, {"np": np, **namespace},
                                helpers, trailing)

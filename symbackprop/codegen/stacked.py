@@ -59,7 +59,7 @@ def stacked_sums(body: list[Line], returns: ast.expr, stacks: set[str]) -> list[
     for value in [*(line.value for line in body), returns]:
         for read in names_read(value):
             reads[read] = reads.get(read, 0) + 1
-    replaced: dict[str, ast.expr] = {}
+    found: list[tuple[str, str, list[tuple[str, ...]]]] = []  # (the sum's target, its kind, its terms' columns)
     dropped: set[str] = set()
     for line in reversed(body):  # the whole sum first, not the partial sums it was cut into
         if line.target in dropped or not (isinstance(line.value, ast.BinOp) and isinstance(line.value.op, ast.Add)):
@@ -71,16 +71,28 @@ def stacked_sums(body: list[Line], returns: ast.expr, stacks: set[str]) -> list[
         products = [_product(defined[t], stacks) for t in terms]
         if any(p is None for p in products) or len({p[0] for p in products}) != 1:
             continue
-        columns = list(zip(*(p[1] for p in products)))
-        if products[0][0] == "product":
-            left = ast.Attribute(_stacking(list(columns[0])), "T", ast.Load())
-            replaced[line.target] = ast.BinOp(left, ast.MatMult(), _stacking(list(columns[1])))
-        else:
-            total = ast.Call(ast.Attribute(ast.Attribute(name("np"), "add", ast.Load()), "reduce", ast.Load()),
-                             [_stacking(list(columns[0])), ast.Constant(0)], [])
-            replaced[line.target] = ast.Subscript(total, ast.Tuple([ast.Slice(), ast.Constant(None)], ast.Load()),
-                                                  ast.Load())
+        found.append((line.target, products[0][0], [p[1] for p in products]))
         dropped.update(terms, partial_sums)
+    # The steps in one order for every sum, so that a stacking is made once: a product's by its second factor's
+    # place (the forward's order, which stacked its inputs so), a bias's as the product over the same steps.
+    position = {line.target: i for i, line in enumerate(body)}
+    orders = {}
+    for _, kind, pairs in found:
+        if kind == "product":
+            pairs.sort(key=lambda pair: position.get(pair[1], -1))
+            orders[frozenset(a for a, _ in pairs)] = [a for a, _ in pairs]
+    replaced: dict[str, ast.expr] = {}
+    for target, kind, pairs in found:
+        columns = list(zip(*pairs))
+        if kind == "product":
+            left = ast.Attribute(_stacking(list(columns[0])), "T", ast.Load())
+            replaced[target] = ast.BinOp(left, ast.MatMult(), _stacking(list(columns[1])))
+        else:
+            steps = orders.get(frozenset(columns[0]), list(columns[0]))
+            total = ast.Call(ast.Attribute(ast.Attribute(name("np"), "add", ast.Load()), "reduce", ast.Load()),
+                             [_stacking(steps), ast.Constant(0)], [])
+            replaced[target] = ast.Subscript(total, ast.Tuple([ast.Slice(), ast.Constant(None)], ast.Load()),
+                                             ast.Load())
     if not replaced:
         return body
     return _shared_stackings([Line(line.target, replaced.get(line.target, line.value), line.comment)
@@ -106,3 +118,61 @@ def _shared_stackings(body: list[Line]) -> list[Line]:
         value = Shared().visit(line.value)
         result.append(Line(line.target, value, line.comment))
     return result
+
+
+def stacked_inputs(body: list[Line], arguments: list[str], stacks: set[str]) -> list[Line]:
+    """Products of one shared matrix with rows that none of those products feeds (an RNN's U xₜ at every step)
+    as one product of the rows stacked, each step's product its slice of the result's rows; the lines those
+    rows are read from are computed first."""
+    variables = set(arguments) | {line.target for line in body}
+    reads = {line.target: names_read(line.value) & variables for line in body}
+    groups: dict[str, list[Line]] = {}
+    for line in body:
+        value = line.value
+        if (isinstance(value, ast.BinOp) and isinstance(value.op, ast.MatMult) and isinstance(value.left, ast.Name)
+                and value.left.id in stacks and names_read(value.right) & variables <= set(arguments)):
+            groups.setdefault(ast.unparse(value.right), []).append(line)
+    batch = name("batch_size")
+    first: dict[str, list[Line]] = {}  # the first product's target → the lines that stand before its slice
+    replaced: dict[str, Line] = {}
+    for k, members in enumerate(_independent(group, body, reads) for group in groups.values()):
+        if len(members) < 2:
+            continue
+        product = f"_stacked_product{k}"
+        needed = {line.value.left.id for line in members}
+        for line in reversed(body):
+            if line.target in needed:
+                needed |= reads[line.target]
+        first[members[0].target] = [line for line in body if line.target in needed] + [
+            Line(product, ast.BinOp(_stacking([line.value.left.id for line in members]), ast.MatMult(),
+                                    members[0].value.right), "the steps' products as one")]
+        for i, line in enumerate(members):
+            start, stop = (ast.BinOp(ast.Constant(j), ast.Mult(), batch) for j in (i, i + 1))
+            replaced[line.target] = Line(line.target, ast.Subscript(name(product), ast.Slice(start, stop), ast.Load()),
+                                         line.comment)
+    if not replaced:
+        return body
+    result: list[Line] = []
+    placed: set[str] = set()
+    for line in body:
+        for early in first.get(line.target, []):
+            if early.target not in placed:
+                placed.add(early.target)
+                result.append(replaced.get(early.target, early))
+        if line.target not in placed:
+            placed.add(line.target)
+            result.append(replaced.get(line.target, line))
+    return result
+
+
+def _independent(members: list[Line], body: list[Line], reads: dict[str, set[str]]) -> list[Line]:
+    """The products whose rows none of the products feeds (an RNN's U xₜ; not its W hₜ₋₁, which hₜ₋₂ feeds)."""
+    while True:
+        fed = {line.target for line in members}
+        for line in body:
+            if reads[line.target] & fed:
+                fed.add(line.target)
+        kept = [line for line in members if line.value.left.id not in fed]
+        if len(kept) == len(members):
+            return members
+        members = kept
