@@ -212,3 +212,17 @@ def test_the_rows_program_is_traced_whole(backend_name):
     assert _rows_built(grad)
     for name in eager:
         np.testing.assert_allclose(np.asarray(again[name]), np.asarray(eager[name]), rtol=TOLERANCE, atol=TOLERANCE)
+
+
+@pytest.mark.parametrize("backend_name", BACKEND_NAMES)
+def test_sigmoid_in_one_pass_gives_the_stable_forms_numbers(backend_name):
+    """Each backend's own σ (one pass) against NumPy's stable form, from tail to tail (NaN kept)."""
+    _backend(backend_name)
+    from symbackprop.backends import jax_arrays, torch_arrays
+    from symbackprop.ops.activations import stable_sigmoid
+
+    backend = jax_arrays.jax_backend() if backend_name == "jax" else torch_arrays.torch_backend()
+    z = np.concatenate([np.linspace(-708.0, 708.0, 4001), [-np.inf, np.inf, 0.0, np.nan]])
+    got = np.asarray(backend.replaced["stable_sigmoid"](_to(backend_name, z)))
+    expected = stable_sigmoid(z.copy())
+    np.testing.assert_allclose(got, expected, rtol=1e-15, atol=0, equal_nan=True)

@@ -211,7 +211,7 @@ def _host(function):
 
 def _sigmoid(z):
     """σ(z) in one pass instead of the five of NumPy's stable form (an eager library pays per pass): the same
-    numbers, except that where σ(z) is subnormal (z < −708) torch flushes it to 0."""
+    numbers to 4e-16 over [−708, 708]; below, where σ(z) is subnormal, 0."""
     return _torch().sigmoid(_tensors(z)[0])
 
 
