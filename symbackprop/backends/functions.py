@@ -82,6 +82,7 @@ class BackendGradientFunction:
         self._to_backend = module.to_backend
         self._leaves = list(derivation.network.quantities(INPUT, PARAM))
         self._params = list(derivation.network.params)
+        self._shapes = [(q.name, tuple(q.shape) if q.shape else ()) for q in self._params]
         self._sample_by_sample = runs_sample_by_sample(derivation.network)
         self._plans: dict[tuple, tuple] = {}  # the given shapes → the reshapes to the program's layout, batch size
         self._inputs = [i for i, q in enumerate(self._leaves) if q.kind == INPUT]
@@ -117,7 +118,8 @@ class BackendGradientFunction:
             _, gradient = self._rows_function(arrays, batch_size)(*arrays, batch_size)
         else:
             _, gradient = self._derivation(*arrays, 1)
-        return {q.name: gradient[q.name].reshape(q.shape if q.shape else ()) for q in self._params}
+        return {name: value if value.shape == shape else value.reshape(shape)
+                for name, shape in self._shapes for value in (gradient[name],)}
 
     def _rows_function(self, arrays: list[Any], batch_size: int) -> Any:
         """The rows program for these arrays' layout, built on its first call (the general program where the

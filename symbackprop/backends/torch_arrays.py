@@ -226,7 +226,22 @@ def torch_backend() -> ArrayBackend:
     return ArrayBackend("PyTorch", arrays, _Special(_host), _host,
                         # torch.special.polygamma is 5e-10 away from SciPy's
                         on_host=frozenset({"LambertW", "besselj", "gamma", "Ei", "polygamma"}),
-                        replaced={"stable_sigmoid": _sigmoid, "_gate": gate})
+                        replaced={"stable_sigmoid": _sigmoid, "_gate": gate, "_axis_sum": _axis_sum,
+                                  "_batch_sum": _batch_sum})
+
+
+# kernels.py's sums, as tensor methods: an eager call pays for each Python frame on the way to torch
+
+
+def _axis_sum(a, axis):
+    """The sum over a matrix axis (0: rows, 1: columns) of each matrix, the axis kept with length 1."""
+    return _tensors(a)[0].sum(dim=-2 if axis == 0 else -1, keepdim=True)
+
+
+def _batch_sum(a, batch_size):
+    """A parameter's gradient: per-sample terms summed over the batch (a shared term counts N times)."""
+    a = _tensors(a)[0]
+    return a.sum(dim=0) if a.ndim == 3 else a * batch_size
 
 
 def to_backend(value: Any) -> Any:
