@@ -103,6 +103,7 @@ def test_the_rnn_stacks_its_steps(backend_name, batch):
     assert function.source.count("np.concatenate(") == 3
     assert "_stacked0 @ v_U.T" in function.source and "g_U = _stacked1.T @ _stacked0" in function.source
     assert "g_W = _stacked1.T @ _stacked2" in function.source and "np.add.reduce(_stacked1, 0)" in function.source
+    assert "_transposed_v_W = v_W.T" in function.source  # read at every step: transposed once
 
 
 @pytest.mark.parametrize("backend_name", BACKEND_NAMES)

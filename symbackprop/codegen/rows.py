@@ -25,7 +25,7 @@ from .compiled import compile_program, record
 from .emitter import call, name
 from .inlining import _definition, _elementwise_syntax, _single_return, _substituted
 from .lines import Line, names_read
-from .stacked import stacked_inputs, stacked_sums
+from .stacked import stacked_inputs, stacked_sums, transposed_once
 
 ROWS, SHARED, COLUMNS = "rows", "shared", "columns"
 
@@ -325,6 +325,7 @@ def rows_program(lines: list[Line], arguments: list[str], returns: ast.Tuple, na
     if traced:
         stacks = {k for k, v in rewriter.layouts.items() if v == ROWS}
         body = stacked_sums(stacked_inputs(body, arguments, stacks), outputs, stacks)
+        body = transposed_once(body, [a for a in arguments if rewriter.layouts.get(a) == SHARED])
     trailing = {a: np.shape(rewriter.values[a])[1:2] for a in arguments if rewriter.layouts.get(a) == ROWS}
     function = compile_program("derivation_rows", arguments, entry, body, outputs, {"np": np, **namespace},
                                helpers, trailing)

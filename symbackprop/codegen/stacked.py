@@ -179,3 +179,25 @@ def _independent(members: list[Line], body: list[Line], reads: dict[str, set[str
         if len(kept) == len(members):
             return members
         members = kept
+
+
+def transposed_once(body: list[Line], arguments: list[str]) -> list[Line]:
+    """The ``.T`` of each argument that reads it more than once (a weight at every step) as one line before the
+    others, read by name."""
+    counts: dict[str, int] = {}
+    for line in body:
+        for node in ast.walk(line.value):
+            if isinstance(node, ast.Attribute) and node.attr == "T" and isinstance(node.value, ast.Name):
+                counts[node.value.id] = counts.get(node.value.id, 0) + 1
+    repeated = {argument for argument in arguments if counts.get(argument, 0) > 1}
+    transposed: dict[str, str] = {}
+
+    class Once(ast.NodeTransformer):
+        def visit_Attribute(self, node: ast.Attribute) -> ast.expr:
+            if node.attr == "T" and isinstance(node.value, ast.Name) and node.value.id in repeated:
+                return name(transposed.setdefault(node.value.id, f"_transposed_{node.value.id}"))
+            return self.generic_visit(node)
+
+    rewritten = [Line(line.target, Once().visit(line.value), line.comment) for line in body]
+    return [Line(variable, ast.Attribute(name(argument), "T", ast.Load()), "read at every step")
+            for argument, variable in transposed.items()] + rewritten
