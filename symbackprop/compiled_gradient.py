@@ -119,18 +119,9 @@ class GradientFunction:
 
     @collector_paused()
     def _rows_function(self, arguments: list[Any], batch_size: int) -> Any:
-        # The rewrite learns each value's layout (a stack of samples or shared) from its axes, not its numbers:
-        # two samples of the batch teach it as well as 65,536, without holding every intermediate of an extra run.
-        few = min(batch_size, LEARNING_SAMPLES)
-        arguments = list(arguments)
-        for i in self._inputs:
-            if getattr(arguments[i], "ndim", 0) == 3 and arguments[i].shape[0] == batch_size:
-                arguments[i] = arguments[i][:few]
-        batch_size = few
-        rows = None
-        if any(q.elements is not None for q in self.derivation.network.params):  # the scalar level: group it
-            rows = Program(self.derivation, cse=False, outputs="parameters").grouped_function(arguments, batch_size)
-        rows = rows or self.program.rows_function(arguments, batch_size)
+        arguments = learning_samples(self.derivation, arguments, batch_size)
+        batch_size = min(batch_size, LEARNING_SAMPLES)
+        rows = fast_function(self.derivation, self.program, arguments, batch_size)
         if rows is not None:
             with np.errstate(all="ignore"):
                 _, gradient = rows(*arguments, batch_size)
@@ -142,3 +133,29 @@ class GradientFunction:
 
     def forward_and_gradients(self, /, **values: Any) -> Evaluation:
         return evaluate(self.derivation, values)
+
+
+def learning_samples(derivation: Derivation, arguments: list[Any], batch_size: int) -> list[Any]:
+    """The arguments with each batched input cut to its first ``LEARNING_SAMPLES`` samples."""
+    few = min(batch_size, LEARNING_SAMPLES)
+    arguments = list(arguments)
+    for i, q in enumerate(derivation.network.quantities(INPUT, PARAM)):
+        if q.kind == INPUT and getattr(arguments[i], "ndim", 0) == 3 and arguments[i].shape[0] == batch_size:
+            arguments[i] = arguments[i][:few]
+    return arguments
+
+
+@collector_paused()
+def fast_function(derivation: Derivation, program: Program, arguments: list[Any], batch_size: int, *,
+                  traced: bool = False) -> Any:
+    """The rows program (the grouped one at the scalar level) learnt on these batched arrays, or None.
+
+    The rewrite learns each value's layout (a stack of samples or shared) from its axes, not its numbers:
+    two samples of the batch teach it as well as 65,536, without holding every intermediate of an extra run.
+    """
+    arguments = learning_samples(derivation, arguments, batch_size)
+    batch_size = min(batch_size, LEARNING_SAMPLES)
+    rows = None
+    if any(q.elements is not None for q in derivation.network.params):  # the scalar level: group it
+        rows = Program(derivation, cse=False, outputs="parameters").grouped_function(arguments, batch_size)
+    return rows or program.rows_function(arguments, batch_size, traced=traced)

@@ -2,7 +2,9 @@
 
 The program is the NumPy one, the same ``ast`` from the same emitter
 (:class:`~symbackprop.numeric.Program`); only the namespace it is executed in
-differs (:mod:`.porting`).  Values are brought to the program's layout by their
+differs (:mod:`.porting`).  A batch runs, as on NumPy, the program rewritten with
+samples as rows (:mod:`.rows`), built once per layout of the inputs' axes, and so
+does one sample where NumPy's would.  Values are brought to the program's layout by their
 shapes alone — (rows, columns), or (N, rows, columns) for a batch of an input,
 with the same spellings and the same errors as NumPy's ``lambdify`` — so the
 whole call can be traced by ``jax.jit`` or ``torch.compile``; their numbers are
@@ -13,10 +15,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..compiled_gradient import CALLS_BEFORE_ROWS
 from ..errors import ExtraValueError, MissingValueError, ValueShapeError
 from ..network import INPUT, PARAM, Quantity
 from ..sample_batches import parameter_gradients, runs_sample_by_sample
+from ..threads import SYNTAX_TREES
 from .porting import port_namespace
+from .rows import rows_on_backend
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
@@ -69,6 +74,7 @@ class BackendGradientFunction:
         self.backend = backend
         self.program = Program(derivation, cse=cse, outputs="parameters")
         self.source = self.program.source
+        self._arrays = arrays
         self.namespace = port_namespace(self.program.namespace, arrays)
         scope = dict(self.namespace)
         exec(compile(self.program.freeing_source, f"<symbackprop generated, {backend}>", "exec"), scope)
@@ -76,8 +82,17 @@ class BackendGradientFunction:
         self._to_backend = module.to_backend
         self._leaves = list(derivation.network.quantities(INPUT, PARAM))
         self._params = list(derivation.network.params)
+        self._shapes = [(q.name, tuple(q.shape) if q.shape else ()) for q in self._params]
         self._sample_by_sample = runs_sample_by_sample(derivation.network)
-        self._layouts: dict[tuple[str, tuple[int, ...]], tuple[tuple[int, ...], int | None]] = {}
+        self._plans: dict[tuple, tuple] = {}  # the given shapes → the reshapes to the program's layout, batch size
+        self._inputs = [i for i, q in enumerate(self._leaves) if q.kind == INPUT]
+        self._rows: dict[tuple[int, ...], Any] = {}  # the rows program of each layout of the inputs' axes
+        # One sample runs as a batch of one where NumPy's lambdify does (every quantity a matrix of the vector
+        # level); a jax.jit trace is already a one-off cost, torch first waits for a few calls as NumPy does.
+        network = derivation.network
+        self._one_sample_as_rows = bool(self._inputs) and all(
+            q.elements is None and (q.shape is None or len(q.shape) <= 2) for q in network.quantities())
+        self._single_calls = CALLS_BEFORE_ROWS if backend == "jax" else 0
         self.function = module.compile_function(self.gradients)
 
     def __call__(self, /, **values: Any) -> dict[str, Any]:
@@ -86,21 +101,58 @@ class BackendGradientFunction:
     def gradients(self, /, **values: Any) -> dict[str, Any]:
         """The uncompiled call, for a caller's own ``jax.jit``, ``jax.vmap`` or ``torch.compile``."""
         arrays, batch_size = self._conform(values)
+        if batch_size is None and self._one_sample_as_rows:
+            if self._single_calls < CALLS_BEFORE_ROWS:  # a one-off call is not worth building the rewrite
+                self._single_calls += 1
+            else:
+                inputs = set(self._inputs)
+                batched = [a.reshape((1, *a.shape)) if i in inputs else a for i, a in enumerate(arrays)]
+                if self._rows_function(batched, 1) is self._derivation:  # its axis of 1 would gain nothing
+                    self._one_sample_as_rows = False
+                else:
+                    arrays, batch_size = batched, 1
         if batch_size is not None and self._sample_by_sample:
             gradient = parameter_gradients(lambda sample: self._derivation(*sample, 1), self.derivation.network,
                                            arrays, batch_size)
+        elif batch_size is not None:
+            _, gradient = self._rows_function(arrays, batch_size)(*arrays, batch_size)
         else:
-            _, gradient = self._derivation(*arrays, batch_size or 1)
-        return {q.name: gradient[q.name].reshape(q.shape if q.shape else ()) for q in self._params}
+            _, gradient = self._derivation(*arrays, 1)
+        return {name: value if value.shape == shape else value.reshape(shape)
+                for name, shape in self._shapes for value in (gradient[name],)}
 
-    def _layout(self, q: Quantity, shape: tuple[int, ...]) -> tuple[tuple[int, ...], int | None]:
-        key = (q.name, shape)
-        found = self._layouts.get(key)
-        if found is None:
-            found = self._layouts[key] = layout(q, shape)  # once per shape, as a training loop repeats them
-        return found
+    def _rows_function(self, arrays: list[Any], batch_size: int) -> Any:
+        """The rows program for these arrays' layout, built on its first call (the general program where the
+        rewrite has no rule); chosen by the arrays' shapes alone, so that a trace of the call takes it."""
+        key = tuple(arrays[i].ndim for i in self._inputs)
+        rows = self._rows.get(key)
+        if rows is None:
+            with SYNTAX_TREES:  # the first of the threads calling at once builds it; the others wait
+                rows = self._rows.get(key)
+                if rows is None:
+                    shapes = [tuple(a.shape) for a in arrays]
+                    rows = self._rows[key] = rows_on_backend(self.derivation, self.program, shapes, batch_size,
+                                                             self._arrays) or self._derivation
+        return rows
 
     def _conform(self, values: dict[str, Any]) -> tuple[list[Any], int | None]:
+        """The arrays in the program's layout and the batch size; a training loop's shapes, seen before, go
+        straight to their reshapes."""
+        if len(values) == len(self._leaves) and all(q.name in values for q in self._leaves):
+            arrays = [self._to_backend(values[q.name]) for q in self._leaves]
+            plan = self._plans.get(tuple(tuple(a.shape) for a in arrays))
+            if plan is not None:
+                reshapes, batch_size = plan
+                for i, shape in reshapes:
+                    arrays[i] = arrays[i].reshape(shape)
+                return arrays, batch_size
+        arrays, batch_size = self._checked(values)
+        given = tuple(tuple(self._to_backend(values[q.name]).shape) for q in self._leaves)
+        self._plans[given] = (tuple((i, tuple(a.shape)) for i, a in enumerate(arrays) if tuple(a.shape) != given[i]),
+                              batch_size)
+        return arrays, batch_size
+
+    def _checked(self, values: dict[str, Any]) -> tuple[list[Any], int | None]:
         names = {q.name for q in self._leaves}
         extra = sorted(set(values) - names)
         if extra:
@@ -111,7 +163,7 @@ class BackendGradientFunction:
         arrays, sizes = [], {}
         for q in self._leaves:
             array = self._to_backend(values[q.name])
-            shape, size = self._layout(q, tuple(array.shape))
+            shape, size = layout(q, tuple(array.shape))
             arrays.append(array if tuple(array.shape) == shape else array.reshape(shape))
             if size is not None:
                 sizes[q.name] = size

@@ -96,8 +96,13 @@ def jax_backend() -> ArrayBackend:
         on_host.__name__ = getattr(function, "__name__", "on_host")
         return on_host
 
+    def sigmoid(z):
+        """σ(z) as XLA's logistic (one fused pass instead of the stable form's five): the same numbers to 4e-16
+        over [−708, 708]; below, where σ(z) is subnormal, 0."""
+        return jax.nn.sigmoid(jnp.asarray(z, dtype=jnp.float64))
+
     return ArrayBackend("JAX", _JaxArrays(jnp), _Special(special, host), host,
-                        on_host=frozenset({"LambertW", "besselj"}))
+                        on_host=frozenset({"LambertW", "besselj"}), replaced={"stable_sigmoid": sigmoid})
 
 
 def to_backend(value: Any) -> Any:

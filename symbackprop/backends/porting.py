@@ -32,7 +32,7 @@ class ArrayBackend:
 
     ``arrays`` stands in for NumPy (``np.<name>``); ``special`` for ``scipy.special``;
     ``host`` runs a NumPy function on the host from inside the backend's program;
-    ``on_host`` names the kernels that always do.
+    ``on_host`` names the kernels that always do; ``replaced`` gives the library's own form of a kernel, by name.
     """
 
     name: str
@@ -71,6 +71,8 @@ class _Porter:
         backend = self.backend
         if identifier in backend.on_host and callable(obj):
             return backend.host(obj)
+        if inspect.isfunction(obj) and obj.__name__ in backend.replaced and obj.__module__.startswith("symbackprop"):
+            return backend.replaced[obj.__name__]
         if (inspect.isfunction(obj) and obj.__name__ in FUNCTIONAL and obj.__module__.startswith("symbackprop")
                 and obj.__module__ != functional.__name__):
             obj = FUNCTIONAL[obj.__name__]

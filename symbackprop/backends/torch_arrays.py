@@ -25,6 +25,9 @@ _NATIVE_SPECIAL = ("erf", "erfc", "gammaln")
 #: NumPy's names that torch spells otherwise.
 _RENAMED = {"power": "pow", "absolute": "abs", "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh"}
 
+#: A ufunc's ``reduce`` over an axis of one array, as torch names the reduction.
+_REDUCTIONS = {"add": "sum", "multiply": "prod", "maximum": "amax", "minimum": "amin"}
+
 
 def _torch():
     try:
@@ -44,7 +47,11 @@ class _Elementwise:
     def __call__(self, *arguments):
         return self._function(*_tensors(*arguments))
 
-    def reduce(self, arrays):
+    def reduce(self, arrays, axis=0):
+        torch = _torch()
+        if isinstance(arrays, torch.Tensor):  # one array reduced along an axis (None: every axis), as NumPy's
+            reduction = getattr(torch, _REDUCTIONS[self.__name__])
+            return reduction(arrays) if axis is None else reduction(arrays, dim=axis)
         total = arrays[0]
         for array in arrays[1:]:
             total = self(total, array)
@@ -71,8 +78,7 @@ class _TorchArrays:
 
     def __init__(self) -> None:
         torch = self._torch = _torch()
-        for name in ("maximum", "minimum", "logaddexp", "power", "arctan2", "hypot", "heaviside", "fmod",
-                     "copysign"):
+        for name in ("maximum", "minimum", "logaddexp", "power", "arctan2", "hypot", "fmod", "copysign"):
             setattr(self, name, _Elementwise(getattr(torch, _RENAMED.get(name, name)), name))
 
     def __getattr__(self, name: str) -> Any:
@@ -94,6 +100,15 @@ class _TorchArrays:
     @staticmethod
     def errstate(**_: Any):
         return contextlib.nullcontext()
+
+    def heaviside(self, x, at_zero):
+        """NumPy's step: 1 above 0, ``at_zero`` at 0, 0 below, and NaN where x is NaN (torch.heaviside gives 0)."""
+        torch = self._torch
+        if isinstance(at_zero, (int, float)) and at_zero == 0:
+            # clamp keeps NaN and puts every positive x in (0, 1], whose ceiling is 1: two passes, no mask
+            return torch.ceil(torch.clamp(_tensors(x)[0], 0.0, 1.0))
+        x, at_zero = _tensors(x, at_zero)
+        return torch.where(torch.isnan(x), x, torch.heaviside(x, at_zero))
 
     def where(self, condition, x, y):
         torch = self._torch
@@ -129,6 +144,9 @@ class _TorchArrays:
 
     def concatenate(self, arrays, axis=0):
         return self._torch.cat(list(arrays), dim=axis)
+
+    def stack(self, arrays, axis=0):
+        return self._torch.stack(list(arrays), dim=axis)
 
     def broadcast_to(self, a, shape):
         return self._torch.broadcast_to(_tensors(a)[0], tuple(shape))
@@ -191,10 +209,39 @@ def _host(function):
     return on_host
 
 
+def _sigmoid(z):
+    """σ(z) in one pass instead of the five of NumPy's stable form (an eager library pays per pass): the same
+    numbers to 4e-16 over [−708, 708]; below, where σ(z) is subnormal, 0."""
+    return _torch().sigmoid(_tensors(z)[0])
+
+
 def torch_backend() -> ArrayBackend:
-    return ArrayBackend("PyTorch", _TorchArrays(), _Special(_host), _host,
+    arrays = _TorchArrays()
+
+    def gate(g, x, at_zero=0.0):
+        """g ⊙ 𝟏[x > 0] — ReLU's backward step — NaN in x kept, in three passes instead of the functional five."""
+        return g * arrays.heaviside(x, at_zero)
+
+    gate.__name__ = "_gate"
+    return ArrayBackend("PyTorch", arrays, _Special(_host), _host,
                         # torch.special.polygamma is 5e-10 away from SciPy's
-                        on_host=frozenset({"LambertW", "besselj", "gamma", "Ei", "polygamma"}))
+                        on_host=frozenset({"LambertW", "besselj", "gamma", "Ei", "polygamma"}),
+                        replaced={"stable_sigmoid": _sigmoid, "_gate": gate, "_axis_sum": _axis_sum,
+                                  "_batch_sum": _batch_sum})
+
+
+# kernels.py's sums, as tensor methods: an eager call pays for each Python frame on the way to torch
+
+
+def _axis_sum(a, axis):
+    """The sum over a matrix axis (0: rows, 1: columns) of each matrix, the axis kept with length 1."""
+    return _tensors(a)[0].sum(dim=-2 if axis == 0 else -1, keepdim=True)
+
+
+def _batch_sum(a, batch_size):
+    """A parameter's gradient: per-sample terms summed over the batch (a shared term counts N times)."""
+    a = _tensors(a)[0]
+    return a.sum(dim=0) if a.ndim == 3 else a * batch_size
 
 
 def to_backend(value: Any) -> Any:

@@ -20,15 +20,16 @@ from .lines import Line, function_source, names_read
 def compile_program(function: str, arguments: list[str], entry: list[Line], body: list[Line], returns: ast.expr,
                     scope: dict[str, Any], helpers: str, direct_shapes: dict[str, tuple[int, ...]]) -> Callable:
     """The program as a function of the general layout's arrays; ``.direct`` takes ``direct_shapes``'
-    arguments as (N, *shape) arrays instead; ``.source`` is its text, ``.helpers`` the definitions it calls
-    beside it and ``.scope`` the names it reads (which make it a module of its own elsewhere)."""
+    arguments as (N, *shape) arrays instead; ``.source`` is its text, ``.helpers`` the text of the functions
+    it calls and ``.namespace`` the objects it reads, from which it is a module of its own elsewhere or runs
+    on another array library."""
+    namespace = dict(scope)  # before the program's own definitions join it
     made = {}
-    scope_given = dict(scope)
     for suffix, lines in (("", entry + body), ("_direct", body)):
         source = with_deletions(function_source(function + suffix, arguments, lines, returns), lines, returns)
         exec(compile(source + "\n\n" + helpers, f"<symbackprop generated, {function}>", "exec"), scope)  # our trees
         made[suffix] = scope[function + suffix]
-        made[suffix].source, made[suffix].helpers, made[suffix].scope = source, helpers, scope_given
+        made[suffix].source, made[suffix].helpers, made[suffix].namespace = source, helpers, namespace
     made[""].direct, made[""].direct_shapes = made["_direct"], direct_shapes
     return made[""]
 

@@ -25,6 +25,7 @@ from .compiled import compile_program, record
 from .emitter import call, name
 from .inlining import _definition, _elementwise_syntax, _single_return, _substituted
 from .lines import Line, names_read
+from .stacked import stacked_inputs, stacked_sums, transposed_once
 
 ROWS, SHARED, COLUMNS = "rows", "shared", "columns"
 
@@ -84,8 +85,10 @@ class RowsRewriter:
     """Rewrites flattened lines for the rows layout, given every variable's recorded value."""
 
     def __init__(self, values: dict[str, Any], batch_size: int, namespace: dict[str, Any],
-                 activations: dict[str, ast.FunctionDef]) -> None:
+                 activations: dict[str, ast.FunctionDef], traced: bool = False) -> None:
         self.values = values
+        self.traced = traced  # for jax.jit and torch.compile: no branch on an array's numbers
+        self.products = 0  # the matrix products written for the rows (a GEMM per layer or weight)
         self.batch_size = batch_size
         self.namespace = namespace
         self.activations = activations
@@ -105,6 +108,8 @@ class RowsRewriter:
             value = self._rows(line.value)
         elif layout == SHARED:
             value = self._reduced(line.value)
+        else:
+            value = self._side_by_side(line.value)
         return Line(line.target, value or self._bridged(line.value, layout), line.comment)
 
     def _bridged(self, node: ast.expr, layout: str) -> ast.expr:
@@ -145,6 +150,7 @@ class RowsRewriter:
             if self._layout(matrix) != SHARED or self._layout(stack) != ROWS or np.ndim(self._value(matrix)) != 2:
                 return None
             shared = ast.Attribute(matrix, "T", ast.Load()) if _MATMUL[function] else matrix
+            self.products += 1
             return ast.BinOp(stack, ast.MatMult(), shared)  # (N, k) @ (k, rows): one GEMM for the batch
         if function == "_gate":
             return self._gate(node)
@@ -165,7 +171,7 @@ class RowsRewriter:
         if upstream is None or x is None or at_zero is None:
             return None
         size = int(np.size(self._value(node.args[1])))
-        if _constant(node.args[2]) == 0 and size <= _HEAVISIDE_SIZE:
+        if _constant(node.args[2]) == 0 and (size <= _HEAVISIDE_SIZE or self.traced):
             # heaviside(x, 0) is 1, 0 or NaN: g ⊙ ReLU′(x) with NaN kept, in one pass
             step = ast.Call(ast.Attribute(name("np"), "heaviside", ast.Load()), [x, ast.Constant(0.0)], [])
             return ast.BinOp(upstream, ast.Mult(), step)
@@ -205,6 +211,18 @@ class RowsRewriter:
             return ast.Attribute(node, "T", ast.Load())
         return None
 
+    # -- columns made of rows ---------------------------------------------------------------------
+
+    def _side_by_side(self, node: ast.expr) -> ast.expr | None:
+        """Rows values joined as the columns of one matrix (an RNN's states) as one stacking, not each given
+        back its column axis and joined."""
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_concat"
+                and not node.keywords and len(node.args) > 2 and _constant(node.args[0]) == 1
+                and all(self._layout(part) == ROWS for part in node.args[1:])):
+            return ast.Call(ast.Attribute(name("np"), "stack", ast.Load()), [ast.List(node.args[1:], ast.Load())],
+                            [ast.keyword("axis", ast.Constant(2))])
+        return None
+
     # -- shared values summed from rows ------------------------------------------------------------
 
     def _reduced(self, node: ast.expr) -> ast.expr | None:
@@ -222,6 +240,7 @@ class RowsRewriter:
                 return None
             if function == "_mul_sum" and np.shape(self._value(left))[1] != 1:
                 return None
+            self.products += 1
             return ast.BinOp(ast.Attribute(left, "T", ast.Load()), ast.MatMult(), right)  # Σₙ aₙ bₙᵀ as one GEMM
         return None
 
@@ -267,6 +286,13 @@ class RowsRewriter:
 
 def _axis(node: ast.expr, index: int | None) -> ast.Subscript:
     """``node[:, :, None]`` (rows as a stack of columns) or ``node[:, :, 0]`` (the columns' axis taken away)."""
+    if index == 0 and isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Tuple):
+        *leading, last = node.slice.elts
+        if (len(leading) == 2 and _constant(leading[0]) is Ellipsis and isinstance(last, ast.Slice)
+                and last.step is None and isinstance(_constant(last.lower), int)
+                and _constant(last.upper) == _constant(last.lower) + 1):
+            # X[..., a:b, c:c+1][:, :, 0] is X[..., a:b, c]: one view instead of two (each costs an eager library)
+            return ast.Subscript(node.value, ast.Tuple([*leading, last.lower], ast.Load()), ast.Load())
     return ast.Subscript(node, ast.Tuple([ast.Slice(), ast.Slice(), ast.Constant(index)], ast.Load()), ast.Load())
 
 
@@ -278,12 +304,14 @@ def _constant(node: ast.expr) -> Any:
 
 
 def rows_program(lines: list[Line], arguments: list[str], returns: ast.Tuple, namespace: dict[str, Any],
-                 activations: dict[str, ast.FunctionDef], values: list[Any], batch_size: int) -> Callable | None:
-    """The program for the rows layout of this batch's arrays, or None if a line has no rule."""
+                 activations: dict[str, ast.FunctionDef], values: list[Any], batch_size: int,
+                 traced: bool = False) -> Callable | None:
+    """The program for the rows layout of this batch's arrays, or None if a line has no rule (``traced``: for
+    JAX and torch, without branches on the numbers and with the steps that share a weight stacked)."""
     flat = flatten(lines)
     helpers = "\n\n\n".join(ast.unparse(d) for d in activations.values())
     recorded = record(flat, arguments, namespace, helpers, values)
-    rewriter = RowsRewriter(recorded, batch_size, namespace, activations)
+    rewriter = RowsRewriter(recorded, batch_size, namespace, activations, traced)
     entry = [Line(a, _axis(name(a), 0)) for a in arguments if rewriter.layouts.get(a) == ROWS]
     body = []
     for line in flat:
@@ -294,9 +322,15 @@ def rows_program(lines: list[Line], arguments: list[str], returns: ast.Tuple, na
     outputs = _outputs(returns, rewriter.layouts)
     if outputs is None:
         return None
+    if traced:
+        stacks = {k for k, v in rewriter.layouts.items() if v == ROWS}
+        body = stacked_sums(stacked_inputs(body, arguments, stacks), outputs, stacks)
+        body = transposed_once(body, [a for a in arguments if rewriter.layouts.get(a) == SHARED])
     trailing = {a: np.shape(rewriter.values[a])[1:2] for a in arguments if rewriter.layouts.get(a) == ROWS}
-    return compile_program("derivation_rows", arguments, entry, body, outputs, {"np": np, **namespace}, helpers,
-                           trailing)
+    function = compile_program("derivation_rows", arguments, entry, body, outputs, {"np": np, **namespace},
+                               helpers, trailing)
+    function.products = rewriter.products
+    return function
 
 
 def _outputs(returns: ast.Tuple, layouts: dict[str, str | None]) -> ast.Tuple | None:
