@@ -15,6 +15,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -279,10 +280,22 @@ def _number_text(number: sp.Expr) -> str:
 # -- values and gradients in the boxes ---------------------------------------------------------
 
 
-def _annotations(network: Network, values: Mapping[str, Any]) -> dict[str, list[str]]:
+#: The derivation each network's boxes were annotated from (a network is complete once its loss is defined).
+_DERIVED: weakref.WeakKeyDictionary[Network, Any] = weakref.WeakKeyDictionary()
+
+
+def _derivation_of(network: Network) -> Any:
+    """The network's derivation, made once: drawing it at other values reuses the derivation and its program."""
     from .backprop import backprop
 
-    derivation = backprop(network)
+    derivation = _DERIVED.get(network)
+    if derivation is None:
+        derivation = _DERIVED[network] = backprop(network)
+    return derivation
+
+
+def _annotations(network: Network, values: Mapping[str, Any]) -> dict[str, list[str]]:
+    derivation = _derivation_of(network)
     evaluation = derivation.evaluate(dict(values))
     batched = evaluation.batch_size is not None
     notes: dict[str, list[str]] = {}

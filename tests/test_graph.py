@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 
+import numpy as np
 import pytest
 import sympy as sp
 
@@ -122,3 +123,20 @@ def test_every_generated_dot_is_accepted_by_graphviz():
         result = subprocess.run(["dot", "-Tcanon"], input=to_dot(network), capture_output=True, text=True,
                                 timeout=60)
         assert result.returncode == 0, result.stderr
+
+
+def test_the_graph_at_other_values_reuses_its_derivation():
+    from symbackprop import graph
+
+    net = sbp.Network()
+    x = net.input("x", (2, 1))
+    W = net.param("W", (1, 2))
+    h = net.node("h", W @ x)
+    net.loss("L", sbp.total(h * h))
+    first = to_dot(net, values={"x": np.ones((2, 1)), "W": np.ones((1, 2))})
+    derived = graph._DERIVED[net]
+    again = to_dot(net, values={"x": 2 * np.ones((2, 1)), "W": np.ones((1, 2))})
+    assert again != first and graph._DERIVED[net] is derived
+    assert "∂L/∂W = [[16, 16]]" in again  # 2 h xᵀ = 2·4·[2, 2]
+    with pytest.raises(sbp.errors.NetworkError):  # a network with its loss is complete: nothing to derive again
+        net.node("g", sbp.tanh(h))
