@@ -43,7 +43,8 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _FIRST_STAND_IN = 1000
 _STAND_IN = re.compile(r"<mn>(\d{4,})</mn>")
 #: Where TeX reads a single digit (x^23 is x², then 3; \frac12 is ½), so that a number cannot stand for another.
-_ONE_DIGIT_READ = re.compile(r"[\^_]\s*\d|\\[A-Za-z]+\s*\d")
+_ONE_DIGIT_READ = re.compile(r"[\^_]\s*\d|\\(?!(?:cdot|times|div|pm|mp|quad|qquad|leq?|geq?|neq|approx|to|in|"
+                             r"ldots|cdots|dots|left|right|mid)\b)[A-Za-z]+\s*\d")
 #: Shorter formulas are converted whole: cutting them saves nothing.
 _SHORTEST_CUT = 40
 #: \operatorname{ReLU} comes out as an operator, which browsers space as one (ReLU ( z )); it is a name.
@@ -174,7 +175,7 @@ def _whole(tex: str, display: str) -> str:
     """``tex`` converted as one formula, from the conversion of its shape where its numbers allow.
 
     latex2mathml writes each number as one ``<mn>``, whatever its digits, so W₃₁,₁ x₁ is the conversion of
-    its shape, each number standing in for by its position (W₁₀₀₀,₁₀₀₁ x₁₀₀₂), with the numbers put back:
+    its shape, each number replaced by a stand-in for its position (W₁₀₀₀,₁₀₀₁ x₁₀₀₂), with the numbers put back:
     the thousand entries of a layer's steps share one conversion.  A number the shape does not give back
     as one ``<mn>`` of its own (in text, bold, or an unbraced script, where TeX reads one digit) leaves the
     formula to be converted as it is.
