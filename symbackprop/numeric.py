@@ -169,9 +169,9 @@ class Program:
     def _placed_edges(self) -> dict[int, tuple]:
         """The edges of a sum that place a piece into zeros (a quantity read in slices), where a sum has two or
         more: their (whole shape, ranges), by step index (:mod:`symbackprop.codegen.placed`)."""
-        steps = {s.index: s for s in self.derivation.steps}
+        steps = self.derivation.steps  # a step's index is its place in the list
         placed: dict[int, tuple] = {}
-        for step in self.derivation.steps:
+        for step in steps:
             if step.kind != "sum":
                 continue
             found = {i: placement(steps[i].result) for i in step.parts if steps[i].source != self.derivation.loss}

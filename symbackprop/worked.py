@@ -60,7 +60,7 @@ class WorkedProgram(Program):
     def __init__(self, derivation: Derivation) -> None:
         edges = derivation.edges
         fan_in = {i for s in derivation.steps for i in s.parts}  # the edges a fan-out sum adds
-        self.partial_steps = [s for s in edges if s.index in fan_in]
+        self.partial_steps = {s.index: s for s in edges if s.index in fan_in}
         self.local_steps = {s.index: s for s in edges if s.local is not None}
         self.into_parameters: dict[str, list] = {}
         for step in edges:
@@ -89,15 +89,18 @@ class WorkedProgram(Program):
 
     def _values_and_gradients(self, *arguments: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         """Every forward value and gradient by name, as :class:`~symbackprop.numeric.Program`'s function gives them."""
-        variables = self.every_variable(*arguments)
+        return self.values_and_gradients(self.every_variable(*arguments))
+
+    def values_and_gradients(self, variables: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The forward values and gradients of the quantities, by name, in the run ``variables``."""
         return ({n: variables[var("v", n)] for n in self._names}, {n: variables[var("g", n)] for n in self._names})
 
-    def partial(self, step: Any, variables: dict[str, Any]) -> Any:
-        """What edge ``step`` adds to a gradient that sums several, in the run ``variables`` (a piece of a
+    def partial(self, index: int, variables: dict[str, Any]) -> Any:
+        """What edge ``index`` adds to a gradient that sums several, in the run ``variables`` (a piece of a
         slice placed into zeros of the whole shape here, when a document reads it)."""
-        value = variables[partial_name(step)]
-        if step.index in self.placed:
-            outer, ranges = self.placed[step.index]
+        value = variables[partial_name(self.partial_steps[index])]
+        if index in self.placed:
+            outer, ranges = self.placed[index]
             return placed(outer, value, ranges)
         return value
 
@@ -157,11 +160,8 @@ def worked_numbers(derivation: Derivation, values: Mapping[str, Any]) -> WorkedN
     arrays, batch_size = conform_all(derivation, values)
     program = derivation._program  # evaluate's, built once per derivation
     variables = program.run(arrays, batch_size or 1)
-    names = [q.name for q in derivation.network.quantities(elements=False)]
-    forward = {n: variables[var("v", n)] for n in names}
-    gradient = {n: variables[var("g", n)] for n in names}
-    partial_steps = {s.index: s for s in program.partial_steps}
-    partials = _OnRequest(partial_steps, lambda index: program.partial(partial_steps[index], variables))
+    forward, gradient = program.values_and_gradients(variables)
+    partials = _OnRequest(program.partial_steps, lambda index: program.partial(index, variables))
     local = _OnRequest(program.local_steps, lambda index: program.local_factor(index, variables))
     samples = _OnRequest(program.into_parameters, lambda name: program.per_sample(name, variables))
     return WorkedNumbers(evaluation(derivation, forward, gradient, batch_size), partials, local, samples, derivation,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..tensor.slicing import _embedded
+
 
 def _step(x, at_zero=0.5):
     """The Heaviside step 𝟏[x > 0] with the given value at 0; NaN stays NaN."""
@@ -55,18 +57,13 @@ def _one_hot(index, z, axis):
 
 
 def _placed_sum(outer, *placed):
-    """The pieces each placed at its ranges of zeros of shape (…, *outer) and added, every placement joined from
-    zeros along each axis in turn instead of assigned into one array."""
+    """The pieces each placed at its ranges of zeros of shape (…, *outer) and added, each joined from zeros along
+    every axis (the slices' own gradient, :func:`~symbackprop.tensor.slicing._embedded`) instead of assigned into
+    one array."""
     total = 0.0
     for piece, ranges in zip(placed[::2], placed[1::2]):
         piece = np.asarray(piece, dtype=float)
         if piece.ndim < len(outer):
             piece = piece.reshape(tuple(piece.shape) + (1,) * (len(outer) - piece.ndim))
-        lead = piece.ndim - len(outer)
-        for k, (start, stop) in enumerate(ranges):
-            axis = lead + k
-            shape = tuple(piece.shape)
-            before, after = (shape[:axis] + (length,) + shape[axis + 1:] for length in (start, outer[k] - stop))
-            piece = np.concatenate([np.zeros(before), piece, np.zeros(after)], axis=axis)
-        total = total + piece
+        total = total + _embedded(piece, outer, *(bound for span in ranges for bound in span))
     return total
