@@ -28,8 +28,7 @@ import numpy as np
 from ..codegen.module import standalone_module
 from ..errors import SymbackpropError, UnsupportedFunctionError
 from ..network import INPUT, PARAM
-from ..ops.softmax_targets import class_indices
-from ..tensor.gather import index_inputs
+from .rows import made_up_values
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
@@ -117,11 +116,8 @@ def _fast_program(gradient: Any, params: dict[str, np.ndarray], features: dict[s
 
 
 def _made_up(network: Any, features: dict[str, tuple[int, ...]], samples: int) -> dict[str, np.ndarray]:
-    """Inputs for learning and timing: numbers inside every activation's domain, index 0 where an index goes."""
-    indices = {name for name, _, _ in [*class_indices(network), *index_inputs(network)]}
-    rng = np.random.default_rng(0)
-    return {name: np.zeros((samples, *shape)) if name in indices else rng.uniform(0.1, 0.9, (samples, *shape))
-            for name, shape in features.items()}
+    """Inputs of ``samples`` samples for learning and timing (:func:`.rows.made_up_values`)."""
+    return made_up_values(network, {name: (samples, *shape) for name, shape in features.items()})
 
 
 def _module_text(function: Any) -> tuple[str, dict[str, np.ndarray]]:

@@ -27,13 +27,19 @@ if TYPE_CHECKING:
     from ..numeric import Program
 
 
-def learning_arrays(derivation: Derivation, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
-    """NumPy arrays of these shapes for the program's arguments: normal numbers, zeros where indices go."""
-    network = derivation.network
+def made_up_values(network: Any, shapes: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
+    """Arrays of these shapes by name, for learning a program's layout or timing it: numbers inside every
+    activation's domain (in [0.1, 0.9]), zeros where indices go (always in range)."""
     indices = {name for name, _, _ in [*class_indices(network), *index_inputs(network)]}
     rng = np.random.default_rng(0)
-    return [np.zeros(shape) if q.name in indices else rng.normal(size=shape)
-            for q, shape in zip(network.quantities(INPUT, PARAM), shapes)]
+    return {name: np.zeros(shape) if name in indices else rng.uniform(0.1, 0.9, shape)
+            for name, shape in shapes.items()}
+
+
+def learning_arrays(derivation: Derivation, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
+    """Made-up arrays of these shapes for the program's arguments, in their order."""
+    leaves = [q.name for q in derivation.network.quantities(INPUT, PARAM)]
+    return list(made_up_values(derivation.network, dict(zip(leaves, shapes))).values())
 
 
 def rows_on_backend(derivation: Derivation, program: Program, shapes: list[tuple[int, ...]], batch_size: int,
