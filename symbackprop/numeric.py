@@ -214,12 +214,13 @@ class Program:
             return codegen.call("_mul_sum", emit.scalar(result.args[0]), emit.scalar(result.args[1]), batch)
         return None
 
-    def rows_function(self, arguments: list[Any], batch_size: int, *, traced: bool = False) -> Any:
+    def rows_function(self, arguments: list[Any], batch_size: int, *, traced: bool = False,
+                      stacked: bool = False) -> Any:
         """The program rewritten for these batched arrays with samples as rows (None where a line has no rule;
-        ``traced``: without branches on the numbers)."""
+        ``traced``: without branches on the numbers; ``stacked``: the steps that share a weight stacked)."""
         activations = {d.name: d for d in self._emit.definitions}
         return rows_program(self.lines, self.arguments, self.returns, self.namespace, activations,
-                            [*arguments, batch_size], batch_size, traced)
+                            [*arguments, batch_size], batch_size, traced, stacked)
 
     def grouped_function(self, arguments: list[Any], batch_size: int) -> Any:
         """A scalar-level program with each quantity's lines as one array statement (None if they do not group)."""

@@ -47,11 +47,14 @@ class _Elementwise:
     def __call__(self, *arguments):
         return self._function(*_tensors(*arguments))
 
-    def reduce(self, arrays, axis=0):
+    def reduce(self, arrays, axis=0, keepdims=False):
         torch = _torch()
         if isinstance(arrays, torch.Tensor):  # one array reduced along an axis (None: every axis), as NumPy's
             reduction = getattr(torch, _REDUCTIONS[self.__name__])
-            return reduction(arrays) if axis is None else reduction(arrays, dim=axis)
+            if axis is None:
+                total = reduction(arrays)
+                return total.reshape((1,) * arrays.ndim) if keepdims else total
+            return reduction(arrays, dim=axis, keepdim=keepdims)
         total = arrays[0]
         for array in arrays[1:]:
             total = self(total, array)
