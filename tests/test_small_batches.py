@@ -1,0 +1,129 @@
+"""A small batch runs the steps that share a weight stacked; a broadcast read once is left to its reader.
+
+Up to ``STACKED_BATCH`` samples the NumPy rows program stacks an RNN's per-step
+products (every Uxₜ as one product, every step's weight gradient as one product of
+the steps stacked); a larger batch keeps them step by step.  Both layouts live in one
+gradient function, side by side, and give the numbers of PyTorch's autograd (HIPS
+autograd where torch is missing) and of the program as the derivation writes it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symbackprop as sbp
+from symbackprop.compiled_gradient import CALLS_BEFORE_ROWS, STACKED_BATCH
+
+from .oracles import autograd_gradients, torch_gradients
+
+try:
+    import torch  # noqa: F401
+    HAVE_TORCH = True
+except ImportError:  # pragma: no cover - CI installs torch
+    HAVE_TORCH = False
+
+
+def _oracle(net: sbp.Network, values: dict) -> dict:
+    return torch_gradients(net, values) if HAVE_TORCH else autograd_gradients(net, values)
+
+
+def _values(net: sbp.Network, batch: int | None, rng: np.random.Generator) -> dict:
+    values = {}
+    for q in net.quantities("input", "param"):
+        shape = q.matrix_shape if q.kind == "param" or batch is None else (batch, *q.matrix_shape)
+        values[q.name] = rng.normal(size=shape) / 2
+    return values
+
+
+def _program_gradients(grad, values: dict) -> dict:
+    """The generated program as the derivation writes it, on the same arrays."""
+    arguments, batch_size = grad._values.arguments(values)
+    with np.errstate(all="ignore"):
+        _, gradient = grad.program.function(*arguments, batch_size or 1)
+    return gradient
+
+
+def _assert_agree(got: dict, expected: dict, tolerance: float) -> None:
+    assert set(got) == set(expected)
+    for name, value in expected.items():
+        np.testing.assert_allclose(got[name], np.reshape(value, np.shape(got[name])), rtol=tolerance,
+                                   atol=tolerance * 1e-2, err_msg=name)
+
+
+def _sources(grad) -> dict:
+    return {key: getattr(function, "source", "") for key, function in grad._rows.items()}
+
+
+@pytest.mark.parametrize("steps", [2, 7])
+def test_batches_on_both_sides_of_the_stacking_share_one_function(steps):
+    d = sbp.backprop(sbp.models.rnn(3, 4, T=steps))
+    grad = d.lambdify()
+    rng = np.random.default_rng(steps)
+    for batch in (1, 2, STACKED_BATCH, STACKED_BATCH + 1, 40, 3):  # and back to a small one
+        values = _values(d.network, batch, rng)
+        for _ in range(2):  # the call that learns the layout and the signature's fast path
+            got = grad(**values)
+            _assert_agree(got, _program_gradients(grad, values), 1e-12)
+        _assert_agree(got, _oracle(d.network, values), 1e-9)
+    sources = _sources(grad)
+    assert len(sources) == 2
+    small = next(source for key, source in sources.items() if key[-1])
+    large = next(source for key, source in sources.items() if not key[-1])
+    assert "the steps stacked" in small and "the steps' products as one" in small
+    assert "the steps stacked" not in large and "np.concatenate" not in large
+
+
+def test_one_sample_runs_stacked_after_the_first_calls():
+    d = sbp.backprop(sbp.models.rnn(2, 3, T=5))
+    grad = d.lambdify()
+    values = _values(d.network, None, np.random.default_rng(1))
+    expected = {q.name: d.evaluate(values).grad[q.name] for q in d.network.params}
+    for _ in range(CALLS_BEFORE_ROWS + 2):
+        got = grad(**values)
+        _assert_agree(got, expected, 1e-12)
+    (source,) = _sources(grad).values()
+    assert "the steps stacked" in source
+    _assert_agree(got, _oracle(d.network, {k: v[np.newaxis] if k in ("X", "y", "h0") else v
+                                           for k, v in values.items()}), 1e-9)
+
+
+def _softmax_rows() -> sbp.Network:
+    net = sbp.Network()
+    x, y, w = net.input("X", (6, 4)), net.input("y", (6, 3)), net.param("W", (4, 3))
+    net.loss("L", sbp.half_squared_error(net.node("A", sbp.softmax(x @ w, axis=1)), y))
+    return net
+
+
+@pytest.mark.parametrize("network", [lambda: sbp.models.attention_head(4, T=6), _softmax_rows],
+                         ids=["attention", "softmax rows"])
+@pytest.mark.parametrize("batch", [None, 1, 3, 20])
+def test_a_row_sums_gradient_is_broadcast_by_its_reader(network, batch):
+    net = network()
+    d = sbp.backprop(net)
+    grad = d.lambdify()
+    values = _values(net, batch, np.random.default_rng(2))
+    assert "_broadcast(" in grad.program.source  # the derivation's own program broadcasts the row sums
+    calls = CALLS_BEFORE_ROWS + 2 if batch is None else 2
+    for _ in range(calls):
+        got = grad(**values)
+        _assert_agree(got, _program_gradients(grad, values), 1e-12)
+    (source,) = _sources(grad).values()
+    assert "_broadcast(" not in source
+    oracle_values = values if batch is not None else {k: v[np.newaxis] if net[k].kind == "input" else v
+                                                      for k, v in values.items()}
+    _assert_agree(got, _oracle(net, oracle_values), 1e-9)
+
+
+def test_nan_in_a_broadcast_row_sum_stays_where_the_program_puts_it():
+    net = sbp.models.attention_head(3, T=4)
+    d = sbp.backprop(net)
+    grad = d.lambdify(check=False)
+    values = _values(net, 5, np.random.default_rng(3))
+    values["X"][2, 1, 0] = np.nan
+    for _ in range(2):
+        got = grad(**values)
+        expected = _program_gradients(grad, values)
+        for name in got:
+            np.testing.assert_array_equal(np.isnan(got[name]), np.isnan(np.reshape(expected[name], got[name].shape)))
+            assert np.isnan(got[name]).any()
