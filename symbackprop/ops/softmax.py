@@ -32,9 +32,9 @@ from .stable import LogSumExp
 
 def _softmax(z, axis):
     """The softmax of each slice along ``axis``, shifted by the slice's maximum (finite for any logits)."""
-    shifted = z - np.max(z, axis=axis, keepdims=True)
-    exponentials = np.exp(shifted)
-    return exponentials / np.sum(exponentials, axis=axis, keepdims=True)
+    exponentials = np.exp(z - np.max(z, axis=axis, keepdims=True))
+    exponentials /= np.sum(exponentials, axis=axis, keepdims=True)  # in place: one array fewer to allocate
+    return exponentials
 
 
 def _log_softmax(z, axis):

@@ -122,7 +122,9 @@ def loss_along(z, y, axis, index, samples):
 
 
 def prediction_gradient_along(z, y, axis, index, samples):
-    return (_softmax(z, axis - 2) - _targets(z, y, axis, index)) / samples
+    gradient = _softmax(z, axis - 2) - _targets(z, y, axis, index)
+    gradient /= samples
+    return gradient
 
 
 def target_gradient_along(z, y, axis, index, samples):
