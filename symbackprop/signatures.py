@@ -97,8 +97,9 @@ class SignatureCache:
         arrays = [conformed[n] for n in self.names]
         if given is not None:  # float64 arrays are only reshaped (or given a batch axis of 1): repeatable
             shapes = tuple(None if a is v or a.shape == v.shape else a.shape for a, v in zip(arrays, given))
-            small = tuple(i for i, v in enumerate(given) if v.size <= _SMALL)
-            large = tuple(i for i, v in enumerate(given) if v.size > _SMALL)
+            numbers = [(i, v.size) for i, v in enumerate(given) if v.dtype == _FLOAT]  # an integer is finite
+            small = tuple(i for i, size in numbers if size <= _SMALL)
+            large = tuple(i for i, size in numbers if size > _SMALL)
             self._layouts[tuple(v.shape for v in given)] = (shapes, batch_size, small, large)
         return arrays, batch_size
 

@@ -127,3 +127,29 @@ def test_nan_in_a_broadcast_row_sum_stays_where_the_program_puts_it():
         for name in got:
             np.testing.assert_array_equal(np.isnan(got[name]), np.isnan(np.reshape(expected[name], got[name].shape)))
             assert np.isnan(got[name]).any()
+
+
+def _row_and_column_biases() -> sbp.Network:
+    net = sbp.Network()
+    x, y = net.input("X", (6, 4)), net.input("y", (6, 4))
+    row, column = net.param("r", (1, 4)), net.param("c", (6, 1))
+    net.loss("L", sbp.half_squared_error(net.node("out", sbp.tanh(x + row + column)), y))
+    return net
+
+
+@pytest.mark.parametrize("network", [_row_and_column_biases, lambda: sbp.models.layer_norm(5, T=6)],
+                         ids=["row and column biases", "layer_norm"])
+@pytest.mark.parametrize("batch", [None, 1, 4, 20])
+def test_a_bias_is_summed_over_samples_and_its_axis_in_one_reduction(network, batch):
+    net = network()
+    d = sbp.backprop(net)
+    grad = d.lambdify()
+    values = _values(net, batch, np.random.default_rng(4))
+    for _ in range(CALLS_BEFORE_ROWS + 2 if batch is None else 2):
+        got = grad(**values)
+        _assert_agree(got, _program_gradients(grad, values), 1e-12)
+    (source,) = _sources(grad).values()
+    assert "_batch_sum(" not in source
+    oracle_values = values if batch is not None else {k: v[np.newaxis] if net[k].kind == "input" else v
+                                                      for k, v in values.items()}
+    _assert_agree(got, _oracle(net, oracle_values), 1e-9)

@@ -25,6 +25,7 @@ from .compiled import compile_program, record
 from .emitter import call, name
 from .inlining import _definition, _elementwise_syntax, _single_return, _substituted
 from .lines import Line, names_read
+from .peephole import whole_array_steps
 from .stacked import stacked_inputs, stacked_sums, transposed_once
 
 ROWS, SHARED, COLUMNS = "rows", "shared", "columns"
@@ -323,7 +324,8 @@ def rows_program(lines: list[Line], arguments: list[str], returns: ast.Tuple, na
     outputs = _outputs(returns, rewriter.layouts)
     if outputs is None:
         return None
-    body = _broadcasts_dropped(body, outputs, rewriter)
+    kept = {k for k, layout in rewriter.layouts.items() if layout in (SHARED, COLUMNS)}
+    body = whole_array_steps(body, outputs, kept, rewriter.values)
     if traced or stacked:
         stacks = {k for k, v in rewriter.layouts.items() if v == ROWS}
         body = stacked_sums(stacked_inputs(body, arguments, stacks), outputs, stacks)
@@ -333,39 +335,6 @@ def rows_program(lines: list[Line], arguments: list[str], returns: ast.Tuple, na
                                helpers, trailing)
     function.products = rewriter.products
     return function
-
-
-def _broadcasts_dropped(body: list[Line], outputs: ast.Tuple, rewriter: RowsRewriter) -> list[Line]:
-    """A value broadcast to the shape of the one element-wise operation that reads it (a row sum's gradient,
-    ``g − _broadcast(s, rows, columns)``) left to that operation's own broadcasting: one pass and one
-    array fewer, the same numbers."""
-    reads: dict[str, int] = {}
-    for value in [*(line.value for line in body), outputs]:
-        for read in names_read(value):
-            reads[read] = reads.get(read, 0) + 1
-    broadcasts = {line.target: line.value.args[0] for line in body
-                  if isinstance(line.value, ast.Call) and isinstance(line.value.func, ast.Name)
-                  and line.value.func.id == "_broadcast" and len(line.value.args) == 3 and reads[line.target] == 1
-                  and rewriter.layouts.get(line.target) in (SHARED, COLUMNS)}
-    dropped: set[str] = set()
-
-    def operand(node: ast.expr, other: ast.expr) -> ast.expr:
-        if not (isinstance(node, ast.Name) and node.id in broadcasts and isinstance(other, ast.Name)):
-            return node
-        same = (rewriter.layouts.get(other.id) == rewriter.layouts.get(node.id)
-                and np.shape(rewriter.values.get(other.id)) == np.shape(rewriter.values[node.id]))
-        if not same:
-            return node
-        dropped.add(node.id)
-        return broadcasts[node.id]
-
-    result = []
-    for line in body:
-        value = line.value
-        if isinstance(value, ast.BinOp) and isinstance(value.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
-            value = ast.BinOp(operand(value.left, value.right), value.op, operand(value.right, value.left))
-        result.append(Line(line.target, value, line.comment))
-    return [line for line in result if line.target not in dropped]
 
 
 def _outputs(returns: ast.Tuple, layouts: dict[str, str | None]) -> ast.Tuple | None:

@@ -173,6 +173,8 @@ def indices_fit(values: Any, bound: int) -> bool:
     array = values if isinstance(values, np.ndarray) else np.asarray(values)
     if array.size == 0:
         return True
+    if array.dtype.kind in "iu" and array.dtype.isnative:  # read as unsigned, a negative index is larger than any
+        return bool(np.maximum.reduce(array.view(f"u{array.dtype.itemsize}"), None) < bound)  # bound: one pass
     if array.dtype.kind in "iu":
         return bool(array.min() >= 0 and array.max() < bound)
     if array.dtype.kind == "f":
