@@ -153,6 +153,23 @@ def test_each_block_runs_lambdifys_direct_program_and_a_rank_3_network_its_sampl
     assert general.function == "derivation" and general.slice_size == 1
 
 
+def test_an_rnns_blocks_run_its_steps_one_by_one_as_a_large_batch_does():
+    """A slice holds hundreds of samples: the program of a large batch, not the stacked one of a small batch."""
+    from symbackprop.backends.block_program import shipped_program
+
+    net = sbp.models.rnn(2, 3, T=4)
+    d = sbp.backprop(net)
+    rng = np.random.default_rng(5)
+    params = {q.name: rng.normal(size=q.matrix_shape) / 2 for q in net.params}
+    features = {q.name: q.matrix_shape for q in net.quantities("input")}
+    program = shipped_program(d, params, features, by_sample=False)
+    assert program.function == "derivation_rows_direct" and "the steps stacked" not in program.text
+    data = {name: rng.normal(size=(600, *shape)) for name, shape in features.items()}
+    expected = d.lambdify()(**data, **params)
+    arrays = {name: da.from_array(value, chunks=((100, 1, 499), *value.shape[1:])) for name, value in data.items()}
+    _agree(sbp.dask_gradients(d, arrays, params, scheduler="sync"), expected)
+
+
 def test_a_worker_compiles_each_program_once():
     from symbackprop.backends import block_program
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..codegen.module import standalone_module
+from ..compiled_gradient import STACKED_BATCH
 from ..errors import SymbackpropError, UnsupportedFunctionError
 from ..network import INPUT, PARAM
 from .rows import made_up_values
@@ -97,8 +98,9 @@ def _learned_program(derivation: Derivation, params: dict[str, np.ndarray],
 
 def _fast_program(gradient: Any, params: dict[str, np.ndarray], features: dict[str, tuple[int, ...]],
                   order: tuple[str, ...]) -> tuple[Any, dict[str, tuple[int, ...]], dict[str, np.ndarray]] | None:
-    """The direct program of ``d.lambdify()``'s fast path for these features, learned on two made-up samples."""
-    learning = _made_up(gradient.derivation.network, features, 2)
+    """The direct program of ``d.lambdify()``'s fast path for these features, as for a batch larger than
+    ``STACKED_BATCH`` (a slice holds hundreds of samples: an RNN's steps one by one, not stacked)."""
+    learning = _made_up(gradient.derivation.network, features, STACKED_BATCH + 1)
     given = {**learning, **params}
     try:
         gradient(**given)
