@@ -153,3 +153,18 @@ def test_a_bias_is_summed_over_samples_and_its_axis_in_one_reduction(network, ba
     oracle_values = values if batch is not None else {k: v[np.newaxis] if net[k].kind == "input" else v
                                                       for k, v in values.items()}
     _assert_agree(got, _oracle(net, oracle_values), 1e-9)
+
+
+@pytest.mark.parametrize("network", [lambda: sbp.models.gru(3, 4, T=3), lambda: sbp.models.lstm(2, 3, T=4),
+                                     lambda: sbp.models.rnn(3, 2, T=6)], ids=["gru", "lstm", "rnn"])
+@pytest.mark.parametrize("batch", [None, 1, 5])
+def test_recurrent_blocks_stacked_give_the_programs_numbers(network, batch):
+    net = network()
+    d = sbp.backprop(net)
+    grad = d.lambdify()
+    values = _values(net, batch, np.random.default_rng(6))
+    for _ in range(CALLS_BEFORE_ROWS + 2 if batch is None else 2):
+        got = grad(**values)
+        _assert_agree(got, _program_gradients(grad, values), 1e-12)
+    (source,) = _sources(grad).values()
+    assert "the steps stacked" in source
