@@ -161,5 +161,6 @@ def fast_function(derivation: Derivation, program: Program, arguments: list[Any]
     batch_size = min(batch_size, LEARNING_SAMPLES)
     rows = None
     if any(q.elements is not None for q in derivation.network.params):  # the scalar level: group it
-        rows = Program(derivation, cse=False, outputs="parameters").grouped_function(arguments, batch_size)
+        grouping = Program(derivation, cse=False, outputs="parameters")
+        rows = grouping.grouped_function(arguments, batch_size, traced=traced)
     return rows or program.rows_function(arguments, batch_size, traced=traced, stacked=stacked)

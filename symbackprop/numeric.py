@@ -222,11 +222,11 @@ class Program:
         return rows_program(self.lines, self.arguments, self.returns, self.namespace, activations,
                             [*arguments, batch_size], batch_size, traced, stacked)
 
-    def grouped_function(self, arguments: list[Any], batch_size: int) -> Any:
+    def grouped_function(self, arguments: list[Any], batch_size: int, *, traced: bool = False) -> Any:
         """A scalar-level program with each quantity's lines as one array statement (None if they do not group)."""
         activations = {d.name: d for d in self._emit.definitions}
         return grouped_program(self.network, self.lines, self.arguments, self.returns, self.namespace, activations,
-                               [*arguments, batch_size])
+                               [*arguments, batch_size], traced)
 
     def __call__(self, arrays: dict[str, np.ndarray], batch_size: int) -> tuple[dict, dict]:
         arguments = [arrays[q.name] for q in self.network.quantities(INPUT, PARAM)]

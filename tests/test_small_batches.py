@@ -168,3 +168,27 @@ def test_recurrent_blocks_stacked_give_the_programs_numbers(network, batch):
         _assert_agree(got, _program_gradients(grad, values), 1e-12)
     (source,) = _sources(grad).values()
     assert "the steps stacked" in source
+
+
+@pytest.mark.parametrize("level", ["vector", "scalar"])
+def test_relu_gate_is_chosen_by_the_calls_size_with_nan_kept(level):
+    """The program is learnt on two samples and runs every batch: ReLU′'s gate is one heaviside up to 1,024
+    numbers and a mask with a NaN guard beyond, decided by the call's size; NaN stays where it falls."""
+    d = sbp.backprop(sbp.mlp([3, 4, 2], level=level))
+    grad = d.lambdify()
+    rng = np.random.default_rng(8)
+    for batch in (3, 2000, 5):
+        values = _values(d.network, batch, rng)
+        if batch == 2000:
+            values["W1"] = values["W1"].copy()
+            values["x"][7, 1] = np.nan
+            grad = d.lambdify(check=False)
+        for _ in range(2):
+            got = grad(**values)
+            expected = _program_gradients(grad, values)
+            for name in got:
+                expected_value = np.reshape(expected[name], np.shape(got[name]))
+                np.testing.assert_array_equal(np.isnan(got[name]), np.isnan(expected_value), err_msg=name)
+                np.testing.assert_allclose(got[name], expected_value, rtol=1e-12, atol=1e-14, equal_nan=True)
+    source = next(source for key, source in _sources(grad).items() if not key[-1])  # the batch of 2,000's
+    assert ".size <= 1024" in source and "np.heaviside" in source and "_gate(" in source

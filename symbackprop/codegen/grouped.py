@@ -21,6 +21,7 @@ from .compiled import compile_program, record
 from .emitter import name, var
 from .grouping import Group, Grouper, _attribute_call, _index, _slice
 from .lines import Line, names_read
+from .rows import relu_gate
 
 _PARTIAL = re.compile(r"p\d+_")
 
@@ -57,9 +58,10 @@ def groups_of(network, recorded: dict[str, Any]) -> list[Group]:
 
 
 def grouped_program(network, lines: list[Line], arguments: list[str], returns: ast.Tuple,
-                    namespace: dict[str, Any], activations: dict[str, ast.FunctionDef], values: list[Any]
-                    ) -> Callable | None:
-    """The grouped program for these batched arrays, or None where it would not be the same program."""
+                    namespace: dict[str, Any], activations: dict[str, ast.FunctionDef], values: list[Any],
+                    traced: bool = False) -> Callable | None:
+    """The grouped program for these batched arrays, or None where it would not be the same program
+    (``traced``: for JAX and torch, without branches on the numbers)."""
     lines = inline_partials(lines)
     helpers = "\n\n\n".join(ast.unparse(d) for d in activations.values())
     recorded = record(lines, arguments, namespace, helpers, values)
@@ -93,6 +95,7 @@ def grouped_program(network, lines: list[Line], arguments: list[str], returns: a
     body = _body(lines, grouper, placed)
     if body is None:
         return None
+    body = [Line(line.target, _gate_written_out(line.value, traced), line.comment) for line in body]
     entry = [Line(g.variable, _attribute_call(name(g.variable), "reshape", ast.Constant(-1),
                                               ast.Constant(len(g.elements))))
              for g in groups if g.leaf and g.batched and g.variable in arguments]
@@ -101,6 +104,15 @@ def grouped_program(network, lines: list[Line], arguments: list[str], returns: a
     function = compile_program("derivation_grouped", arguments, entry, body, outputs,
                                {"np": np, **namespace, **grouper.constants}, helpers, trailing)
     return function if _same(function, values, returns, recorded) else None
+
+
+def _gate_written_out(value: ast.expr, traced: bool) -> ast.expr:
+    """ReLU′'s gate of a whole group (``_gate(g, z, 0)``) in the form the rows program writes for its size."""
+    if (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "_gate"
+            and len(value.args) == 3 and not value.keywords and all(isinstance(a, ast.Name) for a in value.args[:2])
+            and isinstance(value.args[2], ast.Constant) and value.args[2].value == 0):
+        return relu_gate(value.args[0], value.args[1], traced)
+    return value
 
 
 class _Columns(ast.NodeTransformer):

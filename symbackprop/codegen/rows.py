@@ -171,20 +171,9 @@ class RowsRewriter:
         upstream, x, at_zero = (self._operand(a) for a in node.args)
         if upstream is None or x is None or at_zero is None:
             return None
-        size = int(np.size(self._value(node.args[1])))
-        if _constant(node.args[2]) == 0 and (size <= _HEAVISIDE_SIZE or self.traced):
-            # heaviside(x, 0) is 1, 0 or NaN: g ⊙ ReLU′(x) with NaN kept, in one pass
-            step = ast.Call(ast.Attribute(name("np"), "heaviside", ast.Load()), [x, ast.Constant(0.0)], [])
-            return ast.BinOp(upstream, ast.Mult(), step)
-        gate = call("_gate", upstream, x, at_zero)
         if _constant(node.args[2]) != 0:
-            return gate
-        # g * (x > 0) unless x's sum is NaN (a NaN in x, or +inf meeting -inf): then the kernel, which keeps NaN
-        total = ast.NamedExpr(ast.Name("_sum", ast.Store()),
-                              ast.Call(ast.Attribute(ast.Attribute(name("np"), "add", ast.Load()), "reduce",
-                                                     ast.Load()), [x, ast.Constant(None)], []))
-        masked = ast.BinOp(upstream, ast.Mult(), ast.Compare(x, [ast.Gt()], [ast.Constant(0)]))
-        return ast.IfExp(ast.Compare(total, [ast.Eq()], [name("_sum")]), masked, gate)
+            return call("_gate", upstream, x, at_zero)
+        return relu_gate(upstream, x, self.traced)
 
     def _elementwise(self, node: ast.Call) -> ast.expr | None:
         arguments = [self._operand(a) for a in node.args]
@@ -295,6 +284,25 @@ def _axis(node: ast.expr, index: int | None) -> ast.Subscript:
             # X[..., a:b, c:c+1][:, :, 0] is X[..., a:b, c]: one view instead of two (each costs an eager library)
             return ast.Subscript(node.value, ast.Tuple([*leading, last.lower], ast.Load()), ast.Load())
     return ast.Subscript(node, ast.Tuple([ast.Slice(), ast.Slice(), ast.Constant(index)], ast.Load()), ast.Load())
+
+
+def relu_gate(upstream: ast.expr, x: ast.expr, traced: bool) -> ast.expr:
+    """g ⊙ ReLU′(x) (ReLU′(0) = 0), NaN in x kept, as fast as NumPy writes it for the call's size."""
+    # heaviside(x, 0) is 1, 0 or NaN: one pass, the fastest up to _HEAVISIDE_SIZE numbers and the form a trace takes
+    step = ast.BinOp(upstream, ast.Mult(),
+                     ast.Call(ast.Attribute(name("np"), "heaviside", ast.Load()), [x, ast.Constant(0.0)], []))
+    if traced:
+        return step
+    # g * (x > 0) unless x's sum is NaN (a NaN in x, or +inf meeting -inf): then the kernel, which keeps NaN
+    total = ast.NamedExpr(ast.Name("_sum", ast.Store()),
+                          ast.Call(ast.Attribute(ast.Attribute(name("np"), "add", ast.Load()), "reduce", ast.Load()),
+                                   [x, ast.Constant(None)], []))
+    masked = ast.BinOp(upstream, ast.Mult(), ast.Compare(x, [ast.Gt()], [ast.Constant(0)]))
+    guarded = ast.IfExp(ast.Compare(total, [ast.Eq()], [name("_sum")]), masked,
+                        call("_gate", upstream, x, ast.Constant(0)))
+    # chosen by the call's size, not the learning samples': a program learnt on two samples runs every batch
+    small = ast.Compare(ast.Attribute(x, "size", ast.Load()), [ast.LtE()], [ast.Constant(_HEAVISIDE_SIZE)])
+    return ast.IfExp(small, step, guarded)
 
 
 def _constant(node: ast.expr) -> Any:
