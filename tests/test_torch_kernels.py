@@ -101,11 +101,14 @@ def test_a_batch_of_ones_gradients_are_tensors_of_their_own():
     _assert_numpys(d, values, given)
 
 
-def test_fresh_copies_arguments_views_and_repeats():
-    a, b = torch.ones(2, 2, dtype=torch.float64), torch.zeros(2, 2, dtype=torch.float64)
-    got = fresh({"p": a, "q": b.T, "r": b, "s": b}, [a])
-    assert got["p"] is not a and got["q"]._base is None and got["r"] is b and got["s"] is not b
-    assert all(torch.equal(got[k], v) for k, v in {"p": a, "q": b.T, "r": b, "s": b}.items())
+def test_fresh_copies_what_shares_an_arguments_or_an_earlier_gradients_storage():
+    given = torch.ones(2, 2, dtype=torch.float64)
+    a, b, c = given.reshape(4, 1), torch.zeros(2, 2, dtype=torch.float64), torch.zeros(2, 2, dtype=torch.float64)
+    expected = {"p": a, "p view": given.T, "q": b.T, "r": b, "s": b, "t": c[:, :1]}
+    got = fresh(dict(expected), [a])
+    assert got["p"] is not a and got["p view"]._base is None
+    assert got["q"]._base is b and got["r"] is not b and got["s"] is not b and got["t"]._base is c
+    assert all(torch.equal(got[k], v) for k, v in expected.items())
 
 
 def test_one_sample_text_leaves_out_the_seeds_products_and_squares_a_name_by_itself():

@@ -8,7 +8,9 @@ does one sample where NumPy's would.  Values are brought to the program's layout
 shapes alone — (rows, columns), or (N, rows, columns) for a batch of an input,
 with the same spellings and the same errors as NumPy's ``lambdify`` — so the
 whole call can be traced by ``jax.jit`` or ``torch.compile``; their numbers are
-not inspected (NaN and infinity pass through, as in any array library).
+not inspected (NaN and infinity pass through, as in any array library), except that
+torch refuses class indices given as 64-bit integers outside 0 … C − 1 (the bounds
+check of the scatter that subtracts their one-hot).
 """
 
 from __future__ import annotations

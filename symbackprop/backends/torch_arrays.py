@@ -292,13 +292,15 @@ def torch_compiling() -> bool:
 
 
 def fresh(gradient: dict[str, Any], arguments: list[Any]) -> dict[str, Any]:
-    """The gradients, each a tensor of its own: one that is an argument of the program, a view or another
-    gradient is copied (a batch of one returns a per-sample term as it is, which may be any of these)."""
-    seen = set(map(id, arguments))
+    """The gradients, each a tensor of its own: one that shares its storage with an argument of the program or an
+    earlier gradient is copied (a batch of one returns a per-sample term as it is, which may be either)."""
+    seen = {id(a if a._base is None else a._base) for a in arguments}  # a view's _base is the tensor it views
     for name, value in gradient.items():
-        if value._base is not None or id(value) in seen:
+        storage = id(value if value._base is None else value._base)
+        if storage in seen:
             gradient[name] = value = value.clone()
-        seen.add(id(value))
+            storage = id(value)
+        seen.add(storage)
     return gradient
 
 
