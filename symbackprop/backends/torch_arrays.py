@@ -315,8 +315,9 @@ def one_sample_source(source: str) -> str:
     class _Unit(ast.NodeTransformer):
         def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
             self.generic_visit(node)
-            if (isinstance(node.op, ast.Pow) and isinstance(node.left, ast.Name) and isinstance(node.right, ast.Constant)
-                    and node.right.value == 2):  # torch's ** is a Python wrapper; x·x is NumPy's square bit for bit
+            squared = isinstance(node.right, ast.Constant) and node.right.value == 2
+            if isinstance(node.op, ast.Pow) and isinstance(node.left, ast.Name) and squared:
+                # torch's ** is a Python wrapper; x·x is NumPy's square bit for bit
                 return ast.BinOp(node.left, ast.Mult(), ast.Name(node.left.id, ast.Load()))
             if isinstance(node.op, ast.Mult):
                 for seed, other in ((node.left, node.right), (node.right, node.left)):

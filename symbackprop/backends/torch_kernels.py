@@ -43,9 +43,10 @@ def _axis_sum(a, axis):
 def _batch_sum(a, batch_size):
     """A parameter's gradient: per-sample terms summed over the batch (a shared term counts N times).
 
-    A batch of one returns the term itself: where that term is an argument of the program or a view of one,
-    :meth:`~symbackprop.backends.functions.BackendGradientFunction.gradients` copies it, as NumPy's product by
-    1 does; under ``torch.compile`` the product is kept, the compiler fusing it away."""
+    A batch of one returns the term itself: where that term shares its storage with an argument of the program
+    or another gradient, :meth:`~symbackprop.backends.functions.BackendGradientFunction.gradients` copies it, as
+    NumPy's product by 1 does. Under ``torch.compile`` that copy is not made (the trace cannot read storages),
+    so the product is kept."""
     if not isinstance(a, _Tensor):
         a = _tensor(a)
     if a.ndim == 3:
@@ -56,7 +57,8 @@ def _batch_sum(a, batch_size):
 
 
 def _one_hot(index, z, axis):
-    """Class indices (one per column or row of z) as one-hot arrays of z's shape (checked where given)."""
+    """Class indices (one per column or row of z) as one-hot arrays of z's shape; their numbers are not checked
+    here (the scatter of :func:`prediction_gradient_along`, which takes int64 indices, checks its bounds)."""
     classes = z.shape[axis - 2]
     positions = torch.arange(classes, device=z.device)
     positions = positions.reshape((classes, 1) if axis == 0 else (1, classes))
