@@ -62,6 +62,16 @@ def test_class_indices_of_any_dtype_give_numpys_numbers(axis, batch, dtype):
     _assert_numpys(d, values, given)
 
 
+def test_class_indices_read_elsewhere_too_are_floats():
+    """An index that also scales the logits (int64 · a float would be float32 in torch) is converted as before."""
+    net = sbp.Network()
+    x, y, w = net.input("x", (3, 1)), net.input("y", (1, 1)), net.param("W", (5, 3))
+    net.loss("L", sbp.cross_entropy(net.node("z", (w @ x) * (0.1 * y)), y, axis=0))
+    d = sbp.backprop(net)
+    values = {"x": np.array([[0.1], [0.2], [0.3]]), "y": np.array([[3]]), "W": np.arange(15.0).reshape(5, 3) / 10}
+    _assert_numpys(d, values, {k: torch.as_tensor(v) for k, v in values.items()})
+
+
 @pytest.mark.parametrize("axis", [0, 1])
 @pytest.mark.parametrize("batch", [None, 3])
 @pytest.mark.parametrize("bad", [5, -1])
