@@ -8,7 +8,9 @@ does one sample where NumPy's would.  Values are brought to the program's layout
 shapes alone — (rows, columns), or (N, rows, columns) for a batch of an input,
 with the same spellings and the same errors as NumPy's ``lambdify`` — so the
 whole call can be traced by ``jax.jit`` or ``torch.compile``; their numbers are
-not inspected (NaN and infinity pass through, as in any array library).
+not inspected (NaN and infinity pass through, as in any array library), except that
+torch refuses class indices given as 64-bit integers outside 0 … C − 1 (the bounds
+check of the scatter that subtracts their one-hot).
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from typing import TYPE_CHECKING, Any
 from ..compiled_gradient import CALLS_BEFORE_ROWS
 from ..errors import ExtraValueError, MissingValueError, ValueShapeError
 from ..network import INPUT, PARAM, Quantity
+from ..ops.softmax_targets import class_indices
 from ..sample_batches import parameter_gradients, runs_sample_by_sample
+from ..tensor.gather import index_inputs
 from ..threads import SYNTAX_TREES
 from .porting import port_namespace
 from .rows import rows_on_backend
+from .torch_arrays import fresh, torch_compiling
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
@@ -56,6 +61,13 @@ def layout(quantity: Quantity, shape: tuple[int, ...]) -> tuple[tuple[int, ...],
     raise ValueShapeError(f"value of {quantity.kind} {quantity.name!r} has shape {shape}; expected {declared}{batch}")
 
 
+def _read_only_as_class_indices(network: Any) -> set[str]:
+    """The inputs read only as a cross-entropy's class indices: these stay integers where the backend reads them as
+    such (torch: a scatter, no conversion); read anywhere else, they are floats as every other value."""
+    names = {name for name, _, _ in class_indices(network)} - {name for name, _, _ in index_inputs(network)}
+    return {name for name in names if sum(name in q.dependencies for q in network.quantities()) == 1}
+
+
 class BackendGradientFunction:
     """``grad(**values) -> {param: ∂L/∂param}`` on JAX arrays or torch tensors (float64).
 
@@ -78,9 +90,17 @@ class BackendGradientFunction:
         self.namespace = port_namespace(self.program.namespace, arrays)
         scope = dict(self.namespace)
         exec(compile(self.program.freeing_source, f"<symbackprop generated, {backend}>", "exec"), scope)
-        self._derivation = scope["derivation"]
-        self._to_backend = module.to_backend
+        self._derivation = self._one_sample = scope["derivation"]
+        if hasattr(module, "one_sample_source"):  # an eager library: the program for N = 1 without its products by 1
+            scope = dict(self.namespace)
+            exec(compile(module.one_sample_source(self.program.freeing_source),
+                         f"<symbackprop generated, {backend}, one sample>", "exec"), scope)
+            self._one_sample = scope["derivation"]
         self._leaves = list(derivation.network.quantities(INPUT, PARAM))
+        integers = getattr(module, "to_backend_indices", module.to_backend)
+        indices = _read_only_as_class_indices(derivation.network)
+        self._converters = [(integers if q.name in indices else module.to_backend, q.name) for q in self._leaves]
+        self._copies_views = backend == "torch"  # its kernels may return an argument itself for a batch of one
         self._params = list(derivation.network.params)
         self._shapes = [(q.name, tuple(q.shape) if q.shape else ()) for q in self._params]
         self._sample_by_sample = runs_sample_by_sample(derivation.network)
@@ -112,12 +132,14 @@ class BackendGradientFunction:
                 else:
                     arrays, batch_size = batched, 1
         if batch_size is not None and self._sample_by_sample:
-            gradient = parameter_gradients(lambda sample: self._derivation(*sample, 1), self.derivation.network,
+            gradient = parameter_gradients(lambda sample: self._one_sample(*sample, 1), self.derivation.network,
                                            arrays, batch_size)
         elif batch_size is not None:
             _, gradient = self._rows_function(arrays, batch_size)(*arrays, batch_size)
         else:
-            _, gradient = self._derivation(*arrays, 1)
+            _, gradient = self._one_sample(*arrays, 1)
+        if self._copies_views and batch_size in (None, 1) and not torch_compiling():
+            gradient = fresh(gradient, arrays)
         return {name: value if value.shape == shape else value.reshape(shape)
                 for name, shape in self._shapes for value in (gradient[name],)}
 
@@ -138,16 +160,19 @@ class BackendGradientFunction:
     def _conform(self, values: dict[str, Any]) -> tuple[list[Any], int | None]:
         """The arrays in the program's layout and the batch size; a training loop's shapes, seen before, go
         straight to their reshapes."""
-        if len(values) == len(self._leaves) and all(q.name in values for q in self._leaves):
-            arrays = [self._to_backend(values[q.name]) for q in self._leaves]
-            plan = self._plans.get(tuple(tuple(a.shape) for a in arrays))
+        if len(values) == len(self._converters):
+            try:
+                arrays = [convert(values[name]) for convert, name in self._converters]
+            except KeyError:  # a name missing: the checks below say which
+                arrays = []
+            plan = self._plans.get(tuple([a.shape for a in arrays]))  # torch.Size hashes and compares as a tuple
             if plan is not None:
                 reshapes, batch_size = plan
                 for i, shape in reshapes:
                     arrays[i] = arrays[i].reshape(shape)
                 return arrays, batch_size
         arrays, batch_size = self._checked(values)
-        given = tuple(tuple(self._to_backend(values[q.name]).shape) for q in self._leaves)
+        given = tuple(tuple(convert(values[name]).shape) for convert, name in self._converters)
         self._plans[given] = (tuple((i, tuple(a.shape)) for i, a in enumerate(arrays) if tuple(a.shape) != given[i]),
                               batch_size)
         return arrays, batch_size
@@ -161,8 +186,8 @@ class BackendGradientFunction:
         if missing:
             raise MissingValueError(f"missing values for {', '.join(repr(n) for n in missing)}")
         arrays, sizes = [], {}
-        for q in self._leaves:
-            array = self._to_backend(values[q.name])
+        for q, (convert, _) in zip(self._leaves, self._converters):
+            array = convert(values[q.name])
             shape, size = layout(q, tuple(array.shape))
             arrays.append(array if tuple(array.shape) == shape else array.reshape(shape))
             if size is not None:

@@ -32,7 +32,8 @@ class ArrayBackend:
 
     ``arrays`` stands in for NumPy (``np.<name>``); ``special`` for ``scipy.special``;
     ``host`` runs a NumPy function on the host from inside the backend's program;
-    ``on_host`` names the kernels that always do; ``replaced`` gives the library's own form of a kernel, by name.
+    ``on_host`` names the kernels that always do; ``replaced`` gives the library's own form of a kernel, by name;
+    ``rewrite``, where given, is the library's own form of a rows program's text.
     """
 
     name: str
@@ -41,6 +42,7 @@ class ArrayBackend:
     host: Callable[[Callable], Callable]
     on_host: frozenset[str] = frozenset()
     replaced: dict[str, Callable] = field(default_factory=dict)
+    rewrite: Callable[[str], str] | None = None
 
 
 _PORTERS: dict[str, _Porter] = {}

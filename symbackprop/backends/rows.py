@@ -58,6 +58,8 @@ def rows_on_backend(derivation: Derivation, program: Program, shapes: list[tuple
         if isinstance(value, np.ndarray):  # the grouped program's gathers: their indices, once on the backend
             scope[identifier] = backend.arrays.asarray(value)
     text = numpy_function.source + "\n\n" + numpy_function.helpers
+    if backend.rewrite is not None:
+        text = backend.rewrite(text)
     exec(compile(text, f"<symbackprop generated, {backend.name} rows>", "exec"), scope)  # our trees' text
     function: Any = scope[numpy_function.__name__]
     function.source = numpy_function.source

@@ -9,7 +9,9 @@ passes everything else to torch; every function here is one torch.compile traces
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import sys
 from typing import Any
 
 import numpy as np
@@ -30,6 +32,9 @@ _REDUCTIONS = {"add": "sum", "multiply": "prod", "maximum": "amax", "minimum": "
 
 
 def _torch():
+    torch = sys.modules.get("torch")  # every call of a program asks: the import statement's lookup costs more
+    if torch is not None:
+        return torch
     try:
         import torch
     except ImportError:
@@ -43,9 +48,13 @@ class _Elementwise:
     def __init__(self, function, name: str) -> None:
         self._function = function
         self.__name__ = name
+        self._tensor = _torch().Tensor
 
     def __call__(self, *arguments):
-        return self._function(*_tensors(*arguments))
+        for argument in arguments:  # a loop, not all(): this runs for every element-wise step of a program
+            if not isinstance(argument, self._tensor):
+                return self._function(*_tensors(*arguments))
+        return self._function(*arguments)
 
     def reduce(self, arrays, axis=0, keepdims=False):
         torch = _torch()
@@ -109,9 +118,17 @@ class _TorchArrays:
         torch = self._torch
         if isinstance(at_zero, (int, float)) and at_zero == 0:
             # clamp keeps NaN and puts every positive x in (0, 1], whose ceiling is 1: two passes, no mask
-            return torch.ceil(torch.clamp(_tensors(x)[0], 0.0, 1.0))
+            return torch.clamp(_tensors(x)[0], 0.0, 1.0).ceil_()
         x, at_zero = _tensors(x, at_zero)
         return torch.where(torch.isnan(x), x, torch.heaviside(x, at_zero))
+
+    def gate(self, g, x, at_zero=0.0):
+        """g ⊙ heaviside(x, at_zero), multiplied into the step's own buffer where their shapes agree: one array
+        of x's size fewer alive (not a NumPy name: torch's program text is rewritten to call it)."""
+        step = self.heaviside(x, at_zero)
+        if isinstance(g, self._torch.Tensor) and g.shape == step.shape and g.dtype == step.dtype:
+            return step.mul_(g)  # g ⊙ s and s ⊙ g are the same numbers
+        return g * step
 
     def where(self, condition, x, y):
         torch = self._torch
@@ -219,32 +236,37 @@ def _sigmoid(z):
 
 
 def torch_backend() -> ArrayBackend:
+    from .torch_kernels import KERNELS
+
     arrays = _TorchArrays()
 
     def gate(g, x, at_zero=0.0):
         """g ⊙ 𝟏[x > 0] — ReLU's backward step — NaN in x kept, in three passes instead of the functional five."""
-        return g * arrays.heaviside(x, at_zero)
+        return arrays.gate(g, x, at_zero)
 
     gate.__name__ = "_gate"
     return ArrayBackend("PyTorch", arrays, _Special(_host), _host,
                         # torch.special.polygamma is 5e-10 away from SciPy's
                         on_host=frozenset({"LambertW", "besselj", "gamma", "Ei", "polygamma"}),
-                        replaced={"stable_sigmoid": _sigmoid, "_gate": gate, "_axis_sum": _axis_sum,
-                                  "_batch_sum": _batch_sum})
+                        replaced={"stable_sigmoid": _sigmoid, "_gate": gate, **KERNELS}, rewrite=_gated_steps)
 
 
-# kernels.py's sums, as tensor methods: an eager call pays for each Python frame on the way to torch
+def _gated_steps(source: str) -> str:
+    """The rows program's text with each ``g * np.heaviside(x, 0.0)`` (ReLU′'s gate) one call of
+    :meth:`_TorchArrays.gate`, which multiplies into the step's buffer: at a wide layer, one array fewer at the
+    first call's peak."""
 
+    class _Gates(ast.NodeTransformer):
+        def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
+            self.generic_visit(node)
+            step = node.right
+            if (isinstance(node.op, ast.Mult) and isinstance(step, ast.Call) and isinstance(step.func, ast.Attribute)
+                    and step.func.attr == "heaviside" and isinstance(step.func.value, ast.Name)
+                    and step.func.value.id == "np" and len(step.args) == 2 and not step.keywords):
+                return ast.Call(ast.Attribute(step.func.value, "gate", ast.Load()), [node.left, *step.args], [])
+            return node
 
-def _axis_sum(a, axis):
-    """The sum over a matrix axis (0: rows, 1: columns) of each matrix, the axis kept with length 1."""
-    return _tensors(a)[0].sum(dim=-2 if axis == 0 else -1, keepdim=True)
-
-
-def _batch_sum(a, batch_size):
-    """A parameter's gradient: per-sample terms summed over the batch (a shared term counts N times)."""
-    a = _tensors(a)[0]
-    return a.sum(dim=0) if a.ndim == 3 else a * batch_size
+    return ast.unparse(_Gates().visit(ast.parse(source)))
 
 
 def to_backend(value: Any) -> Any:
@@ -252,6 +274,58 @@ def to_backend(value: Any) -> Any:
     if isinstance(value, torch.Tensor):
         return value if value.dtype == torch.float64 else value.to(torch.float64)
     return torch.as_tensor(np.asarray(value, dtype=np.float64))
+
+
+def to_backend_indices(value: Any) -> Any:
+    """Class indices given as 64-bit integers, as they are; any other value as :func:`to_backend` brings it."""
+    torch = _torch()
+    if isinstance(value, torch.Tensor) and value.dtype == torch.int64:
+        return value
+    if isinstance(value, np.ndarray) and value.dtype == np.int64:
+        return torch.as_tensor(value)
+    return to_backend(value)
+
+
+def torch_compiling() -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and torch.compiler.is_compiling()
+
+
+def fresh(gradient: dict[str, Any], arguments: list[Any]) -> dict[str, Any]:
+    """The gradients, each a tensor of its own: one that shares its storage with an argument of the program or an
+    earlier gradient is copied (a batch of one returns a per-sample term as it is, which may be either)."""
+    seen = {id(a if a._base is None else a._base) for a in arguments}  # a view's _base is the tensor it views
+    for name, value in gradient.items():
+        storage = id(value if value._base is None else value._base)
+        if storage in seen:
+            gradient[name] = value = value.clone()
+            storage = id(value)
+        seen.add(storage)
+    return gradient
+
+
+def one_sample_source(source: str) -> str:
+    """The program's text for a batch size of 1: the seed 1/N is then 1, and its products (1.0·x is x, bit for
+    bit) are left out, each an operation that eager torch pays for; a name squared is its product with itself."""
+    tree = ast.parse(source)
+    seeds = {line.targets[0].id for function in tree.body if isinstance(function, ast.FunctionDef)
+             for line in function.body if isinstance(line, ast.Assign) and len(line.targets) == 1
+             and isinstance(line.targets[0], ast.Name) and ast.unparse(line.value) == "1.0 / batch_size"}
+
+    class _Unit(ast.NodeTransformer):
+        def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
+            self.generic_visit(node)
+            squared = isinstance(node.right, ast.Constant) and node.right.value == 2
+            if isinstance(node.op, ast.Pow) and isinstance(node.left, ast.Name) and squared:
+                # torch's ** is a Python wrapper; x·x is NumPy's square bit for bit
+                return ast.BinOp(node.left, ast.Mult(), ast.Name(node.left.id, ast.Load()))
+            if isinstance(node.op, ast.Mult):
+                for seed, other in ((node.left, node.right), (node.right, node.left)):
+                    if isinstance(seed, ast.Name) and seed.id in seeds and not isinstance(other, ast.Constant):
+                        return other
+            return node
+
+    return ast.unparse(_Unit().visit(tree))
 
 
 def compile_function(function):
