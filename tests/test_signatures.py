@@ -69,6 +69,21 @@ def test_sums_that_overflow_are_not_taken_for_infinity(derivation):
         np.testing.assert_array_equal(ours[name], full[name])
 
 
+@pytest.mark.parametrize("batch", [6, 2000])  # x among the small values summed together, and on its own
+def test_numbers_whose_squares_overflow_are_finite_and_answered(derivation, batch):
+    grad, rng = derivation.lambdify(), np.random.default_rng(5)
+    values = _values(rng, batch)
+    grad(**values)
+    values["x"] = values["x"].copy()
+    values["x"][1, 2] = 1e200  # its square overflows: the full check then finds every number finite
+    ours, full = grad(**values), derivation.evaluate(values).grad
+    for name in ours:
+        np.testing.assert_array_equal(ours[name], full[name])
+    values["x"][0, 0] = np.inf
+    with pytest.raises(sbp.errors.NonFiniteValueError, match="'x'"):
+        grad(**values)
+
+
 def test_check_false_lets_nan_through(derivation):
     values = _values(np.random.default_rng(5), 6)
     values["x"][0, 0] = np.nan
