@@ -192,3 +192,40 @@ def test_relu_gate_is_chosen_by_the_calls_size_with_nan_kept(level):
                 np.testing.assert_allclose(got[name], expected_value, rtol=1e-12, atol=1e-14, equal_nan=True)
     source = next(source for key, source in _sources(grad).items() if not key[-1])  # the batch of 2,000's
     assert ".size <= 1024" in source and "np.heaviside" in source and "_gate(" in source
+
+
+def _recurrence(order: str, steps: int = 4) -> sbp.Network:
+    """h_t = tanh(W h_{t−1} + U x_t + b) reading X's columns forwards, backwards, or with a bias per step."""
+    net = sbp.Network()
+    x, h = net.input("X", (2, steps)), net.input("h0", (3, 1))
+    y = net.input("y", (3, 1))
+    w, u, b = net.param("W", (3, 3)), net.param("U", (3, 2)), net.param("b", (3, 1))
+    c = net.param("c", (3, steps)) if order == "bias per step" else None
+    columns = range(steps - 1, -1, -1) if order == "backwards" else range(steps)
+    for k, t in enumerate(columns, start=1):
+        xt = net.node(f"x{k}", x[:, t])
+        bias = net.node(f"c{k}", c[:, k - 1]) if order == "bias per step" else b
+        h = net.node(f"h{k}", sbp.tanh(w @ h + u @ xt + bias))
+    if order == "bias per step":
+        h = net.node("out", h + 0 * b)
+    net.loss("L", sbp.half_squared_error(h, y))
+    return net
+
+
+@pytest.mark.parametrize("order", ["forwards", "backwards", "bias per step"])
+@pytest.mark.parametrize("batch", [None, 1, 6, 30])
+def test_stacked_columns_and_a_shared_bias_only_where_they_apply(order, batch):
+    net = _recurrence(order)
+    d = sbp.backprop(net)
+    grad = d.lambdify()
+    values = _values(net, batch, np.random.default_rng(9))
+    for _ in range(CALLS_BEFORE_ROWS + 2 if batch is None else 2):
+        got = grad(**values)
+        _assert_agree(got, _program_gradients(grad, values), 1e-12)
+    oracle_values = values if batch is not None else {k: v[np.newaxis] if net[k].kind == "input" else v
+                                                      for k, v in values.items()}
+    _assert_agree(got, _oracle(net, oracle_values), 1e-9)
+    (source,) = _sources(grad).values()
+    stacked = batch is None or batch <= STACKED_BATCH
+    assert ("np.transpose(v_X" in source) == (stacked and order != "backwards")
+    assert ("@ v_U.T + v_b.T" in source) == (stacked and order != "bias per step")

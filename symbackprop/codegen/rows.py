@@ -26,7 +26,7 @@ from .emitter import call, name
 from .inlining import _definition, _elementwise_syntax, _single_return, _substituted
 from .lines import Line, names_read
 from .peephole import whole_array_steps
-from .stacked import stacked_inputs, stacked_sums, transposed_once
+from .stacked import bias_in_stacked_products, stacked_inputs, stacked_sums, transposed_once
 
 ROWS, SHARED, COLUMNS = "rows", "shared", "columns"
 
@@ -336,7 +336,9 @@ def rows_program(lines: list[Line], arguments: list[str], returns: ast.Tuple, na
     body = whole_array_steps(body, outputs, kept, rewriter.values)
     if traced or stacked:
         stacks = {k for k, v in rewriter.layouts.items() if v == ROWS}
-        body = stacked_sums(stacked_inputs(body, arguments, stacks), outputs, stacks)
+        three_axes = {a for a in arguments if rewriter.layouts.get(a) == COLUMNS and np.ndim(rewriter.values[a]) == 3}
+        body = bias_in_stacked_products(stacked_inputs(body, arguments, stacks), outputs, arguments)
+        body = stacked_sums(body, outputs, stacks, three_axes)
         body = transposed_once(body, [a for a in arguments if rewriter.layouts.get(a) == SHARED])
     trailing = {a: np.shape(rewriter.values[a])[1:2] for a in arguments if rewriter.layouts.get(a) == ROWS}
     function = compile_program("derivation_rows", arguments, entry, body, outputs, {"np": np, **namespace},

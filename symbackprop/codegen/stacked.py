@@ -54,9 +54,11 @@ def _stacking(names: list[str]) -> ast.expr:
                     [ast.List([name(n) for n in names], ast.Load()), ast.Constant(0)], [])
 
 
-def stacked_sums(body: list[Line], returns: ast.expr, stacks: set[str]) -> list[Line]:
+def stacked_sums(body: list[Line], returns: ast.expr, stacks: set[str], three_axes: set[str] = frozenset()
+                 ) -> list[Line]:
     """``body`` with each fan-out sum of per-step products (or bias sums) of the ``stacks`` (the values with
-    samples as rows) as one product of the steps stacked."""
+    samples as rows) as one product of the steps stacked; ``three_axes``: the arguments of three axes, whose
+    columns read one per step are stacked as one transposed copy."""
     defined = {line.target: line.value for line in body}
     reads: dict[str, int] = {}
     for value in [*(line.value for line in body), returns]:
@@ -96,16 +98,17 @@ def stacked_sums(body: list[Line], returns: ast.expr, stacks: set[str]) -> list[
                              [_stacking(steps), ast.Constant(0)], [])
             replaced[target] = ast.Subscript(total, ast.Tuple([ast.Slice(), ast.Constant(None)], ast.Load()),
                                              ast.Load())
-    if not replaced:
-        return body
     return _shared_stackings([Line(line.target, replaced.get(line.target, line.value), line.comment)
-                              for line in body if line.target not in dropped])
+                              for line in body if line.target not in dropped], returns, three_axes)
 
 
-def _shared_stackings(body: list[Line]) -> list[Line]:
-    """Each stacking of the same steps made once, on a line of its own before its first reader."""
+def _shared_stackings(body: list[Line], returns: ast.expr, three_axes: set[str]) -> list[Line]:
+    """Each stacking of the same steps made once, on a line of its own before its first reader; the columns of
+    one argument read one per step (an RNN's xₜ = X[…, :, t]) stacked as one copy of the argument transposed,
+    and their per-step views dropped where nothing else reads them."""
     made: dict[str, str] = {}
     result: list[Line] = []
+    columns = {line.target: column for line in body if (column := _column(line.value, three_axes)) is not None}
 
     class Shared(ast.NodeTransformer):
         def visit_Call(self, node: ast.Call) -> ast.expr:
@@ -114,13 +117,47 @@ def _shared_stackings(body: list[Line]) -> list[Line]:
             key = ast.unparse(node)
             if key not in made:
                 made[key] = f"_stacked{len(made)}"
-                result.append(Line(made[key], node, "the steps stacked"))
+                result.append(Line(made[key], _columns_at_once(node, columns) or node, "the steps stacked"))
             return name(made[key])
 
     for line in body:
         value = Shared().visit(line.value)
         result.append(Line(line.target, value, line.comment))
-    return result
+    read = names_read(returns).union(*(names_read(line.value) for line in result))
+    return [line for line in result if line.target not in columns or line.target in read]
+
+
+def _column(value: ast.expr, three_axes: set[str]) -> tuple[str, int, int, int] | None:
+    """``X[..., a:b, t]`` of an argument of three axes as (X, a, b, t)."""
+    if not (isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) and value.value.id in three_axes
+            and isinstance(value.slice, ast.Tuple) and len(value.slice.elts) == 3):
+        return None
+    ellipsis, rows, step = value.slice.elts
+    if not (isinstance(ellipsis, ast.Constant) and ellipsis.value is Ellipsis and isinstance(rows, ast.Slice)
+            and rows.step is None and isinstance(step, ast.Constant) and type(step.value) is int):
+        return None
+    if not all(isinstance(end, ast.Constant) and type(end.value) is int for end in (rows.lower, rows.upper)):
+        return None
+    return value.value.id, rows.lower.value, rows.upper.value, step.value
+
+
+def _columns_at_once(stacking: ast.Call, columns: dict[str, tuple[str, int, int, int]]) -> ast.expr | None:
+    """``np.concatenate([X[..., a:b, t₀], …, X[..., a:b, t₀ + T − 1]], 0)`` as the same (T·N, b − a) rows in one copy:
+    ``np.transpose(X[..., a:b, t₀:t₀ + T], (2, 0, 1)).reshape(-1, b − a)``, T − 1 views and a join fewer."""
+    parts = stacking.args[0].elts if stacking.args and isinstance(stacking.args[0], ast.List) else []
+    found = [columns.get(part.id) if isinstance(part, ast.Name) else None for part in parts]
+    if len(found) < 2 or None in found:
+        return None
+    array, lower, upper, first = found[0]
+    if found != [(array, lower, upper, first + k) for k in range(len(found))]:
+        return None
+    window = ast.Subscript(name(array), ast.Tuple([ast.Constant(Ellipsis), ast.Slice(ast.Constant(lower), ast.Constant(upper)),
+                                                   ast.Slice(ast.Constant(first), ast.Constant(first + len(found)))],
+                                                  ast.Load()), ast.Load())
+    steps_first = ast.Call(ast.Attribute(name("np"), "transpose", ast.Load()),
+                           [window, ast.Tuple([ast.Constant(2), ast.Constant(0), ast.Constant(1)], ast.Load())], [])
+    return ast.Call(ast.Attribute(steps_first, "reshape", ast.Load()),
+                    [ast.UnaryOp(ast.USub(), ast.Constant(1)), ast.Constant(upper - lower)], [])
 
 
 def stacked_inputs(body: list[Line], arguments: list[str], stacks: set[str]) -> list[Line]:
@@ -166,6 +203,55 @@ def stacked_inputs(body: list[Line], arguments: list[str], stacks: set[str]) -> 
             placed.add(line.target)
             result.append(replaced.get(line.target, line))
     return result
+
+
+def bias_in_stacked_products(body: list[Line], returns: ast.expr, arguments: list[str]) -> list[Line]:
+    """A term every step adds to its slice of a stacked product (an RNN's zₜ = (W hₜ₋₁ + U xₜ) + b) added once to
+    the whole product, ``U [x₁; …; x_T] + b``: T additions become one (the sums rounded in another order)."""
+    reads: dict[str, int] = {}
+    for value in [*(line.value for line in body), returns]:
+        for read in names_read(value):
+            reads[read] = reads.get(read, 0) + 1
+    readers: dict[str, Line] = {}
+    for line in body:
+        for read in names_read(line.value):
+            readers[read] = line
+    products = {line.target for line in body if line.target.startswith("_stacked_product")}
+    slices: dict[str, list[str]] = {}
+    for line in body:
+        if isinstance(line.value, ast.Subscript) and isinstance(line.value.value, ast.Name) \
+                and line.value.value.id in products:
+            slices.setdefault(line.value.value.id, []).append(line.target)
+    folded: dict[str, ast.expr] = {}  # a product's target → the term added to it
+    aliased: dict[str, ast.expr] = {}  # a step's sum → what it is once the term is in the product
+    for product, parts in slices.items():
+        terms, sums = [], {}
+        for part in parts:
+            first = readers.get(part) if reads.get(part) == 1 else None
+            second = readers.get(first.target) if first is not None and reads.get(first.target) == 1 else None
+            if not (_added(first, part) and second is not None and _added(second, first.target)):
+                break
+            term = second.value.right if _is_name(second.value.left, first.target) else second.value.left
+            terms.append(term)
+            sums[second.target] = name(first.target)
+        else:
+            if len({ast.unparse(t) for t in terms}) == 1 and names_read(terms[0]) <= set(arguments):
+                folded[product] = terms[0]
+                aliased.update(sums)
+    if not folded:
+        return body
+    return [Line(line.target, ast.BinOp(line.value, ast.Add(), folded[line.target]) if line.target in folded
+                 else aliased.get(line.target, line.value), line.comment) for line in body]
+
+
+def _added(line: Line | None, operand: str) -> bool:
+    """Whether ``line`` adds ``operand`` to something."""
+    return (line is not None and isinstance(line.value, ast.BinOp) and isinstance(line.value.op, ast.Add)
+            and (_is_name(line.value.left, operand) or _is_name(line.value.right, operand)))
+
+
+def _is_name(node: ast.expr, identifier: str) -> bool:
+    return isinstance(node, ast.Name) and node.id == identifier
 
 
 def _independent(members: list[Line], body: list[Line], reads: dict[str, set[str]]) -> list[Line]:
