@@ -151,9 +151,9 @@ def _columns_at_once(stacking: ast.Call, columns: dict[str, tuple[str, int, int,
     array, lower, upper, first = found[0]
     if found != [(array, lower, upper, first + k) for k in range(len(found))]:
         return None
-    window = ast.Subscript(name(array), ast.Tuple([ast.Constant(Ellipsis), ast.Slice(ast.Constant(lower), ast.Constant(upper)),
-                                                   ast.Slice(ast.Constant(first), ast.Constant(first + len(found)))],
-                                                  ast.Load()), ast.Load())
+    rows, steps = ast.Slice(ast.Constant(lower), ast.Constant(upper)), ast.Slice(ast.Constant(first),
+                                                                               ast.Constant(first + len(found)))
+    window = ast.Subscript(name(array), ast.Tuple([ast.Constant(Ellipsis), rows, steps], ast.Load()), ast.Load())
     steps_first = ast.Call(ast.Attribute(name("np"), "transpose", ast.Load()),
                            [window, ast.Tuple([ast.Constant(2), ast.Constant(0), ast.Constant(1)], ast.Load())], [])
     return ast.Call(ast.Attribute(steps_first, "reshape", ast.Load()),
