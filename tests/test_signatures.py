@@ -70,12 +70,12 @@ def test_sums_that_overflow_are_not_taken_for_infinity(derivation):
 
 
 @pytest.mark.parametrize("batch", [6, 2000])  # x among the small values summed together, and on its own
-def test_numbers_whose_squares_overflow_are_finite_and_answered(derivation, batch):
+def test_huge_finite_numbers_are_answered_and_infinity_refused(derivation, batch):
     grad, rng = derivation.lambdify(), np.random.default_rng(5)
     values = _values(rng, batch)
     grad(**values)
     values["x"] = values["x"].copy()
-    values["x"][1, 2] = 1e200  # its square overflows: the full check then finds every number finite
+    values["x"][1, 2] = 1e200
     ours, full = grad(**values), derivation.evaluate(values).grad
     for name in ours:
         np.testing.assert_array_equal(ours[name], full[name])
