@@ -123,6 +123,8 @@ def _shared_stackings(body: list[Line], returns: ast.expr, three_axes: set[str])
     for line in body:
         value = Shared().visit(line.value)
         result.append(Line(line.target, value, line.comment))
+    if not columns:
+        return result
     read = names_read(returns).union(*(names_read(line.value) for line in result))
     return [line for line in result if line.target not in columns or line.target in read]
 
@@ -208,15 +210,17 @@ def stacked_inputs(body: list[Line], arguments: list[str], stacks: set[str]) -> 
 def bias_in_stacked_products(body: list[Line], returns: ast.expr, arguments: list[str]) -> list[Line]:
     """A term every step adds to its slice of a stacked product (an RNN's zₜ = (W hₜ₋₁ + U xₜ) + b) added once to
     the whole product, ``U [x₁; …; x_T] + b``: T additions become one (the sums rounded in another order)."""
+    products = {line.target for line in body if line.target.startswith("_stacked_product")}
+    if not products:
+        return body
     reads: dict[str, int] = {}
-    for value in [*(line.value for line in body), returns]:
-        for read in names_read(value):
-            reads[read] = reads.get(read, 0) + 1
     readers: dict[str, Line] = {}
     for line in body:
         for read in names_read(line.value):
+            reads[read] = reads.get(read, 0) + 1
             readers[read] = line
-    products = {line.target for line in body if line.target.startswith("_stacked_product")}
+    for read in names_read(returns):
+        reads[read] = reads.get(read, 0) + 1
     slices: dict[str, list[str]] = {}
     for line in body:
         if isinstance(line.value, ast.Subscript) and isinstance(line.value.value, ast.Name) \
