@@ -49,16 +49,23 @@ def rows_on_backend(derivation: Derivation, program: Program, shapes: list[tuple
     network: its lines computed as the general program computes them, with an axis more to carry)."""
     from ..compiled_gradient import fast_function
 
-    numpy_function = fast_function(derivation, program, learning_arrays(derivation, shapes), batch_size,
-                                   traced=True)
+    arrays = learning_arrays(derivation, shapes)
+    numpy_function = fast_function(derivation, program, arrays, batch_size, traced=True)
     if numpy_function is None or getattr(numpy_function, "products", None) == 0:
         return None  # no rule for a line, or no product with samples as rows: the general program is as fast
+    source = numpy_function.source
+    if backend.name == "JAX":
+        from ..compiled_gradient import LEARNING_SAMPLES, learning_samples
+        from .xla_rows import for_xla
+
+        few = [*learning_samples(derivation, arrays, batch_size), min(batch_size, LEARNING_SAMPLES)]
+        source = for_xla(source, numpy_function.helpers, numpy_function.namespace, few, batch_size)
     scope = port_namespace(numpy_function.namespace, backend)
     for identifier, value in numpy_function.namespace.items():
         if isinstance(value, np.ndarray):  # the grouped program's gathers: their indices, once on the backend
             scope[identifier] = backend.arrays.asarray(value)
-    text = numpy_function.source + "\n\n" + numpy_function.helpers
+    text = source + "\n\n" + numpy_function.helpers
     exec(compile(text, f"<symbackprop generated, {backend.name} rows>", "exec"), scope)  # our trees' text
     function: Any = scope[numpy_function.__name__]
-    function.source = numpy_function.source
+    function.source = source
     return function
