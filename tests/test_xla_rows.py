@@ -109,8 +109,35 @@ def test_a_stacking_that_is_not_of_consecutive_columns_is_left_alone(source):
     _same(source, rewritten, _stacked_arguments())
 
 
-def test_a_larger_batch_keeps_its_slices_joined():
+def test_a_larger_batch_does_not_transpose_its_inputs():
     assert for_xla(STACKED, "", {}, _stacked_arguments(), TRANSPOSED_BATCH + 1) == STACKED
+
+
+APART = """def derivation_rows(v_X, v_U, batch_size):
+    v_x1 = v_X[..., 0:3, 0]
+    v_x2 = v_X[..., 0:3, 1]
+    _s = np.concatenate([v_x1, v_x2], 0)  # the steps stacked
+    _p = _s @ v_U.T  # the steps' products as one
+    _t1 = _p[0 * batch_size:1 * batch_size]
+    _t2 = _p[1 * batch_size:2 * batch_size]
+    a1 = np.tanh(_t1)
+    a2 = np.tanh(_t2)
+    _g = np.concatenate([a1, a2], 0)
+    g_U = _g.T @ _s  # fan-out
+    g_b = np.add.reduce(_g, 0)[:, None]
+    return ({}, {'U': g_U, 'b': g_b})
+"""
+
+
+def test_a_larger_batch_keeps_its_steps_apart():
+    rewritten = for_xla(APART, "", {}, _stacked_arguments(), TRANSPOSED_BATCH + 1)
+    assert "np.concatenate(" not in rewritten
+    assert "_t2 = v_x2 @ v_U.T" in rewritten and "g_U = a1.T @ v_x1 + a2.T @ v_x2  # fan-out" in rewritten
+    assert "g_b = (np.add.reduce(a1, 0) + np.add.reduce(a2, 0))[:, None]" in rewritten
+    arguments = _stacked_arguments(batch=TRANSPOSED_BATCH + 1)
+    expected, got = _run(APART, arguments), _run(rewritten, arguments)
+    for key, value in expected.items():
+        np.testing.assert_allclose(got[key], value, rtol=1e-12, atol=1e-12)
 
 
 def test_a_program_of_another_form_is_left_as_it_is():
@@ -135,6 +162,7 @@ def test_the_rnn_on_jax_joins_no_states_at_either_size(batch):
     (function,) = grad._rows.values()
     assert "np.stack(" not in function.source
     assert ("np.transpose(v_X" in function.source) == (batch <= TRANSPOSED_BATCH)
+    assert ("np.concatenate(" in function.source) == (batch <= TRANSPOSED_BATCH)
 
 
 def test_one_jax_function_keeps_a_program_for_a_small_batch_and_one_for_a_larger():
