@@ -132,8 +132,11 @@ APART = """def derivation_rows(v_X, v_U, batch_size):
 def test_a_larger_batch_keeps_its_steps_apart():
     rewritten = for_xla(APART, "", {}, _stacked_arguments(), TRANSPOSED_BATCH + 1)
     assert "np.concatenate(" not in rewritten
-    assert "_t2 = v_x2 @ v_U.T" in rewritten and "g_U = a1.T @ v_x1 + a2.T @ v_x2  # fan-out" in rewritten
-    assert "g_b = (np.add.reduce(a1, 0) + np.add.reduce(a2, 0))[:, None]" in rewritten
+    assert "_t2 = v_x2 @ v_U.T" in rewritten
+    # a sum over the steps added up as each step's term is known, as a hand-written loop accumulates it
+    assert rewritten.index("_g_U_0 = a1.T @ v_x1") < rewritten.index("a2 = np.tanh(_t2)")
+    assert "g_U = _g_U_0 + a2.T @ v_x2  # fan-out" in rewritten
+    assert "_g_b_1 = _g_b_0 + np.add.reduce(a2, 0)" in rewritten and "g_b = _g_b_1[:, None]" in rewritten
     arguments = _stacked_arguments(batch=TRANSPOSED_BATCH + 1)
     expected, got = _run(APART, arguments), _run(rewritten, arguments)
     for key, value in expected.items():

@@ -14,8 +14,9 @@ Three forms of the rows program cost it more than the hand code's:
   (``np.concatenate([X[..., 0], …, X[..., T-1]], 0)``): T slices and a join, T + 1 calls
   where one transpose does.
 - For a larger batch, any stacking of the steps: the copies cost more than the products
-  they merge, so each step's product is its own again (Σₜ aₜᵀ bₜ as T products added,
-  U xₜ per step), as a hand-written loop over the steps computes it.
+  they merge, so each step's product is its own again (U xₜ per step, Σₜ aₜᵀ bₜ added up
+  step by step), as a hand-written loop over the steps computes it.  XLA then compiles the
+  same operations as for the textbook hand code, in the same order.
 """
 
 from __future__ import annotations
@@ -257,9 +258,12 @@ def _inputs_transposed(lines: list[Line], shapes: dict[str, tuple]) -> list[Line
 
 
 def _steps_apart(lines: list[Line]) -> list[Line]:
-    """The products and sums of the steps stacked as rows written back as each step's own, added: a larger
-    batch's per-step products cost XLA less than the copies that stack them."""
+    """The products and sums of the steps stacked as rows written back as each step's own: a larger batch's
+    per-step products cost XLA less than the copies that stack them.  A sum over the steps is added up as its
+    terms become known, each step's product made while its factors are still in cache, as a hand-written loop
+    accumulates a weight's gradient."""
     defined = {line.target: line.value for line in lines}
+    position = {line.target: i for i, line in enumerate(lines)}
 
     def steps(node: ast.expr) -> list[str] | None:
         value = defined.get(node.id) if isinstance(node, ast.Name) else None
@@ -269,34 +273,51 @@ def _steps_apart(lines: list[Line]) -> list[Line]:
             return [e.id for e in value.args[0].elts]
         return None
 
-    def added(terms: list[ast.expr]) -> ast.expr:
-        total = terms[0]
-        for term in terms[1:]:
-            total = ast.BinOp(total, ast.Add(), term)
-        return total
+    later: dict[int, list[Line]] = {}  # after the line of this index (-1: first of all), the sums' lines
 
-    result, changed = [], False
+    def accumulated(line: Line, terms: list[tuple[str, list[str]]], index: ast.expr | None = None) -> None:
+        """``line``'s sum of ``terms`` (each an expression and the names it reads), each added once those names
+        are known; ``index`` (a bias's ``[:, None]``) taken of the total."""
+        terms = sorted(terms, key=lambda term: max(position.get(n, -1) for n in term[1]))
+        total = ""
+        for k, (term, reads) in enumerate(terms):
+            target = f"_{line.target}_{k}" if k < len(terms) - 1 or index is not None else line.target
+            value = f"{total} + {term}" if total else term
+            at = max(position.get(n, -1) for n in reads)
+            later.setdefault(at, []).append(Line(target, ast.parse(value, mode="eval").body,
+                                                 line.comment if target == line.target else ""))
+            total = target
+        if index is not None:
+            later[at].append(Line(line.target, ast.Subscript(ast.Name(total, ast.Load()), index, ast.Load()),
+                                  line.comment))
+
+    result: list[Line] = []
     for line in lines:
-        value = _copy(line.value)
+        value = line.value
         if (isinstance(value, ast.BinOp) and isinstance(value.op, ast.MatMult) and isinstance(value.left, ast.Attribute)
                 and value.left.attr == "T" and steps(value.left.value) and steps(value.right)
                 and len(steps(value.left.value)) == len(steps(value.right))):
-            value = added([ast.parse(f"{a}.T @ {b}", mode="eval").body
-                           for a, b in zip(steps(value.left.value), steps(value.right))])
-        elif (isinstance(value, ast.Subscript) and isinstance(value.value, ast.Call)
-              and ast.unparse(value.value.func) == "np.add.reduce" and len(value.value.args) == 2
-              and steps(value.value.args[0]) and _constant(value.value.args[1]) == 0):
-            value.value = added([ast.parse(f"np.add.reduce({a}, 0)", mode="eval").body
-                                 for a in steps(value.value.args[0])])
-        elif isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
-            product = defined.get(value.value.id)
-            k = _step(value.slice)
+            accumulated(line, [(f"{a}.T @ {b}", [a, b]) for a, b in zip(steps(value.left.value), steps(value.right))])
+            continue
+        if (isinstance(value, ast.Subscript) and isinstance(value.value, ast.Call)
+                and ast.unparse(value.value.func) == "np.add.reduce" and len(value.value.args) == 2
+                and steps(value.value.args[0]) and _constant(value.value.args[1]) == 0):
+            accumulated(line, [(f"np.add.reduce({a}, 0)", [a]) for a in steps(value.value.args[0])], value.slice)
+            continue
+        if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
+            product, k = defined.get(value.value.id), _step(value.slice)
             if (k is not None and isinstance(product, ast.BinOp) and isinstance(product.op, ast.MatMult)
                     and steps(product.left) and k < len(steps(product.left))):
-                value = ast.BinOp(ast.Name(steps(product.left)[k], ast.Load()), ast.MatMult(), _copy(product.right))
-        changed = changed or ast.dump(value) != ast.dump(line.value)
-        result.append(Line(line.target, value, line.comment))
-    return result if changed else lines
+                line = Line(line.target, ast.BinOp(ast.Name(steps(product.left)[k], ast.Load()), ast.MatMult(),
+                                                   _copy(product.right)), line.comment)
+        result.append(line)
+    if not later and result == lines:
+        return lines
+    placed = list(later.get(-1, []))
+    for index, line in enumerate(lines):
+        kept = [k for k in result if k.target == line.target]
+        placed += kept + later.get(index, [])
+    return placed
 
 
 def _step(node: ast.expr) -> int | None:
