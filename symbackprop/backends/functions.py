@@ -125,6 +125,7 @@ class BackendGradientFunction:
     def _rows_function(self, arrays: list[Any], batch_size: int) -> Any:
         """The rows program for these arrays' layout, built on its first call (the general program where the
         rewrite has no rule); chosen by the arrays' shapes alone, so that a trace of the call takes it."""
+        # on JAX a small batch's program stacks the steps and a larger one's keeps them apart (xla_rows)
         key = (*(arrays[i].ndim for i in self._inputs), self.backend == "jax" and batch_size <= TRANSPOSED_BATCH)
         rows = self._rows.get(key)
         if rows is None:

@@ -54,7 +54,7 @@ def rows_on_backend(derivation: Derivation, program: Program, shapes: list[tuple
     if numpy_function is None or getattr(numpy_function, "products", None) == 0:
         return None  # no rule for a line, or no product with samples as rows: the general program is as fast
     source = numpy_function.source
-    if backend.name == "JAX":
+    if backend.name == "JAX":  # XLA pays for joins and for each operation where NumPy does not (xla_rows)
         from ..compiled_gradient import LEARNING_SAMPLES, learning_samples
         from .xla_rows import for_xla
 
