@@ -150,13 +150,14 @@ def learning_samples(derivation: Derivation, arguments: list[Any], batch_size: i
 
 @collector_paused()
 def fast_function(derivation: Derivation, program: Program, arguments: list[Any], batch_size: int, *,
-                  traced: bool = False) -> Any:
+                  traced: bool = False, stacked: bool | None = None) -> Any:
     """The rows program (the grouped one at the scalar level) learnt on these batched arrays, or None.
 
     The rewrite learns each value's layout (a stack of samples or shared) from its axes, not its numbers:
     two samples of the batch teach it as well as 65,536, without holding every intermediate of an extra run.
     """
-    stacked = traced or batch_size <= STACKED_BATCH
+    if stacked is None:  # the steps that share a weight stacked: always for torch, for NumPy up to STACKED_BATCH
+        stacked = traced or batch_size <= STACKED_BATCH
     arguments = learning_samples(derivation, arguments, batch_size)
     batch_size = min(batch_size, LEARNING_SAMPLES)
     rows = None

@@ -27,6 +27,7 @@ from ..threads import SYNTAX_TREES
 from .porting import port_namespace
 from .rows import rows_on_backend
 from .torch_arrays import fresh, torch_compiling
+from .xla_rows import TRANSPOSED_BATCH
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
@@ -146,7 +147,8 @@ class BackendGradientFunction:
     def _rows_function(self, arrays: list[Any], batch_size: int) -> Any:
         """The rows program for these arrays' layout, built on its first call (the general program where the
         rewrite has no rule); chosen by the arrays' shapes alone, so that a trace of the call takes it."""
-        key = tuple(arrays[i].ndim for i in self._inputs)
+        # on JAX a small batch's program stacks the steps and a larger one's keeps them apart (xla_rows)
+        key = (*(arrays[i].ndim for i in self._inputs), self.backend == "jax" and batch_size <= TRANSPOSED_BATCH)
         rows = self._rows.get(key)
         if rows is None:
             with SYNTAX_TREES:  # the first of the threads calling at once builds it; the others wait

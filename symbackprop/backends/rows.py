@@ -21,6 +21,7 @@ from ..network import INPUT, PARAM
 from ..ops.softmax_targets import class_indices
 from ..tensor.gather import index_inputs
 from .porting import ArrayBackend, port_namespace
+from .xla_rows import TRANSPOSED_BATCH, for_xla
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
@@ -49,18 +50,26 @@ def rows_on_backend(derivation: Derivation, program: Program, shapes: list[tuple
     network: its lines computed as the general program computes them, with an axis more to carry)."""
     from ..compiled_gradient import fast_function
 
-    numpy_function = fast_function(derivation, program, learning_arrays(derivation, shapes), batch_size,
-                                   traced=True)
+    arrays = learning_arrays(derivation, shapes)
+    xla = backend.name == "JAX"  # XLA pays for joins and for each operation where NumPy does not (xla_rows)
+    stacked = batch_size <= TRANSPOSED_BATCH if xla else True  # eager torch pays more per operation than a copy
+    numpy_function = fast_function(derivation, program, arrays, batch_size, traced=True, stacked=stacked)
     if numpy_function is None or getattr(numpy_function, "products", None) == 0:
         return None  # no rule for a line, or no product with samples as rows: the general program is as fast
+    source = numpy_function.source
+    if xla:
+        from ..compiled_gradient import LEARNING_SAMPLES, learning_samples
+
+        few = [*learning_samples(derivation, arrays, batch_size), min(batch_size, LEARNING_SAMPLES)]
+        source = for_xla(source, numpy_function.helpers, numpy_function.namespace, few)
     scope = port_namespace(numpy_function.namespace, backend)
     for identifier, value in numpy_function.namespace.items():
         if isinstance(value, np.ndarray):  # the grouped program's gathers: their indices, once on the backend
             scope[identifier] = backend.arrays.asarray(value)
-    text = numpy_function.source + "\n\n" + numpy_function.helpers
+    text = source + "\n\n" + numpy_function.helpers
     if backend.rewrite is not None:
         text = backend.rewrite(text)
     exec(compile(text, f"<symbackprop generated, {backend.name} rows>", "exec"), scope)  # our trees' text
     function: Any = scope[numpy_function.__name__]
-    function.source = numpy_function.source
+    function.source = source
     return function

@@ -316,8 +316,7 @@ def rows_program(lines: list[Line], arguments: list[str], returns: ast.Tuple, na
                  activations: dict[str, ast.FunctionDef], values: list[Any], batch_size: int,
                  traced: bool = False, stacked: bool = False) -> Callable | None:
     """The program for the rows layout of this batch's arrays, or None if a line has no rule (``traced``: for
-    JAX and torch, without branches on the numbers and with the steps that share a weight stacked; ``stacked``:
-    the steps stacked on NumPy too, for a small batch)."""
+    JAX and torch, without branches on the numbers; ``stacked``: with the steps that share a weight stacked)."""
     flat = flatten(lines)
     helpers = "\n\n\n".join(ast.unparse(d) for d in activations.values())
     recorded = record(flat, arguments, namespace, helpers, values)
@@ -334,11 +333,12 @@ def rows_program(lines: list[Line], arguments: list[str], returns: ast.Tuple, na
         return None
     kept = {k for k, layout in rewriter.layouts.items() if layout in (SHARED, COLUMNS)}
     body = whole_array_steps(body, outputs, kept, rewriter.values)
-    if traced or stacked:
+    if stacked:
         stacks = {k for k, v in rewriter.layouts.items() if v == ROWS}
         three_axes = {a for a in arguments if rewriter.layouts.get(a) == COLUMNS and np.ndim(rewriter.values[a]) == 3}
         body = bias_in_stacked_products(stacked_inputs(body, arguments, stacks), outputs, arguments)
         body = stacked_sums(body, outputs, stacks, three_axes)
+    if stacked or traced:
         body = transposed_once(body, [a for a in arguments if rewriter.layouts.get(a) == SHARED])
     trailing = {a: np.shape(rewriter.values[a])[1:2] for a in arguments if rewriter.layouts.get(a) == ROWS}
     function = compile_program("derivation_rows", arguments, entry, body, outputs, {"np": np, **namespace},
