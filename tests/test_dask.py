@@ -201,6 +201,25 @@ def test_the_chosen_blocks_hold_a_tasks_work_and_are_a_multiple_of_the_workers()
     assert _chosen_block_size(per_sample, TASK_BYTES // 1000, 10 ** 6, 1) == 1000  # held to TASK_BYTES
 
 
+@pytest.mark.parametrize("count, chunk, workers, expected", [
+    (32, 8192, 2, 2 * 8192),  # 2.7 chunks of work: 2 a task, 16 tasks (3 would make 11, the last worker alone)
+    (128, 65536, 2, 16 * 65536),  # 17 of work: 16 a task, 8 tasks of equal work
+    (32, 8192, 3, None),  # no whole number of chunks makes a multiple of 3 tasks: blocks of samples, as before
+])
+def test_chunks_of_one_size_are_grouped_a_whole_number_at_a_time(count, chunk, workers, expected):
+    from symbackprop.backends.blockwise import TASK_SECONDS, _chosen_block_size, _groups
+
+    per_sample = TASK_SECONDS / (2.72 * chunk if count == 32 else 17 * chunk)
+    chunks = (chunk,) * count
+    size = _chosen_block_size(per_sample, 100, count * chunk, workers, chunks)
+    groups = _groups(chunks, size)
+    if expected is None:
+        assert size == _chosen_block_size(per_sample, 100, count * chunk, workers)
+    else:
+        assert size == expected and len(groups) % workers == 0
+        assert {last - first for first, last in groups} == {expected // chunk}
+
+
 def test_a_scalar_level_network_runs_its_grouped_program():
     d, x, y, params, expected = _case("scalar", samples=30)
     data = {"x": da.from_array(x, chunks=7), "y": da.from_array(y, chunks=7)}

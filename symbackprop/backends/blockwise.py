@@ -106,7 +106,7 @@ def dask_gradients(derivation: Derivation, data: Mapping[str, Any], params: Mapp
     if block_size is None:
         bytes_per_sample = 8 * sum(math.prod(shape) for shape in features.values())
         block_size = _chosen_block_size(seconds_per_sample(program, derivation), bytes_per_sample, samples,
-                                        _workers(compute_options))
+                                        _workers(compute_options), chunks)
     groups = _groups(chunks, block_size)
     shared = dask.delayed(program, pure=True, traverse=False)
     partial_sums = [dask.delayed(block_sum, pure=True)(shared, *[blocks[start:stop] for blocks in chunks_by_input])
@@ -118,13 +118,31 @@ def dask_gradients(derivation: Derivation, data: Mapping[str, Any], params: Mapp
     return {q.name: _shaped(q, total[q.name] / samples) for q in parameters}
 
 
-def _chosen_block_size(seconds: float, bytes_per_sample: int, samples: int, workers: int) -> int:
-    """Samples per task: about ``TASK_SECONDS`` of work, within ``TASK_BYTES``, the tasks a multiple of the workers."""
+def _chosen_block_size(seconds: float, bytes_per_sample: int, samples: int, workers: int,
+                       chunks: tuple[int, ...] = ()) -> int:
+    """Samples per task: about ``TASK_SECONDS`` of work, within ``TASK_BYTES``, the tasks a multiple of the workers.
+
+    Chunks of one size (the last may be shorter) are grouped a whole number at a time, the tasks as many as a
+    multiple of the workers: blocks of equal work, so that no worker is left with a larger last one."""
     size = min(math.ceil(TASK_SECONDS / max(seconds, 1e-9)), max(1, TASK_BYTES // bytes_per_sample))
+    chunk = chunks[0] if chunks else 0
+    if len(chunks) > 1 and chunk < size and all(c == chunk for c in chunks[:-1]) and chunks[-1] <= chunk:
+        most = max(1, TASK_BYTES // bytes_per_sample // chunk)
+        per_block = _chunks_per_block(len(chunks), size / chunk, workers, most)
+        if per_block is not None:
+            return per_block * chunk
     tasks = math.ceil(samples / size)
     if tasks > 1:
         tasks = math.ceil(tasks / workers) * workers
     return max(1, math.ceil(samples / tasks))
+
+
+def _chunks_per_block(count: int, ideal: float, workers: int, most: int) -> int | None:
+    """Of the whole numbers of chunks per block up to ``most`` (and 2 × ``ideal``) that divide the chunks into
+    tasks as many as a multiple of the workers, the one nearest ``ideal`` (as a ratio); None if none does."""
+    fits = [k for k in range(1, min(most, max(1, math.ceil(2 * ideal))) + 1)
+            if count % k == 0 and (count // k) % workers == 0]
+    return min(fits, key=lambda k: abs(math.log(k / ideal)), default=None)
 
 
 def _groups(chunks: tuple[int, ...], block_size: int | str) -> list[tuple[int, int]]:
