@@ -17,18 +17,7 @@ import symbackprop as sbp
 from symbackprop import codegen
 from symbackprop.numeric import Program
 
-from .oracles import autograd_gradients, torch_gradients
-
-try:
-    import torch  # noqa: F401
-    HAVE_TORCH = True
-except ImportError:  # pragma: no cover - CI installs torch
-    HAVE_TORCH = False
-
-
-def oracle_gradients(net: sbp.Network, values: dict) -> dict:
-    return torch_gradients(net, values) if HAVE_TORCH else autograd_gradients(net, values)
-
+from .oracles import oracle_gradients
 
 # -- 1. a tensor to a rational power ------------------------------------------------------
 

@@ -15,17 +15,7 @@ import pytest
 import symbackprop as sbp
 from symbackprop.compiled_gradient import CALLS_BEFORE_ROWS, STACKED_BATCH
 
-from .oracles import autograd_gradients, torch_gradients
-
-try:
-    import torch  # noqa: F401
-    HAVE_TORCH = True
-except ImportError:  # pragma: no cover - CI installs torch
-    HAVE_TORCH = False
-
-
-def _oracle(net: sbp.Network, values: dict) -> dict:
-    return torch_gradients(net, values) if HAVE_TORCH else autograd_gradients(net, values)
+from .oracles import oracle_gradients
 
 
 def _values(net: sbp.Network, batch: int | None, rng: np.random.Generator) -> dict:
@@ -55,6 +45,23 @@ def _sources(grad) -> dict:
     return {key: getattr(function, "source", "") for key, function in grad._rows.items()}
 
 
+def _with_batch_axis(net: sbp.Network, values: dict) -> dict:
+    """One sample's values as a batch of one, as the oracle takes them."""
+    return {k: v[np.newaxis] if net[k].kind == "input" else v for k, v in values.items()}
+
+
+def _called(net: sbp.Network, batch: int | None, seed: int) -> tuple[dict, object]:
+    """A compiled gradient called until its rows program runs (one sample: past its first calls), every answer
+    against the program as the derivation writes it and the last against the oracle; (that answer, the function)."""
+    grad = sbp.backprop(net).lambdify()
+    values = _values(net, batch, np.random.default_rng(seed))
+    for _ in range(CALLS_BEFORE_ROWS + 2 if batch is None else 2):
+        got = grad(**values)
+        _assert_agree(got, _program_gradients(grad, values), 1e-12)
+    _assert_agree(got, oracle_gradients(net, values if batch is not None else _with_batch_axis(net, values)), 1e-9)
+    return got, grad
+
+
 @pytest.mark.parametrize("steps", [2, 7])
 def test_batches_on_both_sides_of_the_stacking_share_one_function(steps):
     d = sbp.backprop(sbp.models.rnn(3, 4, T=steps))
@@ -65,7 +72,7 @@ def test_batches_on_both_sides_of_the_stacking_share_one_function(steps):
         for _ in range(2):  # the call that learns the layout and the signature's fast path
             got = grad(**values)
             _assert_agree(got, _program_gradients(grad, values), 1e-12)
-        _assert_agree(got, _oracle(d.network, values), 1e-9)
+        _assert_agree(got, oracle_gradients(d.network, values), 1e-9)
     sources = _sources(grad)
     assert len(sources) == 2
     small = next(source for key, source in sources.items() if key[-1])
@@ -84,8 +91,7 @@ def test_one_sample_runs_stacked_after_the_first_calls():
         _assert_agree(got, expected, 1e-12)
     (source,) = _sources(grad).values()
     assert "the steps stacked" in source
-    _assert_agree(got, _oracle(d.network, {k: v[np.newaxis] if k in ("X", "y", "h0") else v
-                                           for k, v in values.items()}), 1e-9)
+    _assert_agree(got, oracle_gradients(d.network, _with_batch_axis(d.network, values)), 1e-9)
 
 
 def _softmax_rows() -> sbp.Network:
@@ -99,20 +105,10 @@ def _softmax_rows() -> sbp.Network:
                          ids=["attention", "softmax rows"])
 @pytest.mark.parametrize("batch", [None, 1, 3, 20])
 def test_a_row_sums_gradient_is_broadcast_by_its_reader(network, batch):
-    net = network()
-    d = sbp.backprop(net)
-    grad = d.lambdify()
-    values = _values(net, batch, np.random.default_rng(2))
+    _, grad = _called(network(), batch, 2)
     assert "_broadcast(" in grad.program.source  # the derivation's own program broadcasts the row sums
-    calls = CALLS_BEFORE_ROWS + 2 if batch is None else 2
-    for _ in range(calls):
-        got = grad(**values)
-        _assert_agree(got, _program_gradients(grad, values), 1e-12)
     (source,) = _sources(grad).values()
     assert "_broadcast(" not in source
-    oracle_values = values if batch is not None else {k: v[np.newaxis] if net[k].kind == "input" else v
-                                                      for k, v in values.items()}
-    _assert_agree(got, _oracle(net, oracle_values), 1e-9)
 
 
 def test_nan_in_a_broadcast_row_sum_stays_where_the_program_puts_it():
@@ -141,31 +137,16 @@ def _row_and_column_biases() -> sbp.Network:
                          ids=["row and column biases", "layer_norm"])
 @pytest.mark.parametrize("batch", [None, 1, 4, 20])
 def test_a_bias_is_summed_over_samples_and_its_axis_in_one_reduction(network, batch):
-    net = network()
-    d = sbp.backprop(net)
-    grad = d.lambdify()
-    values = _values(net, batch, np.random.default_rng(4))
-    for _ in range(CALLS_BEFORE_ROWS + 2 if batch is None else 2):
-        got = grad(**values)
-        _assert_agree(got, _program_gradients(grad, values), 1e-12)
+    _, grad = _called(network(), batch, 4)
     (source,) = _sources(grad).values()
     assert "_batch_sum(" not in source
-    oracle_values = values if batch is not None else {k: v[np.newaxis] if net[k].kind == "input" else v
-                                                      for k, v in values.items()}
-    _assert_agree(got, _oracle(net, oracle_values), 1e-9)
 
 
 @pytest.mark.parametrize("network", [lambda: sbp.models.gru(3, 4, T=3), lambda: sbp.models.lstm(2, 3, T=4),
                                      lambda: sbp.models.rnn(3, 2, T=6)], ids=["gru", "lstm", "rnn"])
 @pytest.mark.parametrize("batch", [None, 1, 5])
-def test_recurrent_blocks_stacked_give_the_programs_numbers(network, batch):
-    net = network()
-    d = sbp.backprop(net)
-    grad = d.lambdify()
-    values = _values(net, batch, np.random.default_rng(6))
-    for _ in range(CALLS_BEFORE_ROWS + 2 if batch is None else 2):
-        got = grad(**values)
-        _assert_agree(got, _program_gradients(grad, values), 1e-12)
+def test_recurrent_blocks_stacked_give_the_programs_and_torchs_numbers(network, batch):
+    _, grad = _called(network(), batch, 6)
     (source,) = _sources(grad).values()
     assert "the steps stacked" in source
 
@@ -215,16 +196,7 @@ def _recurrence(order: str, steps: int = 4) -> sbp.Network:
 @pytest.mark.parametrize("order", ["forwards", "backwards", "bias per step"])
 @pytest.mark.parametrize("batch", [None, 1, 6, 30])
 def test_stacked_columns_and_a_shared_bias_only_where_they_apply(order, batch):
-    net = _recurrence(order)
-    d = sbp.backprop(net)
-    grad = d.lambdify()
-    values = _values(net, batch, np.random.default_rng(9))
-    for _ in range(CALLS_BEFORE_ROWS + 2 if batch is None else 2):
-        got = grad(**values)
-        _assert_agree(got, _program_gradients(grad, values), 1e-12)
-    oracle_values = values if batch is not None else {k: v[np.newaxis] if net[k].kind == "input" else v
-                                                      for k, v in values.items()}
-    _assert_agree(got, _oracle(net, oracle_values), 1e-9)
+    _, grad = _called(_recurrence(order), batch, 9)
     (source,) = _sources(grad).values()
     stacked = batch is None or batch <= STACKED_BATCH
     assert ("np.transpose(v_X" in source) == (stacked and order != "backwards")
