@@ -20,6 +20,18 @@ def names_read(tree: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
 
 
+def readers(lines: list[Line], returns: ast.AST) -> dict[str, list[Line | None]]:
+    """Each name and the lines that read it, in order (None for the returned value): how often it is read, and
+    by what."""
+    found: dict[str, list[Line | None]] = {}
+    for line in lines:
+        for read in names_read(line.value):
+            found.setdefault(read, []).append(line)
+    for read in names_read(returns):
+        found.setdefault(read, []).append(None)
+    return found
+
+
 def live(lines: list[Line], wanted: set[str]) -> list[Line]:
     """Only the lines the wanted variables depend on (a gradient function skips ∂L/∂x and the like)."""
     needed = set(wanted)

@@ -18,17 +18,14 @@ from typing import Any
 import numpy as np
 
 from .emitter import name
-from .lines import Line, names_read
+from .lines import Line, readers
 
 
 def whole_array_steps(body: list[Line], outputs: ast.Tuple, kept: set[str], values: dict[str, Any]) -> list[Line]:
     """``body`` with both rewrites made where they apply; ``kept``: the values whose lines keep the program's own
     expressions (shared by the samples, or a stack of matrices), ``values``: each value as recorded."""
-    reads: dict[str, int] = {}
-    for value in [*(line.value for line in body), outputs]:
-        for read in names_read(value):
-            reads[read] = reads.get(read, 0) + 1
-    once = {line.target: line.value for line in body if reads.get(line.target) == 1 and line.target in kept
+    read_by = readers(body, outputs)
+    once = {line.target: line.value for line in body if len(read_by.get(line.target, ())) == 1 and line.target in kept
             and isinstance(line.value, ast.Call) and isinstance(line.value.func, ast.Name)}
     dropped: set[str] = set()
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 
 from .emitter import name
-from .lines import Line, names_read
+from .lines import Line, names_read, readers
 
 
 def _terms(node: ast.expr, defined: dict[str, ast.expr], reads: dict[str, int], within: list[str]) -> list[str]:
@@ -60,10 +60,7 @@ def stacked_sums(body: list[Line], returns: ast.expr, stacks: set[str], three_ax
     samples as rows) as one product of the steps stacked; ``three_axes``: the arguments of three axes, whose
     columns read one per step are stacked as one transposed copy."""
     defined = {line.target: line.value for line in body}
-    reads: dict[str, int] = {}
-    for value in [*(line.value for line in body), returns]:
-        for read in names_read(value):
-            reads[read] = reads.get(read, 0) + 1
+    reads = {identifier: len(lines) for identifier, lines in readers(body, returns).items()}
     found: list[tuple[str, str, list[tuple[str, ...]]]] = []  # (the sum's target, its kind, its terms' columns)
     dropped: set[str] = set()
     for line in reversed(body):  # the whole sum first, not the partial sums it was cut into
@@ -213,14 +210,12 @@ def bias_in_stacked_products(body: list[Line], returns: ast.expr, arguments: lis
     products = {line.target for line in body if line.target.startswith("_stacked_product")}
     if not products:
         return body
-    reads: dict[str, int] = {}
-    readers: dict[str, Line] = {}
-    for line in body:
-        for read in names_read(line.value):
-            reads[read] = reads.get(read, 0) + 1
-            readers[read] = line
-    for read in names_read(returns):
-        reads[read] = reads.get(read, 0) + 1
+    read_by = readers(body, returns)
+
+    def only_reader(identifier: str) -> Line | None:
+        lines = read_by.get(identifier, [])
+        return lines[0] if len(lines) == 1 else None
+
     slices: dict[str, list[str]] = {}
     for line in body:
         if isinstance(line.value, ast.Subscript) and isinstance(line.value.value, ast.Name) \
@@ -231,8 +226,8 @@ def bias_in_stacked_products(body: list[Line], returns: ast.expr, arguments: lis
     for product, parts in slices.items():
         terms, sums = [], {}
         for part in parts:
-            first = readers.get(part) if reads.get(part) == 1 else None
-            second = readers.get(first.target) if first is not None and reads.get(first.target) == 1 else None
+            first = only_reader(part)
+            second = only_reader(first.target) if first is not None else None
             if not (_added(first, part) and second is not None and _added(second, first.target)):
                 break
             term = second.value.right if _is_name(second.value.left, first.target) else second.value.left
