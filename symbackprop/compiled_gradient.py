@@ -46,6 +46,7 @@ class GradientFunction:
         self._rows: dict[tuple[int, ...], Any] = {}  # the rows program of each layout of the inputs' axes
         self._final: set[int] = set()  # the rows programs whose dictionary is the answer (scalars reshaped to ())
         self._scalars = [name for name, scalar in self._outputs if scalar]
+        self._one_samples: dict[tuple[int, ...], Any] = {}  # one sample's program of each layout of the inputs' axes
         self._fast: dict[tuple, tuple] = {}  # shapes of the given arrays → the direct fast program and its plan
         # One sample runs as a batch of one through the rows program (its GEMMs and inlined activations, the same
         # numbers) where every quantity is a matrix of the vector level; the general program keeps the others.
@@ -83,6 +84,14 @@ class GradientFunction:
                 if self._single_calls < CALLS_BEFORE_ROWS:  # a one-off call is not worth building the rewrite
                     self._single_calls += 1
                 else:
+                    single = self._one_sample(arguments)
+                    if single is not None:
+                        if given is not None:
+                            self._remember(given, arguments, single, 1)
+                        gradient = single(*arguments, 1)[1]
+                        for name in self._scalars:
+                            gradient[name] = gradient[name].reshape(())
+                        return gradient
                     for i in self._inputs:
                         arguments[i] = arguments[i][np.newaxis]
                     batch_size = 1
@@ -119,6 +128,37 @@ class GradientFunction:
             if target is not None and value.shape != tuple(target):
                 reshapes.append((i, tuple(target)))
         self._fast[tuple(map(_SHAPE, given))] = (rows.direct, tuple(reshapes), small, large, batch_size)
+
+    def _one_sample(self, arguments: list[np.ndarray]) -> Any:
+        """The one-sample program for these arguments' axes, where the rows program would only add a batch axis of 1
+        to matrices (it writes no product for rows); else None, and one sample runs as a batch of one."""
+        key = tuple(arguments[i].ndim for i in self._inputs)
+        if key not in self._one_samples:
+            with SYNTAX_TREES:  # the first of the threads calling at once builds it; the others wait
+                if key not in self._one_samples:
+                    self._one_samples[key] = self._one_sample_function(arguments)
+        return self._one_samples[key]
+
+    @collector_paused()
+    def _one_sample_function(self, arguments: list[np.ndarray]) -> Any:
+        batched = list(arguments)
+        for i in self._inputs:
+            batched[i] = batched[i][np.newaxis]
+        key = (*[batched[i].ndim for i in self._inputs], True)
+        rows = self._rows.get(key) or self._rows_function(batched, 1)
+        if rows is None or getattr(rows, "products", 1) or any(np.ndim(a) > 2 for a in arguments):
+            self._rows[key] = rows or self.program.function  # one sample runs as a batch of one: built once
+            return None
+        single = self.program.one_sample_function(arguments)
+        with np.errstate(all="ignore"):
+            _, gradient = single(*arguments, 1)
+        shapes = {q.name: q.matrix_shape for q in self.derivation.network.params}
+        if list(gradient) != list(shapes) or any(type(v) is not np.ndarray or v.shape != shapes[k]
+                                                 for k, v in gradient.items()):
+            self._rows[key] = rows
+            return None
+        single.direct = single
+        return single
 
     @collector_paused()
     def _rows_function(self, arguments: list[Any], batch_size: int) -> Any:

@@ -25,6 +25,7 @@ from .codegen import Line, TreeEmitter, function_definition, function_source, li
 from .codegen.compiled import with_deletions
 from .codegen.grouped import grouped_program
 from .codegen.logits import logit_edge
+from .codegen.one_sample import one_sample_program
 from .codegen.placed import placed_sum_code, placement
 from .codegen.rows import rows_program
 from .codegen.stored import reading_stored_output
@@ -221,6 +222,12 @@ class Program:
         activations = {d.name: d for d in self._emit.definitions}
         return rows_program(self.lines, self.arguments, self.returns, self.namespace, activations,
                             [*arguments, batch_size], batch_size, traced, stacked)
+
+    def one_sample_function(self, arguments: list[Any]) -> Any:
+        """The program for one sample whose values are matrices, each kernel written as NumPy does it on them."""
+        activations = {d.name: d for d in self._emit.definitions}
+        return one_sample_program(self.lines, self.arguments, self.returns, self.namespace, activations,
+                                  [*arguments, 1])
 
     def grouped_function(self, arguments: list[Any], batch_size: int, *, traced: bool = False) -> Any:
         """A scalar-level program with each quantity's lines as one array statement (None if they do not group)."""

@@ -42,7 +42,9 @@ def _assert_agree(got: dict, expected: dict, tolerance: float) -> None:
 
 
 def _sources(grad) -> dict:
-    return {key: getattr(function, "source", "") for key, function in grad._rows.items()}
+    """The source of each fast program the calls built: the rows programs, and one sample's program of matrices."""
+    programs = {**grad._rows, **{("one sample", *key): f for key, f in grad._one_samples.items() if f is not None}}
+    return {key: getattr(function, "source", "") for key, function in programs.items()}
 
 
 def _with_batch_axis(net: sbp.Network, values: dict) -> dict:
@@ -153,8 +155,9 @@ def test_recurrent_blocks_stacked_give_the_programs_and_torchs_numbers(network, 
 
 @pytest.mark.parametrize("level", ["vector", "scalar"])
 def test_relu_gate_is_chosen_by_the_calls_size_with_nan_kept(level):
-    """The program is learnt on two samples and runs every batch: ReLU′'s gate is one heaviside up to 1,024
-    numbers and a mask with a NaN guard beyond, decided by the call's size; NaN stays where it falls."""
+    """The program is learnt on two samples and runs every batch: ReLU′'s gate is the sign of ReLU's stored output,
+    or, where no line holds it, one heaviside up to 1,024 numbers and a mask with a NaN guard beyond, decided by the
+    call's size; NaN stays where it falls."""
     d = sbp.backprop(sbp.mlp([3, 4, 2], level=level))
     grad = d.lambdify()
     rng = np.random.default_rng(8)
@@ -174,7 +177,10 @@ def test_relu_gate_is_chosen_by_the_calls_size_with_nan_kept(level):
                 np.testing.assert_array_equal(np.isnan(got[name]), np.isnan(expected_value), err_msg=name)
                 np.testing.assert_allclose(got[name], expected_value, rtol=1e-12, atol=1e-14, equal_nan=True)
     source = next(source for key, source in _sources(grad).items() if not key[-1])  # the batch of 2,000's
-    assert ".size <= 1024" in source and "np.heaviside" in source and "_gate(" in source
+    if level == "vector":  # ReLU's output is a variable of the program: its sign (1, 0 or NaN) is the gate
+        assert "* np.sign(v_h" in source and "_gate(" not in source and "np.heaviside" not in source
+    else:
+        assert ".size <= 1024" in source and "np.heaviside" in source and "_gate(" in source
 
 
 def _recurrence(order: str, steps: int = 4) -> sbp.Network:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..ops.softmax import _softmax
 from ..tensor.slicing import _embedded
 
 
@@ -54,6 +55,11 @@ def _one_hot(index, z, axis):
     classes = z.shape[axis - 2]
     positions = np.arange(classes).reshape((classes, 1) if axis == 0 else (1, classes))
     return np.asarray(positions == np.asarray(index), dtype=float)
+
+
+def _softmax_less_indices(z, index, axis, samples):
+    """(softmax(z) − onehot(index)) / S along ``axis``, without assigning into an array."""
+    return (_softmax(z, axis - 2) - _one_hot(index, z, axis)) / samples
 
 
 def _placed_sum(outer, *placed):

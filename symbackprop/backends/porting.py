@@ -49,7 +49,8 @@ _PORTERS: dict[str, _Porter] = {}
 
 #: Kernels whose NumPy form assigns in place or branches on values: their functional forms.
 FUNCTIONAL = {f.__name__: f for f in (functional._step, functional._gate, functional._embed, functional._one_hot,
-                                        functional.stable_sigmoid, functional._placed_sum)}
+                                        functional.stable_sigmoid, functional._placed_sum,
+                                        functional._softmax_less_indices)}
 
 
 def port_namespace(namespace: dict[str, Any], backend: ArrayBackend) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .lines import names_read
+
 _ELEMENTWISE_NODES = (ast.BinOp, ast.UnaryOp, ast.Compare, ast.Name, ast.Constant, ast.Load, ast.operator,
                       ast.unaryop, ast.cmpop)
 
@@ -77,3 +79,27 @@ def _substituted(body: ast.expr, definition: ast.FunctionDef, arguments: list[as
             return bound.get(node.id, node)
 
     return Substitute().visit(ast.parse(ast.unparse(body), mode="eval").body)
+
+
+def inlined_call(node: ast.Call, activations: dict[str, ast.FunctionDef], namespace: dict[str, object],
+                 elementwise_only: bool = False) -> ast.expr:
+    """An activation's or a kernel's call as its one expression, when its body is one ``return``
+    (``elementwise_only``: of a kernel whose expression is element-wise by its syntax alone); else the call."""
+    function = node.func.id if isinstance(node.func, ast.Name) else None
+    if function in activations and not elementwise_only:
+        body = _single_return(activations[function])
+        if body is not None and not node.keywords:
+            inlined = _substituted(body, activations[function], node.args, [])
+            if isinstance(inlined, ast.Call):
+                return inlined_call(inlined, activations, namespace)
+            return node if inlined is None else inlined
+    obj = namespace.get(function) if function else None
+    if inspect.isfunction(obj) and obj.__globals__.get("np") is np:
+        definition = _definition(obj)
+        body = _single_return(definition) if definition is not None else None
+        if (body is not None and names_read(body) <= {a.arg for a in definition.args.args} | {"np"}
+                and (not elementwise_only or _elementwise_syntax(body))):
+            inlined = _substituted(body, definition, node.args, node.keywords)
+            if inlined is not None:
+                return inlined
+    return node

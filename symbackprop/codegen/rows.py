@@ -15,7 +15,6 @@ program as it was: the rewrite is all or nothing, never a guess.
 from __future__ import annotations
 
 import ast
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +22,7 @@ import numpy as np
 
 from .compiled import compile_program, record
 from .emitter import call, name
-from .inlining import _definition, _elementwise_syntax, _single_return, _substituted
+from .inlining import inlined_call
 from .lines import Line, names_read
 from .peephole import whole_array_steps
 from .stacked import bias_in_stacked_products, stacked_inputs, stacked_sums, transposed_once
@@ -94,6 +93,7 @@ class RowsRewriter:
         self.namespace = namespace
         self.activations = activations
         self.layouts = {k: layout_of(v, batch_size) for k, v in values.items()}
+        self.relu_outputs: dict[str, str] = {}  # x → the variable holding ReLU(x)
 
     def line(self, line: Line) -> Line | None:
         layout = self.layouts.get(line.target)
@@ -111,7 +111,10 @@ class RowsRewriter:
             value = self._reduced(line.value)
         else:
             value = self._side_by_side(line.value)
-        return Line(line.target, value or self._bridged(line.value, layout), line.comment)
+        value = value or self._bridged(line.value, layout)
+        if relu_input(value) is not None:
+            self.relu_outputs[relu_input(value)] = line.target
+        return Line(line.target, value, line.comment)
 
     def _bridged(self, node: ast.expr, layout: str) -> ast.expr:
         """What no rule covers, computed as the program computes it: rows given back their column axis
@@ -162,7 +165,7 @@ class RowsRewriter:
                             [arguments[0], ast.Constant(1)], [ast.keyword("keepdims", ast.Constant(True))])
         if function in self.activations or function in self.namespace and self._is_elementwise(function):
             return self._elementwise(node)
-        inlined = self._inlined(node, elementwise_only=True)
+        inlined = inlined_call(node, self.activations, self.namespace, elementwise_only=True)
         return None if inlined is node else self._rows(inlined)
 
     def _gate(self, node: ast.Call) -> ast.expr | None:
@@ -173,7 +176,7 @@ class RowsRewriter:
             return None
         if _constant(node.args[2]) != 0:
             return call("_gate", upstream, x, at_zero)
-        return relu_gate(upstream, x, self.traced)
+        return relu_gate(upstream, x, self.traced, self.relu_outputs.get(getattr(x, "id", None)))
 
     def _elementwise(self, node: ast.Call) -> ast.expr | None:
         arguments = [self._operand(a) for a in node.args]
@@ -181,7 +184,7 @@ class RowsRewriter:
         if any(a is None for a in arguments) or any(k.value is None for k in keywords):
             return None
         rewritten = ast.Call(node.func, arguments, keywords)
-        return self._inlined(rewritten)
+        return inlined_call(rewritten, self.activations, self.namespace)
 
     def _operand(self, node: ast.expr) -> ast.expr | None:
         """An operand of an element-wise step on rows: rows as they are, a shared value broadcast to them."""
@@ -252,27 +255,6 @@ class RowsRewriter:
         obj = self.namespace.get(function)
         return isinstance(obj, np.ufunc) or (function in NUMPY_KERNELS and obj is NUMPY_KERNELS[function])
 
-    def _inlined(self, node: ast.Call, elementwise_only: bool = False) -> ast.expr:
-        """An activation's or a kernel's call as its one expression, when its body is one ``return``
-        (``elementwise_only``: of a kernel whose expression is element-wise by its syntax alone)."""
-        function = node.func.id if isinstance(node.func, ast.Name) else None
-        if function in self.activations and not elementwise_only:
-            body = _single_return(self.activations[function])
-            if body is not None and not node.keywords:
-                inlined = _substituted(body, self.activations[function], node.args, [])
-                return self._inlined(inlined) if isinstance(inlined, ast.Call) else inlined
-        obj = self.namespace.get(function) if function else None
-        if inspect.isfunction(obj) and obj.__globals__.get("np") is np:
-            definition = _definition(obj)
-            body = _single_return(definition) if definition is not None else None
-            parameters = {a.arg for a in definition.args.args}
-            if (body is not None and names_read(body) <= parameters | {"np"}
-                    and (not elementwise_only or _elementwise_syntax(body))):
-                inlined = _substituted(body, definition, node.args, node.keywords)
-                if inlined is not None:
-                    return inlined
-        return node
-
 
 def _axis(node: ast.expr, index: int | None) -> ast.Subscript:
     """``node[:, :, None]`` (rows as a stack of columns) or ``node[:, :, 0]`` (the columns' axis taken away)."""
@@ -286,8 +268,21 @@ def _axis(node: ast.expr, index: int | None) -> ast.Subscript:
     return ast.Subscript(node, ast.Tuple([ast.Slice(), ast.Slice(), ast.Constant(index)], ast.Load()), ast.Load())
 
 
-def relu_gate(upstream: ast.expr, x: ast.expr, traced: bool) -> ast.expr:
-    """g ⊙ ReLU′(x) (ReLU′(0) = 0), NaN in x kept, as fast as NumPy writes it for the call's size."""
+def relu_input(value: ast.expr) -> str | None:
+    """x, where ``value`` is ReLU's inlined ``np.maximum(x, 0.0)``."""
+    if (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "maximum"
+            and isinstance(value.func.value, ast.Name) and value.func.value.id == "np" and len(value.args) == 2
+            and isinstance(value.args[0], ast.Name) and _constant(value.args[1]) == 0 and not value.keywords):
+        return value.args[0].id
+    return None
+
+
+def relu_gate(upstream: ast.expr, x: ast.expr, traced: bool, output: str | None = None) -> ast.expr:
+    """g ⊙ ReLU′(x) (ReLU′(0) = 0), NaN in x kept, as fast as NumPy writes it for the call's size (``output``: the
+    variable holding ReLU(x), whose sign is the gate: 1, 0, or NaN where x is NaN, in one pass)."""
+    if output is not None and not traced:
+        return ast.BinOp(upstream, ast.Mult(), ast.Call(ast.Attribute(name("np"), "sign", ast.Load()),
+                                                        [name(output)], []))
     # heaviside(x, 0) is 1, 0 or NaN: one pass, the fastest up to _HEAVISIDE_SIZE numbers and the form a trace takes
     step = ast.BinOp(upstream, ast.Mult(),
                      ast.Call(ast.Attribute(name("np"), "heaviside", ast.Load()), [x, ast.Constant(0.0)], []))

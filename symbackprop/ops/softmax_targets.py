@@ -122,9 +122,28 @@ def loss_along(z, y, axis, index, samples):
 
 
 def prediction_gradient_along(z, y, axis, index, samples):
-    gradient = _softmax(z, axis - 2) - _targets(z, y, axis, index)
+    if index:
+        return _softmax_less_indices(z, y, axis, samples)
+    gradient = _softmax(z, axis - 2) - y
     gradient /= samples
     return gradient
+
+
+def _softmax_less_indices(z, index, axis, samples):
+    """softmax(z)/S with 1/S taken where each class index points: the exponentials scaled once, no one-hot made."""
+    p = np.subtract(z, np.maximum.reduce(z, axis - 2, keepdims=True), order="C")  # C order: its flat view below
+    np.exp(p, out=p)
+    p *= (1.0 / samples) / np.add.reduce(p, axis - 2, keepdims=True)
+    classes, columns = p.shape[axis - 2], p.shape[-1]
+    shape = p.shape[:-2] + ((p.shape[-2], 1) if axis == 1 else (1, columns))
+    k = (index if np.shape(index) == shape else np.broadcast_to(index, shape)).reshape(-1).astype(np.intp)
+    if axis == 1:  # row j's class k sits at j·C + k
+        positions = np.arange(0, p.size, classes) + k
+    else:  # column j (of S) in matrix b: b·C·S + j + k·S
+        j = np.arange(k.size)
+        positions = (j // columns) * (classes * columns) + j % columns + k * columns
+    p.reshape(-1)[positions] -= 1.0 / samples
+    return p
 
 
 def target_gradient_along(z, y, axis, index, samples):
