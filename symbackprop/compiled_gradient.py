@@ -11,7 +11,7 @@ from . import sample_batches
 from .collector import collector_paused
 from .network import INPUT, PARAM
 from .numeric import Program, evaluate
-from .signatures import _SHAPE, SignatureCache, _all_finite
+from .signatures import _FLOAT, _SHAPE, SignatureCache, _all_finite, indices_fit_planned, signature
 from .threads import SYNTAX_TREES
 
 #: How many samples of a batch the rows rewrite runs on to learn the layout of every value.
@@ -47,7 +47,7 @@ class GradientFunction:
         self._final: set[int] = set()  # the rows programs whose dictionary is the answer (scalars reshaped to ())
         self._scalars = [name for name, scalar in self._outputs if scalar]
         self._one_samples: dict[tuple[int, ...], Any] = {}  # one sample's program of each layout of the inputs' axes
-        self._fast: dict[tuple, tuple] = {}  # shapes of the given arrays → the direct fast program and its plan
+        self._fast: dict[tuple, tuple] = {}  # shapes and dtypes of the given arrays → the direct fast program, its plan
         # One sample runs as a batch of one through the rows program (its GEMMs and inlined activations, the same
         # numbers) where every quantity is a matrix of the vector level; the general program keeps the others.
         network = derivation.network
@@ -60,19 +60,22 @@ class GradientFunction:
         return functools.partial(GradientFunction, cse=self.program.cse, check=self.check), (self.derivation,)
 
     def __call__(self, /, **values: Any) -> dict[str, np.ndarray]:  # "/": a quantity may be named self
-        given = self._values._given(values)
-        fast = self._fast.get(tuple(map(_SHAPE, given))) if given is not None else None
+        given = self._values.ordered(values)
+        fast = self._fast.get(signature(given)) if given is not None else None
         with np.errstate(all="ignore"):  # one context for the checks and the program: a training loop's every call
             if fast is not None:  # a signature seen before: its fast program on the arrays as given
-                function, reshapes, small, large, batch_size = fast
-                if (not self.check or _all_finite(given, small, large)) and self._values.indices_fit(given):
-                    given = self._values.as_floats(given)
+                function, reshapes, small, large, batch_size, unsigned, others, integers = fast
+                if (not self.check or _all_finite(given, small, large)) and indices_fit_planned(given, unsigned,
+                                                                                                  others):
+                    for i in integers:
+                        given[i] = given[i].astype(_FLOAT)
                     for i, shape in reshapes:
                         given[i] = given[i].reshape(shape)
                     gradient = function(*given, batch_size)[1]
                     for name in self._scalars:
                         gradient[name] = gradient[name].reshape(())
                     return gradient
+            given = self._values._given(values)
             arguments, batch_size = self._values.arguments(values)
             function = self.program.function
             if batch_size is not None and self._sample_by_sample:
@@ -127,7 +130,8 @@ class GradientFunction:
                 target = arguments[i].shape
             if target is not None and value.shape != tuple(target):
                 reshapes.append((i, tuple(target)))
-        self._fast[tuple(map(_SHAPE, given))] = (rows.direct, tuple(reshapes), small, large, batch_size)
+        self._fast[signature(given)] = (rows.direct, tuple(reshapes), small, large, batch_size,
+                                        *self._values.index_plan(given))
 
     def _one_sample(self, arguments: list[np.ndarray]) -> Any:
         """The one-sample program for these arguments' axes, where the rows program would only add a batch axis of 1

@@ -28,10 +28,13 @@ if TYPE_CHECKING:
     from .derivation import Derivation
 
 _FLOAT = np.dtype(np.float64)
+_NDARRAY = {np.ndarray}
 _SHAPE, _DTYPE = attrgetter("shape"), attrgetter("dtype")
 
 #: Arrays up to this many numbers are checked for NaN and infinity together, in one reduction.
 _SMALL = 4096
+#: Up to this many numbers the finiteness check sums squares with one BLAS call (see :func:`_squares`).
+_DOT = 8192
 
 
 class SignatureCache:
@@ -78,18 +81,38 @@ class SignatureCache:
                 arrays[i] = arrays[i].astype(_FLOAT)
         return arrays
 
-    def _given(self, values: Mapping[str, Any]) -> list[np.ndarray] | None:
-        """The values in order if every one is a float64 ndarray and the names are exactly ours."""
+    def ordered(self, values: Mapping[str, Any]) -> list[np.ndarray] | None:
+        """The values in order if every one is an ndarray and the names are exactly ours (of any dtype: a fast
+        program is found by the dtypes too, and remembered only for those :meth:`_given` accepts)."""
         if not self._remembers or not isinstance(values, dict) or values.keys() != self._name_set:
             return None
         given = self._in_order(values)  # C loops: this runs on every call of a training loop
-        if set(map(type, given)) != {np.ndarray}:
-            return None
-        if set(map(_DTYPE, given)) != {_FLOAT} and any(
+        return list(given) if set(map(type, given)) == _NDARRAY else None
+
+    def _given(self, values: Mapping[str, Any]) -> list[np.ndarray] | None:
+        """The values in order if every one is a float64 ndarray (or integers, as indices) and the names are
+        exactly ours."""
+        given = self.ordered(values)
+        if given is not None and set(map(_DTYPE, given)) != {_FLOAT} and any(
                 value.dtype != _FLOAT and (i not in self._index_positions or value.dtype.kind not in "iu")
                 for i, value in enumerate(given)):
             return None
-        return list(given)
+        return given
+
+    def index_plan(self, given: list[np.ndarray]) -> tuple[tuple, tuple, tuple[int, ...]]:
+        """How a signature's indices are checked and converted on every call: the native integer arrays in one
+        pass each, read as unsigned (a negative index is then larger than any bound); the others as
+        :func:`indices_fit` judges them; and the positions of the integer arrays, which reach the program as
+        float64."""
+        unsigned, others = [], []
+        for i, bound in self._indices:
+            dtype = given[i].dtype
+            if dtype.kind in "iu" and dtype.isnative and given[i].size:
+                unsigned.append((i, np.dtype(f"u{dtype.itemsize}"), bound))
+            elif given[i].size:
+                others.append((i, bound))
+        integers = tuple(i for i in self._index_positions if given[i].dtype != _FLOAT)
+        return tuple(unsigned), tuple(others), integers
 
     def _first(self, values: Mapping[str, Any], given: list[np.ndarray] | None
                ) -> tuple[list[np.ndarray], int | None]:
@@ -104,13 +127,31 @@ class SignatureCache:
         return arrays, batch_size
 
 
+def signature(given: list[np.ndarray]) -> tuple:
+    """The key of a fast program: the given arrays' shapes and dtypes."""
+    return (*map(_SHAPE, given), *map(_DTYPE, given))
+
+
+def indices_fit_planned(given: list[np.ndarray], unsigned: tuple, others: tuple) -> bool:
+    """Whether every array of indices holds integers within its bound, as :meth:`SignatureCache.index_plan` says."""
+    for i, dtype, bound in unsigned:
+        if np.maximum.reduce(given[i].view(dtype), None) >= bound:
+            return False
+    return all(indices_fit(given[i], bound) for i, bound in others)
+
+
 def _all_finite(given: list[np.ndarray], small: tuple[int, ...], large: tuple[int, ...]) -> bool:
     """True if no value holds NaN or infinity (False may also mean a sum overflowed: check each then).
 
-    Called inside the compiled gradient's ``np.errstate(all="ignore")``, so an overflowing sum warns nobody.
-    (A BLAS dot product of the numbers with themselves is faster on one thread, but threads above 10,000 numbers:
-    on a busy machine four times slower.)"""
-    total = np.add.reduce(np.concatenate([given[i].ravel() for i in small])) if small else 0.0
+    Called inside the compiled gradient's ``np.errstate(all="ignore")``, so an overflowing sum warns nobody."""
+    total = _squares(np.concatenate([given[i].ravel() for i in small])) if small else 0.0
     for i in large:
-        total = total + np.add.reduce(given[i], None)
+        total = total + _squares(given[i].ravel())
     return bool(total - total == 0)  # NaN for NaN or infinity
+
+
+def _squares(numbers: np.ndarray) -> float:
+    """A sum that is NaN or infinite if any of ``numbers`` is: up to _DOT numbers their squares' (a BLAS dot
+    product, on one thread: OpenBLAS threads it above 10,000 numbers, four times slower on a busy machine), beyond
+    that their own. Squares overflow above 1.3e154: the full check then finds the values finite."""
+    return np.vdot(numbers, numbers) if numbers.size <= _DOT else np.add.reduce(numbers)

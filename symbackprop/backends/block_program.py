@@ -29,6 +29,7 @@ from ..codegen.module import standalone_module
 from ..compiled_gradient import STACKED_BATCH
 from ..errors import SymbackpropError, UnsupportedFunctionError
 from ..network import INPUT, PARAM
+from ..signatures import signature
 from .rows import made_up_values
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ def _fast_program(gradient: Any, params: dict[str, np.ndarray], features: dict[s
         gradient(**given)
     except SymbackpropError:  # made-up numbers a network refuses: the general program, which needs none
         return None
-    fast = gradient._fast.get(tuple(given[name].shape for name in order))
+    fast = gradient._fast.get(signature([given[name] for name in order]))
     if fast is None:
         return None
     function, reshapes = fast[0], dict(fast[1])
