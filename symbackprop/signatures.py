@@ -147,7 +147,8 @@ def _all_finite(given: list[np.ndarray], small: tuple[int, ...], large: tuple[in
     total = _squares(np.concatenate([given[i].ravel() for i in small])) if small else 0.0
     for i in large:
         total = total + _squares(given[i].ravel())
-    return bool(total - total == 0)  # NaN for NaN or infinity
+    total = float(total)  # a Python float: inf − inf is NaN without a warning, inside an errstate or not
+    return total - total == 0  # NaN for NaN or infinity
 
 
 def _squares(numbers: np.ndarray) -> float:

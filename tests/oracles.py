@@ -206,6 +206,28 @@ def _loss(backend: Backend, kind: str, h: Any, y: Any) -> Any:
     raise ValueError(kind)
 
 
+def _loss_node(backend: Backend, node: T.LossNode, rec) -> Any:
+    """A loss node; a softmax cross-entropy along an axis (one-hot, probabilities or class indices) by the textbook
+    formula −(1/S) Σ targets ⊙ log softmax."""
+    options = dict(node.options)
+    if not options:
+        return _loss(backend, node.kind, rec(node.prediction), rec(node.target))
+    if node.kind != "cross_entropy":
+        raise TypeError(f"oracle cannot evaluate the {node.kind} loss with options {options}")
+    z, axis = rec(node.prediction), options["axis"]
+    log_p = _softmax(backend, z, axis, log=True)
+    targets = rec(node.target)
+    if options["index"]:
+        index = np.asarray(targets, dtype=int)
+        classes = node.prediction.shape[axis]
+        if axis == 1:  # (…, S, 1): a row of the identity per row of logits
+            targets = np.eye(classes)[index[..., 0]]
+        else:  # (…, 1, S): a column of the identity per column of logits
+            targets = np.swapaxes(np.eye(classes)[index[..., 0, :]], -1, -2)
+        targets = backend.xp.asarray(targets)
+    return -backend.total(targets * log_p) / options["samples"]
+
+
 def _elementwise(backend: Backend, node: T.Elementwise, rec, symbols: dict) -> Any:
     t = sp.Symbol("t", real=True)
     return scalar(backend, node.function.formula(t), {**symbols, t: rec(node.operand)})
@@ -264,7 +286,7 @@ EVALUATED = {
     T.Concat: lambda b, n, rec, env, symbols: b.concatenate([rec(p) for p in n.parts], n.axis - 2),
     SliceAlong: lambda b, n, rec, env, symbols: rec(n.operand)[(Ellipsis, *(slice(*span) for span in n.spans))],
     ConcatAlong: lambda b, n, rec, env, symbols: b.concatenate([rec(p) for p in n.parts], n.axis - n.rank),
-    T.LossNode: lambda b, n, rec, env, symbols: _loss(b, n.kind, rec(n.prediction), rec(n.target)),
+    T.LossNode: lambda b, n, rec, env, symbols: _loss_node(b, n, rec),
 }
 
 
