@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import math
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -56,6 +57,7 @@ class _Matrices:
         self.namespace = namespace
         self.activations = activations
         self.read_by = read_by
+        self._holders = Counter(map(id, values.values()))  # how many variables hold each array
         self.constants: dict[str, float] = {_BATCH_SIZE: 1}
         self.relu_outputs: dict[str, str] = {}  # x → the variable holding ReLU(x)
 
@@ -103,8 +105,9 @@ class _Matrices:
     def _fresh_matrix(self, node: ast.expr) -> bool:
         if not isinstance(node, ast.Name) or node.id in self.arguments or len(self.read_by.get(node.id, ())) != 1:
             return False
-        value = self.values.get(node.id)  # its own memory: not a view of a value the caller gave or keeps
-        return isinstance(value, np.ndarray) and value.dtype == np.float64 and value.ndim == 2 and value.base is None
+        value = self.values.get(node.id)  # its own memory: no view of, nor the same array as, any other value
+        return (isinstance(value, np.ndarray) and value.dtype == np.float64 and value.ndim == 2 and value.base is None
+                and self._holders[id(value)] == 1)
 
     # -- kernels -------------------------------------------------------------------------------
 
