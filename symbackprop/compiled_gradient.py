@@ -41,6 +41,9 @@ class GradientFunction:
         self.source = self.program.source
         self.check = check
         self._values = SignatureCache(derivation, check=check)
+        # one context for the checks and the program, a training loop's every call; as a decorator it costs half
+        # the time of a with statement (the context is made once, and entered and left in one call)
+        self._ignoring_errors = np.errstate(all="ignore")(self._gradient)
         self._outputs = [(q.name, q.is_scalar) for q in derivation.network.params]
         self._inputs = [i for i, q in enumerate(derivation.network.quantities(INPUT, PARAM)) if q.kind == INPUT]
         self._rows: dict[tuple[int, ...], Any] = {}  # the rows program of each layout of the inputs' axes
@@ -60,60 +63,63 @@ class GradientFunction:
         return functools.partial(GradientFunction, cse=self.program.cse, check=self.check), (self.derivation,)
 
     def __call__(self, /, **values: Any) -> dict[str, np.ndarray]:  # "/": a quantity may be named self
+        return self._ignoring_errors(values)
+
+    def _gradient(self, values: dict[str, Any]) -> dict[str, np.ndarray]:
+        """The call's work, inside ``np.errstate(all="ignore")`` (see ``__init__``)."""
         given = self._values.ordered(values)
         fast = self._fast.get(signature(given)) if given is not None else None
-        with np.errstate(all="ignore"):  # one context for the checks and the program: a training loop's every call
-            if fast is not None:  # a signature seen before: its fast program on the arrays as given
-                function, reshapes, small, large, batch_size, unsigned, others, integers = fast
-                if (not self.check or _all_finite(given, small, large)) and indices_fit_planned(given, unsigned,
-                                                                                                  others):
-                    for i in integers:
-                        given[i] = given[i].astype(_FLOAT)
-                    for i, shape in reshapes:
-                        given[i] = given[i].reshape(shape)
-                    gradient = function(*given, batch_size)[1]
-                    for name in self._scalars:
-                        gradient[name] = gradient[name].reshape(())
-                    return gradient
-            given = self._values._given(values)
-            arguments, batch_size = self._values.arguments(values)
-            function = self.program.function
-            if batch_size is not None and self._sample_by_sample:
-                gradient = sample_batches.parameter_gradients(lambda sample: function(*sample, 1),
-                                                              self.derivation.network, arguments, batch_size)
-                return {name: np.asarray(gradient[name]).reshape(()) if scalar else np.asarray(gradient[name])
-                        for name, scalar in self._outputs}
-            if batch_size is None and self._one_sample_as_rows:
-                if self._single_calls < CALLS_BEFORE_ROWS:  # a one-off call is not worth building the rewrite
-                    self._single_calls += 1
-                else:
-                    single = self._one_sample(arguments)
-                    if single is not None:
-                        if given is not None:
-                            self._remember(given, arguments, single, 1)
-                        gradient = single(*arguments, 1)[1]
-                        for name in self._scalars:
-                            gradient[name] = gradient[name].reshape(())
-                        return gradient
-                    for i in self._inputs:
-                        arguments[i] = arguments[i][np.newaxis]
-                    batch_size = 1
-            if batch_size is not None:
-                key = (*[arguments[i].ndim for i in self._inputs], batch_size <= STACKED_BATCH)
-                rows = self._rows.get(key)
-                if rows is None:
-                    with SYNTAX_TREES:  # the first of the threads calling at once builds it; the others wait
-                        rows = self._rows[key] = self._rows.get(key) or self._rows_function(arguments, batch_size) \
-                            or function
-                if id(rows) in self._final:
+        if fast is not None:  # a signature seen before: its fast program on the arrays as given
+            function, reshapes, small, large, batch_size, unsigned, others, integers = fast
+            if (not self.check or _all_finite(given, small, large)) and indices_fit_planned(given, unsigned,
+                                                                                              others):
+                for i in integers:
+                    given[i] = given[i].astype(_FLOAT)
+                for i, shape in reshapes:
+                    given[i] = given[i].reshape(shape)
+                gradient = function(*given, batch_size)[1]
+                for name in self._scalars:
+                    gradient[name] = gradient[name].reshape(())
+                return gradient
+        given = self._values._given(values)
+        arguments, batch_size = self._values.arguments(values)
+        function = self.program.function
+        if batch_size is not None and self._sample_by_sample:
+            gradient = sample_batches.parameter_gradients(lambda sample: function(*sample, 1),
+                                                          self.derivation.network, arguments, batch_size)
+            return {name: np.asarray(gradient[name]).reshape(()) if scalar else np.asarray(gradient[name])
+                    for name, scalar in self._outputs}
+        if batch_size is None and self._one_sample_as_rows:
+            if self._single_calls < CALLS_BEFORE_ROWS:  # a one-off call is not worth building the rewrite
+                self._single_calls += 1
+            else:
+                single = self._one_sample(arguments)
+                if single is not None:
                     if given is not None:
-                        self._remember(given, arguments, rows, batch_size)
-                    gradient = rows(*arguments, batch_size)[1]
+                        self._remember(given, arguments, single, 1)
+                    gradient = single(*arguments, 1)[1]
                     for name in self._scalars:
                         gradient[name] = gradient[name].reshape(())
                     return gradient
-                function = rows
-            _, gradient = function(*arguments, batch_size or 1)
+                for i in self._inputs:
+                    arguments[i] = arguments[i][np.newaxis]
+                batch_size = 1
+        if batch_size is not None:
+            key = (*[arguments[i].ndim for i in self._inputs], batch_size <= STACKED_BATCH)
+            rows = self._rows.get(key)
+            if rows is None:
+                with SYNTAX_TREES:  # the first of the threads calling at once builds it; the others wait
+                    rows = self._rows[key] = self._rows.get(key) or self._rows_function(arguments, batch_size) \
+                        or function
+            if id(rows) in self._final:
+                if given is not None:
+                    self._remember(given, arguments, rows, batch_size)
+                gradient = rows(*arguments, batch_size)[1]
+                for name in self._scalars:
+                    gradient[name] = gradient[name].reshape(())
+                return gradient
+            function = rows
+        _, gradient = function(*arguments, batch_size or 1)
         return {name: np.asarray(gradient[name]).reshape(()) if scalar else np.asarray(gradient[name])
                 for name, scalar in self._outputs}
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .network import INPUT, PARAM
-from .ops.softmax_targets import class_indices
+from .ops.softmax_targets import class_indices, read_only_as_class_indices
 from .tensor.gather import index_inputs, indices_fit
 from .values import conform_all
 
@@ -33,6 +33,8 @@ _SHAPE, _DTYPE = attrgetter("shape"), attrgetter("dtype")
 
 #: Arrays up to this many numbers are checked for NaN and infinity together, in one reduction.
 _SMALL = 4096
+#: From this many small arrays on, they are joined for the finiteness check (one copy costs less than a call each).
+_JOINED = 5
 #: Up to this many numbers the finiteness check sums squares with one BLAS call (see :func:`_squares`).
 _DOT = 8192
 
@@ -55,6 +57,8 @@ class SignatureCache:
         self._remembers = all(name in self._name_set for name in bounds)
         self._indices = tuple((i, bounds[name]) for i, name in enumerate(self.names) if name in bounds)
         self._index_positions = frozenset(i for i, _ in self._indices)
+        kept = read_only_as_class_indices(network)  # a cross-entropy's kernel reads them as positions: no conversion
+        self._kept_integers = frozenset(i for i, name in enumerate(self.names) if name in kept)
         self._layouts: dict[tuple, tuple[tuple, int | None, tuple[int, ...], tuple[int, ...]]] = {}
 
     def arguments(self, values: Mapping[str, Any]) -> tuple[list[np.ndarray], int | None]:
@@ -102,8 +106,8 @@ class SignatureCache:
     def index_plan(self, given: list[np.ndarray]) -> tuple[tuple, tuple, tuple[int, ...]]:
         """How a signature's indices are checked and converted on every call: the native integer arrays in one
         pass each, read as unsigned (a negative index is then larger than any bound); the others as
-        :func:`indices_fit` judges them; and the positions of the integer arrays, which reach the program as
-        float64."""
+        :func:`indices_fit` judges them; and the positions of the integer arrays that reach the program as
+        float64 (all but those read only as a cross-entropy's class indices, which its kernel takes as they are)."""
         unsigned, others = [], []
         for i, bound in self._indices:
             dtype = given[i].dtype
@@ -111,7 +115,7 @@ class SignatureCache:
                 unsigned.append((i, np.dtype(f"u{dtype.itemsize}"), bound))
             elif given[i].size:
                 others.append((i, bound))
-        integers = tuple(i for i in self._index_positions if given[i].dtype != _FLOAT)
+        integers = tuple(i for i in self._index_positions - self._kept_integers if given[i].dtype != _FLOAT)
         return tuple(unsigned), tuple(others), integers
 
     def _first(self, values: Mapping[str, Any], given: list[np.ndarray] | None
@@ -144,7 +148,11 @@ def _all_finite(given: list[np.ndarray], small: tuple[int, ...], large: tuple[in
     """True if no value holds NaN or infinity (False may also mean a sum overflowed: check each then).
 
     Called inside the compiled gradient's ``np.errstate(all="ignore")``, so an overflowing sum warns nobody."""
-    total = _squares(np.concatenate([given[i].ravel() for i in small])) if small else 0.0
+    if len(small) >= _JOINED:
+        total = _squares(np.concatenate([given[i].ravel() for i in small]))
+    else:
+        large = small + large
+        total = 0.0
     for i in large:
         total = total + _squares(given[i].ravel())
     total = float(total)  # a Python float: inf − inf is NaN without a warning, inside an errstate or not

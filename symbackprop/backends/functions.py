@@ -20,9 +20,8 @@ from typing import TYPE_CHECKING, Any
 from ..compiled_gradient import CALLS_BEFORE_ROWS
 from ..errors import ExtraValueError, MissingValueError, ValueShapeError
 from ..network import INPUT, PARAM, Quantity
-from ..ops.softmax_targets import class_indices
+from ..ops.softmax_targets import read_only_as_class_indices
 from ..sample_batches import parameter_gradients, runs_sample_by_sample
-from ..tensor.gather import index_inputs
 from ..threads import SYNTAX_TREES
 from .porting import port_namespace
 from .rows import rows_on_backend
@@ -62,13 +61,6 @@ def layout(quantity: Quantity, shape: tuple[int, ...]) -> tuple[tuple[int, ...],
     raise ValueShapeError(f"value of {quantity.kind} {quantity.name!r} has shape {shape}; expected {declared}{batch}")
 
 
-def _read_only_as_class_indices(network: Any) -> set[str]:
-    """The inputs read only as a cross-entropy's class indices: these stay integers where the backend reads them as
-    such (torch: a scatter, no conversion); read anywhere else, they are floats as every other value."""
-    names = {name for name, _, _ in class_indices(network)} - {name for name, _, _ in index_inputs(network)}
-    return {name for name in names if sum(name in q.dependencies for q in network.quantities()) == 1}
-
-
 class BackendGradientFunction:
     """``grad(**values) -> {param: ∂L/∂param}`` on JAX arrays or torch tensors (float64).
 
@@ -99,7 +91,7 @@ class BackendGradientFunction:
             self._one_sample = scope["derivation"]
         self._leaves = list(derivation.network.quantities(INPUT, PARAM))
         integers = getattr(module, "to_backend_indices", module.to_backend)
-        indices = _read_only_as_class_indices(derivation.network)
+        indices = read_only_as_class_indices(derivation.network)
         self._converters = [(integers if q.name in indices else module.to_backend, q.name) for q in self._leaves]
         self._copies_views = backend == "torch"  # its kernels may return an argument itself for a batch of one
         self._params = list(derivation.network.params)

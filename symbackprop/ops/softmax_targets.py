@@ -25,7 +25,7 @@ import sympy as sp
 from .. import tensor as T
 from ..errors import InvalidClassIndexError, InvalidOperandError
 from ..printing.precedence import Precedence, Printed, over
-from ..tensor.gather import indices_fit, is_index
+from ..tensor.gather import index_inputs, indices_fit, is_index
 from ..tensor.softmax import ALONG_ROWS, DOWN_COLUMNS, softmax_axis
 from . import loss_rows
 from .softmax import _log_softmax, _softmax, log_softmax_entries, softmax_entries
@@ -82,6 +82,13 @@ def class_indices(network: Any) -> list[tuple[str, int, str]]:
     return found
 
 
+def read_only_as_class_indices(network: Any) -> set[str]:
+    """The inputs read only as a cross-entropy's class indices: these may reach a program as integers (its kernels
+    read them as positions); read anywhere else, they are floats as every other value."""
+    names = {name for name, _, _ in class_indices(network)} - {name for name, _, _ in index_inputs(network)}
+    return {name for name in names if sum(name in q.dependencies for q in network.quantities()) == 1}
+
+
 def check_class_indices(network: Any, arrays: dict[str, np.ndarray]) -> None:
     """Refuse class indices that are not integers from 0 to C − 1, naming the input (at evaluation)."""
     for name, classes, kind in class_indices(network):
@@ -136,7 +143,7 @@ def _softmax_less_indices(z, index, axis, samples):
     p *= (1.0 / samples) / np.add.reduce(p, axis - 2, keepdims=True)
     classes, columns = p.shape[axis - 2], p.shape[-1]
     shape = p.shape[:-2] + ((p.shape[-2], 1) if axis == 1 else (1, columns))
-    k = (index if np.shape(index) == shape else np.broadcast_to(index, shape)).reshape(-1).astype(np.intp)
+    k = (index if np.shape(index) == shape else np.broadcast_to(index, shape)).reshape(-1).astype(np.intp, copy=False)
     if axis == 1:  # row j's class k sits at j·C + k
         positions = np.arange(0, p.size, classes) + k
     else:  # column j (of S) in matrix b: b·C·S + j + k·S
@@ -209,4 +216,4 @@ def latex_target_along(z: str, y: str, n: int, *, axis: int, index: bool, sample
     return Printed(rf"-{over(samples)}\log {_softmax_text(z, axis, samples)}", Precedence.NEGATIVE)
 
 
-__all__ = ["check_class_indices", "class_indices", "loss_node"]
+__all__ = ["check_class_indices", "class_indices", "loss_node", "read_only_as_class_indices"]
