@@ -5,11 +5,12 @@ general program, whose kernels accept a leading batch axis and look for it on ev
 call. A training loop calling with one sample many times gets, once, the program's
 lines rewritten from their recorded values: where every operand is a matrix, a kernel
 call becomes the operation it performs on matrices (``_mm(a, b)`` is ``a @ b``,
-``_mm_sum(a, b, 1)`` is ``a @ b``, ``_T(a)`` is ``a.T``, a sum over an axis one
-reduction); an activation is its one expression; the batch size is the constant 1, a
-number computed from constants alone is that number, and a product with 1.0 is its
-other factor. The numbers are the general program's, bit for bit; a line no rule
-covers stays as it is.
+``_mm_sum(a, b, 1)`` is ``a @ b``, ``_T(a)`` is ``a.T``, a sum over an axis a product
+by a constant vector of ones, one BLAS call where NumPy's reduction makes a pass per row);
+an activation is its one expression; the batch size is the constant 1, a number computed
+from constants alone is that number, and a product with 1.0 is its other factor. The
+numbers are the general program's but for the rounding of those sums (the same terms added
+in another order); a line no rule covers stays as it is.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ def one_sample_program(lines: list[Line], arguments: list[str], returns: ast.Tup
     body = live(body, names_read(returns))
     every = set(recorded) | set(arguments)
     body = whole_array_steps(body, returns, every, recorded)
-    return compile_program("derivation_one_sample", arguments, [], body, returns, {"np": np, **namespace},
-                           helpers, {})
+    return compile_program("derivation_one_sample", arguments, [], body, returns,
+                           {"np": np, **namespace, **rewriter.ones}, helpers, {})
 
 
 class _Matrices:
@@ -60,6 +61,7 @@ class _Matrices:
         self._holders = Counter(map(id, values.values()))  # how many variables hold each array
         self.constants: dict[str, float] = {_BATCH_SIZE: 1}
         self.relu_outputs: dict[str, str] = {}  # x → the variable holding ReLU(x)
+        self.ones: dict[str, np.ndarray] = {}  # the constant matrices of ones the sums multiply
 
     def line(self, line: Line) -> Line:
         constant = self._folded(line)
@@ -131,12 +133,23 @@ class _Matrices:
         if function == "_batch_sum" and len(operands) == 2 and self._batch_size(operands[1]):
             return operands[0] if self._fresh_matrix(operands[0]) else node
         if function == "_axis_sum" and len(operands) == 2 and _constant(operands[1]) in (0, 1):
-            return _reduced(operands[0], ast.Constant(-2 if _constant(operands[1]) == 0 else -1))
+            rows, columns = np.shape(self.values[operands[0].id])
+            if _constant(operands[1]) == 0:  # 1ᵀA: one BLAS product, where a reduction makes a pass per row
+                return _dot(self._ones(1, rows), operands[0])
+            return _dot(operands[0], self._ones(columns, 1))
         if function == "_total" and len(operands) == 1:
             return _reduced(operands[0], ast.Tuple([ast.Constant(-2), ast.Constant(-1)], ast.Load()))
         if function == "_gate" and len(operands) == 3 and matrices[1] and _constant(operands[2]) == 0:
             return relu_gate(operands[0], operands[1], False, self.relu_outputs.get(operands[1].id))
         return node
+
+    def _ones(self, rows: int, columns: int) -> ast.Name:
+        """A constant matrix of ones of the program, made once (read-only: every call shares it)."""
+        identifier = f"_ones_{rows}x{columns}"
+        if identifier not in self.ones:
+            self.ones[identifier] = np.ones((rows, columns))
+            self.ones[identifier].flags.writeable = False
+        return name(identifier)
 
     def _matrix(self, node: ast.expr) -> bool:
         value = self.values.get(node.id) if isinstance(node, ast.Name) else None
@@ -152,6 +165,10 @@ def _transposed(node: ast.expr) -> ast.expr:
 
 def _constant(node: ast.expr) -> Any:
     return node.value if isinstance(node, ast.Constant) else None
+
+
+def _dot(left: ast.expr, right: ast.expr) -> ast.Call:
+    return ast.Call(ast.Attribute(name("np"), "dot", ast.Load()), [left, right], [])
 
 
 def _reduced(operand: ast.expr, axes: ast.expr) -> ast.Call:

@@ -24,7 +24,7 @@ from .compiled import compile_program, record
 from .emitter import call, name
 from .inlining import inlined_call
 from .lines import Line, names_read
-from .peephole import whole_array_steps
+from .peephole import sums_over_samples, whole_array_steps
 from .stacked import bias_in_stacked_products, stacked_inputs, stacked_sums, transposed_once
 
 ROWS, SHARED, COLUMNS = "rows", "shared", "columns"
@@ -335,6 +335,8 @@ def rows_program(lines: list[Line], arguments: list[str], returns: ast.Tuple, na
         body = stacked_sums(body, outputs, stacks, three_axes)
     if stacked or traced:
         body = transposed_once(body, [a for a in arguments if rewriter.layouts.get(a) == SHARED])
+    if not traced:
+        body = sums_over_samples(body, {k for k, layout in rewriter.layouts.items() if layout == ROWS})
     trailing = {a: np.shape(rewriter.values[a])[1:2] for a in arguments if rewriter.layouts.get(a) == ROWS}
     function = compile_program("derivation_rows", arguments, entry, body, outputs, {"np": np, **namespace},
                                helpers, trailing)
