@@ -141,7 +141,7 @@ def indices_fit_planned(given: list[np.ndarray], unsigned: tuple, others: tuple)
     for i, dtype, bound in unsigned:
         if np.maximum.reduce(given[i].view(dtype), None) >= bound:
             return False
-    return all(indices_fit(given[i], bound) for i, bound in others)
+    return not others or all(indices_fit(given[i], bound) for i, bound in others)
 
 
 def _all_finite(given: list[np.ndarray], small: tuple[int, ...], large: tuple[int, ...]) -> bool:
