@@ -150,6 +150,20 @@ def test_class_indices_far_beyond_the_other_logits_stay_finite_and_exact():
     np.testing.assert_allclose(got, [[0.5, -0.5, 0.0], [1 / 6, 1 / 6, -1 / 3]], rtol=1e-15, atol=1e-300)
 
 
+@pytest.mark.parametrize("edge", [599.0, 600.0, 1e300])
+def test_logits_near_the_unshifted_bound_give_a_per_row_softmaxs_numbers(edge):
+    """Inside ±600 the exponentials are taken unshifted; at the bound and beyond, shifted by each row's maximum."""
+    z = np.array([[edge, edge - 1.0, -edge], [-edge, -edge + 0.5, -edge], [0.0, 1.0, 2.0]])
+    index = np.array([[0], [1], [2]])
+    shifted = np.exp(z - z.max(axis=1, keepdims=True))
+    expected = (shifted / shifted.sum(axis=1, keepdims=True) - np.eye(3)[index[:, 0]]) / 3
+    np.testing.assert_allclose(_softmax_less_indices(z, index, 1, 3), expected, rtol=1e-13, atol=1e-300)
+    with_nan = z.copy()
+    with_nan[2, 1] = np.nan
+    got = _softmax_less_indices(with_nan, index, 1, 3)
+    assert np.isnan(got[2]).all() and not np.isnan(got[:2]).any()
+
+
 @pytest.mark.parametrize("batch", [None, 3, 2000])
 def test_relus_gate_from_its_output_keeps_nan_and_zero_as_the_program_does(batch):
     net = sbp.Network()

@@ -136,10 +136,18 @@ def prediction_gradient_along(z, y, axis, index, samples):
     return gradient
 
 
+#: Logits inside ±this give e^z between 1e-261 and 1e261: normal numbers whose sums (up to 1e40 classes) are finite.
+_UNSHIFTED = 600.0
+
+
 def _softmax_less_indices(z, index, axis, samples):
-    """softmax(z)/S with 1/S taken where each class index points: the exponentials scaled once, no one-hot made."""
-    p = np.subtract(z, np.maximum.reduce(z, axis - 2, keepdims=True), order="C")  # C order: its flat view below
-    np.exp(p, out=p)
+    """softmax(z)/S with 1/S taken where each class index points: the exponentials scaled once, no one-hot made (in
+    C order, so that the flat view the indices are taken from is the array itself)."""
+    if z.size and -_UNSHIFTED < np.minimum.reduce(z, None) and np.maximum.reduce(z, None) < _UNSHIFTED:
+        p = np.exp(z, order="C")  # every e^z a normal number and their sums finite: no shift needed (NaN fails)
+    else:  # shifted by each slice's maximum, as PyTorch does: finite for any logits
+        p = np.subtract(z, np.maximum.reduce(z, axis - 2, keepdims=True), order="C")
+        np.exp(p, out=p)
     p *= (1.0 / samples) / np.add.reduce(p, axis - 2, keepdims=True)
     classes, columns = p.shape[axis - 2], p.shape[-1]
     shape = p.shape[:-2] + ((p.shape[-2], 1) if axis == 1 else (1, columns))
