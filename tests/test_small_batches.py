@@ -209,3 +209,25 @@ def test_stacked_columns_and_a_shared_bias_only_where_they_apply(order, batch):
     stacked = batch is None or batch <= STACKED_BATCH
     assert ("np.transpose(v_X" in source) == (stacked and order != "backwards")
     assert ("@ v_U.T + v_b.T" in source) == (stacked and order != "bias per step")
+
+
+@pytest.mark.parametrize("batch", [3, 40, 2000])
+def test_a_sum_over_the_samples_is_one_product_by_ones_with_the_programs_numbers(batch):
+    """A bias's gradient sums over the samples as ``np.dot(_ones, g)``, the N ones made on each call: NaN and
+    infinity kept where the program's own sum keeps them, at every batch size the program runs."""
+    net = sbp.mlp([3, 5, 4, 2], activation="tanh")
+    grad = sbp.backprop(net).lambdify(check=False)
+    rng = np.random.default_rng(11)
+    for size in (batch, batch + 1, batch):  # one program learnt, run on other sizes too
+        values = _values(net, size, rng)
+        values["x"][size // 2, 1, 0] = np.nan if size % 2 else np.inf
+        got = grad(**values)
+        expected = _program_gradients(grad, values)
+        for name in got:
+            value = np.reshape(expected[name], got[name].shape)
+            np.testing.assert_array_equal(np.isnan(got[name]), np.isnan(value), err_msg=name)
+            np.testing.assert_allclose(got[name], value, rtol=1e-12, atol=1e-14, equal_nan=True, err_msg=name)
+        clean = _values(net, size, rng)
+        _assert_agree(grad(**clean), oracle_gradients(net, clean), 1e-9)
+    sources = list(_sources(grad).values())
+    assert sources and all("_ones = np.ones(batch_size)" in s and "np.dot(_ones, g_z1)" in s for s in sources)
