@@ -23,6 +23,21 @@ STACKED_BATCH = 16
 #: a training loop's later calls gain, a single call does not pay for the rewrite.
 CALLS_BEFORE_ROWS = 3
 
+def ignoring_errors(function: Any) -> Any:
+    """``function`` run inside ``np.errstate(all="ignore")``: one context for the checks and the program, on a
+    training loop's every call. NumPy 2's errstate as a decorator takes half the time of a with statement (made
+    once, entered and left in one call, its token per call); NumPy 1's keeps its state on the one instance that
+    every thread would share, so there it is a with statement."""
+    if int(np.__version__.split(".")[0]) >= 2:
+        return np.errstate(all="ignore")(function)
+
+    def ignoring(*arguments: Any) -> Any:
+        with np.errstate(all="ignore"):
+            return function(*arguments)
+
+    return ignoring
+
+
 if TYPE_CHECKING:
     from .derivation import Derivation
     from .evaluation import Evaluation
@@ -41,9 +56,7 @@ class GradientFunction:
         self.source = self.program.source
         self.check = check
         self._values = SignatureCache(derivation, check=check)
-        # one context for the checks and the program, a training loop's every call; as a decorator it costs half
-        # the time of a with statement (the context is made once, and entered and left in one call)
-        self._ignoring_errors = np.errstate(all="ignore")(self._gradient)
+        self._ignoring_errors = ignoring_errors(self._gradient)
         self._outputs = [(q.name, q.is_scalar) for q in derivation.network.params]
         self._inputs = [i for i, q in enumerate(derivation.network.quantities(INPUT, PARAM)) if q.kind == INPUT]
         self._rows: dict[tuple[int, ...], Any] = {}  # the rows program of each layout of the inputs' axes
