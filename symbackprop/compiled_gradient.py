@@ -90,10 +90,7 @@ class GradientFunction:
                     given[i] = given[i].astype(_FLOAT)
                 for i, shape in reshapes:
                     given[i] = given[i].reshape(shape)
-                gradient = function(*given, batch_size)[1]
-                for name in self._scalars:
-                    gradient[name] = gradient[name].reshape(())
-                return gradient
+                return self._answer(function(*given, batch_size)[1])
         given = self._values._given(values)
         arguments, batch_size = self._values.arguments(values)
         function = self.program.function
@@ -110,10 +107,7 @@ class GradientFunction:
                 if single is not None:
                     if given is not None:
                         self._remember(given, arguments, single, 1)
-                    gradient = single(*arguments, 1)[1]
-                    for name in self._scalars:
-                        gradient[name] = gradient[name].reshape(())
-                    return gradient
+                    return self._answer(single(*arguments, 1)[1])
                 for i in self._inputs:
                     arguments[i] = arguments[i][np.newaxis]
                 batch_size = 1
@@ -127,14 +121,23 @@ class GradientFunction:
             if id(rows) in self._final:
                 if given is not None:
                     self._remember(given, arguments, rows, batch_size)
-                gradient = rows(*arguments, batch_size)[1]
-                for name in self._scalars:
-                    gradient[name] = gradient[name].reshape(())
-                return gradient
+                return self._answer(rows(*arguments, batch_size)[1])
             function = rows
         _, gradient = function(*arguments, batch_size or 1)
         return {name: np.asarray(gradient[name]).reshape(()) if scalar else np.asarray(gradient[name])
                 for name, scalar in self._outputs}
+
+    def _answer(self, gradient: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """A fast program's dictionary as the answer: its scalars given the shape ()."""
+        for name in self._scalars:
+            gradient[name] = gradient[name].reshape(())
+        return gradient
+
+    def _is_answer(self, gradient: dict[str, Any]) -> bool:
+        """Whether a program's dictionary is already the answer: fresh arrays of the declared shapes, in order."""
+        shapes = {q.name: q.matrix_shape for q in self.derivation.network.params}
+        return list(gradient) == list(shapes) and all(type(v) is np.ndarray and v.shape == shapes[k]
+                                                      for k, v in gradient.items())
 
     def _remember(self, given: list[np.ndarray], arguments: list[np.ndarray], rows: Any, batch_size: int) -> None:
         """This signature's fast program and the reshapes that bring the given arrays to its layout."""
@@ -169,15 +172,13 @@ class GradientFunction:
             batched[i] = batched[i][np.newaxis]
         key = (*[batched[i].ndim for i in self._inputs], True)
         rows = self._rows.get(key) or self._rows_function(batched, 1)
-        if rows is None or getattr(rows, "products", 1) or any(np.ndim(a) > 2 for a in arguments):
+        if rows is None or getattr(rows, "products", 1):
             self._rows[key] = rows or self.program.function  # one sample runs as a batch of one: built once
             return None
         single = self.program.one_sample_function(arguments)
         with np.errstate(all="ignore"):
             _, gradient = single(*arguments, 1)
-        shapes = {q.name: q.matrix_shape for q in self.derivation.network.params}
-        if list(gradient) != list(shapes) or any(type(v) is not np.ndarray or v.shape != shapes[k]
-                                                 for k, v in gradient.items()):
+        if not self._is_answer(gradient):
             self._rows[key] = rows
             return None
         single.direct = single
@@ -191,9 +192,7 @@ class GradientFunction:
         if rows is not None:
             with np.errstate(all="ignore"):
                 _, gradient = rows(*arguments, batch_size)
-            shapes = {q.name: q.matrix_shape for q in self.derivation.network.params}
-            if list(gradient) == list(shapes) and all(type(v) is np.ndarray and v.shape == shapes[k]
-                                                      for k, v in gradient.items()):
+            if self._is_answer(gradient):
                 self._final.add(id(rows))  # its dictionary is already the answer: fresh arrays, the declared shapes
         return rows
 

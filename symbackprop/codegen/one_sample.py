@@ -73,8 +73,8 @@ class _Matrices:
             value = self._times_one(value)
         elif isinstance(value, ast.Call):
             value = self._kernel(value)
-        if relu_input(value) is not None:
-            self.relu_outputs[relu_input(value)] = line.target
+        if (relu_of := relu_input(value)) is not None:
+            self.relu_outputs[relu_of] = line.target
         return Line(line.target, value, line.comment)
 
     # -- numbers ---------------------------------------------------------------------------------

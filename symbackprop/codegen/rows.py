@@ -112,8 +112,8 @@ class RowsRewriter:
         else:
             value = self._side_by_side(line.value)
         value = value or self._bridged(line.value, layout)
-        if relu_input(value) is not None:
-            self.relu_outputs[relu_input(value)] = line.target
+        if (relu_of := relu_input(value)) is not None:
+            self.relu_outputs[relu_of] = line.target
         return Line(line.target, value, line.comment)
 
     def _bridged(self, node: ast.expr, layout: str) -> ast.expr:
