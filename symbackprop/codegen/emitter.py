@@ -38,6 +38,14 @@ def call(function: str, *arguments: ast.expr) -> ast.Call:
     return ast.Call(name(function), list(arguments), [])
 
 
+def numpy_call(function: str, *arguments: ast.expr, **keywords: ast.expr) -> ast.Call:
+    """``np.<function>(*arguments, **keywords)``; ``function`` may be a path, as ``"add.reduce"``."""
+    attribute: ast.expr = name("np")
+    for part in function.split("."):
+        attribute = ast.Attribute(attribute, part, _LOAD)
+    return ast.Call(attribute, list(arguments), [ast.keyword(k, v) for k, v in keywords.items()])
+
+
 def constant(value: Any) -> ast.expr:
     if isinstance(value, (int, float)) and value < 0:
         return ast.UnaryOp(ast.USub(), ast.Constant(-value))
@@ -187,7 +195,7 @@ class TreeEmitter(TreeVisitor):
 
     def visit_Ones(self, node: T.Ones) -> ast.expr:
         shape = ast.Tuple([ast.Constant(d) for d in node.shape], ast.Load())
-        return ast.Call(ast.Attribute(name("np"), "ones", ast.Load()), [shape], [])
+        return numpy_call("ones", shape)
 
     def visit_LossNode(self, node: T.LossNode) -> ast.expr:
         function = f"_loss_{node.kind}"

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .emitter import name
+from .emitter import name, numpy_call
 from .lines import Line, names_read
 
 _ELEMENTWISE_KERNELS = ("_gate", "_step")
@@ -131,8 +131,7 @@ class Grouper:
         if len(set(names)) == 1:
             return _column(name(names[0]))
         columns = ast.List([_column(name(n)) for n in names], ast.Load())
-        return ast.Call(ast.Attribute(name("np"), "concatenate", ast.Load()), [columns],
-                        [ast.keyword("axis", ast.Constant(1))])
+        return numpy_call("concatenate", columns, axis=ast.Constant(1))
 
     # -- one statement for a group's lines ---------------------------------------------------------
 
@@ -309,7 +308,7 @@ class Grouper:
 
 
 def _np_reduce(node: ast.expr) -> ast.Call:
-    return _attribute_call(ast.Attribute(name("np"), "add", ast.Load()), "reduce", node, ast.Constant(0))
+    return numpy_call("add.reduce", node, ast.Constant(0))
 
 
 def _terms(node: ast.expr) -> list[ast.expr]:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .compiled import compile_program, record
-from .emitter import name
+from .emitter import name, numpy_call
 from .inlining import inlined_call
 from .lines import Line, live, names_read, readers
 from .peephole import whole_array_steps
@@ -135,10 +135,11 @@ class _Matrices:
         if function == "_axis_sum" and len(operands) == 2 and _constant(operands[1]) in (0, 1):
             rows, columns = np.shape(self.values[operands[0].id])
             if _constant(operands[1]) == 0:  # 1ᵀA: one BLAS product, where a reduction makes a pass per row
-                return _dot(self._ones(1, rows), operands[0])
-            return _dot(operands[0], self._ones(columns, 1))
+                return numpy_call("dot", self._ones(1, rows), operands[0])
+            return numpy_call("dot", operands[0], self._ones(columns, 1))
         if function == "_total" and len(operands) == 1:
-            return _reduced(operands[0], ast.Tuple([ast.Constant(-2), ast.Constant(-1)], ast.Load()))
+            axes = ast.Tuple([ast.Constant(-2), ast.Constant(-1)], ast.Load())
+            return numpy_call("add.reduce", operands[0], axes, keepdims=ast.Constant(True))
         if function == "_gate" and len(operands) == 3 and matrices[1] and _constant(operands[2]) == 0:
             return relu_gate(operands[0], operands[1], False, self.relu_outputs.get(operands[1].id))
         return node
@@ -165,16 +166,6 @@ def _transposed(node: ast.expr) -> ast.expr:
 
 def _constant(node: ast.expr) -> Any:
     return node.value if isinstance(node, ast.Constant) else None
-
-
-def _dot(left: ast.expr, right: ast.expr) -> ast.Call:
-    return ast.Call(ast.Attribute(name("np"), "dot", ast.Load()), [left, right], [])
-
-
-def _reduced(operand: ast.expr, axes: ast.expr) -> ast.Call:
-    """``np.add.reduce(operand, axes, keepdims=True)``: a kernel's sum without its own call."""
-    reduce = ast.Attribute(ast.Attribute(name("np"), "add", ast.Load()), "reduce", ast.Load())
-    return ast.Call(reduce, [operand, axes], [ast.keyword("keepdims", ast.Constant(True))])
 
 
 __all__ = ["one_sample_program"]

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .emitter import name
+from .emitter import name, numpy_call
 from .lines import Line, readers
 
 
@@ -54,9 +54,8 @@ def whole_array_steps(body: list[Line], outputs: ast.Tuple, kept: set[str], valu
         if axis not in (0, 1) or np.ndim(values.get(sums.args[0].id)) != 3:
             return value
         dropped.add(value.args[0].id)
-        reduce = ast.Attribute(ast.Attribute(name("np"), "add", ast.Load()), "reduce", ast.Load())
         axes = ast.Tuple([ast.Constant(0), ast.Constant(1 if axis == 0 else 2)], ast.Load())
-        total = ast.Call(reduce, [sums.args[0], axes], [ast.keyword("keepdims", ast.Constant(True))])
+        total = numpy_call("add.reduce", sums.args[0], axes, keepdims=ast.Constant(True))
         return ast.Subscript(total, ast.Constant(0), ast.Load())  # (1, columns) or (rows, 1), as _batch_sum's
 
     result = []
@@ -83,13 +82,11 @@ def sums_over_samples(body: list[Line], rows: set[str]) -> list[Line]:
                 and not value.value.keywords and ast.unparse(value.value.args[1]) == "0"
                 and ast.unparse(value.slice) == "(:, None)" and isinstance(value.value.args[0], ast.Name)
                 and value.value.args[0].id in rows):
-            product = ast.Call(ast.Attribute(name("np"), "dot", ast.Load()), [name(_ONES), value.value.args[0]], [])
-            value = ast.Subscript(product, value.slice, ast.Load())
+            value = ast.Subscript(numpy_call("dot", name(_ONES), value.value.args[0]), value.slice, ast.Load())
         result.append(Line(line.target, value, line.comment))
     if all(a.value is b.value for a, b in zip(result, body)):
         return body
-    ones = ast.Call(ast.Attribute(name("np"), "ones", ast.Load()), [name("batch_size")], [])
-    return [Line(_ONES, ones, "the samples' sums as products"), *result]
+    return [Line(_ONES, numpy_call("ones", name("batch_size")), "the samples' sums as products"), *result]
 
 
 _ONES = "_ones"

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .compiled import compile_program, record
-from .emitter import call, name
+from .emitter import call, name, numpy_call
 from .inlining import inlined_call
 from .lines import Line, names_read
 from .peephole import sums_over_samples, whole_array_steps
@@ -161,8 +161,7 @@ class RowsRewriter:
         if function in ("_total", "_axis_sum") and self._layout(arguments[0]) == ROWS:
             if function == "_axis_sum" and not (len(arguments) == 2 and _constant(arguments[1]) == 0):
                 return None
-            return ast.Call(ast.Attribute(ast.Attribute(name("np"), "add", ast.Load()), "reduce", ast.Load()),
-                            [arguments[0], ast.Constant(1)], [ast.keyword("keepdims", ast.Constant(True))])
+            return numpy_call("add.reduce", arguments[0], ast.Constant(1), keepdims=ast.Constant(True))
         if function in self.activations or function in self.namespace and self._is_elementwise(function):
             return self._elementwise(node)
         inlined = inlined_call(node, self.activations, self.namespace, elementwise_only=True)
@@ -212,8 +211,7 @@ class RowsRewriter:
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_concat"
                 and not node.keywords and len(node.args) > 2 and _constant(node.args[0]) == 1
                 and all(self._layout(part) == ROWS for part in node.args[1:])):
-            return ast.Call(ast.Attribute(name("np"), "stack", ast.Load()), [ast.List(node.args[1:], ast.Load())],
-                            [ast.keyword("axis", ast.Constant(2))])
+            return numpy_call("stack", ast.List(node.args[1:], ast.Load()), axis=ast.Constant(2))
         return None
 
     # -- shared values summed from rows ------------------------------------------------------------
@@ -223,8 +221,7 @@ class RowsRewriter:
             return None
         function, arguments = node.func.id, node.args
         if function == "_batch_sum" and len(arguments) == 2 and self._layout(arguments[0]) == ROWS:
-            total = ast.Call(ast.Attribute(ast.Attribute(name("np"), "add", ast.Load()), "reduce", ast.Load()),
-                             [arguments[0], ast.Constant(0)], [])
+            total = numpy_call("add.reduce", arguments[0], ast.Constant(0))
             column = ast.Tuple([ast.Slice(), ast.Constant(None)], ast.Load())
             return ast.Subscript(total, column, ast.Load())
         if function in _REDUCTIONS and len(arguments) == 3 and all(self._layout(a) == ROWS for a in arguments[:2]):
@@ -281,17 +278,13 @@ def relu_gate(upstream: ast.expr, x: ast.expr, traced: bool, output: str | None 
     """g ⊙ ReLU′(x) (ReLU′(0) = 0), NaN in x kept, as fast as NumPy writes it for the call's size (``output``: the
     variable holding ReLU(x), whose sign is the gate: 1, 0, or NaN where x is NaN, in one pass)."""
     if output is not None and not traced:
-        return ast.BinOp(upstream, ast.Mult(), ast.Call(ast.Attribute(name("np"), "sign", ast.Load()),
-                                                        [name(output)], []))
+        return ast.BinOp(upstream, ast.Mult(), numpy_call("sign", name(output)))
     # heaviside(x, 0) is 1, 0 or NaN: one pass, the fastest up to _HEAVISIDE_SIZE numbers and the form a trace takes
-    step = ast.BinOp(upstream, ast.Mult(),
-                     ast.Call(ast.Attribute(name("np"), "heaviside", ast.Load()), [x, ast.Constant(0.0)], []))
+    step = ast.BinOp(upstream, ast.Mult(), numpy_call("heaviside", x, ast.Constant(0.0)))
     if traced:
         return step
     # g * (x > 0) unless x's sum is NaN (a NaN in x, or +inf meeting -inf): then the kernel, which keeps NaN
-    total = ast.NamedExpr(ast.Name("_sum", ast.Store()),
-                          ast.Call(ast.Attribute(ast.Attribute(name("np"), "add", ast.Load()), "reduce", ast.Load()),
-                                   [x, ast.Constant(None)], []))
+    total = ast.NamedExpr(ast.Name("_sum", ast.Store()), numpy_call("add.reduce", x, ast.Constant(None)))
     masked = ast.BinOp(upstream, ast.Mult(), ast.Compare(x, [ast.Gt()], [ast.Constant(0)]))
     guarded = ast.IfExp(ast.Compare(total, [ast.Eq()], [name("_sum")]), masked,
                         call("_gate", upstream, x, ast.Constant(0)))

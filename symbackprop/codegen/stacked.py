@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ast
 
-from .emitter import name
+from .emitter import name, numpy_call
 from .lines import Line, names_read, readers
 
 
@@ -50,8 +50,7 @@ def _product(node: ast.expr, stacks: set[str]) -> tuple[str, tuple[str, ...]] | 
 
 
 def _stacking(names: list[str]) -> ast.expr:
-    return ast.Call(ast.Attribute(name("np"), "concatenate", ast.Load()),
-                    [ast.List([name(n) for n in names], ast.Load()), ast.Constant(0)], [])
+    return numpy_call("concatenate", ast.List([name(n) for n in names], ast.Load()), ast.Constant(0))
 
 
 def stacked_sums(body: list[Line], returns: ast.expr, stacks: set[str], three_axes: set[str] = frozenset()
@@ -91,8 +90,7 @@ def stacked_sums(body: list[Line], returns: ast.expr, stacks: set[str], three_ax
             replaced[target] = ast.BinOp(left, ast.MatMult(), _stacking(list(columns[1])))
         else:
             steps = orders.get(frozenset(columns[0]), list(columns[0]))
-            total = ast.Call(ast.Attribute(ast.Attribute(name("np"), "add", ast.Load()), "reduce", ast.Load()),
-                             [_stacking(steps), ast.Constant(0)], [])
+            total = numpy_call("add.reduce", _stacking(steps), ast.Constant(0))
             replaced[target] = ast.Subscript(total, ast.Tuple([ast.Slice(), ast.Constant(None)], ast.Load()),
                                              ast.Load())
     return _shared_stackings([Line(line.target, replaced.get(line.target, line.value), line.comment)
@@ -153,8 +151,8 @@ def _columns_at_once(stacking: ast.Call, columns: dict[str, tuple[str, int, int,
     rows, steps = ast.Slice(ast.Constant(lower), ast.Constant(upper)), ast.Slice(ast.Constant(first),
                                                                                ast.Constant(first + len(found)))
     window = ast.Subscript(name(array), ast.Tuple([ast.Constant(Ellipsis), rows, steps], ast.Load()), ast.Load())
-    steps_first = ast.Call(ast.Attribute(name("np"), "transpose", ast.Load()),
-                           [window, ast.Tuple([ast.Constant(2), ast.Constant(0), ast.Constant(1)], ast.Load())], [])
+    steps_first = numpy_call("transpose", window, ast.Tuple([ast.Constant(2), ast.Constant(0), ast.Constant(1)],
+                                                            ast.Load()))
     return ast.Call(ast.Attribute(steps_first, "reshape", ast.Load()),
                     [ast.UnaryOp(ast.USub(), ast.Constant(1)), ast.Constant(upper - lower)], [])
 
